@@ -1,0 +1,709 @@
+//! The event model: what a trading engine sends, parsed into types that are valid by construction.
+//!
+//! On the wire an event is one flat JSON object: three common fields (`event_id`, `kind`, `ts`)
+//! beside the fields of its kind. Numbers may be JSON numbers or decimal strings. Money and
+//! quantities are [`Decimal`] (exact); model outputs (strength, confidence, features) are `f64`
+//! and must be finite.
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Longest accepted id (event, order, fill, signal, automation, instrument ...), in bytes.
+pub const MAX_ID_LEN: usize = 128;
+/// Longest accepted free text (prompt, response, reasoning, comment, detail), in bytes.
+pub const MAX_TEXT_LEN: usize = 64 * 1024;
+/// How far in the future of the server's clock a source timestamp may be.
+pub const MAX_FUTURE_SKEW_SECS: i64 = 300;
+
+/// Why a line could not become an event: the field (if one is to blame) and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{}: {reason}", field.as_deref().unwrap_or("event"))]
+pub struct ParseError {
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+impl ParseError {
+    fn field(field: &str, reason: impl Into<String>) -> Self {
+        Self { field: Some(field.to_string()), reason: reason.into() }
+    }
+    fn whole(reason: impl Into<String>) -> Self {
+        Self { field: None, reason: reason.into() }
+    }
+}
+
+type Result<T, E = ParseError> = std::result::Result<T, E>;
+
+/// A bounded, non-empty identifier without control characters or surrounding blanks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Id(String);
+
+impl Id {
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        if s.is_empty() {
+            return Err("must not be empty");
+        }
+        if s.len() > MAX_ID_LEN {
+            return Err("longer than 128 bytes");
+        }
+        if s.trim() != s || s.chars().any(char::is_control) {
+            return Err("must not contain control characters or surrounding blanks");
+        }
+        Ok(Self(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    MarketSnapshot,
+    Signal,
+    RiskCheck,
+    Order,
+    Fill,
+    LlmDecision,
+    OperatorResponse,
+    Heartbeat,
+    System,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 9] = [
+        Kind::MarketSnapshot,
+        Kind::Signal,
+        Kind::RiskCheck,
+        Kind::Order,
+        Kind::Fill,
+        Kind::LlmDecision,
+        Kind::OperatorResponse,
+        Kind::Heartbeat,
+        Kind::System,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::MarketSnapshot => "market_snapshot",
+            Kind::Signal => "signal",
+            Kind::RiskCheck => "risk_check",
+            Kind::Order => "order",
+            Kind::Fill => "fill",
+            Kind::LlmDecision => "llm_decision",
+            Kind::OperatorResponse => "operator_response",
+            Kind::Heartbeat => "heartbeat",
+            Kind::System => "system",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+macro_rules! wire_enum {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+        impl $name {
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
+            pub fn parse(s: &str) -> Option<Self> { match s { $($text => Some($name::$variant),)+ _ => None } }
+        }
+    };
+}
+
+wire_enum!(Side { Buy => "buy", Sell => "sell" });
+wire_enum!(Intent { Entry => "entry", Exit => "exit" });
+wire_enum!(CheckStatus { Pass => "pass", Fail => "fail", Warn => "warn" });
+wire_enum!(RiskDecision { Approve => "approve", Reject => "reject" });
+wire_enum!(OrderType { Market => "market", Limit => "limit" });
+wire_enum!(OrderStatus {
+    Submitted => "submitted",
+    Acknowledged => "acknowledged",
+    PartiallyFilled => "partially_filled",
+    Filled => "filled",
+    Cancelled => "cancelled",
+    Rejected => "rejected",
+});
+wire_enum!(Liquidity { Maker => "maker", Taker => "taker" });
+
+impl Side {
+    /// +1 for a buy, -1 for a sell.
+    pub fn sign(self) -> Decimal {
+        match self {
+            Side::Buy => Decimal::ONE,
+            Side::Sell => Decimal::NEGATIVE_ONE,
+        }
+    }
+}
+
+impl OrderStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, OrderStatus::Filled | OrderStatus::Cancelled | OrderStatus::Rejected)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Level {
+    pub price: Decimal,
+    pub size: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketSnapshot {
+    pub instrument: Id,
+    pub bid: Decimal,
+    pub ask: Decimal,
+    pub mid: Decimal,
+    pub last: Decimal,
+    pub volume: Decimal,
+    pub bids: Vec<Level>,
+    pub asks: Vec<Level>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    pub signal_id: Id,
+    pub automation_id: Id,
+    pub instrument: Id,
+    pub intent: Intent,
+    pub signal_type: Id,
+    pub side: Side,
+    pub strength: f64,
+    pub features: BTreeMap<String, f64>,
+    pub model_version: Id,
+    pub prediction: f64,
+    pub confidence: f64,
+    pub stop_loss: Option<Decimal>,
+    pub take_profit: Option<Decimal>,
+    /// For exit signals: how long the desk has to act on it, in seconds.
+    pub response_window_secs: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: Id,
+    pub status: CheckStatus,
+    pub value: f64,
+    pub limit: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskCheck {
+    pub signal_id: Id,
+    pub checks: Vec<Check>,
+    pub decision: RiskDecision,
+    pub risk_score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub order_id: Id,
+    pub signal_id: Option<Id>,
+    pub instrument: Id,
+    pub side: Side,
+    pub quantity: Decimal,
+    pub order_type: OrderType,
+    pub limit_price: Option<Decimal>,
+    pub status: OrderStatus,
+    pub exchange_order_id: Option<Id>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fill {
+    pub fill_id: Id,
+    pub order_id: Id,
+    pub quantity: Decimal,
+    pub price: Decimal,
+    pub fee: Decimal,
+    pub fee_currency: Id,
+    pub liquidity: Liquidity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmDecision {
+    pub signal_id: Id,
+    pub model: Id,
+    pub prompt: String,
+    pub response: String,
+    pub reasoning: String,
+    pub confidence: f64,
+    pub decision: Id,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatorResponse {
+    pub signal_id: Id,
+    pub action: Id,
+    pub actor: Id,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub component: Id,
+    pub status: Id,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Body {
+    MarketSnapshot(MarketSnapshot),
+    Signal(Signal),
+    RiskCheck(RiskCheck),
+    Order(Order),
+    Fill(Fill),
+    LlmDecision(LlmDecision),
+    OperatorResponse(OperatorResponse),
+    Heartbeat(Status),
+    System(Status),
+}
+
+/// A parsed event: valid by construction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub event_id: Id,
+    pub ts: DateTime<Utc>,
+    pub body: Body,
+}
+
+impl Event {
+    pub fn kind(&self) -> Kind {
+        match &self.body {
+            Body::MarketSnapshot(_) => Kind::MarketSnapshot,
+            Body::Signal(_) => Kind::Signal,
+            Body::RiskCheck(_) => Kind::RiskCheck,
+            Body::Order(_) => Kind::Order,
+            Body::Fill(_) => Kind::Fill,
+            Body::LlmDecision(_) => Kind::LlmDecision,
+            Body::OperatorResponse(_) => Kind::OperatorResponse,
+            Body::Heartbeat(_) => Kind::Heartbeat,
+            Body::System(_) => Kind::System,
+        }
+    }
+
+    /// The instrument the event is about, where it names one.
+    pub fn instrument(&self) -> Option<&str> {
+        match &self.body {
+            Body::MarketSnapshot(m) => Some(m.instrument.as_str()),
+            Body::Signal(s) => Some(s.instrument.as_str()),
+            Body::Order(o) => Some(o.instrument.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The signal the event belongs to, where it names one (for the lineage index).
+    pub fn signal_id(&self) -> Option<&str> {
+        match &self.body {
+            Body::Signal(s) => Some(s.signal_id.as_str()),
+            Body::RiskCheck(r) => Some(r.signal_id.as_str()),
+            Body::Order(o) => o.signal_id.as_ref().map(Id::as_str),
+            Body::LlmDecision(l) => Some(l.signal_id.as_str()),
+            Body::OperatorResponse(o) => Some(o.signal_id.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The order the event belongs to, where it names one.
+    pub fn order_id(&self) -> Option<&str> {
+        match &self.body {
+            Body::Order(o) => Some(o.order_id.as_str()),
+            Body::Fill(f) => Some(f.order_id.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Parses one JSON object. `now` is the server's clock, used only to refuse timestamps
+    /// more than [`MAX_FUTURE_SKEW_SECS`] ahead of it.
+    pub fn parse_json(text: &str, now: DateTime<Utc>) -> Result<Event> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| ParseError::whole(format!("invalid JSON: {e}")))?;
+        Self::parse_value(&value, now)
+    }
+
+    pub fn parse_value(value: &Value, now: DateTime<Utc>) -> Result<Event> {
+        let obj = value.as_object().ok_or_else(|| ParseError::whole("expected a JSON object"))?;
+        let f = Fields(obj);
+        let event_id = f.id("event_id")?;
+        let kind_text = f.str("kind")?;
+        let kind = Kind::parse(kind_text).ok_or_else(|| {
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            ParseError::field("kind", format!("unknown kind '{}', expected one of {}", truncate(kind_text), names.join(", ")))
+        })?;
+        let ts = f.ts("ts", now)?;
+        let body = match kind {
+            Kind::MarketSnapshot => Body::MarketSnapshot(parse_snapshot(&f)?),
+            Kind::Signal => Body::Signal(parse_signal(&f)?),
+            Kind::RiskCheck => Body::RiskCheck(parse_risk_check(&f)?),
+            Kind::Order => Body::Order(parse_order(&f)?),
+            Kind::Fill => Body::Fill(Fill {
+                fill_id: f.id("fill_id")?,
+                order_id: f.id("order_id")?,
+                quantity: f.positive("quantity")?,
+                price: f.positive("price")?,
+                fee: f.non_negative("fee")?,
+                fee_currency: f.id("fee_currency")?,
+                liquidity: f.enumerated("liquidity", Liquidity::parse, Liquidity::NAMES)?,
+            }),
+            Kind::LlmDecision => Body::LlmDecision(LlmDecision {
+                signal_id: f.id("signal_id")?,
+                model: f.id("model")?,
+                prompt: f.text("prompt")?,
+                response: f.text("response")?,
+                reasoning: f.text("reasoning")?,
+                confidence: f.unit("confidence")?,
+                decision: f.id("decision")?,
+            }),
+            Kind::OperatorResponse => Body::OperatorResponse(OperatorResponse {
+                signal_id: f.id("signal_id")?,
+                action: f.id("action")?,
+                actor: f.id("actor")?,
+                comment: f.opt_text("comment")?,
+            }),
+            Kind::Heartbeat => Body::Heartbeat(parse_status(&f)?),
+            Kind::System => Body::System(parse_status(&f)?),
+        };
+        Ok(Event { event_id, ts, body })
+    }
+}
+
+fn parse_snapshot(f: &Fields) -> Result<MarketSnapshot> {
+    let bid = f.positive("bid")?;
+    let ask = f.positive("ask")?;
+    if bid > ask {
+        return Err(ParseError::field("bid", "bid is above ask (crossed quote)"));
+    }
+    let mid = f.positive("mid")?;
+    if mid < bid || mid > ask {
+        return Err(ParseError::field("mid", "mid lies outside bid..ask"));
+    }
+    Ok(MarketSnapshot {
+        instrument: f.id("instrument")?,
+        bid,
+        ask,
+        mid,
+        last: f.positive("last")?,
+        volume: f.non_negative("volume")?,
+        bids: f.levels("bids")?,
+        asks: f.levels("asks")?,
+    })
+}
+
+fn parse_signal(f: &Fields) -> Result<Signal> {
+    let features = match f.0.get("features") {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Object(map)) => {
+            let mut out = BTreeMap::new();
+            for (name, v) in map {
+                let field = format!("features.{}", truncate(name));
+                if name.is_empty() || name.len() > MAX_ID_LEN {
+                    return Err(ParseError::field(&field, "feature names are 1..=128 bytes"));
+                }
+                out.insert(name.clone(), finite(v, &field)?);
+            }
+            out
+        }
+        Some(_) => return Err(ParseError::field("features", "expected an object of name -> number")),
+    };
+    Ok(Signal {
+        signal_id: f.id("signal_id")?,
+        automation_id: f.id("automation_id")?,
+        instrument: f.id("instrument")?,
+        intent: f.enumerated("intent", Intent::parse, Intent::NAMES)?,
+        signal_type: f.id("signal_type")?,
+        side: f.enumerated("side", Side::parse, Side::NAMES)?,
+        strength: f.finite("strength")?,
+        features,
+        model_version: f.id("model_version")?,
+        prediction: f.finite("prediction")?,
+        confidence: f.unit("confidence")?,
+        stop_loss: f.opt_positive("stop_loss")?,
+        take_profit: f.opt_positive("take_profit")?,
+        response_window_secs: f.opt_u32("response_window_secs")?,
+    })
+}
+
+fn parse_risk_check(f: &Fields) -> Result<RiskCheck> {
+    let Some(Value::Array(items)) = f.0.get("checks") else {
+        return Err(ParseError::field("checks", "required: an array of {name, status, value, limit}"));
+    };
+    let mut checks = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let obj = item
+            .as_object()
+            .ok_or_else(|| ParseError::field(&format!("checks[{i}]"), "expected an object"))?;
+        let c = Fields(obj);
+        let prefix = |e: ParseError| ParseError {
+            field: Some(format!("checks[{i}].{}", e.field.unwrap_or_default())),
+            reason: e.reason,
+        };
+        checks.push(Check {
+            name: c.id("name").map_err(prefix)?,
+            status: c.enumerated("status", CheckStatus::parse, CheckStatus::NAMES).map_err(prefix)?,
+            value: c.finite("value").map_err(prefix)?,
+            limit: c.finite("limit").map_err(prefix)?,
+        });
+    }
+    Ok(RiskCheck {
+        signal_id: f.id("signal_id")?,
+        checks,
+        decision: f.enumerated("decision", RiskDecision::parse, RiskDecision::NAMES)?,
+        risk_score: f.finite("risk_score")?,
+    })
+}
+
+fn parse_order(f: &Fields) -> Result<Order> {
+    let order_type = f.enumerated("order_type", OrderType::parse, OrderType::NAMES)?;
+    let limit_price = f.opt_positive("limit_price")?;
+    if order_type == OrderType::Limit && limit_price.is_none() {
+        return Err(ParseError::field("limit_price", "required for a limit order"));
+    }
+    Ok(Order {
+        order_id: f.id("order_id")?,
+        signal_id: f.opt_id("signal_id")?,
+        instrument: f.id("instrument")?,
+        side: f.enumerated("side", Side::parse, Side::NAMES)?,
+        quantity: f.positive("quantity")?,
+        order_type,
+        limit_price,
+        status: f.enumerated("status", OrderStatus::parse, OrderStatus::NAMES)?,
+        exchange_order_id: f.opt_id("exchange_order_id")?,
+    })
+}
+
+fn parse_status(f: &Fields) -> Result<Status> {
+    Ok(Status { component: f.id("component")?, status: f.id("status")?, detail: f.opt_text("detail")? })
+}
+
+/// Field access with errors that name the field.
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl Fields<'_> {
+    fn get(&self, name: &str) -> Result<&Value> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Err(ParseError::field(name, "required")),
+            Some(v) => Ok(v),
+        }
+    }
+    fn opt(&self, name: &str) -> Option<&Value> {
+        self.0.get(name).filter(|v| !v.is_null())
+    }
+    fn str(&self, name: &str) -> Result<&str> {
+        self.get(name)?.as_str().ok_or_else(|| ParseError::field(name, "expected a string"))
+    }
+    fn id(&self, name: &str) -> Result<Id> {
+        Id::parse(self.str(name)?).map_err(|r| ParseError::field(name, r))
+    }
+    fn opt_id(&self, name: &str) -> Result<Option<Id>> {
+        self.opt(name).map(|_| self.id(name)).transpose()
+    }
+    fn text(&self, name: &str) -> Result<String> {
+        let s = self.str(name)?;
+        if s.len() > MAX_TEXT_LEN {
+            return Err(ParseError::field(name, "longer than 65536 bytes"));
+        }
+        Ok(s.to_string())
+    }
+    fn opt_text(&self, name: &str) -> Result<Option<String>> {
+        self.opt(name).map(|_| self.text(name)).transpose()
+    }
+    fn enumerated<T>(&self, name: &str, parse: fn(&str) -> Option<T>, names: &[&str]) -> Result<T> {
+        let s = self.str(name)?;
+        parse(s).ok_or_else(|| {
+            ParseError::field(name, format!("unknown value '{}', expected one of {}", truncate(s), names.join(", ")))
+        })
+    }
+    fn ts(&self, name: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        let s = self.str(name)?;
+        let ts = DateTime::parse_from_rfc3339(s)
+            .map_err(|_| ParseError::field(name, "expected an RFC 3339 timestamp, e.g. 2024-10-24T14:32:15.250Z"))?
+            .with_timezone(&Utc);
+        if ts > now + Duration::seconds(MAX_FUTURE_SKEW_SECS) {
+            return Err(ParseError::field(name, "more than 300 s ahead of the server's clock"));
+        }
+        Ok(ts)
+    }
+    fn decimal(&self, name: &str) -> Result<Decimal> {
+        decimal(self.get(name)?, name)
+    }
+    fn positive(&self, name: &str) -> Result<Decimal> {
+        let d = self.decimal(name)?;
+        if d <= Decimal::ZERO {
+            return Err(ParseError::field(name, "must be greater than zero"));
+        }
+        Ok(d)
+    }
+    fn opt_positive(&self, name: &str) -> Result<Option<Decimal>> {
+        self.opt(name).map(|_| self.positive(name)).transpose()
+    }
+    fn non_negative(&self, name: &str) -> Result<Decimal> {
+        let d = self.decimal(name)?;
+        if d < Decimal::ZERO {
+            return Err(ParseError::field(name, "must not be negative"));
+        }
+        Ok(d)
+    }
+    fn finite(&self, name: &str) -> Result<f64> {
+        finite(self.get(name)?, name)
+    }
+    /// A number in 0..=1 (confidence).
+    fn unit(&self, name: &str) -> Result<f64> {
+        let x = self.finite(name)?;
+        if !(0.0..=1.0).contains(&x) {
+            return Err(ParseError::field(name, "must lie in 0..=1"));
+        }
+        Ok(x)
+    }
+    fn opt_u32(&self, name: &str) -> Result<Option<u32>> {
+        self.opt(name)
+            .map(|v| {
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| ParseError::field(name, "expected a whole number of seconds"))
+            })
+            .transpose()
+    }
+    fn levels(&self, name: &str) -> Result<Vec<Level>> {
+        let Some(v) = self.opt(name) else { return Ok(Vec::new()) };
+        let items = v.as_array().ok_or_else(|| ParseError::field(name, "expected an array of [price, size]"))?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let field = format!("{name}[{i}]");
+                match item.as_array().map(Vec::as_slice) {
+                    Some([p, s]) => {
+                        let price = decimal(p, &field)?;
+                        let size = decimal(s, &field)?;
+                        if price <= Decimal::ZERO || size < Decimal::ZERO {
+                            return Err(ParseError::field(&field, "price must be > 0 and size >= 0"));
+                        }
+                        Ok(Level { price, size })
+                    }
+                    _ => Err(ParseError::field(&field, "expected [price, size]")),
+                }
+            })
+            .collect()
+    }
+}
+
+fn decimal(v: &Value, name: &str) -> Result<Decimal> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return Err(ParseError::field(name, "expected a number or a decimal string")),
+    };
+    // from_str accepts only finite plain decimals: "NaN", "inf" and exponents of absurd size fail.
+    Decimal::from_str(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .map_err(|_| ParseError::field(name, format!("'{}' is not a finite decimal", truncate(&text))))
+}
+
+fn finite(v: &Value, name: &str) -> Result<f64> {
+    let x = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| ParseError::field(name, "expected a number"))?;
+    if !x.is_finite() {
+        return Err(ParseError::field(name, "must be finite (no NaN or infinity)"));
+    }
+    Ok(x)
+}
+
+/// Echo at most 64 characters of client input in an error message.
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2024-10-24T15:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    #[test]
+    fn parses_the_documented_fill() {
+        let line = r#"{"event_id": "e-000123", "kind": "fill", "ts": "2024-10-24T14:32:15.250Z", "fill_id": "fill_aaa111", "order_id": "ord_xyz789", "quantity": "0.1", "price": "67500.25", "fee": "0.0675", "fee_currency": "USDT", "liquidity": "taker"}"#;
+        let e = Event::parse_json(line, now()).expect("valid fill");
+        assert_eq!(e.kind(), Kind::Fill);
+        let Body::Fill(f) = e.body else { panic!("not a fill") };
+        assert_eq!(f.price, Decimal::from_str("67500.25").unwrap_or_default());
+        assert_eq!(f.quantity.to_string(), "0.1");
+    }
+
+    #[test]
+    fn numbers_may_be_json_numbers() {
+        let line = r#"{"event_id":"e1","kind":"fill","ts":"2024-10-24T14:32:15Z","fill_id":"f","order_id":"o","quantity":0.1,"price":100.25,"fee":0,"fee_currency":"USD","liquidity":"maker"}"#;
+        let e = Event::parse_json(line, now()).expect("valid");
+        let Body::Fill(f) = e.body else { panic!() };
+        assert_eq!(f.quantity.to_string(), "0.1");
+        assert_eq!(f.price.to_string(), "100.25");
+    }
+
+    fn err(line: &str) -> ParseError {
+        Event::parse_json(line, now()).expect_err("must be refused")
+    }
+
+    #[test]
+    fn refusals_name_the_field() {
+        let base = r#""event_id":"e1","ts":"2024-10-24T14:32:15Z""#;
+        assert_eq!(err(&format!("{{{base},\"kind\":\"bogus\"}}")).field.as_deref(), Some("kind"));
+        assert_eq!(
+            err(&format!(r#"{{{base},"kind":"fill","fill_id":"f","order_id":"o","quantity":"-1","price":"1","fee":"0","fee_currency":"USD","liquidity":"maker"}}"#)).field.as_deref(),
+            Some("quantity")
+        );
+        assert_eq!(
+            err(&format!(r#"{{{base},"kind":"fill","fill_id":"f","order_id":"o","quantity":"0","price":"1","fee":"0","fee_currency":"USD","liquidity":"maker"}}"#)).field.as_deref(),
+            Some("quantity")
+        );
+        assert_eq!(
+            err(&format!(r#"{{{base},"kind":"fill","fill_id":"f","order_id":"o","quantity":"1","price":"NaN","fee":"0","fee_currency":"USD","liquidity":"maker"}}"#)).field.as_deref(),
+            Some("price")
+        );
+        assert_eq!(
+            err(&format!(r#"{{{base},"kind":"fill","order_id":"o","quantity":"1","price":"1","fee":"0","fee_currency":"USD","liquidity":"maker"}}"#)).field.as_deref(),
+            Some("fill_id")
+        );
+        let future = r#"{"event_id":"e1","ts":"2030-01-01T00:00:00Z","kind":"heartbeat","component":"c","status":"ok"}"#;
+        assert_eq!(err(future).field.as_deref(), Some("ts"));
+        assert!(err("{not json").reason.starts_with("invalid JSON"));
+        let sig = format!(r#"{{{base},"kind":"signal","signal_id":"s","automation_id":"a","instrument":"X","intent":"entry","signal_type":"momentum","side":"buy","strength":"inf","model_version":"v1","prediction":0.1,"confidence":0.5}}"#);
+        assert_eq!(err(&sig).field.as_deref(), Some("strength"));
+    }
+
+    #[test]
+    fn ids_are_bounded() {
+        assert!(Id::parse("").is_err());
+        assert!(Id::parse(&"x".repeat(129)).is_err());
+        assert!(Id::parse(" padded").is_err());
+        assert!(Id::parse("ord_1").is_ok());
+    }
+
+    #[test]
+    fn limit_orders_need_a_price() {
+        let line = r#"{"event_id":"e1","ts":"2024-10-24T14:32:15Z","kind":"order","order_id":"o","instrument":"AAPL","side":"buy","quantity":"10","order_type":"limit","status":"submitted"}"#;
+        assert_eq!(err(line).field.as_deref(), Some("limit_price"));
+    }
+
+    #[test]
+    fn risk_check_errors_point_into_the_array() {
+        let line = r#"{"event_id":"e1","ts":"2024-10-24T14:32:15Z","kind":"risk_check","signal_id":"s","decision":"approve","risk_score":0.2,"checks":[{"name":"position_limit","status":"maybe","value":1,"limit":2}]}"#;
+        assert_eq!(err(line).field.as_deref(), Some("checks[0].status"));
+    }
+}

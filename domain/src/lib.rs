@@ -1,0 +1,10 @@
+//! Tradewatch's pure domain.
+//!
+//! Everything here is a function of its inputs: no IO, no clock reads (callers pass `now`),
+//! so the same code runs in the server, in tests and in the browser (wasm32).
+pub mod chain;
+pub mod event;
+pub mod format;
+pub mod metrics;
+pub mod projection;
+pub mod view;

@@ -1,0 +1,593 @@
+//! The live projection: a fold over the event log into positions, PnL, equity, execution
+//! quality and the signal feed. `apply` is the only way in; the dashboard is a read of it.
+//!
+//! PnL uses the average-cost method per instrument, in the account currency (fees are assumed
+//! to be charged in it). Realized PnL is booked when a fill reduces a position; unrealized PnL
+//! is `(mark - avg_cost) x quantity` with the mark the last mid seen for the instrument.
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use hdrhistogram::Histogram;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+use crate::event::{Body, Event, Fill, MarketSnapshot, Order, OrderStatus, RiskDecision, Side, Signal};
+use crate::metrics;
+use crate::view::{CountsView, DashboardView, LatencyView, PnlView, Point, PositionView, Quantiles, SignalRow};
+
+/// Daily returns used for the dashboard's rolling Sharpe.
+pub const SHARPE_WINDOW: u32 = 63;
+/// Signals kept for the live feed.
+const FEED_LEN: usize = 500;
+/// Points the dashboard's equity curve is downsampled to.
+const CURVE_POINTS: usize = 400;
+/// Decimal places kept in an average cost (far below a cent on any realistic position).
+const AVG_COST_DP: u32 = 12;
+
+#[derive(Debug, Clone, Default)]
+pub struct Position {
+    pub quantity: Decimal,
+    pub avg_cost: Decimal,
+    pub realized: Decimal,
+    pub fees: Decimal,
+    /// PnL of the round trip in progress (net of its fees), booked as a trade when flat again.
+    round_trip: Decimal,
+}
+
+impl Position {
+    /// Applies a fill; returns the PnL of a round trip that this fill closed, if any.
+    fn fill(&mut self, side: Side, qty: Decimal, price: Decimal, fee: Decimal) -> Option<Decimal> {
+        let signed = side.sign() * qty;
+        self.fees += fee;
+        self.round_trip -= fee;
+        if self.quantity.is_zero() || self.quantity.is_sign_positive() == signed.is_sign_positive() {
+            let held = self.quantity.abs();
+            self.avg_cost = ((self.avg_cost * held + price * qty) / (held + qty)).round_dp(AVG_COST_DP);
+            self.quantity += signed;
+            return None;
+        }
+        let closing = qty.min(self.quantity.abs());
+        let direction = if self.quantity.is_sign_positive() { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
+        let pnl = (price - self.avg_cost) * closing * direction;
+        self.realized += pnl;
+        self.round_trip += pnl;
+        self.quantity += signed;
+        if self.quantity.is_zero() {
+            self.avg_cost = Decimal::ZERO;
+            return Some(std::mem::take(&mut self.round_trip));
+        }
+        if qty > closing {
+            // Flipped through zero: the rest opens a new position at this price.
+            self.avg_cost = price;
+            let closed = std::mem::take(&mut self.round_trip);
+            return Some(closed);
+        }
+        None
+    }
+
+    fn unrealized(&self, mark: Option<Decimal>) -> Decimal {
+        match mark {
+            Some(m) if !self.quantity.is_zero() => (m - self.avg_cost) * self.quantity,
+            _ => Decimal::ZERO,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct OrderState {
+    signal_id: Option<String>,
+    instrument: String,
+    side: Side,
+    quantity: Decimal,
+    status: OrderStatus,
+    submitted: DateTime<Utc>,
+    arrival_mid: Option<Decimal>,
+    filled: Decimal,
+    filled_notional: Decimal,
+    first_fill_seen: bool,
+}
+
+#[derive(Debug, Clone)]
+struct SignalState {
+    row: SignalRow,
+    orders: Vec<String>,
+}
+
+/// What applying one event found worth flagging (the event is applied and kept regardless).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flag {
+    /// A fill for an order id the log has not seen: not applied to positions.
+    UnknownOrder,
+}
+
+#[derive(Debug, Clone)]
+pub struct Projection {
+    capital: Decimal,
+    head_seq: u64,
+    positions: BTreeMap<String, Position>,
+    marks: HashMap<String, Decimal>,
+    orders: HashMap<String, OrderState>,
+    signals: HashMap<String, SignalState>,
+    feed: VecDeque<String>,
+    as_of: Option<DateTime<Utc>>,
+    /// Equity after each distinct market timestamp.
+    curve: Vec<Point>,
+    /// Last equity of each UTC day (market time).
+    daily_close: BTreeMap<NaiveDate, Decimal>,
+    peak: f64,
+    max_drawdown: f64,
+    wins: u64,
+    closed_trades: u64,
+    gross_profit: Decimal,
+    gross_loss: Decimal,
+    slippage_bps_sum: f64,
+    slippage_n: u64,
+    orders_final: u64,
+    orders_filled: u64,
+    signal_to_order: Histogram<u64>,
+    order_to_fill: Histogram<u64>,
+    counts: CountsView,
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 ms .. ~11.5 days, 3 significant digits; new_with_bounds only fails for invalid bounds.
+    Histogram::new_with_bounds(1, 1_000_000_000, 3).unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
+}
+
+impl Projection {
+    pub fn new(capital: Decimal) -> Self {
+        Self {
+            capital,
+            head_seq: 0,
+            positions: BTreeMap::new(),
+            marks: HashMap::new(),
+            orders: HashMap::new(),
+            signals: HashMap::new(),
+            feed: VecDeque::new(),
+            as_of: None,
+            curve: Vec::new(),
+            daily_close: BTreeMap::new(),
+            peak: f64::NEG_INFINITY,
+            max_drawdown: 0.0,
+            wins: 0,
+            closed_trades: 0,
+            gross_profit: Decimal::ZERO,
+            gross_loss: Decimal::ZERO,
+            slippage_bps_sum: 0.0,
+            slippage_n: 0,
+            orders_final: 0,
+            orders_filled: 0,
+            signal_to_order: histogram(),
+            order_to_fill: histogram(),
+            counts: CountsView::default(),
+        }
+    }
+
+    pub fn head_seq(&self) -> u64 {
+        self.head_seq
+    }
+
+    /// Whether an order id has been seen (to flag fills for unknown orders at ingest).
+    pub fn knows_order(&self, order_id: &str) -> bool {
+        self.orders.contains_key(order_id)
+    }
+
+    /// Folds one stored event (with its log position) into the projection.
+    pub fn apply(&mut self, seq: u64, event: &Event) -> Option<Flag> {
+        self.head_seq = self.head_seq.max(seq);
+        self.counts.events += 1;
+        match &event.body {
+            Body::MarketSnapshot(m) => {
+                self.counts.market_snapshots += 1;
+                self.on_snapshot(event.ts, m);
+            }
+            Body::Signal(s) => {
+                self.counts.signals += 1;
+                self.on_signal(seq, event.ts, s);
+            }
+            Body::RiskCheck(r) => {
+                self.counts.risk_checks += 1;
+                if let Some(sig) = self.signals.get_mut(r.signal_id.as_str()) {
+                    sig.row.risk_decision = Some(r.decision.as_str().to_string());
+                    if sig.orders.is_empty() {
+                        sig.row.status = match r.decision {
+                            RiskDecision::Approve => "approved",
+                            RiskDecision::Reject => "rejected by risk",
+                        }
+                        .to_string();
+                    }
+                }
+            }
+            Body::Order(o) => self.on_order(event.ts, o),
+            Body::Fill(f) => {
+                self.counts.fills += 1;
+                if !self.on_fill(event.ts, f) {
+                    self.counts.orphan_fills += 1;
+                    return Some(Flag::UnknownOrder);
+                }
+            }
+            Body::LlmDecision(_) | Body::OperatorResponse(_) | Body::Heartbeat(_) | Body::System(_) => {}
+        }
+        None
+    }
+
+    fn on_snapshot(&mut self, ts: DateTime<Utc>, m: &MarketSnapshot) {
+        self.marks.insert(m.instrument.as_str().to_string(), m.mid);
+        if self.as_of.is_none_or(|t| ts >= t) {
+            self.as_of = Some(ts);
+        }
+        self.mark_equity(ts);
+    }
+
+    /// Records equity at market time `ts`: one curve point per distinct timestamp.
+    fn mark_equity(&mut self, ts: DateTime<Utc>) {
+        let equity = self.equity();
+        let v = equity.to_f64().unwrap_or(0.0);
+        let t = ts.timestamp_millis();
+        match self.curve.last_mut() {
+            Some(last) if last.t == t => last.v = v,
+            Some(last) if last.t > t => {} // late snapshot: marks updated, the curve stays monotonic
+            _ => self.curve.push(Point { t, v }),
+        }
+        self.daily_close.insert(ts.date_naive(), equity);
+        self.peak = self.peak.max(v);
+        if self.peak > 0.0 {
+            self.max_drawdown = self.max_drawdown.min(v / self.peak - 1.0);
+        }
+    }
+
+    fn on_signal(&mut self, seq: u64, ts: DateTime<Utc>, s: &Signal) {
+        let id = s.signal_id.as_str().to_string();
+        let row = SignalRow {
+            seq,
+            signal_id: id.clone(),
+            ts,
+            automation_id: s.automation_id.as_str().to_string(),
+            instrument: s.instrument.as_str().to_string(),
+            intent: s.intent.as_str().to_string(),
+            side: s.side.as_str().to_string(),
+            signal_type: s.signal_type.as_str().to_string(),
+            strength: s.strength,
+            confidence: s.confidence,
+            risk_decision: None,
+            status: "awaiting risk check".to_string(),
+            filled_quantity: Decimal::ZERO,
+            avg_fill_price: None,
+        };
+        if self.signals.insert(id.clone(), SignalState { row, orders: Vec::new() }).is_none() {
+            self.feed.push_back(id);
+            if self.feed.len() > FEED_LEN {
+                // The feed is bounded; the full history stays in the log.
+                if let Some(old) = self.feed.pop_front() {
+                    self.signals.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn on_order(&mut self, ts: DateTime<Utc>, o: &Order) {
+        let id = o.order_id.as_str();
+        let first = !self.orders.contains_key(id);
+        if first {
+            self.counts.orders += 1;
+            let arrival_mid = self.marks.get(o.instrument.as_str()).copied();
+            let signal_id = o.signal_id.as_ref().map(|s| s.as_str().to_string());
+            if let Some(sig) = signal_id.as_deref().and_then(|s| self.signals.get_mut(s)) {
+                sig.orders.push(id.to_string());
+                let ms = (ts - sig.row.ts).num_milliseconds().max(1);
+                let _ = self.signal_to_order.record(ms.unsigned_abs());
+            }
+            self.orders.insert(
+                id.to_string(),
+                OrderState {
+                    signal_id,
+                    instrument: o.instrument.as_str().to_string(),
+                    side: o.side,
+                    quantity: o.quantity,
+                    status: o.status,
+                    submitted: ts,
+                    arrival_mid,
+                    filled: Decimal::ZERO,
+                    filled_notional: Decimal::ZERO,
+                    first_fill_seen: false,
+                },
+            );
+        }
+        if let Some(state) = self.orders.get_mut(id) {
+            let was_final = state.status.is_terminal() && !first;
+            state.status = o.status;
+            if o.status.is_terminal() && !was_final {
+                self.orders_final += 1;
+                if o.status == OrderStatus::Filled {
+                    self.orders_filled += 1;
+                }
+            }
+        }
+        self.refresh_signal_status(id);
+    }
+
+    /// Applies a fill to its order and position. `false` when the order is unknown.
+    fn on_fill(&mut self, ts: DateTime<Utc>, f: &Fill) -> bool {
+        let Some(order) = self.orders.get_mut(f.order_id.as_str()) else { return false };
+        order.filled += f.quantity;
+        order.filled_notional += f.quantity * f.price;
+        if !order.first_fill_seen {
+            order.first_fill_seen = true;
+            let ms = (ts - order.submitted).num_milliseconds().max(1);
+            let _ = self.order_to_fill.record(ms.unsigned_abs());
+        }
+        if let Some(mid) = order.arrival_mid.filter(|m| !m.is_zero()) {
+            let bps = order.side.sign() * (f.price - mid) / mid * Decimal::from(10_000);
+            self.slippage_bps_sum += bps.to_f64().unwrap_or(0.0);
+            self.slippage_n += 1;
+        }
+        let (side, instrument) = (order.side, order.instrument.clone());
+        let position = self.positions.entry(instrument).or_default();
+        if let Some(trade) = position.fill(side, f.quantity, f.price, f.fee) {
+            self.closed_trades += 1;
+            if trade > Decimal::ZERO {
+                self.wins += 1;
+                self.gross_profit += trade;
+            } else {
+                self.gross_loss -= trade;
+            }
+        }
+        self.refresh_signal_status(f.order_id.as_str());
+        if let Some(t) = self.as_of {
+            self.mark_equity(t.max(ts));
+        }
+        true
+    }
+
+    fn refresh_signal_status(&mut self, order_id: &str) {
+        let Some(sig_id) = self.orders.get(order_id).and_then(|o| o.signal_id.clone()) else { return };
+        let Some(sig) = self.signals.get(&sig_id) else { return };
+        let (mut qty, mut filled, mut notional) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        let mut last_status = None;
+        for o in sig.orders.iter().filter_map(|id| self.orders.get(id)) {
+            qty += o.quantity;
+            filled += o.filled;
+            notional += o.filled_notional;
+            last_status = Some(o.status);
+        }
+        let status = if !filled.is_zero() && filled >= qty {
+            "filled"
+        } else if !filled.is_zero() {
+            "partially filled"
+        } else {
+            match last_status {
+                Some(OrderStatus::Cancelled) => "cancelled",
+                Some(OrderStatus::Rejected) => "rejected by venue",
+                _ => "ordered",
+            }
+        };
+        if let Some(sig) = self.signals.get_mut(&sig_id) {
+            sig.row.status = status.to_string();
+            sig.row.filled_quantity = filled;
+            sig.row.avg_fill_price = (!filled.is_zero()).then(|| (notional / filled).round_dp(8));
+        }
+    }
+
+    pub fn realized(&self) -> Decimal {
+        self.positions.values().map(|p| p.realized).sum()
+    }
+
+    pub fn unrealized(&self) -> Decimal {
+        self.positions.iter().map(|(i, p)| p.unrealized(self.marks.get(i).copied())).sum()
+    }
+
+    pub fn fees(&self) -> Decimal {
+        self.positions.values().map(|p| p.fees).sum()
+    }
+
+    pub fn equity(&self) -> Decimal {
+        self.capital + self.realized() + self.unrealized() - self.fees()
+    }
+
+    pub fn position(&self, instrument: &str) -> Option<&Position> {
+        self.positions.get(instrument)
+    }
+
+    /// The newest signals first.
+    pub fn signals(&self, limit: usize) -> Vec<SignalRow> {
+        self.feed.iter().rev().take(limit).filter_map(|id| self.signals.get(id)).map(|s| s.row.clone()).collect()
+    }
+
+    pub fn dashboard(&self, feed_len: usize) -> DashboardView {
+        let realized = self.realized();
+        let unrealized = self.unrealized();
+        let fees = self.fees();
+        let equity = self.capital + realized + unrealized - fees;
+        let prev_close = self
+            .as_of
+            .and_then(|t| self.daily_close.range(..t.date_naive()).next_back().map(|(_, e)| *e))
+            .unwrap_or(self.capital);
+
+        let mut positions: Vec<PositionView> = self
+            .positions
+            .iter()
+            .map(|(instrument, p)| {
+                let mark = self.marks.get(instrument).copied();
+                let unrealized = p.unrealized(mark);
+                PositionView {
+                    instrument: instrument.clone(),
+                    quantity: p.quantity,
+                    avg_cost: p.avg_cost.round_dp(6),
+                    mark,
+                    exposure: mark.map(|m| m * p.quantity).unwrap_or_default(),
+                    concentration: None,
+                    realized: p.realized,
+                    unrealized,
+                    fees: p.fees,
+                    total: p.realized + unrealized - p.fees,
+                }
+            })
+            .collect();
+        let gross: Decimal = positions.iter().map(|p| p.exposure.abs()).sum();
+        let net: Decimal = positions.iter().map(|p| p.exposure).sum();
+        for p in &mut positions {
+            p.concentration = (!gross.is_zero()).then(|| (p.exposure.abs() / gross).to_f64().unwrap_or(0.0));
+        }
+        positions.sort_by(|a, b| b.exposure.abs().cmp(&a.exposure.abs()).then(a.instrument.cmp(&b.instrument)));
+
+        let closes: Vec<f64> = self.daily_close.values().rev().take(SHARPE_WINDOW as usize + 1).rev().filter_map(|d| d.to_f64()).collect();
+        let current = self.curve.last().map(|p| p.v).unwrap_or(0.0);
+        DashboardView {
+            head_seq: self.head_seq,
+            as_of: self.as_of,
+            capital: self.capital,
+            equity,
+            pnl: PnlView { realized, unrealized, total: realized + unrealized - fees, fees, daily: equity - prev_close },
+            drawdown: if self.peak > 0.0 { (current / self.peak - 1.0).min(0.0) } else { 0.0 },
+            max_drawdown: self.max_drawdown,
+            rolling_sharpe: metrics::sharpe(&metrics::simple_returns(&closes), metrics::TRADING_DAYS),
+            sharpe_window: SHARPE_WINDOW,
+            hit_rate: (self.closed_trades > 0).then(|| self.wins as f64 / self.closed_trades as f64),
+            profit_factor: metrics::profit_factor(
+                self.gross_profit.to_f64().unwrap_or(0.0),
+                self.gross_loss.to_f64().unwrap_or(0.0),
+            ),
+            closed_trades: self.closed_trades,
+            avg_slippage_bps: (self.slippage_n > 0).then(|| self.slippage_bps_sum / self.slippage_n as f64),
+            fill_rate: (self.orders_final > 0).then(|| self.orders_filled as f64 / self.orders_final as f64),
+            gross_exposure: gross,
+            net_exposure: net,
+            latency: LatencyView {
+                signal_to_order: quantiles(&self.signal_to_order),
+                order_to_fill: quantiles(&self.order_to_fill),
+            },
+            counts: self.counts.clone(),
+            ingest: Default::default(),
+            positions,
+            equity_curve: downsample(&self.curve, CURVE_POINTS),
+            signals: self.signals(feed_len),
+        }
+    }
+}
+
+fn quantiles(h: &Histogram<u64>) -> Quantiles {
+    let n = h.len();
+    let q = |p: f64| (n > 0).then(|| h.value_at_quantile(p) as f64);
+    Quantiles { count: n, p50_ms: q(0.50), p95_ms: q(0.95), p99_ms: q(0.99) }
+}
+
+/// Keeps at most `max` points, evenly spaced, always including the last one.
+pub fn downsample(points: &[Point], max: usize) -> Vec<Point> {
+    if points.len() <= max || max < 2 {
+        return points.to_vec();
+    }
+    let step = (points.len() - 1) as f64 / (max - 1) as f64;
+    (0..max).map(|i| points[((i as f64 * step).round() as usize).min(points.len() - 1)]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap_or_default()
+    }
+
+    fn ev(json: &str) -> Event {
+        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default();
+        match Event::parse_json(json, now) {
+            Ok(e) => e,
+            Err(e) => panic!("{e}: {json}"),
+        }
+    }
+
+    fn snapshot(id: &str, ts: &str, mid: &str) -> Event {
+        ev(&format!(r#"{{"event_id":"{id}","kind":"market_snapshot","ts":"{ts}","instrument":"AAPL","bid":"{mid}","ask":"{mid}","mid":"{mid}","last":"{mid}","volume":"0"}}"#))
+    }
+
+    fn order(id: &str, ts: &str, side: &str, qty: &str, status: &str) -> Event {
+        ev(&format!(r#"{{"event_id":"{id}-{status}","kind":"order","ts":"{ts}","order_id":"{id}","signal_id":"s1","instrument":"AAPL","side":"{side}","quantity":"{qty}","order_type":"market","status":"{status}"}}"#))
+    }
+
+    fn fill(id: &str, order: &str, ts: &str, qty: &str, price: &str, fee: &str) -> Event {
+        ev(&format!(r#"{{"event_id":"{id}","kind":"fill","ts":"{ts}","fill_id":"{id}","order_id":"{order}","quantity":"{qty}","price":"{price}","fee":"{fee}","fee_currency":"USD","liquidity":"taker"}}"#))
+    }
+
+    #[test]
+    fn round_trip_pnl_is_exact_to_the_cent() {
+        let mut p = Projection::new(d("100000"));
+        let events = [
+            snapshot("m1", "2024-01-02T21:00:00Z", "100.00"),
+            order("o1", "2024-01-02T21:00:01Z", "buy", "10", "submitted"),
+            fill("f1", "o1", "2024-01-02T21:00:02Z", "10", "100.10", "0.05"),
+            order("o1", "2024-01-02T21:00:02Z", "buy", "10", "filled"),
+            snapshot("m2", "2024-01-03T21:00:00Z", "103.00"),
+            order("o2", "2024-01-03T21:00:01Z", "sell", "10", "submitted"),
+            fill("f2", "o2", "2024-01-03T21:00:02Z", "4", "102.90", "0.02"),
+            fill("f3", "o2", "2024-01-03T21:00:03Z", "6", "102.95", "0.03"),
+            order("o2", "2024-01-03T21:00:03Z", "sell", "10", "filled"),
+        ];
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(p.apply(i as u64 + 1, e), None);
+        }
+        // (102.90-100.10)*4 + (102.95-100.10)*6 = 11.20 + 17.10 = 28.30, fees 0.10
+        assert_eq!(p.realized(), d("28.30"));
+        assert_eq!(p.fees(), d("0.10"));
+        assert_eq!(p.unrealized(), Decimal::ZERO);
+        let v = p.dashboard(10);
+        assert_eq!(v.pnl.total, d("28.20"));
+        assert_eq!(v.equity, d("100028.20"));
+        assert_eq!(v.closed_trades, 1);
+        assert_eq!(v.hit_rate, Some(1.0));
+        assert_eq!(v.fill_rate, Some(1.0));
+        assert_eq!(v.counts.orders, 2);
+        // buy 10 bps above a 100.00 mid; sells 10 and 5 bps below 103.00 (a cost: positive)
+        let bps = v.avg_slippage_bps.unwrap_or_default();
+        let expected = (10.0 + (103.0 - 102.90) / 103.0 * 1e4 + (103.0 - 102.95) / 103.0 * 1e4) / 3.0;
+        assert!((bps - expected).abs() < 1e-9, "{bps} vs {expected}");
+    }
+
+    #[test]
+    fn unrealized_follows_the_mark_and_daily_pnl_uses_the_previous_close() {
+        let mut p = Projection::new(d("1000"));
+        p.apply(1, &snapshot("m1", "2024-01-02T21:00:00Z", "10"));
+        p.apply(2, &order("o1", "2024-01-02T21:00:01Z", "buy", "5", "submitted"));
+        p.apply(3, &fill("f1", "o1", "2024-01-02T21:00:02Z", "5", "10", "0"));
+        p.apply(4, &snapshot("m2", "2024-01-03T21:00:00Z", "12.5"));
+        let v = p.dashboard(10);
+        assert_eq!(v.pnl.unrealized, d("12.5"));
+        assert_eq!(v.pnl.daily, d("12.5"));
+        assert_eq!(v.positions[0].exposure, d("62.5"));
+        assert_eq!(v.positions[0].concentration, Some(1.0));
+        p.apply(5, &snapshot("m3", "2024-01-04T21:00:00Z", "8"));
+        let v = p.dashboard(10);
+        assert_eq!(v.pnl.unrealized, d("-10"));
+        assert!(v.drawdown < 0.0);
+        assert!(v.max_drawdown <= v.drawdown);
+    }
+
+    #[test]
+    fn a_fill_for_an_unknown_order_is_flagged_not_applied() {
+        let mut p = Projection::new(d("1000"));
+        assert_eq!(p.apply(1, &fill("f1", "nope", "2024-01-02T21:00:02Z", "5", "10", "0")), Some(Flag::UnknownOrder));
+        assert_eq!(p.dashboard(1).counts.orphan_fills, 1);
+        assert_eq!(p.realized(), Decimal::ZERO);
+    }
+
+    #[test]
+    fn flipping_through_zero_books_the_closed_part() {
+        let mut pos = Position::default();
+        assert_eq!(pos.fill(Side::Buy, d("10"), d("10"), Decimal::ZERO), None);
+        assert_eq!(pos.fill(Side::Sell, d("15"), d("12"), Decimal::ZERO), Some(d("20")));
+        assert_eq!(pos.quantity, d("-5"));
+        assert_eq!(pos.avg_cost, d("12"));
+        assert_eq!(pos.fill(Side::Buy, d("5"), d("11"), Decimal::ZERO), Some(d("5")));
+        assert_eq!(pos.realized, d("25"));
+    }
+
+    #[test]
+    fn downsample_keeps_ends() {
+        let pts: Vec<Point> = (0..1000).map(|i| Point { t: i, v: i as f64 }).collect();
+        let ds = downsample(&pts, 10);
+        assert_eq!(ds.len(), 10);
+        assert_eq!(ds[0].t, 0);
+        assert_eq!(ds[9].t, 999);
+    }
+}

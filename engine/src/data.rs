@@ -1,0 +1,160 @@
+//! Loading the bundled real market data (see `data/README.md` for sources).
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssetClass {
+    /// US equities: daily adjusted closes only.
+    Equity,
+    /// Spot FX: hourly OHLC.
+    Fx,
+}
+
+/// One bar of one instrument, stamped with the time its close is known.
+#[derive(Debug, Clone)]
+pub struct Bar {
+    pub ts: DateTime<Utc>,
+    pub instrument: String,
+    pub class: AssetClass,
+    pub open: Decimal,
+    pub high: Decimal,
+    pub low: Decimal,
+    pub close: Decimal,
+    pub volume: Decimal,
+}
+
+/// Bars grouped by the time they become known, oldest first.
+pub type Timeline = BTreeMap<DateTime<Utc>, Vec<Bar>>;
+
+fn read_maybe_gz(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(bytes.as_slice()).read_to_string(&mut s).with_context(|| format!("gunzip {}", path.display()))?;
+        Ok(s)
+    } else {
+        String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))
+    }
+}
+
+/// A daily close is known at 21:00 UTC (16:00 New York in winter; an hour late in summer,
+/// which does not matter for a daily replay).
+fn close_time(date: NaiveDate) -> DateTime<Utc> {
+    date.and_hms_opt(21, 0, 0).map(|t| t.and_utc()).unwrap_or_default()
+}
+
+/// Wide daily closes (`Date,<ticker>...`): the skfolio S&P 500 and factor files.
+pub fn load_wide_closes(path: &Path, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Vec<Bar>> {
+    let text = read_maybe_gz(path)?;
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr.headers()?.iter().map(str::to_string).collect();
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec?;
+        let date = NaiveDate::parse_from_str(rec.get(0).unwrap_or_default(), "%Y-%m-%d").context("bad date")?;
+        if from.is_some_and(|f| date < f) || to.is_some_and(|t| date > t) {
+            continue;
+        }
+        for (i, name) in headers.iter().enumerate().skip(1) {
+            let Some(Ok(close)) = rec.get(i).filter(|s| !s.is_empty()).map(Decimal::from_str) else { continue };
+            if close <= Decimal::ZERO {
+                continue;
+            }
+            out.push(Bar {
+                ts: close_time(date),
+                instrument: name.clone(),
+                class: AssetClass::Equity,
+                open: close,
+                high: close,
+                low: close,
+                close,
+                volume: Decimal::ZERO,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// OHLCV bars (`,Open,High,Low,Close,Volume`, first column the bar's start): backtesting.py's
+/// EURUSD hourly file. The close is known one `bar` after the start. Times taken as UTC.
+pub fn load_ohlcv(path: &Path, instrument: &str, bar: Duration, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Vec<Bar>> {
+    let text = read_maybe_gz(path)?;
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec?;
+        let start = NaiveDateTime::parse_from_str(rec.get(0).unwrap_or_default(), "%Y-%m-%d %H:%M:%S")
+            .context("bad bar time")?
+            .and_utc();
+        let date = start.date_naive();
+        if from.is_some_and(|f| date < f) || to.is_some_and(|t| date > t) {
+            continue;
+        }
+        let num = |i: usize| -> Result<Decimal> {
+            Decimal::from_str(rec.get(i).unwrap_or_default()).with_context(|| format!("bad number in column {i}"))
+        };
+        let (open, high, low, close) = (num(1)?, num(2)?, num(3)?, num(4)?);
+        if close <= Decimal::ZERO || low <= Decimal::ZERO {
+            bail!("non-positive price at {start}");
+        }
+        out.push(Bar { ts: start + bar, instrument: instrument.to_string(), class: AssetClass::Fx, open, high, low, close, volume: num(5)? });
+    }
+    Ok(out)
+}
+
+pub fn timeline(bars: impl IntoIterator<Item = Bar>) -> Timeline {
+    let mut t = Timeline::new();
+    for b in bars {
+        t.entry(b.ts).or_default().push(b);
+    }
+    t
+}
+
+/// Daily simple returns of the factor ETFs (MTUM, QUAL, SIZE, USMV, VLUE), by date.
+pub fn factor_returns(path: &Path) -> Result<BTreeMap<NaiveDate, Vec<(String, f64)>>> {
+    let bars = load_wide_closes(path, None, None)?;
+    let mut last: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut out: BTreeMap<NaiveDate, Vec<(String, f64)>> = BTreeMap::new();
+    for b in bars {
+        if let Some(prev) = last.insert(b.instrument.clone(), b.close) {
+            let r = rust_decimal::prelude::ToPrimitive::to_f64(&(b.close / prev)).unwrap_or(1.0) - 1.0;
+            out.entry(b.ts.date_naive()).or_default().push((b.instrument, r));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn data(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data").join(name)
+    }
+
+    #[test]
+    fn loads_the_bundled_sp500_closes() -> Result<()> {
+        let from = NaiveDate::from_ymd_opt(2022, 12, 1);
+        let bars = load_wide_closes(&data("sp500_dataset.csv.gz"), from, None)?;
+        let t = timeline(bars);
+        let (_, last) = t.iter().next_back().context("empty")?;
+        assert_eq!(last.len(), 20, "20 stocks on the last day");
+        assert!(last.iter().any(|b| b.instrument == "AAPL"));
+        Ok(())
+    }
+
+    #[test]
+    fn loads_eurusd_hourly() -> Result<()> {
+        let bars = load_ohlcv(&data("EURUSD.csv"), "EURUSD", Duration::hours(1), None, None)?;
+        assert_eq!(bars.len(), 5000);
+        assert!(bars.iter().all(|b| b.low <= b.close && b.close <= b.high));
+        Ok(())
+    }
+}

@@ -5,6 +5,7 @@
 pub mod chain;
 pub mod event;
 pub mod format;
+pub mod lineage;
 pub mod metrics;
 pub mod projection;
 pub mod view;

@@ -134,3 +134,73 @@ pub struct DashboardView {
     pub equity_curve: Vec<Point>,
     pub signals: Vec<SignalRow>,
 }
+
+/// A filter over the audit log. Every field is optional; `limit` is capped by the server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventQuery {
+    pub kind: Option<String>,
+    pub instrument: Option<String>,
+    /// Matches an event id, signal id or order id exactly.
+    pub id: Option<String>,
+    /// Source time range (inclusive), UTC.
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Page forwards (oldest first) from after this seq ...
+    pub after_seq: Option<u64>,
+    /// ... or backwards (newest first) from before this seq.
+    pub before_seq: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+/// One stored event as the audit pages and `GET /api/v1/events` show it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventRow {
+    pub seq: u64,
+    pub event_id: String,
+    pub kind: String,
+    pub instrument: Option<String>,
+    pub signal_id: Option<String>,
+    pub order_id: Option<String>,
+    /// Source timestamp (the engine's clock).
+    pub ts: DateTime<Utc>,
+    /// When the console stored it (the console's clock).
+    pub received_at: DateTime<Utc>,
+    /// received_at - ts, in milliseconds.
+    pub drift_ms: i64,
+    pub hash: String,
+    pub prev_hash: String,
+    /// Why the console flagged the event on arrival (e.g. `unknown_order`); flags are advisory
+    /// and not covered by the hash.
+    pub flags: Option<String>,
+    /// The exact JSON the engine sent: the bytes the hash covers.
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventPage {
+    pub rows: Vec<EventRow>,
+    /// Pass as `after_seq` (ascending pages) or `before_seq` (descending) for the next page.
+    pub next: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LineageStep {
+    pub seq: u64,
+    pub kind: String,
+    pub event_id: String,
+    pub ts: DateTime<Utc>,
+    pub since_signal_ms: i64,
+    pub since_previous_ms: i64,
+    pub summary: String,
+}
+
+/// A trade's story: signal -> risk check -> orders -> fills (and LLM decisions, operator responses).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lineage {
+    pub signal_id: String,
+    pub steps: Vec<LineageStep>,
+    pub signal_to_risk_check_ms: Option<i64>,
+    pub signal_to_order_ms: Option<i64>,
+    pub order_to_first_fill_ms: Option<i64>,
+    pub signal_to_last_fill_ms: Option<i64>,
+}

@@ -1,0 +1,18 @@
+//! The `tradewatch` server: storage, the ingest API, live updates and the server-rendered console.
+pub mod api;
+pub mod cli;
+pub mod console;
+pub mod startup;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+/// What every handler can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub console: Arc<console::Console>,
+}

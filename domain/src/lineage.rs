@@ -1,0 +1,90 @@
+//! A trade's lineage from its stored events: the steps in time order with the latency of each.
+use chrono::{DateTime, Utc};
+
+use crate::event::{Body, Event};
+use crate::format;
+use crate::view::{Lineage, LineageStep};
+
+/// One line a person can read for an event of a trade.
+pub fn summary(e: &Event) -> String {
+    match &e.body {
+        Body::Signal(s) => format!(
+            "{} {} signal: {} {} (strength {:.2}, confidence {:.2}, model {})",
+            s.intent.as_str(),
+            s.signal_type,
+            s.side.as_str(),
+            s.instrument,
+            s.strength,
+            s.confidence,
+            s.model_version
+        ),
+        Body::RiskCheck(r) => {
+            let checks: Vec<String> = r.checks.iter().map(|c| format!("{} {}", c.name, c.status.as_str())).collect();
+            format!("risk check: {} (score {:.2}); {}", r.decision.as_str(), r.risk_score, checks.join(", "))
+        }
+        Body::Order(o) => format!(
+            "order {}: {} {} {} {}{}",
+            o.status.as_str(),
+            o.side.as_str(),
+            format::decimal(o.quantity, 8),
+            o.instrument,
+            o.order_type.as_str(),
+            o.limit_price.map(|p| format!(" @ {}", format::decimal(p, 8))).unwrap_or_default()
+        ),
+        Body::Fill(f) => format!(
+            "fill {} @ {} (fee {} {}, {})",
+            format::decimal(f.quantity, 8),
+            format::decimal(f.price, 8),
+            format::decimal(f.fee, 8),
+            f.fee_currency,
+            f.liquidity.as_str()
+        ),
+        Body::LlmDecision(l) => format!("LLM {}: {} (confidence {:.2}) — {}", l.model, l.decision, l.confidence, l.reasoning),
+        Body::OperatorResponse(o) => format!("operator {}: {}{}", o.actor, o.action, o.comment.as_ref().map(|c| format!(" — {c}")).unwrap_or_default()),
+        Body::MarketSnapshot(m) => format!("{} bid {} ask {}", m.instrument, m.bid, m.ask),
+        Body::Heartbeat(s) | Body::System(s) => format!("{}: {}", s.component, s.status),
+    }
+}
+
+fn ms(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+    (b - a).num_milliseconds()
+}
+
+/// Builds the lineage from the trade's events (any order; sorted here by source time, then seq).
+pub fn build(signal_id: &str, events: &[(u64, Event)]) -> Option<Lineage> {
+    let mut evs: Vec<&(u64, Event)> = events.iter().collect();
+    evs.sort_by_key(|(seq, e)| (e.ts, *seq));
+    let signal_ts = evs.iter().find(|(_, e)| matches!(e.body, Body::Signal(_))).map(|(_, e)| e.ts);
+    let origin = signal_ts.or_else(|| evs.first().map(|(_, e)| e.ts))?;
+    let mut prev = origin;
+    let steps = evs
+        .iter()
+        .map(|(seq, e)| {
+            let step = LineageStep {
+                seq: *seq,
+                kind: e.kind().as_str().to_string(),
+                event_id: e.event_id.to_string(),
+                ts: e.ts,
+                since_signal_ms: ms(origin, e.ts),
+                since_previous_ms: ms(prev, e.ts),
+                summary: summary(e),
+            };
+            prev = e.ts;
+            step
+        })
+        .collect();
+    let first = |pred: fn(&Body) -> bool| evs.iter().find(|(_, e)| pred(&e.body)).map(|(_, e)| e.ts);
+    let risk = first(|b| matches!(b, Body::RiskCheck(_)));
+    let order = first(|b| matches!(b, Body::Order(_)));
+    let first_fill = first(|b| matches!(b, Body::Fill(_)));
+    let last_fill = evs.iter().rev().find(|(_, e)| matches!(e.body, Body::Fill(_))).map(|(_, e)| e.ts);
+    let since = |t: Option<DateTime<Utc>>| signal_ts.zip(t).map(|(s, t)| ms(s, t));
+    Some(Lineage {
+        signal_id: signal_id.to_string(),
+        steps,
+        signal_to_risk_check_ms: since(risk),
+        signal_to_order_ms: since(order),
+        order_to_first_fill_ms: order.zip(first_fill).map(|(o, f)| ms(o, f)),
+        signal_to_last_fill_ms: since(last_fill),
+    })
+}

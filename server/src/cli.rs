@@ -1,0 +1,219 @@
+//! The `tradewatch` command line.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::{NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+use engine::{Dataset, ReplayConfig, Speed};
+use rust_decimal::Decimal;
+
+use crate::startup::{Application, Config};
+use crate::store::{Scope, Store};
+
+#[derive(Parser, Debug)]
+#[command(name = "tradewatch", version, about = "Monitoring, analytics and governance console for systematic trading")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the console (web UI and API).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:3000", env = "TRADEWATCH_ADDR")]
+        addr: SocketAddr,
+        #[arg(long, default_value = "./tradewatch-data", env = "TRADEWATCH_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Starting capital in USD (base of equity, returns and drawdown).
+        #[arg(long, default_value = "1000000")]
+        capital: Decimal,
+        /// Also run the paper engine on the bundled real data, as a child process.
+        #[arg(long)]
+        demo: bool,
+        /// Replay speed for --demo: bars per second, or `max`.
+        #[arg(long, default_value = "20")]
+        demo_speed: Speed,
+        /// Where the bundled market data is (for --demo).
+        #[arg(long, default_value = "data")]
+        market_data: PathBuf,
+    },
+    /// Replay real market data through the paper engine into a console, over its HTTP API.
+    Replay {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        console: String,
+        /// An API token with the `ingest` scope.
+        #[arg(long, env = "TRADEWATCH_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Bars (time steps) per second, or `max`.
+        #[arg(long, default_value = "20")]
+        speed: Speed,
+        /// sp500 (20 stocks, daily), eurusd (hourly) or all.
+        #[arg(long, default_value = "all")]
+        dataset: Dataset,
+        #[arg(long, default_value = "data")]
+        market_data: PathBuf,
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        #[arg(long, default_value = "42")]
+        seed: u64,
+        /// Prefix of every id this run sends; random when absent.
+        #[arg(long)]
+        run_id: Option<String>,
+        #[arg(long, default_value = "1000000")]
+        capital: Decimal,
+    },
+    /// Verify the audit chain offline; exits 1 on a broken link.
+    Verify {
+        #[arg(long, default_value = "./tradewatch-data")]
+        data_dir: PathBuf,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token; its secret is printed once, as the last line of stdout.
+    Create {
+        #[arg(long, default_value = "./tradewatch-data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// ingest (post events) or read (the read-only API).
+        #[arg(long)]
+        scope: Scope,
+    },
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn default_market_data(dir: PathBuf) -> PathBuf {
+    if dir.join("sp500_dataset.csv.gz").exists() {
+        return dir;
+    }
+    // Running from elsewhere than the repository root: fall back to the bundled copy.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data")
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve { addr, data_dir, capital, demo, demo_speed, market_data } => {
+            let mut config = Config::new(addr, data_dir.clone());
+            config.capital = capital;
+            let app = Application::build(config).await?;
+            let local = app.local_addr().context("no local address")?;
+            let mut child = None;
+            if demo {
+                let store = app.console.store().clone();
+                let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3f");
+                let ingest = store.create_token(&format!("demo-engine-{stamp}"), Scope::Ingest, Utc::now()).await?;
+                let read = store.create_token(&format!("demo-read-{stamp}"), Scope::Read, Utc::now()).await?;
+                println!("Tradewatch demo: console on http://{local}");
+                println!("read-only API token (shown once): {read}");
+                let exe = std::env::current_exe().context("locating the tradewatch binary")?;
+                let speed = match demo_speed {
+                    Speed::Max => "max".to_string(),
+                    Speed::BarsPerSecond(x) => x.to_string(),
+                };
+                child = Some(
+                    tokio::process::Command::new(exe)
+                        .arg("replay")
+                        .arg("--console")
+                        .arg(format!("http://{local}"))
+                        .arg("--speed")
+                        .arg(speed)
+                        .arg("--market-data")
+                        .arg(default_market_data(market_data))
+                        .env("TRADEWATCH_TOKEN", ingest)
+                        .kill_on_drop(true)
+                        .spawn()
+                        .context("starting the replay engine")?,
+                );
+            }
+            tracing::info!(%local, "tradewatch listening");
+            let served = app.run_until_stopped(shutdown_signal()).await;
+            drop(child);
+            served?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { console, token, speed, dataset, market_data, from, to, seed, run_id, capital } => {
+            let run_id = run_id.unwrap_or_else(|| format!("{:06x}", rand::random::<u32>() & 0xff_ffff));
+            let cfg = ReplayConfig {
+                console,
+                token,
+                speed,
+                dataset,
+                data_dir: default_market_data(market_data),
+                from: from.or(NaiveDate::from_ymd_opt(2017, 4, 19)),
+                to,
+                seed,
+                run_id,
+                capital,
+                max_steps: None,
+            };
+            let stats = engine::run(cfg).await?;
+            println!("replay finished: {} steps, {} events, {} signals, {} orders, {} fills", stats.steps, stats.events, stats.signals, stats.orders, stats.fills);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { data_dir } => {
+            if !data_dir.join("tradewatch.db").exists() {
+                anyhow::bail!("no database at {}", data_dir.join("tradewatch.db").display());
+            }
+            let store = Store::open(&data_dir).await?;
+            let report = store.verify().await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Token { command: TokenCommand::Create { data_dir, name, scope } } => {
+            let store = Store::open(&data_dir).await?;
+            let token = store.create_token(&name, scope, Utc::now()).await?;
+            println!("created {} token '{name}'; it is shown only now:", scope.as_str());
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

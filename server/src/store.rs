@@ -1,0 +1,333 @@
+//! Storage: the append-only, hash-chained event log and API tokens, on SQLite (WAL, one file).
+//!
+//! All SQL lives here. Appends are serialised by the caller (one writer); reads use the pool.
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, TimeZone, Utc};
+use domain::chain::{self, Hash, Verifier};
+use domain::event::Event;
+use domain::view::{EventPage, EventQuery, EventRow};
+use futures::TryStreamExt;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+/// Rows per multi-row INSERT (13 columns each; well under SQLite's variable limit).
+const INSERT_CHUNK: usize = 500;
+/// Ids per `IN (...)` duplicate look-up.
+const LOOKUP_CHUNK: usize = 900;
+/// The most rows one page of the log returns.
+pub const MAX_PAGE: u32 = 1000;
+
+/// One event ready to append: parsed, with the exact bytes received.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub event: Event,
+    pub raw: String,
+    pub flags: Option<&'static str>,
+}
+
+/// An appended event with its place in the chain.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub seq: u64,
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AppendOutcome {
+    pub stored: Vec<Stored>,
+    pub duplicates: u64,
+    pub head_seq: u64,
+    pub head_hash: Hash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Ingest,
+    Read,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Ingest => "ingest",
+            Scope::Read => "read",
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ingest" => Ok(Scope::Ingest),
+            "read" => Ok(Scope::Read),
+            _ => Err(format!("unknown scope '{s}': ingest or read")),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn ms_to_dt(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+impl Store {
+    /// Opens (creating if needed) `DIR/tradewatch.db` and applies migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        let opts = SqliteConnectOptions::new()
+            .filename(data_dir.join("tradewatch.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged batch survives a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.context("opening the database")?;
+        sqlx::migrate!("../migrations").run(&pool).await.context("applying migrations")?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Whether the database answers and every migration is applied.
+    pub async fn ready(&self) -> bool {
+        let applied: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1").fetch_one(&self.pool).await;
+        matches!(applied, Ok(n) if n as usize >= sqlx::migrate!("../migrations").iter().count())
+    }
+
+    /// The last seq and hash of the chain (0 and the genesis hash when empty).
+    pub async fn head(&self) -> Result<(u64, Hash)> {
+        let row = sqlx::query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetch_optional(&self.pool).await?;
+        Ok(match row {
+            None => (0, chain::GENESIS),
+            Some(r) => {
+                let seq: i64 = r.try_get("seq")?;
+                let hash: Vec<u8> = r.try_get("hash")?;
+                (seq as u64, hash.try_into().unwrap_or(chain::GENESIS))
+            }
+        })
+    }
+
+    /// Appends a batch in one transaction, linking each new event to the chain. Event ids already
+    /// stored (or repeated within the batch) are counted as duplicates and not stored again.
+    /// The caller must serialise appends and pass the current head.
+    pub async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome> {
+        let mut tx = self.pool.begin().await.context("begin")?;
+        let mut seen = std::collections::HashSet::new();
+        for chunk in batch.chunks(LOOKUP_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT event_id FROM events WHERE event_id IN (");
+            let mut list = q.separated(", ");
+            for inc in chunk {
+                list.push_bind(inc.event.event_id.as_str().to_string());
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(&mut *tx).await.context("duplicate look-up")?;
+            for r in rows {
+                seen.insert(r.try_get::<String, _>("event_id")?);
+            }
+        }
+        let total = batch.len() as u64;
+        let fresh: Vec<Incoming> = batch.into_iter().filter(|inc| seen.insert(inc.event.event_id.as_str().to_string())).collect();
+        let duplicates = total - fresh.len() as u64;
+
+        let (mut seq, mut prev) = head;
+        let received_ms = received_at.timestamp_millis();
+        let mut links = Vec::with_capacity(fresh.len());
+        for inc in &fresh {
+            seq += 1;
+            let hash = chain::link(&prev, seq, inc.raw.as_bytes());
+            links.push((seq, prev, hash));
+            prev = hash;
+        }
+        let rows: Vec<_> = links.iter().zip(&fresh).map(|((seq, prev, hash), inc)| (seq, prev, hash, inc)).collect();
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (seq, event_id, kind, instrument, signal_id, order_id, ts_ms, received_at_ms, drift_ms, flags, payload, prev_hash, hash) ",
+            );
+            q.push_values(chunk, |mut b, (seq, prev, hash, inc)| {
+                let e = &inc.event;
+                let ts = e.ts.timestamp_millis();
+                b.push_bind(**seq as i64)
+                    .push_bind(e.event_id.as_str().to_string())
+                    .push_bind(e.kind().as_str())
+                    .push_bind(e.instrument().map(str::to_string))
+                    .push_bind(e.signal_id().map(str::to_string))
+                    .push_bind(e.order_id().map(str::to_string))
+                    .push_bind(ts)
+                    .push_bind(received_ms)
+                    .push_bind(received_ms - ts)
+                    .push_bind(inc.flags)
+                    .push_bind(inc.raw.clone())
+                    .push_bind(prev.to_vec())
+                    .push_bind(hash.to_vec());
+            });
+            q.build().execute(&mut *tx).await.context("inserting events")?;
+        }
+        tx.commit().await.context("commit")?;
+        Ok(AppendOutcome {
+            stored: fresh.into_iter().zip(&links).map(|(inc, (seq, _, _))| Stored { seq: *seq, event: inc.event }).collect(),
+            duplicates,
+            head_seq: seq,
+            head_hash: prev,
+        })
+    }
+
+    /// Streams every stored event in seq order (to rebuild projections at start-up).
+    pub async fn for_each_event(&self, mut f: impl FnMut(u64, Event)) -> Result<u64> {
+        let mut rows = sqlx::query("SELECT seq, payload, received_at_ms FROM events ORDER BY seq").fetch(&self.pool);
+        let mut n = 0;
+        while let Some(r) = rows.try_next().await? {
+            let seq: i64 = r.try_get("seq")?;
+            let payload: String = r.try_get("payload")?;
+            let received: i64 = r.try_get("received_at_ms")?;
+            // Parsed against the clock it was accepted with, so the future-skew rule holds as then.
+            match Event::parse_json(&payload, ms_to_dt(received)) {
+                Ok(e) => f(seq as u64, e),
+                Err(e) => tracing::error!(seq, error = %e, "stored event no longer parses; skipped in projections"),
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Re-checks every link of the chain from the first event.
+    pub async fn verify(&self) -> Result<chain::Report> {
+        let mut rows = sqlx::query("SELECT seq, prev_hash, hash, payload FROM events ORDER BY seq").fetch(&self.pool);
+        let mut v = Verifier::new();
+        while let Some(r) = rows.try_next().await? {
+            let seq = r.try_get::<i64, _>("seq")? as u64;
+            let prev: Vec<u8> = r.try_get("prev_hash")?;
+            let hash: Vec<u8> = r.try_get("hash")?;
+            let payload: Vec<u8> = r.try_get("payload")?;
+            match (<Hash>::try_from(prev.as_slice()), <Hash>::try_from(hash.as_slice())) {
+                (Ok(p), Ok(h)) => v.push(seq, &p, &h, &payload),
+                _ => v.push_malformed(seq),
+            }
+        }
+        Ok(v.finish())
+    }
+
+    fn row(r: &SqliteRow) -> Result<EventRow> {
+        let hex = |name: &str| -> Result<String> { Ok(hex::encode(r.try_get::<Vec<u8>, _>(name)?)) };
+        Ok(EventRow {
+            seq: r.try_get::<i64, _>("seq")? as u64,
+            event_id: r.try_get("event_id")?,
+            kind: r.try_get("kind")?,
+            instrument: r.try_get("instrument")?,
+            signal_id: r.try_get("signal_id")?,
+            order_id: r.try_get("order_id")?,
+            ts: ms_to_dt(r.try_get("ts_ms")?),
+            received_at: ms_to_dt(r.try_get("received_at_ms")?),
+            drift_ms: r.try_get("drift_ms")?,
+            hash: hex("hash")?,
+            prev_hash: hex("prev_hash")?,
+            flags: r.try_get("flags")?,
+            payload: r.try_get("payload")?,
+        })
+    }
+
+    /// A page of the log. With `before_seq` the page runs newest first; otherwise oldest first
+    /// from `after_seq` (0 when absent).
+    pub async fn events(&self, q: &EventQuery) -> Result<EventPage> {
+        let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+        let mut b = QueryBuilder::<Sqlite>::new("SELECT * FROM events WHERE 1 = 1");
+        if let Some(k) = &q.kind {
+            b.push(" AND kind = ").push_bind(k.clone());
+        }
+        if let Some(i) = &q.instrument {
+            b.push(" AND instrument = ").push_bind(i.clone());
+        }
+        if let Some(id) = &q.id {
+            b.push(" AND (event_id = ").push_bind(id.clone());
+            b.push(" OR signal_id = ").push_bind(id.clone());
+            b.push(" OR order_id = ").push_bind(id.clone()).push(")");
+        }
+        if let Some(f) = q.from {
+            b.push(" AND ts_ms >= ").push_bind(f.timestamp_millis());
+        }
+        if let Some(t) = q.to {
+            b.push(" AND ts_ms <= ").push_bind(t.timestamp_millis());
+        }
+        if let Some(before) = q.before_seq {
+            b.push(" AND seq < ").push_bind(before.min(i64::MAX as u64) as i64);
+            b.push(" ORDER BY seq DESC");
+        } else {
+            b.push(" AND seq > ").push_bind(q.after_seq.unwrap_or(0).min(i64::MAX as u64) as i64);
+            b.push(" ORDER BY seq ASC");
+        }
+        b.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+        let rows = b.build().fetch_all(&self.pool).await.context("querying events")?;
+        let more = rows.len() > limit as usize;
+        let rows: Vec<EventRow> = rows.iter().take(limit as usize).map(Self::row).collect::<Result<_>>()?;
+        let next = if more { rows.last().map(|r| r.seq) } else { None };
+        Ok(EventPage { rows, next })
+    }
+
+    pub async fn event(&self, seq: u64) -> Result<Option<EventRow>> {
+        let r = sqlx::query("SELECT * FROM events WHERE seq = ?").bind(seq.min(i64::MAX as u64) as i64).fetch_optional(&self.pool).await?;
+        r.as_ref().map(Self::row).transpose()
+    }
+
+    /// Every event of a trade: those naming the signal, and those naming one of its orders.
+    pub async fn trade_events(&self, signal_id: &str) -> Result<Vec<(u64, Event)>> {
+        let rows = sqlx::query(
+            "SELECT seq, payload, received_at_ms FROM events WHERE signal_id = ?1 \
+             UNION SELECT seq, payload, received_at_ms FROM events WHERE order_id IN \
+               (SELECT order_id FROM events WHERE signal_id = ?1 AND kind = 'order') \
+             ORDER BY seq",
+        )
+        .bind(signal_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let payload: String = r.try_get("payload")?;
+            let received: i64 = r.try_get("received_at_ms")?;
+            if let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) {
+                out.push((r.try_get::<i64, _>("seq")? as u64, e));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates an API token and returns its secret (shown once; only its hash is stored).
+    pub async fn create_token(&self, name: &str, scope: Scope, now: DateTime<Utc>) -> Result<String> {
+        let mut bytes = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut bytes);
+        let token = format!("tw_{}", hex::encode(bytes));
+        sqlx::query("INSERT INTO api_tokens (name, scope, token_hash, created_at_ms) VALUES (?, ?, ?, ?)")
+            .bind(name)
+            .bind(scope.as_str())
+            .bind(token_hash(&token))
+            .bind(now.timestamp_millis())
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("creating token '{name}' (names are unique)"))?;
+        Ok(token)
+    }
+
+    /// The scope of a live (not revoked) token, if the secret matches one.
+    pub async fn token_scope(&self, token: &str) -> Result<Option<Scope>> {
+        let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM api_tokens WHERE token_hash = ? AND revoked_at_ms IS NULL")
+            .bind(token_hash(token))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(scope.and_then(|s| s.parse().ok()))
+    }
+}

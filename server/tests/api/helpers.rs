@@ -1,0 +1,115 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use server::startup::{Application, Config};
+use server::store::Scope;
+
+pub struct TestApp {
+    pub base: String,
+    pub ingest_token: String,
+    pub read_token: String,
+    pub data_dir: PathBuf,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn spawn() -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let config = Config::new(addr, dir.path().to_path_buf());
+    let app = Application::build(config).await.expect("build app");
+    let store = app.console.store().clone();
+    let ingest_token = store.create_token("test-ingest", Scope::Ingest, Utc::now()).await.expect("token");
+    let read_token = store.create_token("test-read", Scope::Read, Utc::now()).await.expect("token");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        ingest_token,
+        read_token,
+        data_dir: dir.path().to_path_buf(),
+        http: reqwest::Client::new(),
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+impl TestApp {
+    pub async fn post_raw(&self, token: Option<&str>, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}/api/v1/events", self.base)).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("post");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, events: &[Value]) -> (u16, Value) {
+        self.post_raw(Some(&self.ingest_token), serde_json::to_vec(events).expect("json")).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.read_token).send().await.expect("get");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn stored_events(&self) -> u64 {
+        let (_, s) = self.get("/api/v1/summary").await;
+        s["counts"]["events"].as_u64().expect("count")
+    }
+}
+
+pub fn ts(offset_ms: i64) -> String {
+    (chrono::DateTime::parse_from_rfc3339("2024-10-24T14:32:15Z").expect("ts") + chrono::Duration::milliseconds(offset_ms))
+        .with_timezone(&Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub fn snapshot(id: &str, instrument: &str, mid: &str, at: i64) -> Value {
+    json!({"event_id": id, "kind": "market_snapshot", "ts": ts(at), "instrument": instrument,
+        "bid": mid, "ask": mid, "mid": mid, "last": mid, "volume": "1000"})
+}
+
+pub fn signal(id: &str, signal_id: &str, at: i64) -> Value {
+    json!({"event_id": id, "kind": "signal", "ts": ts(at), "signal_id": signal_id, "automation_id": "momentum-1",
+        "instrument": "BTCUSDT", "intent": "entry", "signal_type": "momentum", "side": "buy", "strength": 0.7,
+        "features": {"rsi_14": 61.2, "beta_mtum": 1.1}, "model_version": "v3", "prediction": 0.012, "confidence": 0.8,
+        "stop_loss": "66000", "take_profit": "70000"})
+}
+
+pub fn risk(id: &str, signal_id: &str, at: i64) -> Value {
+    json!({"event_id": id, "kind": "risk_check", "ts": ts(at), "signal_id": signal_id,
+        "checks": [{"name": "position_limit", "status": "pass", "value": 0.04, "limit": 0.1}],
+        "decision": "approve", "risk_score": 0.4})
+}
+
+pub fn order(id: &str, order_id: &str, signal_id: &str, side: &str, qty: &str, status: &str, at: i64) -> Value {
+    json!({"event_id": id, "kind": "order", "ts": ts(at), "order_id": order_id, "signal_id": signal_id,
+        "instrument": "BTCUSDT", "side": side, "quantity": qty, "order_type": "market", "status": status})
+}
+
+pub fn fill(id: &str, order_id: &str, qty: &str, price: &str, fee: &str, at: i64) -> Value {
+    json!({"event_id": id, "kind": "fill", "ts": ts(at), "fill_id": format!("f-{id}"), "order_id": order_id,
+        "quantity": qty, "price": price, "fee": fee, "fee_currency": "USDT", "liquidity": "taker"})
+}
+
+/// A complete round trip: buy 0.1 at 67,500.25, mark 68,000, sell 0.1 at 68,100.75.
+pub fn round_trip() -> Vec<Value> {
+    vec![
+        snapshot("e1", "BTCUSDT", "67500", 0),
+        signal("e2", "sig-1", 10),
+        risk("e3", "sig-1", 12),
+        order("e4", "ord-1", "sig-1", "buy", "0.1", "submitted", 40),
+        fill("e5", "ord-1", "0.1", "67500.25", "0.0675", 90),
+        order("e6", "ord-1", "sig-1", "buy", "0.1", "filled", 91),
+        snapshot("e7", "BTCUSDT", "68000", 60_000),
+    ]
+}

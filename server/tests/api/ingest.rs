@@ -1,0 +1,140 @@
+use serde_json::{Value, json};
+
+use crate::*;
+
+#[tokio::test]
+async fn an_accepted_batch_is_stored_chained_and_projected() {
+    let app = spawn().await;
+    let (status, body) = app.post(&round_trip()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 7);
+    assert_eq!(body["duplicates"], 0);
+    assert_eq!(body["first_seq"], 1);
+    assert_eq!(body["last_seq"], 7);
+    assert_eq!(body["head_hash"].as_str().map(str::len), Some(64));
+
+    let (_, s) = app.get("/api/v1/summary").await;
+    // bought 0.1 at 67,500.25, marked at 68,000: unrealized 49.975, fee 0.0675
+    assert_eq!(s["pnl"]["unrealized"], "49.975");
+    assert_eq!(s["pnl"]["fees"], "0.0675");
+    assert_eq!(s["counts"]["fills"], 1);
+    assert_eq!(s["signals"][0]["status"], "filled");
+
+    let (_, v) = app.get("/api/v1/audit/verify").await;
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["verified"], 7);
+    assert_eq!(v["head_hash"], body["head_hash"]);
+}
+
+#[tokio::test]
+async fn ndjson_works_and_resent_ids_are_acknowledged_not_stored_twice() {
+    let app = spawn().await;
+    let ndjson: String = round_trip().iter().map(|e| format!("{e}\n")).collect();
+    let (status, body) = app.post_raw(Some(&app.ingest_token), ndjson.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 7);
+    let (status, again) = app.post_raw(Some(&app.ingest_token), ndjson).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["accepted"], 0);
+    assert_eq!(again["duplicates"], 7);
+    assert_eq!(again["first_seq"], Value::Null);
+    assert_eq!(app.stored_events().await, 7);
+    // A duplicate inside one batch is stored once too.
+    let e = snapshot("dup", "BTCUSDT", "1", 5);
+    let (_, body) = app.post(&[e.clone(), e]).await;
+    assert_eq!((body["accepted"].as_u64(), body["duplicates"].as_u64()), (Some(1), Some(1)));
+}
+
+/// Each bad batch: its status, the field named (if any), and nothing stored.
+#[tokio::test]
+async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
+    let app = spawn().await;
+    app.post(&[snapshot("seed", "BTCUSDT", "100", 0)]).await;
+    let good = snapshot("g1", "BTCUSDT", "100", 1);
+    let mut far_future = snapshot("x", "BTCUSDT", "100", 0);
+    far_future["ts"] = json!("2999-01-01T00:00:00Z");
+    let cases: Vec<(&str, Vec<Value>, u16, Option<&str>)> = vec![
+        ("unknown kind", vec![good.clone(), json!({"event_id": "x", "kind": "teleport", "ts": ts(0)})], 422, Some("kind")),
+        ("missing field", vec![good.clone(), { let mut f = fill("x", "ord", "1", "1", "0", 0); f.as_object_mut().map(|o| o.remove("price")); f }], 422, Some("price")),
+        ("negative quantity", vec![good.clone(), fill("x", "ord", "-1", "1", "0", 0)], 422, Some("quantity")),
+        ("zero quantity", vec![good.clone(), fill("x", "ord", "0", "1", "0", 0)], 422, Some("quantity")),
+        ("NaN price", vec![good.clone(), fill("x", "ord", "1", "NaN", "0", 0)], 422, Some("price")),
+        ("infinite strength", vec![good.clone(), { let mut s = signal("x", "s", 0); s["strength"] = json!("inf"); s }], 422, Some("strength")),
+        ("far-future timestamp", vec![good.clone(), far_future], 422, Some("ts")),
+        ("empty id", vec![good.clone(), snapshot("", "BTCUSDT", "1", 0)], 422, Some("event_id")),
+    ];
+    for (name, batch, status, field) in cases {
+        let (got, body) = app.post(&batch).await;
+        assert_eq!(got, status, "{name}: {body}");
+        assert_eq!(body["line"], 2, "{name}: the bad line is named: {body}");
+        assert_eq!(body["field"].as_str(), field, "{name}: {body}");
+        assert!(body["reason"].as_str().is_some_and(|r| !r.is_empty()), "{name}: {body}");
+        assert_eq!(app.stored_events().await, 1, "{name}: nothing of the batch was stored");
+    }
+
+    let (status, body) = app.post_raw(Some(&app.ingest_token), format!("{good}\n{{\"event_id\": \"x\",\n")).await;
+    assert_eq!(status, 400, "invalid JSON: {body}");
+    assert_eq!(body["error"], "invalid_json");
+    assert_eq!(body["line"], 2);
+
+    let (status, body) = app.post_raw(Some(&app.ingest_token), "\n\n").await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("empty_batch")));
+
+    let big: Vec<Value> = (0..10_001).map(|i| snapshot(&format!("big{i}"), "BTCUSDT", "1", 0)).collect();
+    let (status, body) = app.post(&big).await;
+    assert_eq!(status, 413, "{body}");
+
+    let (status, body) = app.post_raw(Some("tw_wrong"), serde_json::to_vec(&[good.clone()]).unwrap_or_default()).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = app.post_raw(None, serde_json::to_vec(&[good.clone()]).unwrap_or_default()).await;
+    assert_eq!(status, 401);
+    let (status, _) = app.post_raw(Some(&app.read_token), serde_json::to_vec(&[good]).unwrap_or_default()).await;
+    assert_eq!(status, 403, "a read token cannot ingest");
+    assert_eq!(app.stored_events().await, 1);
+
+    let (_, s) = app.get("/api/v1/summary").await;
+    assert!(s["ingest"]["rejected_batches"].as_u64().is_some_and(|n| n >= 11), "{}", s["ingest"]);
+}
+
+#[tokio::test]
+async fn a_fill_for_an_unknown_order_is_stored_and_flagged() {
+    let app = spawn().await;
+    let (status, body) = app.post(&[fill("orphan", "ord-nobody", "1", "100", "0", 0)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 1);
+    assert_eq!(body["flagged"][0]["flag"], "unknown_order");
+    assert_eq!(body["flagged"][0]["line"], 1);
+    let (_, s) = app.get("/api/v1/summary").await;
+    assert_eq!(s["counts"]["orphan_fills"], 1);
+    let (_, page) = app.get("/api/v1/events?kind=fill").await;
+    assert_eq!(page["events"][0]["flags"], "unknown_order");
+    // A fill for an order earlier in the same batch is not flagged.
+    let (_, body) = app.post(&[order("o1", "ord-2", "s", "buy", "1", "submitted", 0), fill("f2", "ord-2", "1", "100", "0", 1)]).await;
+    assert_eq!(body["flagged"], json!([]));
+}
+
+#[tokio::test]
+async fn a_tampered_payload_is_found_by_the_api_and_by_the_offline_verifier() {
+    let app = spawn().await;
+    app.post(&round_trip()).await;
+    let exe = env!("CARGO_BIN_EXE_tradewatch");
+    let ok = std::process::Command::new(exe).args(["verify", "--data-dir"]).arg(&app.data_dir).output().expect("run verify");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+
+    // Edit a stored payload directly in SQLite, as an attacker with the file could.
+    let url = format!("sqlite://{}", app.data_dir.join("tradewatch.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
+    let refused = sqlx::query("UPDATE events SET payload = '{}' WHERE seq = 3").execute(&pool).await;
+    assert!(refused.is_err(), "the append-only trigger refuses plain updates");
+    sqlx::query("DROP TRIGGER events_append_only_update").execute(&pool).await.expect("drop trigger");
+    sqlx::query("UPDATE events SET payload = replace(payload, '0.4', '0.1') WHERE seq = 3").execute(&pool).await.expect("tamper");
+    pool.close().await;
+
+    let (_, v) = app.get("/api/v1/audit/verify").await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["first_break"], 3);
+    assert_eq!(v["verified"], 2);
+    let out = std::process::Command::new(exe).args(["verify", "--data-dir"]).arg(&app.data_dir).output().expect("run verify");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"first_break\": 3"));
+}

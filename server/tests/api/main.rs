@@ -1,0 +1,7 @@
+//! Integration tests: the real server on port 0 with a fresh database, over real HTTP.
+//! One test binary, so the server links once.
+mod helpers;
+mod ingest;
+mod reads;
+
+pub use helpers::*;

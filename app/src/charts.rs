@@ -13,15 +13,12 @@ fn date_label(ms: &i64) -> String {
     chrono::DateTime::from_timestamp_millis(*ms).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
 }
 
+/// Whole dollars with thousands separators: equity moves are small against its level, so
+/// abbreviations like "1.00M" would make every tick read the same.
 fn money_label(v: &f64) -> String {
-    let a = v.abs();
-    if a >= 1e6 {
-        format!("{:.2}M", v / 1e6)
-    } else if a >= 1e3 {
-        format!("{:.1}k", v / 1e3)
-    } else {
-        format!("{v:.0}")
-    }
+    rust_decimal::Decimal::from_f64_retain(v.round())
+        .map(|d| domain::format::decimal(d, 0))
+        .unwrap_or_else(|| format!("{v:.0}"))
 }
 
 fn empty(w: u32, h: u32, message: &str) -> String {
@@ -79,7 +76,7 @@ fn line_chart(
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(28)
-            .y_label_area_size(64)
+            .y_label_area_size(84)
             .build_cartesian_2d(t0..t1.max(t0 + 1), lo..hi)?;
         chart
             .configure_mesh()
@@ -90,7 +87,7 @@ fn line_chart(
             .y_desc(y_desc)
             .axis_desc_style(("sans-serif", 12).into_font().color(&AXIS))
             .label_style(("sans-serif", 11).into_font().color(&AXIS))
-            .light_line_style(GRID)
+            .light_line_style(WHITE.mix(0.0))
             .bold_line_style(GRID)
             .draw()?;
         if area {

@@ -136,7 +136,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3f");
                 let ingest = store.create_token(&format!("demo-engine-{stamp}"), Scope::Ingest, Utc::now()).await?;
                 let read = store.create_token(&format!("demo-read-{stamp}"), Scope::Read, Utc::now()).await?;
-                println!("Tradewatch demo: console on http://{local}");
                 println!("read-only API token (shown once): {read}");
                 let exe = std::env::current_exe().context("locating the tradewatch binary")?;
                 let speed = match demo_speed {
@@ -158,6 +157,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         .context("starting the replay engine")?,
                 );
             }
+            // A plain line on stdout, for scripts (and the end-to-end tests) started on port 0.
+            println!("Tradewatch listening on http://{local}");
             tracing::info!(%local, "tradewatch listening");
             let served = app.run_until_stopped(shutdown_signal()).await;
             drop(child);

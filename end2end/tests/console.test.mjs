@@ -1,0 +1,77 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startConsole, launchBrowser, open, roundTrip, ts } from './harness.mjs';
+
+let consoleApp, browser;
+before(async () => { consoleApp = await startConsole(); browser = await launchBrowser(); });
+after(async () => { await browser?.close(); consoleApp?.stop(); });
+
+test('the dashboard renders, hydrates, and its chart tabs respond', async () => {
+  const page = await open(browser, consoleApp.base + '/');
+  assert.match(await page.textContent('h1'), /Trading dashboard/);
+  assert.match(await page.textContent('.empty-state'), /No events yet/);
+  await page.click('[data-testid=chart-drawdown]');
+  await page.waitForFunction(() => document.querySelector('.panel-head h2')?.textContent === 'Drawdown (%)');
+  assert.ok(await page.$eval('[data-testid=chart-drawdown]', (b) => b.classList.contains('active')));
+  await page.click('[data-testid=chart-equity]');
+  await page.waitForFunction(() => document.querySelector('.panel-head h2')?.textContent === 'Equity curve (USD)');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('PnL on an open dashboard changes when events are posted, without a reload', async () => {
+  const page = await open(browser, consoleApp.base + '/');
+  await page.waitForSelector('[data-testid=live-status].on', { timeout: 10_000 });
+  await page.evaluate(() => { window.__noReload = true; });
+  assert.equal((await page.textContent('[data-testid=pnl-total]')).trim(), '0.00');
+  await consoleApp.post(roundTrip());
+  // unrealized 0.1 x (68,000 - 67,500.25) = 49.975, minus the 0.0675 fee = 49.9075
+  await page.waitForFunction(() => document.querySelector('[data-testid=pnl-total]')?.textContent.trim() === '+49.91', null, { timeout: 10_000 });
+  assert.equal((await page.textContent('[data-testid=pnl-unrealized]')).trim(), '+49.98');
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+  await page.waitForSelector('[data-testid=chart] svg');
+  assert.match(await page.textContent('[data-testid=positions]'), /BTCUSDT/);
+  assert.match(await page.textContent('[data-testid=signals]'), /sig-1/);
+  // A later mark moves unrealized PnL live too.
+  await consoleApp.post([{ event_id: 'mark-2', kind: 'market_snapshot', ts: ts(120_000), instrument: 'BTCUSDT',
+    bid: '66999', ask: '67001', mid: '67000', last: '67000', volume: '1' }]);
+  await page.waitForFunction(() => document.querySelector('[data-testid=pnl-total]')?.textContent.trim() === '-50.09', null, { timeout: 10_000 });
+  await page.screenshot({ path: 'screenshots/dashboard.png', fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the audit filter narrows the log and the chain verifies', async () => {
+  const page = await open(browser, consoleApp.base + '/audit');
+  await page.selectOption('select[name=kind]', 'fill');
+  await page.click('[data-testid=filter]');
+  await page.waitForURL(/kind=fill/);
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-testid=events] tbody tr')];
+    return rows.length > 0 && rows.every((r) => r.children[1].textContent === 'fill');
+  });
+  await page.fill('input[name=id]', 'nothing-has-this-id');
+  await page.click('[data-testid=filter]');
+  await page.waitForSelector('[data-testid=no-events]');
+  await page.click('[data-testid=verify]');
+  await page.waitForFunction(() => /chain verified: \d+ events/.test(document.querySelector('[data-testid=verify-result]')?.textContent ?? ''));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a signal opens its lineage, and a step opens the stored event', async () => {
+  const page = await open(browser, consoleApp.base + '/signals');
+  await page.click('[data-testid=signals] a:text("sig-1")');
+  await page.waitForURL(/\/trades\/sig-1$/);
+  await page.waitForSelector('[data-testid=lineage] li');
+  const kinds = await page.$$eval('[data-testid=lineage] .step-kind', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(kinds, ['signal', 'risk_check', 'order', 'fill', 'order']);
+  assert.equal((await page.textContent('[data-testid=signal-to-order]')).trim(), '30 ms');
+  await page.click('[data-testid=lineage] li.fill a');
+  await page.waitForURL(/\/audit\/\d+$/);
+  await page.waitForSelector('[data-testid=event-detail]');
+  assert.match(await page.textContent('pre.raw'), /"fill_id": "fill-1"/);
+  assert.match(await page.textContent('[data-testid=event-detail]'), /[0-9a-f]{64}/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

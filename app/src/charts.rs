@@ -9,8 +9,10 @@ const LOSS: RGBColor = RGBColor(220, 38, 38);
 const GRID: RGBColor = RGBColor(229, 231, 235);
 const AXIS: RGBColor = RGBColor(75, 85, 99);
 
-fn date_label(ms: &i64) -> String {
-    chrono::DateTime::from_timestamp_millis(*ms).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
+/// Dates for spans of days or more; hours and minutes within shorter spans.
+fn time_label(span_ms: i64) -> impl Fn(&i64) -> String {
+    let fmt = if span_ms < 3 * 86_400_000 { "%m-%d %H:%M" } else { "%Y-%m-%d" };
+    move |ms: &i64| chrono::DateTime::from_timestamp_millis(*ms).map(|t| t.format(fmt).to_string()).unwrap_or_default()
 }
 
 /// Whole dollars with thousands separators: equity moves are small against its level, so
@@ -70,6 +72,7 @@ fn line_chart(
 ) -> String {
     let mut buf = String::new();
     let (t0, t1) = data.clone().fold((i64::MAX, i64::MIN), |(a, b), (t, _)| (a.min(t), b.max(t)));
+    let x_fmt = time_label(t1.saturating_sub(t0));
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE)?;
@@ -82,7 +85,7 @@ fn line_chart(
             .configure_mesh()
             .x_labels(6)
             .y_labels(6)
-            .x_label_formatter(&date_label)
+            .x_label_formatter(&x_fmt)
             .y_label_formatter(y_fmt)
             .y_desc(y_desc)
             .axis_desc_style(("sans-serif", 12).into_font().color(&AXIS))

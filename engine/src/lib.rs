@@ -8,5 +8,6 @@ pub mod data;
 pub mod replay;
 pub mod sim;
 pub mod strategy;
+pub mod synthetic;
 
 pub use replay::{Dataset, ReplayConfig, ReplayStats, Speed, run};

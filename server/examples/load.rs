@@ -1,0 +1,116 @@
+//! Load tool for a running console (loopback only): sustained ingest over HTTP, ack -> SSE
+//! latency, dashboard render and lineage latencies at the size reached.
+//!
+//! cargo run --release -p server --example load -- http://127.0.0.1:3000 INGEST_TOKEN READ_TOKEN [EVENTS]
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use futures::StreamExt;
+use serde_json::Value;
+
+fn quantiles(mut xs: Vec<f64>) -> String {
+    xs.sort_by(f64::total_cmp);
+    let q = |p: f64| xs[((xs.len() - 1) as f64 * p).round() as usize];
+    format!("p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n={})", q(0.5), q(0.95), q(0.99), q(1.0), xs.len())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, base, ingest, read, rest @ ..] = args.as_slice() else {
+        anyhow::bail!("usage: load BASE_URL INGEST_TOKEN READ_TOKEN [EVENTS=1000000]");
+    };
+    let host = reqwest::Url::parse(base)?.host_str().unwrap_or_default().to_string();
+    anyhow::ensure!(host == "127.0.0.1" || host == "localhost" || host == "::1", "the load tool only targets loopback");
+    let total: u64 = rest.first().map(|s| s.parse()).transpose()?.unwrap_or(1_000_000);
+    let http = reqwest::Client::new();
+    let run = format!("load{:04x}", rand::random::<u16>());
+    let t0 = Utc.with_ymd_and_hms(2020, 1, 2, 14, 30, 0).single().unwrap_or_default();
+    let post = |events: Vec<Value>| {
+        let http = http.clone();
+        let url = format!("{base}/api/v1/events");
+        let auth = format!("Bearer {ingest}");
+        async move {
+            let body = serde_json::to_vec(&events)?;
+            let res = http.post(url).header("authorization", auth).header("content-type", "application/json").body(body).send().await?;
+            anyhow::ensure!(res.status().is_success(), "ingest answered {}", res.status());
+            Ok::<Value, anyhow::Error>(res.json().await?)
+        }
+    };
+
+    // 1. Sustained ingest: batches of 1,000, two in flight (the console appends one at a time).
+    let batch = 1000u64;
+    let start = Instant::now();
+    let mut done = 0u64;
+    let mut next = 0u64;
+    let mut inflight = futures::stream::FuturesUnordered::new();
+    while done < total {
+        while inflight.len() < 2 && next < total {
+            let events = engine::synthetic::batch(&run, next, batch.min(total - next), t0);
+            next += events.len() as u64;
+            inflight.push(post(events));
+        }
+        if let Some(r) = inflight.next().await {
+            done += r?["accepted"].as_u64().unwrap_or(0);
+            if done % 100_000 < batch {
+                eprintln!("  {done} events, {:.0} events/s", done as f64 / start.elapsed().as_secs_f64());
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("ingest over HTTP: {done} events in {secs:.1} s = {:.0} events/s (batches of {batch})", done as f64 / secs);
+
+    // 2. Ack -> SSE: time from the 2xx of a small batch to the dashboard message carrying it.
+    let res = http.get(format!("{base}/live/dashboard")).send().await?;
+    let mut sse = res.bytes_stream();
+    let mut buf = String::new();
+    let mut lat = Vec::new();
+    for i in 0..50u64 {
+        let events = engine::synthetic::batch(&format!("{run}sse"), i * 7, 7, t0);
+        let ack = post(events).await?;
+        let acked = Instant::now();
+        let want = ack["last_seq"].as_u64().unwrap_or(u64::MAX);
+        'wait: loop {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), sse.next()).await?.ok_or_else(|| anyhow::anyhow!("stream ended"))??;
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let frame: String = buf.drain(..end + 2).collect();
+                if let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data: "))
+                    && let Ok(v) = serde_json::from_str::<Value>(data)
+                    && v["head_seq"].as_u64().is_some_and(|h| h >= want)
+                {
+                    lat.push(acked.elapsed().as_secs_f64() * 1e3);
+                    break 'wait;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    println!("ack -> SSE message: {}", quantiles(lat));
+
+    // 3. Server render of the dashboard page, and the lineage query, at this size.
+    let timed = |url: String, auth: Option<String>| {
+        let http = http.clone();
+        async move {
+            let mut xs = Vec::new();
+            for _ in 0..300 {
+                let mut req = http.get(&url);
+                if let Some(a) = &auth {
+                    req = req.header("authorization", a);
+                }
+                let t = Instant::now();
+                let res = req.send().await?;
+                anyhow::ensure!(res.status().is_success(), "{url}: {}", res.status());
+                let _ = res.bytes().await?;
+                xs.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            Ok::<_, anyhow::Error>(quantiles(xs))
+        }
+    };
+    println!("dashboard page (GET /, full SSR HTML): {}", timed(format!("{base}/"), None).await?);
+    let signal = format!("{run}-sig-{}", total / engine::synthetic::EVENTS_PER_TRADE / 2);
+    let auth = Some(format!("Bearer {read}"));
+    println!("lineage (GET /api/v1/trades/{{id}}/lineage): {}", timed(format!("{base}/api/v1/trades/{signal}/lineage"), auth.clone()).await?);
+    println!("summary (GET /api/v1/summary): {}", timed(format!("{base}/api/v1/summary"), auth).await?);
+    Ok(())
+}

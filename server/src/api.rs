@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 
 use crate::AppState;
 use crate::console::Console;
-use crate::store::{Incoming, Scope};
+use crate::store::{AppendError, Incoming, Scope};
 
 /// Largest request body accepted by `POST /api/v1/events`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -43,6 +43,8 @@ pub enum ApiError {
     TooLarge { message: String },
     #[error("not found")]
     NotFound,
+    #[error("{message}")]
+    Conflict { message: String, detail: Value },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -57,6 +59,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest { code, message, detail } => (StatusCode::BAD_REQUEST, merge(json!({"error": code, "message": message}), detail)),
             ApiError::Unprocessable { message, detail } => (StatusCode::UNPROCESSABLE_ENTITY, merge(json!({"error": "invalid_event", "message": message}), detail)),
             ApiError::TooLarge { message } => (StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "too_large", "message": message})),
+            ApiError::Conflict { message, detail } => (StatusCode::CONFLICT, merge(json!({"error": "conflict", "message": message}), detail)),
             ApiError::NotFound => (StatusCode::NOT_FOUND, json!({"error": "not_found", "message": "no such resource"})),
             ApiError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error in API");
@@ -166,7 +169,7 @@ pub fn parse_batch(body: &[u8], now: DateTime<Utc>) -> ApiResult<Vec<Incoming>> 
                 "reason": e.reason,
             }),
         })?;
-        out.push(Incoming { event, raw, flags: None });
+        out.push(Incoming { line, event, raw, flags: None });
     }
     Ok(out)
 }
@@ -181,7 +184,13 @@ async fn post_events(State(state): State<AppState>, token: Result<ApiToken, ApiE
         tracing::Span::current().record("bytes", bytes.len());
         let now = Utc::now();
         let batch = parse_batch(&bytes, now)?;
-        let outcome = state.console.ingest(batch, now).await?;
+        let outcome = state.console.ingest(batch, now).await.map_err(|e| match e {
+            AppendError::Conflict { line, event_id } => ApiError::Conflict {
+                message: format!("line {line}: event_id '{event_id}' was already used for a different event; nothing in this batch was stored"),
+                detail: json!({"line": line, "event_id": event_id, "field": "event_id", "reason": "already used for a different event"}),
+            },
+            AppendError::Storage(e) => ApiError::Internal(e),
+        })?;
         Ok::<_, ApiError>(Json(outcome))
     }
     .await;

@@ -15,7 +15,7 @@ use domain::view::{DashboardView, EventPage, EventQuery, EventRow, IngestView, L
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, watch};
 
-use crate::store::{Incoming, Store};
+use crate::store::{AppendError, Incoming, Store};
 
 /// Signals shown on the dashboard's feed.
 const DASHBOARD_FEED: usize = 15;
@@ -94,13 +94,13 @@ impl Console {
     /// Appends a parsed batch. Fills for orders neither in the log nor earlier in the batch are
     /// stored and flagged `unknown_order`: an engine's claim of a fill is evidence, and dropping
     /// it would hide exactly what an audit must see; it is kept out of positions until explained.
-    pub async fn ingest(&self, mut batch: Vec<Incoming>, now: DateTime<Utc>) -> Result<IngestOutcome> {
+    pub async fn ingest(&self, mut batch: Vec<Incoming>, now: DateTime<Utc>) -> Result<IngestOutcome, AppendError> {
         let mut head = self.head.lock().await;
         let mut flagged = Vec::new();
         {
             let projection = self.projection.read().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
             let mut batch_orders = HashSet::new();
-            for (i, inc) in batch.iter_mut().enumerate() {
+            for inc in batch.iter_mut() {
                 match &inc.event.body {
                     Body::Order(o) => {
                         batch_orders.insert(o.order_id.as_str().to_string());
@@ -108,7 +108,7 @@ impl Console {
                     Body::Fill(f) if !projection.knows_order(f.order_id.as_str()) && !batch_orders.contains(f.order_id.as_str()) => {
                         inc.flags = Some("unknown_order");
                         flagged.push(Flagged {
-                            line: i + 1,
+                            line: inc.line,
                             event_id: inc.event.event_id.to_string(),
                             flag: "unknown_order",
                             reason: "fill for an order id the log has not seen; stored, not applied to positions",

@@ -25,9 +25,21 @@ pub const MAX_PAGE: u32 = 1000;
 /// One event ready to append: parsed, with the exact bytes received.
 #[derive(Debug, Clone)]
 pub struct Incoming {
+    /// 1-based line (NDJSON) or position (JSON array) in the request.
+    pub line: usize,
     pub event: Event,
     pub raw: String,
     pub flags: Option<&'static str>,
+}
+
+/// Why an append was refused (nothing of the batch is stored).
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// An event id already used for different content: idempotent retries must resend the same bytes.
+    #[error("line {line}: event_id '{event_id}' was already used for a different event")]
+    Conflict { line: usize, event_id: String },
+    #[error(transparent)]
+    Storage(#[from] anyhow::Error),
 }
 
 /// An appended event with its place in the chain.
@@ -127,11 +139,12 @@ impl Store {
     /// Appends a batch in one transaction, linking each new event to the chain. Event ids already
     /// stored (or repeated within the batch) are counted as duplicates and not stored again.
     /// The caller must serialise appends and pass the current head.
-    pub async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome> {
+    pub async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome, AppendError> {
         let mut tx = self.pool.begin().await.context("begin")?;
-        let mut seen = std::collections::HashSet::new();
+        // event_id -> the payload it was first seen with (stored, or earlier in this batch).
+        let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
         for chunk in batch.chunks(LOOKUP_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT event_id FROM events WHERE event_id IN (");
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT event_id, payload FROM events WHERE event_id IN (");
             let mut list = q.separated(", ");
             for inc in chunk {
                 list.push_bind(inc.event.event_id.as_str().to_string());
@@ -139,12 +152,21 @@ impl Store {
             q.push(")");
             let rows = q.build().fetch_all(&mut *tx).await.context("duplicate look-up")?;
             for r in rows {
-                seen.insert(r.try_get::<String, _>("event_id")?);
+                seen.insert(r.try_get::<String, _>("event_id").context("row")?, r.try_get::<String, _>("payload").context("row")?);
             }
         }
-        let total = batch.len() as u64;
-        let fresh: Vec<Incoming> = batch.into_iter().filter(|inc| seen.insert(inc.event.event_id.as_str().to_string())).collect();
-        let duplicates = total - fresh.len() as u64;
+        let mut fresh = Vec::with_capacity(batch.len());
+        let mut duplicates = 0;
+        for inc in batch {
+            match seen.get(inc.event.event_id.as_str()) {
+                Some(prior) if *prior == inc.raw => duplicates += 1,
+                Some(_) => return Err(AppendError::Conflict { line: inc.line, event_id: inc.event.event_id.to_string() }),
+                None => {
+                    seen.insert(inc.event.event_id.to_string(), inc.raw.clone());
+                    fresh.push(inc);
+                }
+            }
+        }
 
         let (mut seq, mut prev) = head;
         let received_ms = received_at.timestamp_millis();

@@ -138,3 +138,30 @@ async fn a_tampered_payload_is_found_by_the_api_and_by_the_offline_verifier() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"first_break\": 3"));
 }
+
+#[tokio::test]
+async fn a_reused_event_id_with_different_content_is_a_conflict_and_stores_nothing() {
+    let app = spawn().await;
+    app.post(&round_trip()).await;
+    let mut altered = round_trip()[4].clone();
+    altered["price"] = json!("1.00");
+    let (status, body) = app.post(&[snapshot("new-1", "BTCUSDT", "1", 0), altered]).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["line"], 2);
+    assert_eq!(body["event_id"], "e5");
+    assert_eq!(app.stored_events().await, 7, "not even the new line 1 was stored");
+    // Within one batch too.
+    let a = snapshot("twin", "BTCUSDT", "1", 0);
+    let b = snapshot("twin", "BTCUSDT", "2", 0);
+    let (status, _) = app.post(&[a, b]).await;
+    assert_eq!(status, 409);
+}
+
+#[tokio::test]
+async fn flagged_lines_are_numbered_as_sent_in_ndjson() {
+    let app = spawn().await;
+    let body = format!("\n{}\n\n{}\n", snapshot("s", "X", "1", 0), fill("orphan", "nobody", "1", "1", "0", 1));
+    let (status, out) = app.post_raw(Some(&app.ingest_token), body).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["flagged"][0]["line"], 4);
+}

@@ -36,14 +36,31 @@ pub fn trade(run: &str, n: u64, base: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
-/// `size` events starting at event index `from` of a run (whole trades, truncated to `size`).
+/// Events `from .. from + size` of a run's endless stream of trades (consecutive batches never
+/// overlap, so every event is new).
 pub fn batch(run: &str, from: u64, size: u64, base: DateTime<Utc>) -> Vec<Value> {
-    let mut out = Vec::with_capacity(size as usize);
     let mut n = from / EVENTS_PER_TRADE;
-    while (out.len() as u64) < size {
+    let skip = (from % EVENTS_PER_TRADE) as usize;
+    let mut out: Vec<Value> = Vec::with_capacity(size as usize + EVENTS_PER_TRADE as usize);
+    while (out.len() as u64) < size + skip as u64 {
         out.extend(trade(run, n, base));
         n += 1;
     }
+    out.drain(..skip);
     out.truncate(size as usize);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_batches_do_not_overlap() {
+        let base = DateTime::<Utc>::default();
+        let a = batch("r", 0, 10, base);
+        let b = batch("r", 10, 10, base);
+        let whole = batch("r", 0, 20, base);
+        assert_eq!([a, b].concat(), whole);
+    }
 }

@@ -44,14 +44,15 @@ async fn main() -> anyhow::Result<()> {
     let mut done = 0u64;
     let mut next = 0u64;
     let mut inflight = futures::stream::FuturesUnordered::new();
-    while done < total {
+    while next < total || !inflight.is_empty() {
         while inflight.len() < 2 && next < total {
             let events = engine::synthetic::batch(&run, next, batch.min(total - next), t0);
             next += events.len() as u64;
             inflight.push(post(events));
         }
         if let Some(r) = inflight.next().await {
-            done += r?["accepted"].as_u64().unwrap_or(0);
+            let r = r?;
+            done += r["accepted"].as_u64().unwrap_or(0) + r["duplicates"].as_u64().unwrap_or(0);
             if done % 100_000 < batch {
                 eprintln!("  {done} events, {:.0} events/s", done as f64 / start.elapsed().as_secs_f64());
             }

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::prelude::FromPrimitive;
 use serde_json::{Value, json};
 
 use crate::data::{self, AssetClass, Bar, Timeline};
@@ -216,9 +216,10 @@ impl Engine {
     }
 
     fn equity(&self) -> Decimal {
-        self.cash + self.open.iter().map(|(i, o)| self.marks.get(i).copied().unwrap_or(o.entry) * o.quantity).sum::<Decimal>()
+        self.cash + self.gross()
     }
 
+    /// Open positions at their latest mark (long-only book, so gross = net).
     fn gross(&self) -> Decimal {
         self.open.iter().map(|(i, o)| self.marks.get(i).copied().unwrap_or(o.entry) * o.quantity).sum()
     }
@@ -463,7 +464,6 @@ pub async fn run(cfg: ReplayConfig) -> Result<ReplayStats> {
         client.post(&pending).await?;
     }
     tracing::info!(steps = engine.stats.steps, events = engine.stats.events, equity = %engine.equity().round_dp(2), "replay finished");
-    let _ = engine.equity().to_f64();
     Ok(engine.stats)
 }
 

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/end2end/node_modules/.bin:$PATH"
+# A fresh clone gains nothing from incremental artefacts; they only take disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 echo "== unit and property tests: domain, engine, app (ssr) =="
 cargo test -p domain -p engine

@@ -1,8 +1,10 @@
-//! Server functions: thin wrappers that reach the console service from context.
-//! (Accounts and roles arrive with the governance issue; until then every page is open, like
-//! the pages themselves, and the HTTP API keeps its own token check.)
+//! Server functions: thin wrappers that check the caller's role, then reach the console service
+//! from context.
 use domain::chain::Report;
-use domain::view::{DashboardView, EventPage, EventQuery, EventRow, Lineage, SignalRow};
+use domain::governance::Config;
+#[cfg(feature = "ssr")]
+use domain::governance::Permission;
+use domain::view::{ConfigVersionView, DashboardView, EventPage, EventQuery, EventRow, GovernanceView, Lineage, LoginAttemptView, SignalRow, UserAdminView};
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -13,6 +15,14 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    #[error("sign in first")]
+    Unauthorized,
+    #[error("your role does not allow that")]
+    Forbidden,
+    #[error("{0}")]
+    Locked(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     Invalid(String),
     #[error("the console could not answer; the details are in its log")]
@@ -28,8 +38,30 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// Sets the HTTP status of a failed server function from its error (400, 404, 409, 429 ...).
 #[cfg(feature = "ssr")]
-fn console() -> Result<crate::service::Console, AppError> {
+pub fn with_status<T>(r: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &r
+        && let Some(res) = use_context::<leptos_axum::ResponseOptions>()
+    {
+        use axum::http::StatusCode as S;
+        res.set_status(match e {
+            AppError::NotFound => S::NOT_FOUND,
+            AppError::Unauthorized => S::UNAUTHORIZED,
+            AppError::Forbidden => S::FORBIDDEN,
+            AppError::Locked(_) => S::TOO_MANY_REQUESTS,
+            AppError::Conflict(_) => S::CONFLICT,
+            AppError::Invalid(_) | AppError::Transport(_) => S::BAD_REQUEST,
+            AppError::Internal => S::INTERNAL_SERVER_ERROR,
+        });
+    }
+    r
+}
+
+/// The console service, for a caller allowed `p`.
+#[cfg(feature = "ssr")]
+fn console(p: Permission) -> Result<crate::service::Console, AppError> {
+    crate::auth::require(p)?;
     use_context::<crate::service::Console>().ok_or(AppError::Internal)
 }
 
@@ -40,37 +72,118 @@ impl From<crate::service::Internal> for AppError {
     }
 }
 
-#[server]
+#[server(endpoint = "get_dashboard")]
 pub async fn get_dashboard() -> Result<DashboardView, AppError> {
-    Ok(console()?.dashboard())
+    Ok(console(Permission::ViewOperations)?.dashboard())
 }
 
-#[server]
+#[server(endpoint = "get_signals")]
 pub async fn get_signals(limit: usize) -> Result<Vec<SignalRow>, AppError> {
-    Ok(console()?.signals(limit.clamp(1, 500)))
+    Ok(console(Permission::ViewOperations)?.signals(limit.clamp(1, 500)))
 }
 
-#[server]
+#[server(endpoint = "get_events")]
 pub async fn get_events(query: EventQuery) -> Result<EventPage, AppError> {
     if let Some(k) = &query.kind
         && domain::event::Kind::parse(k).is_none()
     {
         return Err(AppError::Invalid(format!("unknown kind '{k}'")));
     }
-    Ok(console()?.events(query).await?)
+    Ok(console(Permission::ViewOperations)?.events(query).await?)
 }
 
-#[server]
+#[server(endpoint = "get_event")]
 pub async fn get_event(seq: u64) -> Result<EventRow, AppError> {
-    console()?.event(seq).await?.ok_or(AppError::NotFound)
+    with_status(console(Permission::ViewOperations)?.event(seq).await?.ok_or(AppError::NotFound))
 }
 
-#[server]
+#[server(endpoint = "get_lineage")]
 pub async fn get_lineage(signal_id: String) -> Result<Lineage, AppError> {
-    console()?.lineage(&signal_id).await?.ok_or(AppError::NotFound)
+    with_status(console(Permission::ViewOperations)?.lineage(&signal_id).await?.ok_or(AppError::NotFound))
 }
 
-#[server]
+#[server(endpoint = "verify_chain")]
 pub async fn verify_chain() -> Result<Report, AppError> {
-    Ok(console()?.verify().await?)
+    Ok(console(Permission::ViewOperations)?.verify().await?)
+}
+
+#[server(endpoint = "get_governance")]
+pub async fn get_governance() -> Result<GovernanceView, AppError> {
+    Ok(console(Permission::ViewOperations)?.governance())
+}
+
+/// Approve or reject a pending entry signal, or acknowledge an exit signal.
+#[server(endpoint = "decide_signal")]
+pub async fn decide_signal(signal_id: String, action: String, comment: Option<String>) -> Result<(), AppError> {
+    let user = crate::auth::require(Permission::DecideSignals)?;
+    let c = console(Permission::DecideSignals)?;
+    with_status(c.decide(&user, &signal_id, &action, comment).await)
+}
+
+/// Pause or resume one automation, or (`automation` empty) everything.
+#[server(endpoint = "set_paused")]
+pub async fn set_paused(automation: Option<String>, pause: bool, reason: String) -> Result<(), AppError> {
+    let automation = automation.filter(|a| !a.trim().is_empty());
+    let p = if automation.is_some() { Permission::PauseAutomation } else { Permission::PauseGlobal };
+    let user = crate::auth::require(p)?;
+    with_status(console(p)?.control(&user, automation, pause, &reason).await)
+}
+
+#[server(endpoint = "get_config")]
+pub async fn get_config() -> Result<(u32, Config), AppError> {
+    Ok(console(Permission::ViewOperations)?.config())
+}
+
+#[server(endpoint = "get_config_history")]
+pub async fn get_config_history() -> Result<Vec<ConfigVersionView>, AppError> {
+    Ok(console(Permission::ViewOperations)?.config_history())
+}
+
+/// Saves a new config version. The reason is parsed on the server whatever the form sent.
+#[server(endpoint = "save_config")]
+pub async fn save_config(base_version: u32, config: Config, reason: String) -> Result<u32, AppError> {
+    let user = crate::auth::require(Permission::ChangeConfig)?;
+    with_status(console(Permission::ChangeConfig)?.change_config(&user, base_version, config, &reason).await)
+}
+
+/// Rolls back to an earlier version: a new version with that version's config, and a reason.
+#[server(endpoint = "rollback_config")]
+pub async fn rollback_config(to_version: u32, reason: String) -> Result<u32, AppError> {
+    let user = crate::auth::require(Permission::ChangeConfig)?;
+    let c = console(Permission::ChangeConfig)?;
+    let history = c.config_history();
+    let target = with_status(history.iter().find(|v| v.version == to_version).ok_or(AppError::NotFound))?;
+    let config: Config = serde_json::from_str(&target.config).map_err(|_| AppError::Internal)?;
+    let (current, _) = c.config();
+    with_status(c.change_config(&user, current, config, &reason).await)
+}
+
+#[server(endpoint = "get_users")]
+pub async fn get_users() -> Result<Vec<UserAdminView>, AppError> {
+    crate::auth::require(Permission::ManageUsers)?;
+    crate::service::auth()?.users().await
+}
+
+#[server(endpoint = "get_login_attempts")]
+pub async fn get_login_attempts() -> Result<Vec<LoginAttemptView>, AppError> {
+    crate::auth::require(Permission::ManageUsers)?;
+    crate::service::auth()?.login_attempts(200).await
+}
+
+/// What the investor portal shows: the track record only (no signals, orders or config).
+#[server(endpoint = "get_investor_summary")]
+pub async fn get_investor_summary() -> Result<domain::view::InvestorView, AppError> {
+    crate::auth::require(Permission::ViewInvestor)?;
+    let c = use_context::<crate::service::Console>().ok_or(AppError::Internal)?;
+    let d = c.dashboard();
+    Ok(domain::view::InvestorView {
+        as_of: d.as_of,
+        capital: d.capital,
+        equity: d.equity,
+        total_pnl: d.pnl.total,
+        max_drawdown: d.max_drawdown,
+        rolling_sharpe: d.rolling_sharpe,
+        sharpe_window: d.sharpe_window,
+        equity_curve: d.equity_curve,
+    })
 }

@@ -1,6 +1,7 @@
 //! Tradewatch's UI: server-rendered with Leptos, hydrated in the browser.
 #![recursion_limit = "256"]
 pub mod api;
+pub mod auth;
 pub mod charts;
 mod live;
 mod pages;
@@ -16,6 +17,19 @@ pub use live::LiveDashboard;
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's CSP: scripts only from this origin plus the one inline hydration script, which
+    // carries this response's nonce; WASM compilation allowed; inline style attributes allowed
+    // (charts); nothing may frame the console.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        let csp = format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&csp) {
+            res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -35,33 +49,68 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    live::provide();
+    // Who is signed in, resolved on the server for this request and carried to the browser.
+    let me = Resource::new(|| (), |_| auth::whoami());
+    let user: Signal<Option<auth::SessionUser>> = Signal::derive(move || me.get().and_then(Result::ok).flatten());
+    provide_context(user);
+    live::provide(Signal::derive(move || user.get().is_some_and(|u| u.role.allows(domain::governance::Permission::ViewOperations))));
     // Effects run only in the browser: a marker that hydration finished (end-to-end tests wait for it).
     Effect::new(move |_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+    let logout = ServerAction::<auth::Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().set_href("/login");
+        }
+    });
+    let can = move |p: domain::governance::Permission| user.get().is_some_and(|u| u.role.allows(p));
+    use domain::governance::Permission as P;
     view! {
         <Stylesheet id="leptos" href="/pkg/tradewatch.css"/>
         <Title text="Tradewatch"/>
         <Router>
             <header class="topbar">
                 <span class="brand">"Tradewatch"</span>
-                <nav>
-                    <A href="/">"Dashboard"</A>
-                    <A href="/signals">"Signals"</A>
-                    <A href="/audit">"Audit trail"</A>
-                </nav>
-                <live::Status/>
+                <Transition fallback=|| ()>
+                    <nav>
+                        <Show when=move || can(P::ViewOperations)>
+                            <A href="/">"Dashboard"</A>
+                            <A href="/signals">"Signals"</A>
+                            <A href="/audit">"Audit trail"</A>
+                            <A href="/config">"Config"</A>
+                        </Show>
+                        <Show when=move || can(P::ManageUsers)>
+                            <A href="/admin">"Accounts"</A>
+                        </Show>
+                        <Show when=move || user.get().is_some()>
+                            <A href="/investor">"Investor portal"</A>
+                        </Show>
+                    </nav>
+                    <Show when=move || can(P::ViewOperations)>
+                        <live::Status/>
+                    </Show>
+                    {move || user.get().map(|u| view! {
+                        <a class="who" href="/account" data-testid="who">{format!("{} ({})", u.username, u.role.as_str())}</a>
+                        <button class="link" data-testid="logout" on:click=move |_| { logout.dispatch(auth::Logout {}); }>"Sign out"</button>
+                    })}
+                </Transition>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=path!("/") view=pages::dashboard::Dashboard/>
+                    <Route path=path!("/login") view=pages::governance::LoginPage/>
                     <Route path=path!("/signals") view=pages::signals::Signals/>
                     <Route path=path!("/audit") view=pages::audit::Audit/>
                     <Route path=path!("/audit/:seq") view=pages::audit::EventDetail/>
                     <Route path=path!("/trades/:signal_id") view=pages::lineage::LineagePage/>
+                    <Route path=path!("/config") view=pages::governance::ConfigPage/>
+                    <Route path=path!("/admin") view=pages::governance::AdminPage/>
+                    <Route path=path!("/investor") view=pages::investor::InvestorPage/>
+                    <Route path=path!("/account") view=pages::governance::AccountPage/>
                 </Routes>
             </main>
         </Router>

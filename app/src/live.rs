@@ -10,10 +10,17 @@ pub struct LiveDashboard {
     pub connected: RwSignal<bool>,
 }
 
-pub fn provide() {
+/// Connects once `allowed` turns true (a signed-in user who may see operations).
+pub fn provide(allowed: Signal<bool>) {
     let live = LiveDashboard { view: RwSignal::new(None), connected: RwSignal::new(false) };
     provide_context(live);
-    Effect::new(move |_| connect(live));
+    let started = StoredValue::new(false);
+    Effect::new(move |_| {
+        if allowed.get() && !started.get_value() {
+            started.set_value(true);
+            connect(live);
+        }
+    });
 }
 
 pub fn use_live() -> Option<LiveDashboard> {

@@ -3,7 +3,13 @@
 use std::sync::Arc;
 
 use domain::chain::Report;
-use domain::view::{DashboardView, EventPage, EventQuery, EventRow, Lineage, SignalRow};
+use domain::governance::Config;
+use domain::view::{
+    ConfigVersionView, DashboardView, EventPage, EventQuery, EventRow, GovernanceView, Lineage, LoginAttemptView, SignalRow, UserAdminView,
+};
+
+use crate::api::AppError;
+use crate::auth::SessionUser;
 
 /// An internal failure; its details are logged by the server, never sent to a browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -18,6 +24,35 @@ pub trait ConsoleService: Send + Sync + 'static {
     async fn event(&self, seq: u64) -> Result<Option<EventRow>, Internal>;
     async fn lineage(&self, signal_id: &str) -> Result<Option<Lineage>, Internal>;
     async fn verify(&self) -> Result<Report, Internal>;
+
+    fn governance(&self) -> GovernanceView;
+    fn config(&self) -> (u32, Config);
+    fn config_history(&self) -> Vec<ConfigVersionView>;
+    /// approve / reject (reason required) / acknowledge (exit signals).
+    async fn decide(&self, actor: &SessionUser, signal_id: &str, action: &str, comment: Option<String>) -> Result<(), AppError>;
+    /// Pause or resume an automation, or everything (`None`).
+    async fn control(&self, actor: &SessionUser, automation: Option<String>, pause: bool, reason: &str) -> Result<(), AppError>;
+    /// A new config version; `base_version` must be the current one (no lost updates).
+    async fn change_config(&self, actor: &SessionUser, base_version: u32, config: Config, reason: &str) -> Result<u32, AppError>;
+}
+
+#[async_trait::async_trait]
+pub trait AuthService: Send + Sync + 'static {
+    /// `code`: the TOTP or a recovery code, needed once the account has two-factor on.
+    async fn login(&self, username: &str, password: &str, code: Option<&str>, ip: &str) -> Result<SessionUser, AppError>;
+    /// A new TOTP secret for the user: (base32 secret, otpauth URL, QR code SVG).
+    async fn totp_enrolment(&self, user: &SessionUser) -> Result<(String, String, String), AppError>;
+    /// Turns two-factor on if `code` proves `secret`; returns the recovery codes (shown once).
+    async fn totp_enable(&self, user: &SessionUser, secret: &str, code: &str) -> Result<Vec<String>, AppError>;
+    async fn totp_enabled(&self, user_id: i64) -> Result<bool, AppError>;
+    async fn change_password(&self, user_id: i64, current: &str, new: &str) -> Result<(), AppError>;
+    async fn users(&self) -> Result<Vec<UserAdminView>, AppError>;
+    async fn login_attempts(&self, limit: i64) -> Result<Vec<LoginAttemptView>, AppError>;
 }
 
 pub type Console = Arc<dyn ConsoleService>;
+pub type Auth = Arc<dyn AuthService>;
+
+pub fn auth() -> Result<Auth, AppError> {
+    leptos::prelude::use_context::<Auth>().ok_or(AppError::Internal)
+}

@@ -79,10 +79,12 @@ pub enum Kind {
     OperatorResponse,
     Heartbeat,
     System,
+    ConfigChange,
+    Control,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::MarketSnapshot,
         Kind::Signal,
         Kind::RiskCheck,
@@ -92,6 +94,8 @@ impl Kind {
         Kind::OperatorResponse,
         Kind::Heartbeat,
         Kind::System,
+        Kind::ConfigChange,
+        Kind::Control,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -104,7 +108,13 @@ impl Kind {
             Kind::OperatorResponse => "operator_response",
             Kind::Heartbeat => "heartbeat",
             Kind::System => "system",
+            Kind::ConfigChange => "config_change",
+            Kind::Control => "control",
         }
+    }
+    /// Kinds only the console writes (a person's or a rule's action): the ingest API refuses them.
+    pub fn console_only(self) -> bool {
+        matches!(self, Kind::ConfigChange | Kind::Control)
     }
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -138,6 +148,7 @@ wire_enum!(OrderStatus {
     Rejected => "rejected",
 });
 wire_enum!(Liquidity { Maker => "maker", Taker => "taker" });
+wire_enum!(ControlAction { Pause => "pause", Resume => "resume", Unlock => "unlock" });
 
 impl Side {
     /// +1 for a buy, -1 for a sell.
@@ -249,6 +260,37 @@ pub struct OperatorResponse {
     pub action: Id,
     pub actor: Id,
     pub comment: Option<String>,
+    /// Milliseconds from the signal's arrival to this response (recorded by the console).
+    pub response_ms: Option<u64>,
+}
+
+impl OperatorResponse {
+    /// Gating decisions only the console records (an engine must not approve its own signals).
+    pub fn is_gating_decision(&self) -> bool {
+        matches!(self.action.as_str(), "approve" | "reject" | "timeout")
+    }
+}
+
+/// A new version of the configuration, with who changed it and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigChange {
+    pub version: u32,
+    pub actor: Id,
+    pub reason: crate::governance::Reason,
+    pub config: crate::governance::Config,
+}
+
+/// Pause, resume or unlock an automation (or, without `automation_id`, everything). Breaker
+/// trips are pauses that name the rule, the measured value and the limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Control {
+    pub action: ControlAction,
+    pub automation_id: Option<Id>,
+    pub actor: Id,
+    pub reason: crate::governance::Reason,
+    pub rule: Option<Id>,
+    pub value: Option<f64>,
+    pub limit: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -269,6 +311,8 @@ pub enum Body {
     OperatorResponse(OperatorResponse),
     Heartbeat(Status),
     System(Status),
+    ConfigChange(ConfigChange),
+    Control(Control),
 }
 
 /// A parsed event: valid by construction.
@@ -291,6 +335,8 @@ impl Event {
             Body::OperatorResponse(_) => Kind::OperatorResponse,
             Body::Heartbeat(_) => Kind::Heartbeat,
             Body::System(_) => Kind::System,
+            Body::ConfigChange(_) => Kind::ConfigChange,
+            Body::Control(_) => Kind::Control,
         }
     }
 
@@ -371,6 +417,23 @@ impl Event {
                 action: f.id("action")?,
                 actor: f.id("actor")?,
                 comment: f.opt_text("comment")?,
+                response_ms: f.opt_u64("response_ms")?,
+            }),
+            Kind::ConfigChange => Body::ConfigChange(ConfigChange {
+                version: f.opt_u32("version")?.ok_or_else(|| ParseError::field("version", "required"))?,
+                actor: f.id("actor")?,
+                reason: f.reason("reason")?,
+                config: crate::governance::Config::parse_value(f.get("config")?)
+                    .map_err(|e| ParseError::field(&if e.field == "config" { e.field } else { format!("config.{}", e.field) }, e.reason))?,
+            }),
+            Kind::Control => Body::Control(Control {
+                action: f.enumerated("action", ControlAction::parse, ControlAction::NAMES)?,
+                automation_id: f.opt_id("automation_id")?,
+                actor: f.id("actor")?,
+                reason: f.reason("reason")?,
+                rule: f.opt_id("rule")?,
+                value: f.opt("value").map(|v| finite(v, "value")).transpose()?,
+                limit: f.opt("limit").map(|v| finite(v, "limit")).transpose()?,
             }),
             Kind::Heartbeat => Body::Heartbeat(parse_status(&f)?),
             Kind::System => Body::System(parse_status(&f)?),
@@ -565,6 +628,12 @@ impl Fields<'_> {
             return Err(ParseError::field(name, "must lie in 0..=1"));
         }
         Ok(x)
+    }
+    fn opt_u64(&self, name: &str) -> Result<Option<u64>> {
+        self.opt(name).map(|v| v.as_u64().ok_or_else(|| ParseError::field(name, "expected a whole number"))).transpose()
+    }
+    fn reason(&self, name: &str) -> Result<crate::governance::Reason> {
+        crate::governance::Reason::parse(self.str(name)?).map_err(|e| ParseError::field(name, e.to_string()))
     }
     fn opt_u32(&self, name: &str) -> Result<Option<u32>> {
         self.opt(name)

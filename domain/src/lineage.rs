@@ -43,6 +43,14 @@ pub fn summary(e: &Event) -> String {
         Body::OperatorResponse(o) => format!("operator {}: {}{}", o.actor, o.action, o.comment.as_ref().map(|c| format!(" — {c}")).unwrap_or_default()),
         Body::MarketSnapshot(m) => format!("{} bid {} ask {}", m.instrument, m.bid, m.ask),
         Body::Heartbeat(s) | Body::System(s) => format!("{}: {}", s.component, s.status),
+        Body::ConfigChange(c) => format!("config v{} by {}: {}", c.version, c.actor, c.reason),
+        Body::Control(c) => format!(
+            "{} {} by {}: {}",
+            c.action.as_str(),
+            c.automation_id.as_ref().map(|a| a.as_str()).unwrap_or("everything"),
+            c.actor,
+            c.reason
+        ),
     }
 }
 

@@ -93,6 +93,26 @@ struct SignalState {
     orders: Vec<String>,
 }
 
+/// What the last applied fill did, for the rule evaluators (circuit breakers).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FillOutcome {
+    /// Net PnL of the round trip this fill closed, if it closed one.
+    pub closed_pnl: Option<Decimal>,
+    /// Slippage against the order's arrival mid, bps, positive = worse for us.
+    pub slippage_bps: Option<f64>,
+}
+
+/// The figures the global circuit breakers watch.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RiskSnapshot {
+    /// Equity now minus the previous day's close (market time), USD.
+    pub daily_pnl: Decimal,
+    /// `daily_pnl` as a fraction of the previous close.
+    pub daily_pnl_pct: f64,
+    /// Current drawdown from the equity peak, a fraction <= 0.
+    pub drawdown: f64,
+}
+
 /// What applying one event found worth flagging (the event is applied and kept regardless).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flag {
@@ -127,6 +147,7 @@ pub struct Projection {
     signal_to_order: Histogram<u64>,
     order_to_fill: Histogram<u64>,
     counts: CountsView,
+    last_fill: Option<FillOutcome>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -160,6 +181,29 @@ impl Projection {
             signal_to_order: histogram(),
             order_to_fill: histogram(),
             counts: CountsView::default(),
+            last_fill: None,
+        }
+    }
+
+    /// What the most recently applied fill did (None before the first fill).
+    pub fn last_fill(&self) -> Option<&FillOutcome> {
+        self.last_fill.as_ref()
+    }
+
+    fn prev_close(&self) -> Decimal {
+        self.as_of
+            .and_then(|t| self.daily_close.range(..t.date_naive()).next_back().map(|(_, e)| *e))
+            .unwrap_or(self.capital)
+    }
+
+    pub fn risk_snapshot(&self) -> RiskSnapshot {
+        let equity = self.equity();
+        let prev = self.prev_close();
+        let current = self.curve.last().map(|p| p.v).unwrap_or(0.0);
+        RiskSnapshot {
+            daily_pnl: equity - prev,
+            daily_pnl_pct: if prev.is_zero() { 0.0 } else { ((equity - prev) / prev).to_f64().unwrap_or(0.0) },
+            drawdown: if self.peak > 0.0 { (current / self.peak - 1.0).min(0.0) } else { 0.0 },
         }
     }
 
@@ -206,7 +250,12 @@ impl Projection {
                     return Some(Flag::UnknownOrder);
                 }
             }
-            Body::LlmDecision(_) | Body::OperatorResponse(_) | Body::Heartbeat(_) | Body::System(_) => {}
+            Body::LlmDecision(_)
+            | Body::OperatorResponse(_)
+            | Body::Heartbeat(_)
+            | Body::System(_)
+            | Body::ConfigChange(_)
+            | Body::Control(_) => {}
         }
         None
     }
@@ -309,6 +358,7 @@ impl Projection {
     /// Applies a fill to its order and position. `false` when the order is unknown.
     fn on_fill(&mut self, ts: DateTime<Utc>, f: &Fill) -> bool {
         let Some(order) = self.orders.get_mut(f.order_id.as_str()) else { return false };
+        let mut outcome = FillOutcome::default();
         order.filled += f.quantity;
         order.filled_notional += f.quantity * f.price;
         if !order.first_fill_seen {
@@ -318,12 +368,14 @@ impl Projection {
         }
         if let Some(mid) = order.arrival_mid.filter(|m| !m.is_zero()) {
             let bps = order.side.sign() * (f.price - mid) / mid * Decimal::from(10_000);
+            outcome.slippage_bps = bps.to_f64();
             self.slippage_bps_sum += bps.to_f64().unwrap_or(0.0);
             self.slippage_n += 1;
         }
         let (side, instrument) = (order.side, order.instrument.clone());
         let position = self.positions.entry(instrument).or_default();
         if let Some(trade) = position.fill(side, f.quantity, f.price, f.fee) {
+            outcome.closed_pnl = Some(trade);
             self.closed_trades += 1;
             if trade > Decimal::ZERO {
                 self.wins += 1;
@@ -332,6 +384,7 @@ impl Projection {
                 self.gross_loss -= trade;
             }
         }
+        self.last_fill = Some(outcome);
         self.refresh_signal_status(f.order_id.as_str());
         if let Some(t) = self.as_of {
             self.mark_equity(t.max(ts));
@@ -398,10 +451,7 @@ impl Projection {
         let unrealized = self.unrealized();
         let fees = self.fees();
         let equity = self.capital + realized + unrealized - fees;
-        let prev_close = self
-            .as_of
-            .and_then(|t| self.daily_close.range(..t.date_naive()).next_back().map(|(_, e)| *e))
-            .unwrap_or(self.capital);
+        let prev_close = self.prev_close();
 
         let mut positions: Vec<PositionView> = self
             .positions

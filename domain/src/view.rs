@@ -204,3 +204,163 @@ pub struct Lineage {
     pub order_to_first_fill_ms: Option<i64>,
     pub signal_to_last_fill_ms: Option<i64>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Governance views
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckRow {
+    pub name: String,
+    pub status: String,
+    pub value: f64,
+    pub limit: f64,
+}
+
+/// An entry signal waiting for a person's decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingView {
+    pub seq: u64,
+    pub signal_id: String,
+    pub automation_id: String,
+    pub instrument: String,
+    pub side: String,
+    pub signal_type: String,
+    /// Source time of the signal.
+    pub ts: DateTime<Utc>,
+    pub strength: f64,
+    pub confidence: f64,
+    pub features: std::collections::BTreeMap<String, f64>,
+    pub stop_loss: Option<Decimal>,
+    pub take_profit: Option<Decimal>,
+    pub risk_decision: Option<String>,
+    pub checks: Vec<CheckRow>,
+    pub llm_reasoning: Option<String>,
+    pub llm_decision: Option<String>,
+    /// Console clock when the signal arrived, and when it times out.
+    pub received_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An exit signal awaiting the desk's acknowledgement within its recommended window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExitView {
+    pub seq: u64,
+    pub signal_id: String,
+    pub automation_id: String,
+    pub instrument: String,
+    pub ts: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub window_secs: u32,
+    pub features: std::collections::BTreeMap<String, f64>,
+}
+
+/// A recorded decision about a signal (approve, reject, timeout, acknowledge ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRow {
+    pub seq: u64,
+    pub signal_id: String,
+    pub automation_id: String,
+    pub action: String,
+    pub actor: String,
+    pub comment: Option<String>,
+    pub ts: DateTime<Utc>,
+    /// Signal arrival to decision, ms (console clock).
+    pub response_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PauseView {
+    pub actor: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    /// The circuit-breaker rule, when a breaker paused it.
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutomationView {
+    pub automation_id: String,
+    /// "gated" (each entry needs a person) or "automatic".
+    pub mode: String,
+    pub approved: u32,
+    pub rejected: u32,
+    pub timed_out: u32,
+    pub threshold: u32,
+    pub paused: Option<PauseView>,
+    pub pending: u32,
+    pub open_orders: u32,
+    pub signals_last_hour: u32,
+    pub consecutive_losses: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreachView {
+    pub seq: u64,
+    pub ts: DateTime<Utc>,
+    /// None for a global rule.
+    pub automation_id: Option<String>,
+    pub rule: String,
+    pub value: f64,
+    pub limit: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GovernanceView {
+    pub now: DateTime<Utc>,
+    pub config_version: u32,
+    pub global_pause: Option<PauseView>,
+    pub automations: Vec<AutomationView>,
+    pub pending: Vec<PendingView>,
+    pub exits: Vec<ExitView>,
+    /// Newest first.
+    pub breaches: Vec<BreachView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub path: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigVersionView {
+    pub seq: u64,
+    pub version: u32,
+    pub actor: String,
+    pub reason: String,
+    pub ts: DateTime<Utc>,
+    pub changes: Vec<FieldChange>,
+    /// The whole config of this version, pretty JSON.
+    pub config: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserAdminView {
+    pub id: i64,
+    pub username: String,
+    pub role: crate::governance::Role,
+    pub created_at: DateTime<Utc>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginAttemptView {
+    pub username: String,
+    pub ip: String,
+    pub at: DateTime<Utc>,
+    pub success: bool,
+}
+
+/// The investor portal's track record (no signals, orders or config).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InvestorView {
+    pub as_of: Option<DateTime<Utc>>,
+    pub capital: Decimal,
+    pub equity: Decimal,
+    pub total_pnl: Decimal,
+    pub max_drawdown: f64,
+    pub rolling_sharpe: Option<f64>,
+    pub sharpe_window: u32,
+    pub equity_curve: Vec<Point>,
+}

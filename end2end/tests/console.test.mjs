@@ -1,13 +1,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, open, roundTrip, ts } from './harness.mjs';
+import { startConsole, launchBrowser, open, roundTrip, signIn, ts } from './harness.mjs';
 
-let consoleApp, browser;
-before(async () => { consoleApp = await startConsole(); browser = await launchBrowser(); });
+let consoleApp, browser, trader;
+before(async () => {
+  consoleApp = await startConsole();
+  browser = await launchBrowser();
+  trader = await signIn(browser, consoleApp.base, 'trader');
+});
 after(async () => { await browser?.close(); consoleApp?.stop(); });
 
 test('the dashboard renders, hydrates, and its chart tabs respond', async () => {
-  const page = await open(browser, consoleApp.base + '/');
+  const page = await open(trader, consoleApp.base + '/');
   assert.match(await page.textContent('h1'), /Trading dashboard/);
   assert.match(await page.textContent('.empty-state'), /No events yet/);
   await page.click('[data-testid=chart-drawdown]');
@@ -20,7 +24,7 @@ test('the dashboard renders, hydrates, and its chart tabs respond', async () => 
 });
 
 test('PnL on an open dashboard changes when events are posted, without a reload', async () => {
-  const page = await open(browser, consoleApp.base + '/');
+  const page = await open(trader, consoleApp.base + '/');
   await page.waitForSelector('[data-testid=live-status].on', { timeout: 10_000 });
   await page.evaluate(() => { window.__noReload = true; });
   assert.equal((await page.textContent('[data-testid=pnl-total]')).trim(), '0.00');
@@ -42,7 +46,7 @@ test('PnL on an open dashboard changes when events are posted, without a reload'
 });
 
 test('the audit filter narrows the log and the chain verifies', async () => {
-  const page = await open(browser, consoleApp.base + '/audit');
+  const page = await open(trader, consoleApp.base + '/audit');
   await page.selectOption('select[name=kind]', 'fill');
   await page.click('[data-testid=filter]');
   await page.waitForURL(/kind=fill/);
@@ -60,7 +64,7 @@ test('the audit filter narrows the log and the chain verifies', async () => {
 });
 
 test('a signal opens its lineage, and a step opens the stored event', async () => {
-  const page = await open(browser, consoleApp.base + '/signals');
+  const page = await open(trader, consoleApp.base + '/signals');
   await page.click('[data-testid=signals] a:text("sig-1")');
   await page.waitForURL(/\/trades\/sig-1$/);
   await page.waitForSelector('[data-testid=lineage] li');

@@ -11,8 +11,14 @@ const exe = process.env.TRADEWATCH_BIN ?? join(root, 'target', 'debug', 'tradewa
 
 export async function startConsole() {
   const dataDir = mkdtempSync(join(tmpdir(), 'tradewatch-e2e-'));
-  const out = execFileSync(exe, ['token', 'create', '--data-dir', dataDir, '--name', 'e2e', '--scope', 'ingest'], { encoding: 'utf8' });
-  const token = out.trim().split('\n').at(-1);
+  const tokenFor = (name, scope) =>
+    execFileSync(exe, ['token', 'create', '--data-dir', dataDir, '--name', name, '--scope', scope], { encoding: 'utf8' }).trim().split('\n').at(-1);
+  const token = tokenFor('e2e', 'ingest,engine');
+  const readToken = tokenFor('e2e-read', 'read');
+  // One account per role; the password goes in on stdin, as an operator would type it.
+  for (const role of ROLES) {
+    execFileSync(exe, ['user', 'add', '--data-dir', dataDir, '--username', role, '--role', role], { input: password(role) + '\n' });
+  }
   const proc = spawn(exe, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir], {
     env: { ...process.env, LEPTOS_SITE_ROOT: join(root, 'target', 'site'), RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -37,8 +43,28 @@ export async function startConsole() {
     if (res.status !== 200) throw new Error(`ingest ${res.status}: ${JSON.stringify(body)}`);
     return body;
   };
+  const get = async (path, bearer = readToken) => {
+    const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${bearer}` } });
+    return { status: res.status, body: await res.json() };
+  };
   const stop = () => { proc.kill('SIGTERM'); rmSync(dataDir, { recursive: true, force: true }); };
-  return { base, token, post, stop };
+  return { base, token, readToken, post, get, stop, exe };
+}
+
+export const ROLES = ['admin', 'trader', 'risk', 'auditor', 'investor'];
+export const password = (role) => `${role}-e2e-password`;
+
+/// A browser context signed in as `role` through the login page (its cookie jar keeps the session).
+export async function signIn(browser, base, role) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const page = await open(context, base + '/login');
+  await page.fill('[data-testid=username]', role);
+  await page.fill('[data-testid=password]', password(role));
+  await page.click('[data-testid=login]');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  await page.waitForSelector('body[data-hydrated]');
+  await page.close();
+  return context;
 }
 
 export async function launchBrowser() {
@@ -49,9 +75,10 @@ export async function launchBrowser() {
   });
 }
 
-/// Opens a page and waits until the app has hydrated; collects browser errors.
+/// Opens a page (in a browser or a signed-in context) and waits until the app has hydrated;
+/// collects browser errors.
 export async function open(browser, url) {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const page = await browser.newPage(browser.newContext ? { viewport: { width: 1400, height: 1000 } } : undefined);
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });

@@ -119,6 +119,7 @@ fn ts(t: DateTime<Utc>) -> String {
 /// Sends batches to the console, retrying on network errors and 5xx (the API is idempotent).
 pub struct Client {
     http: reqwest::Client,
+    base: String,
     url: String,
     auth: String,
 }
@@ -126,7 +127,18 @@ pub struct Client {
 impl Client {
     pub fn new(console: &str, token: &str) -> Result<Self> {
         let http = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).build()?;
-        Ok(Self { http, url: format!("{}/api/v1/events", console.trim_end_matches('/')), auth: format!("Bearer {token}") })
+        let base = console.trim_end_matches('/').to_string();
+        Ok(Self { http, url: format!("{base}/api/v1/events"), base, auth: format!("Bearer {token}") })
+    }
+
+    /// GETs an API path (e.g. `/api/v1/automations`) as JSON; needs the `engine` scope.
+    pub async fn get_json(&self, path: &str) -> Result<Value> {
+        let r = self.http.get(format!("{}{path}", self.base)).header("authorization", &self.auth).send().await?;
+        let status = r.status();
+        if !status.is_success() {
+            bail!("GET {path}: {status}");
+        }
+        Ok(serde_json::from_slice(&r.bytes().await?)?)
     }
 
     pub async fn post(&self, events: &[Value]) -> Result<Value> {
@@ -189,6 +201,33 @@ pub struct Engine {
     counter: u64,
     step: u64,
     pub stats: ReplayStats,
+    /// The console's governance as last polled. With `gating` off (offline tests) every
+    /// automation runs automatically.
+    pub gating: bool,
+    global_paused: bool,
+    automations: HashMap<String, AutomationStatus>,
+    /// Entry signals waiting for a person, by signal id.
+    awaiting: BTreeMap<String, Awaiting>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct AutomationStatus {
+    automatic: bool,
+    paused: bool,
+    /// Decisions seen up to this log seq.
+    cursor: u64,
+}
+
+/// An approved-or-not entry: what to buy once a person approves it.
+#[derive(Debug, Clone)]
+struct Awaiting {
+    automation: String,
+    instrument: String,
+    family: Family,
+    quantity: Decimal,
+    stop: Decimal,
+    target: Decimal,
+    approved: bool,
 }
 
 impl Engine {
@@ -206,8 +245,82 @@ impl Engine {
             counter: 0,
             step: 0,
             stats: ReplayStats::default(),
+            gating: false,
+            global_paused: false,
+            automations: HashMap::new(),
+            awaiting: BTreeMap::new(),
             cfg,
         })
+    }
+
+    fn paused(&self, automation: &str) -> bool {
+        self.global_paused || self.automations.get(automation).is_some_and(|a| a.paused)
+    }
+
+    fn gated(&self, automation: &str) -> bool {
+        self.gating && !self.automations.get(automation).is_some_and(|a| a.automatic)
+    }
+
+    /// Reads the console's governance: pauses, modes, and decisions on the signals waiting here.
+    pub async fn poll(&mut self, client: &Client) -> Result<()> {
+        let status = client.get_json("/api/v1/automations").await?;
+        self.global_paused = !status["global_pause"].is_null();
+        for a in status["automations"].as_array().into_iter().flatten() {
+            let Some(id) = a["automation_id"].as_str() else { continue };
+            let entry = self.automations.entry(id.to_string()).or_default();
+            entry.automatic = a["mode"] == "automatic";
+            entry.paused = !a["paused"].is_null();
+        }
+        // Entries the console is not holding for a person (its automation runs automatically and the
+        // signal is not pending there) will get no decision: let them go.
+        let pending: std::collections::HashSet<&str> = status["pending"].as_array().into_iter().flatten().filter_map(|p| p["signal_id"].as_str()).collect();
+        let automations = &self.automations;
+        self.awaiting.retain(|id, w| w.approved || pending.contains(id.as_str()) || !automations.get(&w.automation).is_some_and(|a| a.automatic));
+        let waiting: std::collections::BTreeSet<String> = self.awaiting.values().filter(|w| !w.approved).map(|w| w.automation.clone()).collect();
+        for automation in waiting {
+            let cursor = self.automations.get(&automation).map(|a| a.cursor).unwrap_or(0);
+            let body = client.get_json(&format!("/api/v1/automations/{automation}/decisions?after_seq={cursor}")).await?;
+            for d in body["decisions"].as_array().into_iter().flatten() {
+                let (Some(signal), Some(action)) = (d["signal_id"].as_str(), d["action"].as_str()) else { continue };
+                match action {
+                    "approve" => {
+                        if let Some(w) = self.awaiting.get_mut(signal) {
+                            w.approved = true;
+                        }
+                    }
+                    "reject" | "timeout" => {
+                        self.awaiting.remove(signal);
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(next) = body["next_after_seq"].as_u64() {
+                self.automations.entry(automation).or_default().cursor = next;
+            }
+        }
+        Ok(())
+    }
+
+    /// Orders approved entries for this bar's instrument (at this bar's price).
+    fn enter_approved(&mut self, t: DateTime<Utc>, bar: &Bar, q: sim::Quote, out: &mut Vec<Value>) {
+        let Some((signal_id, w)) = self.awaiting.iter().find(|(_, w)| w.approved && w.instrument == bar.instrument).map(|(k, w)| (k.clone(), w.clone())) else {
+            return;
+        };
+        self.awaiting.remove(&signal_id);
+        if self.paused(&w.automation) || self.open.contains_key(&bar.instrument) {
+            return;
+        }
+        let mut clock = t;
+        self.open_position(&mut clock, &signal_id, bar, q, w.family, w.quantity, w.stop, w.target, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_position(&mut self, clock: &mut DateTime<Utc>, signal_id: &str, bar: &Bar, q: sim::Quote, family: Family, quantity: Decimal, stop: Decimal, target: Decimal, out: &mut Vec<Value>) {
+        let filled = self.execute(clock, signal_id, bar, q, true, quantity, out);
+        let cost = filled.iter().map(|(qty, px, fee)| qty * px + fee).sum::<Decimal>();
+        self.cash -= cost;
+        let avg = if quantity.is_zero() { bar.close } else { filled.iter().map(|(qty, px, _)| qty * px).sum::<Decimal>() / quantity };
+        self.open.insert(bar.instrument.clone(), Open { family, quantity, entry: avg, stop, target, opened_step: self.step });
     }
 
     fn id(&mut self, prefix: &str) -> String {
@@ -243,7 +356,9 @@ impl Engine {
             if bar.class == AssetClass::Equity {
                 ind.push_factors(&day_factors);
             }
-            if self.open.contains_key(&bar.instrument) {
+            if self.awaiting.values().any(|w| w.instrument == bar.instrument) {
+                self.enter_approved(t, bar, q, &mut out);
+            } else if self.open.contains_key(&bar.instrument) {
                 self.maybe_exit(t, bar, q, &mut out);
             } else {
                 self.maybe_enter(t, bar, q, &mut out);
@@ -280,8 +395,11 @@ impl Engine {
         }
         let notional = quantity * price;
         let mut clock = t;
-        let signal_id = self.id("sig");
         let automation = format!("{}-{}", idea.family.name(), if bar.class == AssetClass::Fx { "fx" } else { "us-equity" });
+        if self.paused(&automation) {
+            return; // a paused automation sends no new entries
+        }
+        let signal_id = self.id("sig");
         let close = to_f64(price);
         let stop = Decimal::from_f64(close - idea.stop_distance).unwrap_or_default().round_dp(6);
         let target = Decimal::from_f64(close + idea.target_distance).unwrap_or_default().round_dp(6);
@@ -327,14 +445,15 @@ impl Engine {
         if reject {
             return;
         }
-        let filled = self.execute(&mut clock, &signal_id, bar, q, true, quantity, out);
-        let cost = filled.iter().map(|(qty, px, fee)| qty * px + fee).sum::<Decimal>();
-        self.cash -= cost;
-        let avg = if quantity.is_zero() { price } else { filled.iter().map(|(qty, px, _)| qty * px).sum::<Decimal>() / quantity };
-        self.open.insert(
-            bar.instrument.clone(),
-            Open { family: idea.family, quantity, entry: avg, stop, target, opened_step: self.step },
-        );
+        if self.gated(&automation) {
+            // The console holds it for a person; it is ordered when approved (see `poll`).
+            self.awaiting.insert(
+                signal_id,
+                Awaiting { automation, instrument: bar.instrument.clone(), family: idea.family, quantity, stop, target, approved: false },
+            );
+            return;
+        }
+        self.open_position(&mut clock, &signal_id, bar, q, idea.family, quantity, stop, target, out);
     }
 
     fn maybe_exit(&mut self, t: DateTime<Utc>, bar: &Bar, q: sim::Quote, out: &mut Vec<Value>) {
@@ -351,8 +470,11 @@ impl Engine {
             return;
         };
         let mut clock = t;
-        let signal_id = self.id("sig");
         let automation = format!("{}-{}", pos.family.name(), if bar.class == AssetClass::Fx { "fx" } else { "us-equity" });
+        if self.paused(&automation) {
+            return; // paused: no orders at all until resumed; the position stays open
+        }
+        let signal_id = self.id("sig");
         let window = match bar.class {
             AssetClass::Equity => 3600,
             AssetClass::Fx => 600,
@@ -431,6 +553,9 @@ impl Engine {
     }
 }
 
+/// How often the engine reads pauses and decisions from the console.
+pub const POLL_INTERVAL: StdDuration = StdDuration::from_millis(250);
+
 /// Runs a whole replay against a console.
 pub async fn run(cfg: ReplayConfig) -> Result<ReplayStats> {
     let timeline = load(&cfg).context("loading market data")?;
@@ -439,9 +564,23 @@ pub async fn run(cfg: ReplayConfig) -> Result<ReplayStats> {
     let speed = cfg.speed;
     let max_steps = cfg.max_steps.unwrap_or(usize::MAX);
     let mut engine = Engine::new(cfg)?;
+    engine.gating = true;
     let mut pending: Vec<Value> = Vec::new();
     let start = std::time::Instant::now();
+    let mut last_poll: Option<std::time::Instant> = None;
     for (i, (t, bars)) in timeline.iter().enumerate().take(max_steps) {
+        // The console's pauses and decisions, at most every 250 ms: a pause stops ordering
+        // within one polling interval.
+        if last_poll.is_none_or(|p| p.elapsed() >= POLL_INTERVAL) {
+            if !pending.is_empty() {
+                client.post(&pending).await?;
+                pending.clear();
+            }
+            if let Err(e) = engine.poll(&client).await {
+                tracing::warn!(error = %e, "polling the console's governance; keeping the last known state");
+            }
+            last_poll = Some(std::time::Instant::now());
+        }
         pending.extend(engine.step(*t, bars));
         match speed {
             Speed::Max => {

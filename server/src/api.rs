@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 
 use crate::AppState;
 use crate::console::Console;
-use crate::store::{AppendError, Incoming, Scope};
+use crate::store::{AppendError, Incoming, Scope, Scopes};
 
 /// Largest request body accepted by `POST /api/v1/events`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -86,7 +86,7 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
 }
 
 /// The caller's API token, checked against the database. Use [`ApiToken::require`] for scope.
-pub struct ApiToken(pub Scope);
+pub struct ApiToken(pub Scopes);
 
 impl FromRequestParts<AppState> for ApiToken {
     type Rejection = ApiError;
@@ -100,7 +100,10 @@ impl FromRequestParts<AppState> for ApiToken {
 
 impl ApiToken {
     fn require(&self, scope: Scope) -> ApiResult<()> {
-        if self.0 == scope { Ok(()) } else { Err(ApiError::Forbidden) }
+        if self.0.contains(scope) { Ok(()) } else { Err(ApiError::Forbidden) }
+    }
+    fn require_any(&self, scopes: &[Scope]) -> ApiResult<()> {
+        if scopes.iter().any(|s| self.0.contains(*s)) { Ok(()) } else { Err(ApiError::Forbidden) }
     }
 }
 
@@ -110,6 +113,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/trades/{signal_id}/lineage", get(lineage))
         .route("/api/v1/summary", get(summary))
         .route("/api/v1/audit/verify", get(verify))
+        .route("/api/v1/automations", get(automations))
+        .route("/api/v1/automations/{id}/decisions", get(decisions))
+        .route("/api/v1/config", get(config))
         .route("/live/dashboard", get(live_dashboard))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
@@ -169,6 +175,19 @@ pub fn parse_batch(body: &[u8], now: DateTime<Utc>) -> ApiResult<Vec<Incoming>> 
                 "reason": e.reason,
             }),
         })?;
+        // Governance events are the console's own record of a person's or a rule's action: an
+        // engine must not be able to approve its own signals or resume itself.
+        let console_only = match &event.body {
+            domain::event::Body::OperatorResponse(o) if o.is_gating_decision() => Some(("action", "approve, reject and timeout are recorded by the console when a person decides")),
+            _ if event.kind().console_only() => Some(("kind", "this kind is written by the console only (config changes, pauses, unlocks)")),
+            _ => None,
+        };
+        if let Some((field, reason)) = console_only {
+            return Err(ApiError::Unprocessable {
+                message: format!("line {line}: {field}: {reason}; nothing in this batch was stored"),
+                detail: json!({"line": line, "event_id": event.event_id.as_str(), "field": field, "reason": reason}),
+            });
+        }
         out.push(Incoming { line, event, raw, flags: None });
     }
     Ok(out)
@@ -257,9 +276,67 @@ async fn verify(State(state): State<AppState>, token: ApiToken) -> ApiResult<Jso
     Ok(Json(state.console.store().verify().await?))
 }
 
+/// Every automation's gating mode, pause state and counters, and the global pause.
+/// Scope `engine` or `read`.
+async fn automations(State(state): State<AppState>, token: ApiToken) -> ApiResult<Json<Value>> {
+    token.require_any(&[Scope::Engine, Scope::Read])?;
+    let g = state.console.governance_view();
+    Ok(Json(json!({
+        "global_pause": g.global_pause,
+        "config_version": g.config_version,
+        "automations": g.automations,
+        "pending": g.pending.iter().map(|p| json!({"signal_id": p.signal_id, "automation_id": p.automation_id, "expires_at": p.expires_at})).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct DecisionParams {
+    after_seq: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// Decisions (approve, reject, timeout, acknowledge) on an automation's signals after a log
+/// position, oldest first, with the automation's current mode and pause state. Scope `engine`.
+async fn decisions(
+    State(state): State<AppState>,
+    token: ApiToken,
+    Path(id): Path<String>,
+    params: Result<Query<DecisionParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    token.require_any(&[Scope::Engine, Scope::Read])?;
+    let Query(p) = params.map_err(|e| bad("invalid_query", e.body_text()))?;
+    let limit = p.limit.unwrap_or(500).clamp(1, 1000);
+    let rows = state.console.decisions(Some(&id), p.after_seq.unwrap_or(0), limit);
+    let g = state.console.governance_view();
+    let automation = g.automations.iter().find(|a| a.automation_id == id);
+    Ok(Json(json!({
+        "automation_id": id,
+        "mode": automation.map(|a| a.mode.as_str()).unwrap_or("gated"),
+        "paused": g.global_pause.is_some() || automation.is_some_and(|a| a.paused.is_some()),
+        "decisions": rows,
+        "next_after_seq": rows.last().map(|d| d.seq).or(p.after_seq),
+    })))
+}
+
+/// The effective configuration and its version. Scope `engine` or `read`.
+async fn config(State(state): State<AppState>, token: ApiToken) -> ApiResult<Json<Value>> {
+    token.require_any(&[Scope::Engine, Scope::Read])?;
+    let (version, config) = state.console.current_config();
+    Ok(Json(json!({"version": version, "config": config})))
+}
+
 /// Server-sent events: the dashboard view as JSON (`event: dashboard`) on connect and after
-/// every change, coalesced to at most one message per 50 ms.
-async fn live_dashboard(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+/// every change, coalesced to at most one message per 50 ms. Needs a signed-in session allowed
+/// to see operations.
+async fn live_dashboard(State(state): State<AppState>, user: Option<axum::Extension<app::auth::SessionUser>>) -> Response {
+    match user {
+        Some(axum::Extension(u)) if u.role.allows(domain::governance::Permission::ViewOperations) => live_stream(state).into_response(),
+        Some(_) => StatusCode::FORBIDDEN.into_response(),
+        None => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+fn live_stream(state: AppState) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = state.console.live();
     let stream = futures::stream::unfold((rx, true), |(mut rx, first)| async move {
         if !first && rx.changed().await.is_err() {

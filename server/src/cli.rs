@@ -10,7 +10,8 @@ use engine::{Dataset, ReplayConfig, Speed};
 use rust_decimal::Decimal;
 
 use crate::startup::{Application, Config};
-use crate::store::{Scope, Store};
+use crate::store::{Scopes, Store};
+use domain::governance::Role;
 
 #[derive(Parser, Debug)]
 #[command(name = "tradewatch", version, about = "Monitoring, analytics and governance console for systematic trading")]
@@ -77,6 +78,42 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage console accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add an account. The password is read from stdin (one line) or prompted for on a terminal;
+    /// at least 12 characters. The first admin is created this way.
+    Add {
+        #[arg(long, default_value = "./tradewatch-data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// admin, trader, risk, auditor or investor.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role '{s}': admin, trader, risk, auditor or investor"))
+}
+
+fn read_password() -> Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password (min 12 characters, shown as you type): ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 #[derive(Subcommand, Debug)]
@@ -87,9 +124,10 @@ pub enum TokenCommand {
         data_dir: PathBuf,
         #[arg(long)]
         name: String,
-        /// ingest (post events) or read (the read-only API).
+        /// Comma-separated: ingest (post events), engine (read decisions, config, automation
+        /// status), read (the read-only API).
         #[arg(long)]
-        scope: Scope,
+        scope: Scopes,
     },
 }
 
@@ -134,9 +172,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if demo {
                 let store = app.console.store().clone();
                 let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3f");
-                let ingest = store.create_token(&format!("demo-engine-{stamp}"), Scope::Ingest, Utc::now()).await?;
-                let read = store.create_token(&format!("demo-read-{stamp}"), Scope::Read, Utc::now()).await?;
+                let ingest = store.create_token(&format!("demo-engine-{stamp}"), &"ingest,engine".parse().map_err(anyhow::Error::msg)?, Utc::now()).await?;
+                let read = store.create_token(&format!("demo-read-{stamp}"), &"read".parse().map_err(anyhow::Error::msg)?, Utc::now()).await?;
                 println!("read-only API token (shown once): {read}");
+                if store.user_count().await? == 0 {
+                    println!("demo accounts (shown once; created because the database had none):");
+                    for role in Role::ALL {
+                        let password = format!("{}-{:012x}", role.as_str(), rand::random::<u64>() & 0xffff_ffff_ffff);
+                        store.add_user(role.as_str(), role, &password, Utc::now()).await?;
+                        println!("  {:<9} username {:<9} password {password}", role.as_str(), role.as_str());
+                    }
+                }
+                if app.console.current_config().0 == 0 {
+                    app.console.demo_config().await?;
+                }
                 let exe = std::env::current_exe().context("locating the tradewatch binary")?;
                 let speed = match demo_speed {
                     Speed::Max => "max".to_string(),
@@ -195,9 +244,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Token { command: TokenCommand::Create { data_dir, name, scope } } => {
             let store = Store::open(&data_dir).await?;
-            let token = store.create_token(&name, scope, Utc::now()).await?;
-            println!("created {} token '{name}'; it is shown only now:", scope.as_str());
+            let token = store.create_token(&name, &scope, Utc::now()).await?;
+            println!("created {} token '{name}'; it is shown only now:", scope.as_string());
             println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { command: UserCommand::Add { data_dir, username, role } } => {
+            let store = Store::open(&data_dir).await?;
+            let password = read_password()?;
+            store.add_user(&username, role, &password, Utc::now()).await?;
+            println!("added {} '{username}'", role.as_str());
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -9,8 +9,12 @@ use anyhow::Result;
 use app::service::{ConsoleService, Internal};
 use chrono::{DateTime, Utc};
 use domain::chain::{self, Hash, Report};
-use domain::event::Body;
+use app::api::AppError;
+use app::auth::SessionUser;
+use domain::event::{Body, Event, Intent};
+use domain::governance::{Config, Due, Governance, Reason};
 use domain::projection::Projection;
+use serde_json::{Value, json};
 use domain::view::{DashboardView, EventPage, EventQuery, EventRow, IngestView, Lineage, SignalRow};
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, watch};
@@ -54,9 +58,12 @@ pub struct Flagged {
 pub struct Console {
     store: Store,
     projection: RwLock<Projection>,
+    governance: RwLock<Governance>,
     /// The chain head; holding this lock is what makes the console the single writer.
     head: Mutex<(u64, Hash)>,
     head_tx: watch::Sender<u64>,
+    /// Held across a config change's version check and its append: no two saves share a base.
+    config_lock: Mutex<()>,
     live_tx: watch::Sender<Arc<str>>,
     counters: Counters,
 }
@@ -65,9 +72,11 @@ impl Console {
     /// Opens the console on a store: rebuilds the projection from the whole log.
     pub async fn open(store: Store, capital: Decimal) -> Result<Arc<Self>> {
         let mut projection = Projection::new(capital);
+        let mut governance = Governance::new();
         let started = std::time::Instant::now();
-        let n = store.for_each_event(|seq, e| {
+        let n = store.for_each_event(|seq, e, received_at| {
             projection.apply(seq, &e);
+            governance.apply(seq, &e, received_at, &projection);
         })
         .await?;
         let head = store.head().await?;
@@ -77,13 +86,16 @@ impl Console {
         let console = Arc::new(Self {
             store,
             projection: RwLock::new(projection),
+            governance: RwLock::new(governance),
             head: Mutex::new(head),
             head_tx,
+            config_lock: Mutex::new(()),
             live_tx,
             counters: Counters::default(),
         });
         console.publish();
         tokio::spawn(Arc::clone(&console).run_live());
+        tokio::spawn(Arc::clone(&console).run_rules());
         Ok(console)
     }
 
@@ -99,11 +111,48 @@ impl Console {
         let mut flagged = Vec::new();
         {
             let projection = self.projection.read().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
+            let governance = self.governance.read().map_err(|_| anyhow::anyhow!("governance lock poisoned"))?;
             let mut batch_orders = HashSet::new();
+            // Entry signals of this batch that will wait for a person: their orders are unapproved.
+            let mut batch_gated: HashSet<String> = HashSet::new();
+            let mut batch_automation: std::collections::HashMap<String, String> = std::collections::HashMap::new();
             for inc in batch.iter_mut() {
                 match &inc.event.body {
+                    Body::Signal(s) => {
+                        batch_automation.insert(s.signal_id.to_string(), s.automation_id.to_string());
+                        if s.intent == Intent::Entry && governance.would_gate(s.automation_id.as_str()) {
+                            batch_gated.insert(s.signal_id.to_string());
+                        }
+                    }
                     Body::Order(o) => {
-                        batch_orders.insert(o.order_id.as_str().to_string());
+                        let fresh = batch_orders.insert(o.order_id.as_str().to_string());
+                        let signal = o.signal_id.as_ref().map(|s| s.as_str());
+                        let flag = if !fresh {
+                            None
+                        } else if let Some(a) = signal.and_then(|s| batch_automation.get(s)) {
+                            if governance.is_paused(Some(a)) {
+                                Some("paused")
+                            } else if signal.is_some_and(|s| batch_gated.contains(s)) {
+                                Some("unapproved_signal")
+                            } else {
+                                None
+                            }
+                        } else {
+                            governance.order_flag(o.order_id.as_str(), signal)
+                        };
+                        if let Some(flag) = flag {
+                            inc.flags = Some(flag);
+                            flagged.push(Flagged {
+                                line: inc.line,
+                                event_id: inc.event.event_id.to_string(),
+                                flag,
+                                reason: if flag == "paused" {
+                                    "order from a paused automation; stored and flagged, not dropped"
+                                } else {
+                                    "order for a signal no person approved; stored and flagged, not dropped"
+                                },
+                            });
+                        }
                     }
                     Body::Fill(f) if !projection.knows_order(f.order_id.as_str()) && !batch_orders.contains(f.order_id.as_str()) => {
                         inc.flags = Some("unknown_order");
@@ -120,13 +169,9 @@ impl Console {
         }
         let out = self.store.append(*head, batch, now).await?;
         *head = (out.head_seq, out.head_hash);
-        {
-            let mut projection = self.projection.write().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
-            for s in &out.stored {
-                projection.apply(s.seq, &s.event);
-            }
-        }
+        self.apply_stored(&out.stored, now)?;
         drop(head);
+        self.evaluate(now).await;
         // A flagged line that turned out to be a duplicate was not stored now: do not report it.
         let stored_ids: HashSet<&str> = out.stored.iter().map(|s| s.event.event_id.as_str()).collect();
         flagged.retain(|f| stored_ids.contains(f.event_id.as_str()));
@@ -146,6 +191,118 @@ impl Console {
             head_hash: chain::to_hex(&out.head_hash),
             flagged,
         })
+    }
+
+    fn apply_stored(&self, stored: &[crate::store::Stored], now: DateTime<Utc>) -> Result<()> {
+        let mut projection = self.projection.write().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
+        let mut governance = self.governance.write().map_err(|_| anyhow::anyhow!("governance lock poisoned"))?;
+        for s in stored {
+            projection.apply(s.seq, &s.event);
+            governance.apply(s.seq, &s.event, now, &projection);
+        }
+        Ok(())
+    }
+
+    /// Appends events the console itself writes (decisions, config, pauses, breaker trips): each
+    /// gets a console event id and `ts = now`, and goes through the same parser as ingest.
+    pub async fn record(&self, bodies: Vec<Value>, now: DateTime<Utc>) -> Result<Vec<u64>, AppendError> {
+        let mut batch = Vec::with_capacity(bodies.len());
+        for (i, mut body) in bodies.into_iter().enumerate() {
+            if let Some(o) = body.as_object_mut() {
+                o.insert("event_id".into(), json!(format!("tw-{}-{:016x}", now.timestamp_millis(), rand::random::<u64>())));
+                o.insert("ts".into(), json!(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+            }
+            let raw = body.to_string();
+            let event = Event::parse_json(&raw, now).map_err(|e| anyhow::anyhow!("console event does not parse: {e}"))?;
+            batch.push(Incoming { line: i + 1, event, raw, flags: None });
+        }
+        let mut head = self.head.lock().await;
+        let out = self.store.append(*head, batch, now).await?;
+        *head = (out.head_seq, out.head_hash);
+        self.apply_stored(&out.stored, now)?;
+        drop(head);
+        if !out.stored.is_empty() {
+            self.head_tx.send_replace(out.head_seq);
+        }
+        Ok(out.stored.iter().map(|s| s.seq).collect())
+    }
+
+    /// The demo's first config version: the gating threshold at 3 so a demo unlocks after a few
+    /// approvals (the default stays 10). Recorded like any change, with its reason.
+    pub async fn demo_config(&self) -> Result<()> {
+        let mut config = Config::default();
+        config.gating.threshold = 3;
+        self.record(
+            vec![json!({"kind": "config_change", "version": 1, "actor": "demo", "reason": "demo set-up: gating threshold 3 so the replay unlocks after a few approvals", "config": config})],
+            Utc::now(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+
+    /// Whether a new entry signal of this automation would wait for a person.
+    pub fn gates(&self, automation: &str) -> bool {
+        self.governance.read().map(|g| g.would_gate(automation)).unwrap_or(true)
+    }
+
+    /// Runs the rules once: times out pending signals, unlocks automations, trips breakers.
+    pub async fn evaluate(&self, now: DateTime<Utc>) {
+        let due = {
+            let projection = match self.projection.read() {
+                Ok(p) => p,
+                Err(_) => return,
+            };
+            match self.governance.write() {
+                Ok(mut g) => g.due(now, &projection),
+                Err(_) => return,
+            }
+        };
+        if due.is_empty() {
+            return;
+        }
+        let bodies: Vec<Value> = due
+            .into_iter()
+            .map(|d| match d {
+                Due::Timeout { signal_id, response_ms, .. } => json!({
+                    "kind": "operator_response", "signal_id": signal_id, "action": "timeout", "actor": "console",
+                    "comment": "no decision within the approval timeout", "response_ms": response_ms.max(0),
+                }),
+                Due::Unlock { automation_id, approved, threshold } => json!({
+                    "kind": "control", "action": "unlock", "automation_id": automation_id, "actor": "console",
+                    "reason": format!("{approved} approved trades reached the gating threshold of {threshold}; entries now run without a person"),
+                }),
+                Due::Trip { automation_id, rule, value, limit } => json!({
+                    "kind": "control", "action": "pause", "automation_id": automation_id, "actor": "circuit_breaker",
+                    "reason": format!("circuit breaker {rule}: value {value:.2} beyond limit {limit:.2}"),
+                    "rule": rule, "value": value, "limit": limit,
+                }),
+            })
+            .collect();
+        if let Err(e) = self.record(bodies, now).await {
+            tracing::error!(error = %e, "appending rule actions");
+        }
+    }
+
+    /// Evaluates the rules every second (timeouts and heartbeats need a clock, not an event).
+    async fn run_rules(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            self.evaluate(Utc::now()).await;
+        }
+    }
+
+    pub fn governance_view(&self) -> domain::view::GovernanceView {
+        self.governance.read().map(|g| g.view(Utc::now())).unwrap_or_else(|_| Governance::new().view(Utc::now()))
+    }
+
+    pub fn decisions(&self, automation: Option<&str>, after_seq: u64, limit: usize) -> Vec<domain::view::DecisionRow> {
+        self.governance.read().map(|g| g.decisions(automation, after_seq, limit)).unwrap_or_default()
+    }
+
+    pub fn current_config(&self) -> (u32, Config) {
+        self.governance.read().map(|g| (g.config_version(), g.config().clone())).unwrap_or_default()
     }
 
     pub fn record_rejected_batch(&self) {
@@ -226,5 +383,97 @@ impl ConsoleService for Console {
     }
     async fn verify(&self) -> Result<Report, Internal> {
         self.store.verify().await.map_err(internal)
+    }
+
+    fn governance(&self) -> domain::view::GovernanceView {
+        self.governance_view()
+    }
+
+    fn config(&self) -> (u32, Config) {
+        self.current_config()
+    }
+
+    fn config_history(&self) -> Vec<domain::view::ConfigVersionView> {
+        self.governance.read().map(|g| g.versions().iter().rev().cloned().collect()).unwrap_or_default()
+    }
+
+    async fn decide(&self, actor: &SessionUser, signal_id: &str, action: &str, comment: Option<String>) -> Result<(), AppError> {
+        let now = Utc::now();
+        let comment = comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+        let response_ms = {
+            let g = self.governance.read().map_err(|_| AppError::Internal)?;
+            let received = match action {
+                "approve" | "reject" => g.pending(signal_id).map(|p| p.received_at),
+                "acknowledge" => g.exit(signal_id).map(|e| e.received_at),
+                _ => return Err(AppError::Invalid("the decision is approve, reject or acknowledge".into())),
+            };
+            let received = received.ok_or_else(|| AppError::Conflict("this signal is no longer waiting for a decision".into()))?;
+            (now - received).num_milliseconds().max(0)
+        };
+        let comment = if action == "reject" {
+            let reason = Reason::parse(comment.as_deref().unwrap_or("")).map_err(|e| AppError::Invalid(format!("reject needs a reason: {e}")))?;
+            Some(reason.to_string())
+        } else {
+            comment.map(|c| c.chars().take(2000).collect::<String>())
+        };
+        self.record(
+            vec![json!({"kind": "operator_response", "signal_id": signal_id, "action": action, "actor": actor.username,
+                "comment": comment, "response_ms": response_ms})],
+            now,
+        )
+        .await
+        .map_err(|e| internal(anyhow::anyhow!("{e}")))?;
+        self.evaluate(now).await;
+        Ok(())
+    }
+
+    async fn control(&self, actor: &SessionUser, automation: Option<String>, pause: bool, reason: &str) -> Result<(), AppError> {
+        let reason = Reason::parse(reason).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let now = Utc::now();
+        {
+            let g = self.governance.read().map_err(|_| AppError::Internal)?;
+            if let Some(a) = &automation
+                && !g.knows_automation(a)
+            {
+                return Err(AppError::NotFound);
+            }
+            let paused_now = match &automation {
+                Some(a) => g.automation_paused(a),
+                None => g.is_paused(None),
+            };
+            if paused_now == pause {
+                return Err(AppError::Conflict(if pause { "already paused".into() } else { "not paused".into() }));
+            }
+        }
+        self.record(
+            vec![json!({"kind": "control", "action": if pause { "pause" } else { "resume" }, "automation_id": automation,
+                "actor": actor.username, "reason": reason.as_str()})],
+            now,
+        )
+        .await
+        .map_err(|e| internal(anyhow::anyhow!("{e}")))?;
+        Ok(())
+    }
+
+    async fn change_config(&self, actor: &SessionUser, base_version: u32, config: Config, reason: &str) -> Result<u32, AppError> {
+        let reason = Reason::parse(reason).map_err(|e| AppError::Invalid(e.to_string()))?;
+        config.validate().map_err(|e| AppError::Invalid(e.to_string()))?;
+        let _one_at_a_time = self.config_lock.lock().await;
+        let (current, old) = self.current_config();
+        if base_version != current {
+            return Err(AppError::Conflict(format!("the config changed meanwhile (now version {current}); reload and apply your change again")));
+        }
+        if config.diff(&old).is_empty() {
+            return Err(AppError::Invalid("nothing changed".into()));
+        }
+        let version = current + 1;
+        self.record(
+            vec![json!({"kind": "config_change", "version": version, "actor": actor.username, "reason": reason.as_str(), "config": config})],
+            Utc::now(),
+        )
+        .await
+        .map_err(|e| internal(anyhow::anyhow!("{e}")))?;
+        self.evaluate(Utc::now()).await;
+        Ok(version)
     }
 }

@@ -1,9 +1,11 @@
 //! The `tradewatch` server: storage, the ingest API, live updates and the server-rendered console.
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod console;
 pub mod startup;
 pub mod store;
+pub mod totp;
 
 use std::sync::Arc;
 

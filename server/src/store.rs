@@ -57,9 +57,12 @@ pub struct AppendOutcome {
     pub head_hash: Hash,
 }
 
+/// What an API token may do: `ingest` posts events; `engine` reads decisions, config and
+/// automation status; `read` is the read-only API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Ingest,
+    Engine,
     Read,
 }
 
@@ -67,6 +70,7 @@ impl Scope {
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Ingest => "ingest",
+            Scope::Engine => "engine",
             Scope::Read => "read",
         }
     }
@@ -77,9 +81,40 @@ impl FromStr for Scope {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "ingest" => Ok(Scope::Ingest),
+            "engine" => Ok(Scope::Engine),
             "read" => Ok(Scope::Read),
-            _ => Err(format!("unknown scope '{s}': ingest or read")),
+            _ => Err(format!("unknown scope '{s}': ingest, engine or read")),
         }
+    }
+}
+
+/// A token's scopes, written `ingest,engine` on the command line and in the database.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scopes(pub Vec<Scope>);
+
+impl Scopes {
+    pub fn contains(&self, s: Scope) -> bool {
+        self.0.contains(&s)
+    }
+    pub fn as_string(&self) -> String {
+        self.0.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+    }
+}
+
+impl FromStr for Scopes {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut v: Vec<Scope> = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let scope: Scope = part.parse()?;
+            if !v.contains(&scope) {
+                v.push(scope);
+            }
+        }
+        if v.is_empty() {
+            return Err("at least one scope: ingest, engine or read".into());
+        }
+        Ok(Scopes(v))
     }
 }
 
@@ -107,7 +142,12 @@ impl Store {
             // FULL: an acknowledged batch survives a power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Statement journals of the multi-row INSERTs stay in memory instead of spilling
+            // to temp files past 64 KiB; 64 MiB of page cache per connection keeps the index
+            // pages hot.
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-65536");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.context("opening the database")?;
         sqlx::migrate!("../migrations").run(&pool).await.context("applying migrations")?;
         Ok(Self { pool })
@@ -211,7 +251,7 @@ impl Store {
     }
 
     /// Streams every stored event in seq order (to rebuild projections at start-up).
-    pub async fn for_each_event(&self, mut f: impl FnMut(u64, Event)) -> Result<u64> {
+    pub async fn for_each_event(&self, mut f: impl FnMut(u64, Event, DateTime<Utc>)) -> Result<u64> {
         let mut rows = sqlx::query("SELECT seq, payload, received_at_ms FROM events ORDER BY seq").fetch(&self.pool);
         let mut n = 0;
         while let Some(r) = rows.try_next().await? {
@@ -220,7 +260,7 @@ impl Store {
             let received: i64 = r.try_get("received_at_ms")?;
             // Parsed against the clock it was accepted with, so the future-skew rule holds as then.
             match Event::parse_json(&payload, ms_to_dt(received)) {
-                Ok(e) => f(seq as u64, e),
+                Ok(e) => f(seq as u64, e, ms_to_dt(received)),
                 Err(e) => tracing::error!(seq, error = %e, "stored event no longer parses; skipped in projections"),
             }
             n += 1;
@@ -329,13 +369,13 @@ impl Store {
     }
 
     /// Creates an API token and returns its secret (shown once; only its hash is stored).
-    pub async fn create_token(&self, name: &str, scope: Scope, now: DateTime<Utc>) -> Result<String> {
+    pub async fn create_token(&self, name: &str, scope: &Scopes, now: DateTime<Utc>) -> Result<String> {
         let mut bytes = [0u8; 32];
         rand::Rng::fill(&mut rand::rng(), &mut bytes);
         let token = format!("tw_{}", hex::encode(bytes));
         sqlx::query("INSERT INTO api_tokens (name, scope, token_hash, created_at_ms) VALUES (?, ?, ?, ?)")
             .bind(name)
-            .bind(scope.as_str())
+            .bind(scope.as_string())
             .bind(token_hash(&token))
             .bind(now.timestamp_millis())
             .execute(&self.pool)
@@ -345,7 +385,7 @@ impl Store {
     }
 
     /// The scope of a live (not revoked) token, if the secret matches one.
-    pub async fn token_scope(&self, token: &str) -> Result<Option<Scope>> {
+    pub async fn token_scope(&self, token: &str) -> Result<Option<Scopes>> {
         let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM api_tokens WHERE token_hash = ? AND revoked_at_ms IS NULL")
             .bind(token_hash(token))
             .fetch_optional(&self.pool)

@@ -31,6 +31,7 @@ pub fn Dashboard() -> impl IntoView {
     });
     view! {
         <h1>"Trading dashboard"</h1>
+        <super::governance::Controls/>
         <Suspense fallback=|| view! { <p class="empty">"Loading the dashboard…"</p> }>
             {move || match initial.get() {
                 Some(Err(e)) => view! { <p class="error">{e.to_string()}</p> }.into_any(),

@@ -1,5 +1,7 @@
 pub mod audit;
 pub mod dashboard;
+pub mod governance;
+pub mod investor;
 pub mod lineage;
 pub mod signals;
 

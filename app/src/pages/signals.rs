@@ -13,6 +13,7 @@ pub fn Signals() -> impl IntoView {
     let rows = Resource::new(move || head.get(), |_| get_signals(100));
     view! {
         <h1>"Signal feed"</h1>
+        <super::governance::Approvals/>
         <p class="hint">"Newest first. A signal's status follows its risk check, orders and fills; open one for its full lineage."</p>
         <Transition fallback=|| view! { <p class="empty">"Loading signals…"</p> }>
             {move || rows.get().map(|r| match r {

@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use chrono::Utc;
 use serde_json::{Value, json};
 use server::startup::{Application, Config};
-use server::store::Scope;
+use domain::governance::Role;
 
 pub struct TestApp {
     pub base: String,
     pub ingest_token: String,
     pub read_token: String,
+    pub engine_token: String,
     pub data_dir: PathBuf,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -22,8 +23,12 @@ pub async fn spawn() -> TestApp {
     let config = Config::new(addr, dir.path().to_path_buf());
     let app = Application::build(config).await.expect("build app");
     let store = app.console.store().clone();
-    let ingest_token = store.create_token("test-ingest", Scope::Ingest, Utc::now()).await.expect("token");
-    let read_token = store.create_token("test-read", Scope::Read, Utc::now()).await.expect("token");
+    let ingest_token = store.create_token("test-ingest", &"ingest".parse().expect("scope"), Utc::now()).await.expect("token");
+    let read_token = store.create_token("test-read", &"read".parse().expect("scope"), Utc::now()).await.expect("token");
+    let engine_token = store.create_token("test-engine", &"engine".parse().expect("scope"), Utc::now()).await.expect("token");
+    for role in Role::ALL {
+        store.add_user(role.as_str(), role, &password(role), Utc::now()).await.expect("user");
+    }
     let base = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
@@ -33,6 +38,7 @@ pub async fn spawn() -> TestApp {
         base,
         ingest_token,
         read_token,
+        engine_token,
         data_dir: dir.path().to_path_buf(),
         http: reqwest::Client::new(),
         _dir: dir,
@@ -64,6 +70,64 @@ impl TestApp {
     pub async fn stored_events(&self) -> u64 {
         let (_, s) = self.get("/api/v1/summary").await;
         s["counts"]["events"].as_u64().expect("count")
+    }
+}
+
+pub fn password(role: Role) -> String {
+    format!("{}-password-123", role.as_str())
+}
+
+impl TestApp {
+    /// Signs in through the login server function; returns the session cookie (`name=value`).
+    pub async fn login(&self, role: Role) -> String {
+        let res = self
+            .http
+            .post(format!("{}/api/login", self.base))
+            .form(&[("username", role.as_str().to_string()), ("password", password(role))])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(res.status(), 200, "login as {role:?}");
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("tradewatch_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_string()
+    }
+
+    /// Calls a server function (form-encoded body) with an optional session cookie.
+    pub async fn call(&self, cookie: Option<&str>, name: &str, body: &str) -> (u16, String) {
+        let mut req = self
+            .http
+            .post(format!("{}/api/{name}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let res = req.send().await.expect("server fn");
+        (res.status().as_u16(), res.text().await.unwrap_or_default())
+    }
+
+    /// A GET with an optional session cookie; redirects are not followed.
+    pub async fn page(&self, cookie: Option<&str>, path: &str) -> (u16, String, Option<String>) {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let mut req = http.get(format!("{}{path}", self.base));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let res = req.send().await.expect("page");
+        let location = res.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        (res.status().as_u16(), res.text().await.unwrap_or_default(), location)
+    }
+
+    pub async fn get_with(&self, token: &str, path: &str) -> (u16, Value) {
+        let res = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.expect("get");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
     }
 }
 

@@ -2,6 +2,7 @@
 //! One test binary, so the server links once.
 mod helpers;
 mod ingest;
+mod governance;
 mod reads;
 
 pub use helpers::*;

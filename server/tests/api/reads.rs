@@ -63,6 +63,9 @@ async fn lineage_links_signal_risk_order_and_fills_with_latencies() {
 async fn the_live_stream_pushes_a_new_dashboard_soon_after_an_ack() {
     let app = spawn().await;
     let res = app.http.get(format!("{}/live/dashboard", app.base)).send().await.expect("sse");
+    assert_eq!(res.status(), 401, "the live stream needs a session");
+    let cookie = app.login(domain::governance::Role::Trader).await;
+    let res = app.http.get(format!("{}/live/dashboard", app.base)).header("cookie", &cookie).send().await.expect("sse");
     assert_eq!(res.status(), 200);
     let mut stream = res.bytes_stream();
     let mut buf = String::new();
@@ -101,10 +104,12 @@ async fn the_live_stream_pushes_a_new_dashboard_soon_after_an_ack() {
 #[tokio::test]
 async fn pages_render_on_the_server_with_figures_and_empty_states() {
     let app = spawn().await;
+    let cookie = app.login(domain::governance::Role::Auditor).await;
     let page = |path: &'static str| {
         let http = app.http.clone();
         let base = app.base.clone();
-        async move { http.get(format!("{base}{path}")).send().await.expect("page").text().await.expect("html") }
+        let cookie = cookie.clone();
+        async move { http.get(format!("{base}{path}")).header("cookie", cookie).send().await.expect("page").text().await.expect("html") }
     };
     let html = page("/").await;
     assert!(html.contains("Trading dashboard"));

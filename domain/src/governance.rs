@@ -1,0 +1,916 @@
+//! Governance: roles and what they may do, the typed configuration and its reasons, and the
+//! governance projection (human gating of the first N trades, pauses, circuit breakers).
+//!
+//! Like every projection this is a fold over the log. What the console must *do* about the
+//! state (time out a pending signal, unlock an automation, trip a breaker) comes out of
+//! [`Governance::due`] as a list of actions; the console appends them as events, so every
+//! decision, automatic or human, is in the chain.
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::event::{Body, Control, ControlAction, Event, Intent, RiskDecision};
+use crate::projection::Projection;
+use crate::view::{
+    AutomationView, BreachView, CheckRow, ConfigVersionView, DecisionRow, ExitView, FieldChange, GovernanceView, PauseView, PendingView,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Roles
+
+/// Who a user is to the console. Separation of duties: admins run accounts and config but do not
+/// trade; traders decide signals; risk pauses anything and changes limits; auditors read all and
+/// change nothing; investors see only the investor portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Trader,
+    Risk,
+    Auditor,
+    Investor,
+}
+
+/// What a request wants to do; every server function and API route names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Permission {
+    /// Dashboard, signals, audit trail, lineage, config and its history (read).
+    ViewOperations,
+    /// The investor portal (read).
+    ViewInvestor,
+    /// Approve, reject or acknowledge a signal.
+    DecideSignals,
+    /// Pause or resume one automation.
+    PauseAutomation,
+    /// Pause or resume everything.
+    PauseGlobal,
+    /// Change the configuration (with a reason).
+    ChangeConfig,
+    /// Users, API tokens, login attempts.
+    ManageUsers,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Trader, Role::Risk, Role::Auditor, Role::Investor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Trader => "trader",
+            Role::Risk => "risk",
+            Role::Auditor => "auditor",
+            Role::Investor => "investor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn allows(self, p: Permission) -> bool {
+        use Permission::*;
+        use Role::*;
+        match p {
+            ViewOperations => matches!(self, Admin | Trader | Risk | Auditor),
+            ViewInvestor => true,
+            DecideSignals => matches!(self, Trader),
+            PauseAutomation => matches!(self, Trader | Risk),
+            PauseGlobal => matches!(self, Risk),
+            ChangeConfig => matches!(self, Admin | Risk),
+            ManageUsers => matches!(self, Admin),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reason
+
+/// A justification for a change: 10 to 2,000 characters once trimmed, not blank.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Reason(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReasonError {
+    #[error("a reason is required")]
+    Blank,
+    #[error("a reason needs at least {min} characters (got {got})")]
+    TooShort { min: usize, got: usize },
+    #[error("a reason may have at most {max} characters (got {got})")]
+    TooLong { max: usize, got: usize },
+}
+
+impl Reason {
+    pub const MIN_CHARS: usize = 10;
+    pub const MAX_CHARS: usize = 2000;
+
+    pub fn parse(s: &str) -> Result<Self, ReasonError> {
+        let t = s.trim();
+        let n = t.chars().count();
+        if n == 0 {
+            return Err(ReasonError::Blank);
+        }
+        if n < Self::MIN_CHARS {
+            return Err(ReasonError::TooShort { min: Self::MIN_CHARS, got: n });
+        }
+        if n > Self::MAX_CHARS {
+            return Err(ReasonError::TooLong { max: Self::MAX_CHARS, got: n });
+        }
+        Ok(Self(t.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Reason {
+    type Error = ReasonError;
+    fn try_from(s: String) -> Result<Self, ReasonError> {
+        Reason::parse(&s)
+    }
+}
+
+impl From<Reason> for String {
+    fn from(r: Reason) -> String {
+        r.0
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+/// The console's effective configuration. Versioned: each change is a `config_change` event
+/// holding the whole new config, its version, author and reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub gating: Gating,
+    pub breakers: Breakers,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Gating {
+    /// Approved trades an automation needs before it runs without a person (N).
+    pub threshold: u32,
+    /// Seconds a pending entry signal waits for a decision before it is recorded as a timeout.
+    pub approval_timeout_secs: u32,
+    /// Per-automation thresholds that replace `threshold`.
+    pub overrides: BTreeMap<String, u32>,
+}
+
+impl Default for Gating {
+    fn default() -> Self {
+        Self { threshold: 10, approval_timeout_secs: 300, overrides: BTreeMap::new() }
+    }
+}
+
+/// Circuit-breaker limits. A breach pauses the automation (or everything, for the global rules).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Breakers {
+    /// Per automation, entry and exit signals in the last hour of source time.
+    pub max_signals_per_hour: u32,
+    /// Per automation, orders submitted and not yet filled, cancelled or rejected.
+    pub max_open_orders: u32,
+    /// Global: loss since the previous day's close, USD.
+    pub max_daily_loss: Decimal,
+    /// Global: loss since the previous day's close, % of that close.
+    pub max_daily_loss_pct: f64,
+    /// Global: drawdown from the equity peak, %.
+    pub max_drawdown_pct: f64,
+    /// Per automation: losing round trips in a row.
+    pub max_consecutive_losses: u32,
+    /// A fill whose slippage against the arrival mid exceeds this (bps) is a breach.
+    pub slippage_limit_bps: f64,
+    /// Per automation: slippage breaches in one day (source time).
+    pub max_slippage_breaches: u32,
+    /// Global: seconds without a heartbeat from a component that has sent one.
+    pub heartbeat_timeout_secs: u32,
+}
+
+impl Default for Breakers {
+    fn default() -> Self {
+        Self {
+            max_signals_per_hour: 120,
+            max_open_orders: 20,
+            max_daily_loss: Decimal::from(50_000),
+            max_daily_loss_pct: 5.0,
+            max_drawdown_pct: 25.0,
+            max_consecutive_losses: 10,
+            slippage_limit_bps: 50.0,
+            max_slippage_breaches: 5,
+            heartbeat_timeout_secs: 30,
+        }
+    }
+}
+
+/// A configuration value out of range: the dotted field and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ConfigError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl Config {
+    /// Parses a JSON object into a config and checks every range.
+    pub fn parse_value(v: &Value) -> Result<Config, ConfigError> {
+        let c: Config = serde_json::from_value(v.clone()).map_err(|e| ConfigError { field: "config".into(), reason: e.to_string() })?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |field: &str, reason: &str| Err(ConfigError { field: field.to_string(), reason: reason.to_string() });
+        let g = &self.gating;
+        if g.threshold > 10_000 {
+            return err("gating.threshold", "at most 10000");
+        }
+        if !(10..=86_400).contains(&g.approval_timeout_secs) {
+            return err("gating.approval_timeout_secs", "between 10 and 86400 seconds");
+        }
+        for (k, v) in &g.overrides {
+            if k.is_empty() || k.len() > crate::event::MAX_ID_LEN {
+                return err("gating.overrides", "automation ids are 1 to 128 bytes");
+            }
+            if *v > 10_000 {
+                return err(&format!("gating.overrides.{k}"), "at most 10000");
+            }
+        }
+        let b = &self.breakers;
+        if b.max_signals_per_hour == 0 {
+            return err("breakers.max_signals_per_hour", "must be at least 1");
+        }
+        if b.max_open_orders == 0 {
+            return err("breakers.max_open_orders", "must be at least 1");
+        }
+        if b.max_daily_loss <= Decimal::ZERO {
+            return err("breakers.max_daily_loss", "must be positive (USD)");
+        }
+        for (name, x) in [
+            ("breakers.max_daily_loss_pct", b.max_daily_loss_pct),
+            ("breakers.max_drawdown_pct", b.max_drawdown_pct),
+        ] {
+            if !(x.is_finite() && x > 0.0 && x <= 100.0) {
+                return err(name, "a percentage above 0 and at most 100");
+            }
+        }
+        if b.max_consecutive_losses == 0 {
+            return err("breakers.max_consecutive_losses", "must be at least 1");
+        }
+        if !(b.slippage_limit_bps.is_finite() && b.slippage_limit_bps > 0.0) {
+            return err("breakers.slippage_limit_bps", "must be a positive number of bps");
+        }
+        if b.max_slippage_breaches == 0 {
+            return err("breakers.max_slippage_breaches", "must be at least 1");
+        }
+        if !(5..=86_400).contains(&b.heartbeat_timeout_secs) {
+            return err("breakers.heartbeat_timeout_secs", "between 5 and 86400 seconds");
+        }
+        Ok(())
+    }
+
+    pub fn threshold_for(&self, automation: &str) -> u32 {
+        self.gating.overrides.get(automation).copied().unwrap_or(self.gating.threshold)
+    }
+
+    /// Every leaf as `dotted.path -> value`, for diffs.
+    pub fn flatten(&self) -> BTreeMap<String, String> {
+        fn walk(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
+            match v {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                        walk(&p, v, out);
+                    }
+                }
+                Value::String(s) => {
+                    out.insert(prefix.to_string(), s.clone());
+                }
+                other => {
+                    out.insert(prefix.to_string(), other.to_string());
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk("", &serde_json::to_value(self).unwrap_or(Value::Null), &mut out);
+        out
+    }
+
+    /// Field-by-field differences from `before` to `self`.
+    pub fn diff(&self, before: &Config) -> Vec<FieldChange> {
+        let (a, b) = (before.flatten(), self.flatten());
+        let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        keys.into_iter()
+            .filter(|k| a.get(*k) != b.get(*k))
+            .map(|k| FieldChange { path: k.clone(), before: a.get(k).cloned(), after: b.get(k).cloned() })
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The governance projection
+
+/// How a gated entry signal ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    Pending,
+    Approved,
+    Rejected,
+    TimedOut,
+    /// The automation was unlocked: no person needed.
+    Automatic,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PauseInfo {
+    pub actor: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct AutomationState {
+    approved: u32,
+    rejected: u32,
+    timed_out: u32,
+    unlocked: bool,
+    paused: Option<PauseInfo>,
+    /// Source times of the signals of the last hour.
+    signal_times: VecDeque<DateTime<Utc>>,
+    open_orders: BTreeSet<String>,
+    consecutive_losses: u32,
+    slippage_breaches: (Option<NaiveDate>, u32),
+}
+
+/// Something the console must append now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Due {
+    /// A pending entry signal ran out of time.
+    Timeout { signal_id: String, automation_id: String, response_ms: i64 },
+    /// An automation reached its approvals threshold.
+    Unlock { automation_id: String, approved: u32, threshold: u32 },
+    /// A circuit breaker tripped: pause `automation_id` (or everything when `None`).
+    Trip { automation_id: Option<String>, rule: &'static str, value: f64, limit: f64 },
+}
+
+/// Decisions an operator may record about a signal.
+pub const DECISIONS: [&str; 4] = ["approve", "reject", "timeout", "acknowledge"];
+
+#[derive(Debug, Clone)]
+pub struct Governance {
+    config: Config,
+    versions: Vec<ConfigVersionView>,
+    global_pause: Option<PauseInfo>,
+    automations: BTreeMap<String, AutomationState>,
+    pending: BTreeMap<String, PendingView>,
+    exits: BTreeMap<String, ExitView>,
+    gates: HashMap<String, Gate>,
+    signal_automation: HashMap<String, String>,
+    signal_received: HashMap<String, DateTime<Utc>>,
+    order_automation: HashMap<String, String>,
+    decisions: Vec<DecisionRow>,
+    heartbeats: BTreeMap<String, DateTime<Utc>>,
+    /// (scope, rule) pairs currently beyond their limit: a breaker trips on the way in only, so a
+    /// resume is not undone at once while the condition lasts.
+    breached: BTreeSet<(String, String)>,
+    breaches: VecDeque<BreachView>,
+}
+
+const GLOBAL: &str = "*";
+const BREACH_LOG: usize = 200;
+
+impl Default for Governance {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Governance {
+    pub fn new() -> Self {
+        Self {
+            config: Config::default(),
+            versions: Vec::new(),
+            global_pause: None,
+            automations: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            exits: BTreeMap::new(),
+            gates: HashMap::new(),
+            signal_automation: HashMap::new(),
+            signal_received: HashMap::new(),
+            order_automation: HashMap::new(),
+            decisions: Vec::new(),
+            heartbeats: BTreeMap::new(),
+            breached: BTreeSet::new(),
+            breaches: VecDeque::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The current config version (0 = the built-in defaults).
+    pub fn config_version(&self) -> u32 {
+        self.versions.last().map(|v| v.version).unwrap_or(0)
+    }
+
+    pub fn versions(&self) -> &[ConfigVersionView] {
+        &self.versions
+    }
+
+    pub fn gate(&self, signal_id: &str) -> Option<Gate> {
+        self.gates.get(signal_id).copied()
+    }
+
+    pub fn pending(&self, signal_id: &str) -> Option<&PendingView> {
+        self.pending.get(signal_id)
+    }
+
+    pub fn exit(&self, signal_id: &str) -> Option<&ExitView> {
+        self.exits.get(signal_id)
+    }
+
+    pub fn automation_of(&self, signal_id: &str) -> Option<&str> {
+        self.signal_automation.get(signal_id).map(String::as_str)
+    }
+
+    pub fn is_paused(&self, automation: Option<&str>) -> bool {
+        self.global_pause.is_some() || automation.and_then(|a| self.automations.get(a)).is_some_and(|a| a.paused.is_some())
+    }
+
+    /// Whether a new entry signal of `automation` would wait for a person now.
+    pub fn would_gate(&self, automation: &str) -> bool {
+        let a = self.automations.get(automation);
+        !a.is_some_and(|a| a.unlocked) && a.map(|a| a.approved).unwrap_or(0) < self.config.threshold_for(automation)
+    }
+
+    /// Whether this automation itself is paused (global pause aside).
+    pub fn automation_paused(&self, automation: &str) -> bool {
+        self.automations.get(automation).is_some_and(|a| a.paused.is_some())
+    }
+
+    /// Whether an automation is known (has sent a signal or been paused).
+    pub fn knows_automation(&self, automation: &str) -> bool {
+        self.automations.contains_key(automation)
+    }
+
+    /// Why a new order must be flagged, if it must: its automation is paused, or its signal was
+    /// not approved. Such orders are stored (the engine's claim is evidence), never dropped.
+    pub fn order_flag(&self, order_id: &str, signal_id: Option<&str>) -> Option<&'static str> {
+        if self.order_automation.contains_key(order_id) {
+            return None; // a status update of an order already seen
+        }
+        let automation = signal_id.and_then(|s| self.signal_automation.get(s)).map(String::as_str);
+        if self.is_paused(automation) {
+            return Some("paused");
+        }
+        match signal_id.and_then(|s| self.gates.get(s)) {
+            Some(Gate::Pending | Gate::Rejected | Gate::TimedOut) => Some("unapproved_signal"),
+            _ => None,
+        }
+    }
+
+    /// Decisions on an automation's signals after a log position, oldest first.
+    pub fn decisions(&self, automation: Option<&str>, after_seq: u64, limit: usize) -> Vec<DecisionRow> {
+        let start = self.decisions.partition_point(|d| d.seq <= after_seq);
+        self.decisions[start..].iter().filter(|d| automation.is_none_or(|a| d.automation_id == a)).take(limit).cloned().collect()
+    }
+
+    /// Folds one stored event in. `received_at` is the console's clock when it was appended (gating
+    /// and heartbeats run on that clock, not on the source's, which may be a historical replay);
+    /// `projection` has already applied the event.
+    pub fn apply(&mut self, seq: u64, event: &Event, received_at: DateTime<Utc>, projection: &Projection) {
+        match &event.body {
+            Body::Signal(s) => {
+                let id = s.signal_id.as_str().to_string();
+                let automation = s.automation_id.as_str().to_string();
+                self.signal_automation.insert(id.clone(), automation.clone());
+                self.signal_received.insert(id.clone(), received_at);
+                let threshold = self.config.threshold_for(&automation);
+                let a = self.automations.entry(automation.clone()).or_default();
+                a.signal_times.push_back(event.ts);
+                while a.signal_times.front().is_some_and(|t| *t < event.ts - Duration::hours(1)) {
+                    a.signal_times.pop_front();
+                }
+                match s.intent {
+                    Intent::Entry if !a.unlocked && a.approved < threshold => {
+                        self.gates.insert(id.clone(), Gate::Pending);
+                        let timeout = Duration::seconds(i64::from(self.config.gating.approval_timeout_secs));
+                        self.pending.insert(
+                            id.clone(),
+                            PendingView {
+                                seq,
+                                signal_id: id,
+                                automation_id: automation,
+                                instrument: s.instrument.as_str().to_string(),
+                                side: s.side.as_str().to_string(),
+                                signal_type: s.signal_type.as_str().to_string(),
+                                ts: event.ts,
+                                strength: s.strength,
+                                confidence: s.confidence,
+                                features: s.features.clone(),
+                                stop_loss: s.stop_loss,
+                                take_profit: s.take_profit,
+                                risk_decision: None,
+                                checks: Vec::new(),
+                                llm_reasoning: None,
+                                llm_decision: None,
+                                received_at,
+                                expires_at: received_at + timeout,
+                            },
+                        );
+                    }
+                    Intent::Entry => {
+                        self.gates.insert(id, Gate::Automatic);
+                    }
+                    Intent::Exit => {
+                        let window = s.response_window_secs.unwrap_or(0);
+                        self.exits.insert(
+                            id.clone(),
+                            ExitView {
+                                seq,
+                                signal_id: id,
+                                automation_id: automation,
+                                instrument: s.instrument.as_str().to_string(),
+                                ts: event.ts,
+                                received_at,
+                                window_secs: window,
+                                features: s.features.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+            Body::RiskCheck(r) => {
+                if let Some(p) = self.pending.get_mut(r.signal_id.as_str()) {
+                    p.risk_decision = Some(r.decision.as_str().to_string());
+                    p.checks = r
+                        .checks
+                        .iter()
+                        .map(|c| CheckRow { name: c.name.to_string(), status: c.status.as_str().to_string(), value: c.value, limit: c.limit })
+                        .collect();
+                    if r.decision == RiskDecision::Reject {
+                        // Risk already refused it: there is nothing for a person to approve.
+                        self.pending.remove(r.signal_id.as_str());
+                        self.gates.insert(r.signal_id.to_string(), Gate::Rejected);
+                    }
+                }
+            }
+            Body::LlmDecision(l) => {
+                if let Some(p) = self.pending.get_mut(l.signal_id.as_str()) {
+                    p.llm_reasoning = Some(l.reasoning.clone());
+                    p.llm_decision = Some(l.decision.to_string());
+                }
+            }
+            Body::OperatorResponse(o) => {
+                let id = o.signal_id.as_str();
+                let automation = self.signal_automation.get(id).cloned().unwrap_or_default();
+                let response_ms =
+                    o.response_ms.map(|m| m as i64).or_else(|| self.signal_received.get(id).map(|t| (received_at - *t).num_milliseconds()));
+                let action = o.action.as_str();
+                let a = self.automations.entry(automation.clone()).or_default();
+                match action {
+                    "approve" | "reject" | "timeout" => {
+                        if self.pending.remove(id).is_some() {
+                            let gate = match action {
+                                "approve" => {
+                                    a.approved += 1;
+                                    Gate::Approved
+                                }
+                                "reject" => {
+                                    a.rejected += 1;
+                                    Gate::Rejected
+                                }
+                                _ => {
+                                    a.timed_out += 1;
+                                    Gate::TimedOut
+                                }
+                            };
+                            self.gates.insert(id.to_string(), gate);
+                        }
+                    }
+                    _ => {
+                        self.exits.remove(id);
+                    }
+                }
+                self.decisions.push(DecisionRow {
+                    seq,
+                    signal_id: id.to_string(),
+                    automation_id: automation,
+                    action: action.to_string(),
+                    actor: o.actor.to_string(),
+                    comment: o.comment.clone(),
+                    ts: event.ts,
+                    response_ms,
+                });
+            }
+            Body::Order(o) => {
+                let id = o.order_id.as_str();
+                let automation = o
+                    .signal_id
+                    .as_ref()
+                    .and_then(|s| self.signal_automation.get(s.as_str()))
+                    .cloned()
+                    .or_else(|| self.order_automation.get(id).cloned());
+                if let Some(automation) = automation {
+                    self.order_automation.insert(id.to_string(), automation.clone());
+                    let a = self.automations.entry(automation).or_default();
+                    if o.status.is_terminal() {
+                        a.open_orders.remove(id);
+                    } else {
+                        a.open_orders.insert(id.to_string());
+                    }
+                }
+            }
+            Body::Fill(f) => {
+                let Some(automation) = self.order_automation.get(f.order_id.as_str()).cloned() else { return };
+                let limit = self.config.breakers.slippage_limit_bps;
+                let a = self.automations.entry(automation).or_default();
+                if let Some(outcome) = projection.last_fill() {
+                    if let Some(pnl) = outcome.closed_pnl {
+                        a.consecutive_losses = if pnl < Decimal::ZERO { a.consecutive_losses + 1 } else { 0 };
+                    }
+                    if outcome.slippage_bps.is_some_and(|bps| bps > limit) {
+                        let day = event.ts.date_naive();
+                        if a.slippage_breaches.0 != Some(day) {
+                            a.slippage_breaches = (Some(day), 0);
+                        }
+                        a.slippage_breaches.1 += 1;
+                    }
+                }
+            }
+            Body::Heartbeat(h) => {
+                self.heartbeats.insert(h.component.to_string(), received_at);
+                self.breached.remove(&(GLOBAL.to_string(), format!("heartbeat_missing:{}", h.component)));
+            }
+            Body::ConfigChange(c) => {
+                let changes = c.config.diff(&self.config);
+                self.config = c.config.clone();
+                self.versions.push(ConfigVersionView {
+                    seq,
+                    version: c.version,
+                    actor: c.actor.to_string(),
+                    reason: c.reason.to_string(),
+                    ts: event.ts,
+                    changes,
+                    config: serde_json::to_string_pretty(&c.config).unwrap_or_default(),
+                });
+            }
+            Body::Control(c) => self.on_control(seq, event.ts, c),
+            Body::MarketSnapshot(_) | Body::System(_) => {}
+        }
+    }
+
+    fn on_control(&mut self, seq: u64, ts: DateTime<Utc>, c: &Control) {
+        let info = PauseInfo { actor: c.actor.to_string(), reason: c.reason.to_string(), at: ts, rule: c.rule.as_ref().map(|r| r.to_string()) };
+        let scope = c.automation_id.as_ref().map(|a| a.to_string());
+        if let Some(rule) = &c.rule {
+            self.breached.insert((scope.clone().unwrap_or_else(|| GLOBAL.to_string()), rule.to_string()));
+            self.breaches.push_back(BreachView {
+                seq,
+                ts,
+                automation_id: scope.clone(),
+                rule: rule.to_string(),
+                value: c.value.unwrap_or(0.0),
+                limit: c.limit.unwrap_or(0.0),
+            });
+            if self.breaches.len() > BREACH_LOG {
+                self.breaches.pop_front();
+            }
+        }
+        match (c.action, scope) {
+            (ControlAction::Pause, None) => self.global_pause = Some(info),
+            (ControlAction::Resume, None) => self.global_pause = None,
+            (ControlAction::Pause, Some(a)) => self.automations.entry(a).or_default().paused = Some(info),
+            (ControlAction::Resume, Some(a)) => self.automations.entry(a).or_default().paused = None,
+            (ControlAction::Unlock, Some(a)) => self.automations.entry(a).or_default().unlocked = true,
+            (ControlAction::Unlock, None) => {}
+        }
+    }
+
+    /// What the console must append now: timeouts, unlocks, breaker trips. Marks the breaches it
+    /// reports (and clears those no longer beyond their limit), so each trips once per episode.
+    pub fn due(&mut self, now: DateTime<Utc>, projection: &Projection) -> Vec<Due> {
+        let mut out = Vec::new();
+        for p in self.pending.values() {
+            if p.expires_at <= now {
+                out.push(Due::Timeout {
+                    signal_id: p.signal_id.clone(),
+                    automation_id: p.automation_id.clone(),
+                    response_ms: (now - p.received_at).num_milliseconds(),
+                });
+            }
+        }
+        // Exit windows that passed unacknowledged leave the list (the log keeps the signal).
+        let stale = Duration::seconds(3600);
+        self.exits.retain(|_, e| now - e.received_at < Duration::seconds(i64::from(e.window_secs)).max(stale));
+
+        let b = self.config.breakers.clone();
+        let mut checks: Vec<(Option<String>, &'static str, f64, f64)> = Vec::new();
+        for (name, a) in &self.automations {
+            let threshold = self.config.threshold_for(name);
+            if !a.unlocked && a.approved >= threshold {
+                out.push(Due::Unlock { automation_id: name.clone(), approved: a.approved, threshold });
+            }
+            let scope = Some(name.clone());
+            checks.push((scope.clone(), "max_signals_per_hour", a.signal_times.len() as f64, f64::from(b.max_signals_per_hour)));
+            checks.push((scope.clone(), "max_open_orders", a.open_orders.len() as f64, f64::from(b.max_open_orders)));
+            checks.push((scope.clone(), "max_consecutive_losses", f64::from(a.consecutive_losses), f64::from(b.max_consecutive_losses) - 0.5));
+            checks.push((scope, "max_slippage_breaches", f64::from(a.slippage_breaches.1), f64::from(b.max_slippage_breaches) - 0.5));
+        }
+        let risk = projection.risk_snapshot();
+        checks.push((None, "max_daily_loss", (-risk.daily_pnl).to_f64().unwrap_or(0.0), b.max_daily_loss.to_f64().unwrap_or(f64::MAX)));
+        checks.push((None, "max_daily_loss_pct", -risk.daily_pnl_pct * 100.0, b.max_daily_loss_pct));
+        checks.push((None, "max_drawdown_pct", -risk.drawdown * 100.0, b.max_drawdown_pct));
+        let mut heartbeat_rules = Vec::new();
+        for (component, last) in &self.heartbeats {
+            let silent = (now - *last).num_milliseconds() as f64 / 1000.0;
+            heartbeat_rules.push((format!("heartbeat_missing:{component}"), silent, f64::from(b.heartbeat_timeout_secs)));
+        }
+        for (scope, rule, value, limit) in checks {
+            let key = (scope.clone().unwrap_or_else(|| GLOBAL.to_string()), rule.to_string());
+            self.edge(key, value, limit, |value, limit| Due::Trip { automation_id: scope, rule, value, limit: limit.ceil() }, &mut out);
+        }
+        for (rule, value, limit) in heartbeat_rules {
+            let key = (GLOBAL.to_string(), rule);
+            self.edge(key, value, limit, |value, limit| Due::Trip { automation_id: None, rule: "heartbeat_missing", value, limit }, &mut out);
+        }
+        out
+    }
+
+    fn edge(&mut self, key: (String, String), value: f64, limit: f64, trip: impl FnOnce(f64, f64) -> Due, out: &mut Vec<Due>) {
+        if value > limit {
+            if !self.breached.contains(&key) {
+                let already_paused = if key.0 == GLOBAL { self.global_pause.is_some() } else { self.is_paused(Some(&key.0)) };
+                self.breached.insert(key);
+                if !already_paused {
+                    out.push(trip(value, limit));
+                }
+            }
+        } else {
+            self.breached.remove(&key);
+        }
+    }
+
+    pub fn view(&self, now: DateTime<Utc>) -> GovernanceView {
+        let pause_view = |p: &PauseInfo| PauseView { actor: p.actor.clone(), reason: p.reason.clone(), at: p.at, rule: p.rule.clone() };
+        GovernanceView {
+            now,
+            config_version: self.config_version(),
+            global_pause: self.global_pause.as_ref().map(pause_view),
+            automations: self
+                .automations
+                .iter()
+                .filter(|(name, _)| !name.is_empty())
+                .map(|(name, a)| AutomationView {
+                    automation_id: name.clone(),
+                    mode: if a.unlocked { "automatic" } else { "gated" }.to_string(),
+                    approved: a.approved,
+                    rejected: a.rejected,
+                    timed_out: a.timed_out,
+                    threshold: self.config.threshold_for(name),
+                    paused: a.paused.as_ref().map(pause_view),
+                    pending: self.pending.values().filter(|p| &p.automation_id == name).count() as u32,
+                    open_orders: a.open_orders.len() as u32,
+                    signals_last_hour: a.signal_times.len() as u32,
+                    consecutive_losses: a.consecutive_losses,
+                })
+                .collect(),
+            pending: self.pending.values().cloned().collect(),
+            exits: self.exits.values().cloned().collect(),
+            breaches: self.breaches.iter().rev().cloned().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + s, 0).single().unwrap_or_default()
+    }
+
+    fn ev(json: &str) -> Event {
+        match Event::parse_json(json, t(1_000_000)) {
+            Ok(e) => e,
+            Err(e) => panic!("{e}: {json}"),
+        }
+    }
+
+    fn signal(id: &str, automation: &str) -> Event {
+        ev(&format!(
+            r#"{{"event_id":"e-{id}","kind":"signal","ts":"2023-11-14T22:13:20Z","signal_id":"{id}","automation_id":"{automation}","instrument":"AAPL","intent":"entry","signal_type":"momentum","side":"buy","strength":0.5,"features":{{}},"model_version":"m1","prediction":0.01,"confidence":0.7}}"#
+        ))
+    }
+
+    fn decision(id: &str, action: &str) -> Event {
+        ev(&format!(r#"{{"event_id":"d-{id}","kind":"operator_response","ts":"2023-11-14T22:13:30Z","signal_id":"{id}","action":"{action}","actor":"alice","comment":"looks fine to me"}}"#))
+    }
+
+    #[test]
+    fn reasons_are_bounded_and_not_blank() {
+        assert_eq!(Reason::parse("   "), Err(ReasonError::Blank));
+        assert!(matches!(Reason::parse("too short"), Err(ReasonError::TooShort { got: 9, .. })));
+        assert_eq!(Reason::parse("  limits reviewed  ").map(|r| r.to_string()), Ok("limits reviewed".to_string()));
+        assert!(matches!(Reason::parse(&"x".repeat(2001)), Err(ReasonError::TooLong { .. })));
+    }
+
+    #[test]
+    fn only_traders_decide_and_investors_see_only_the_portal() {
+        assert!(Role::Trader.allows(Permission::DecideSignals));
+        for r in [Role::Admin, Role::Risk, Role::Auditor, Role::Investor] {
+            assert!(!r.allows(Permission::DecideSignals), "{r:?}");
+        }
+        assert!(!Role::Investor.allows(Permission::ViewOperations));
+        assert!(Role::Investor.allows(Permission::ViewInvestor));
+        assert!(!Role::Auditor.allows(Permission::ChangeConfig));
+        assert!(Role::Risk.allows(Permission::PauseGlobal) && !Role::Trader.allows(Permission::PauseGlobal));
+    }
+
+    #[test]
+    fn config_diff_names_each_changed_field() {
+        let a = Config::default();
+        let mut b = a.clone();
+        b.gating.threshold = 3;
+        b.breakers.max_daily_loss = Decimal::from(1000);
+        let d = b.diff(&a);
+        let paths: Vec<&str> = d.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, vec!["breakers.max_daily_loss", "gating.threshold"]);
+        assert_eq!(d[1].before.as_deref(), Some("10"));
+        assert_eq!(d[1].after.as_deref(), Some("3"));
+        let mut bad = a.clone();
+        bad.breakers.max_drawdown_pct = f64::NAN;
+        assert_eq!(bad.validate().map_err(|e| e.field), Err("breakers.max_drawdown_pct".to_string()));
+        assert!(Config::parse_value(&serde_json::json!({"gating": {"treshold": 3}})).is_err(), "typos are refused");
+    }
+
+    #[test]
+    fn first_n_entries_wait_then_the_automation_unlocks() {
+        let p = Projection::new(Decimal::from(1_000_000));
+        let mut g = Governance::new();
+        let mut cfg = Config::default();
+        cfg.gating.threshold = 2;
+        g.config = cfg;
+        g.apply(1, &signal("s1", "mom"), t(0), &p);
+        assert_eq!(g.gate("s1"), Some(Gate::Pending));
+        assert_eq!(g.order_flag("o1", Some("s1")), Some("unapproved_signal"));
+        g.apply(2, &decision("s1", "approve"), t(5), &p);
+        assert_eq!(g.gate("s1"), Some(Gate::Approved));
+        assert_eq!(g.order_flag("o1", Some("s1")), None);
+        assert_eq!(g.decisions(Some("mom"), 0, 10)[0].response_ms, Some(5000));
+        g.apply(3, &signal("s2", "mom"), t(10), &p);
+        g.apply(4, &decision("s2", "reject"), t(11), &p);
+        assert_eq!(g.gate("s2"), Some(Gate::Rejected));
+        assert!(g.due(t(12), &p).iter().all(|d| !matches!(d, Due::Unlock { .. })), "one approval of two");
+        g.apply(5, &signal("s3", "mom"), t(20), &p);
+        // Unanswered: it times out after approval_timeout_secs on the console's clock.
+        assert!(g.due(t(21), &p).is_empty());
+        let due = g.due(t(20 + 300), &p);
+        assert!(due.contains(&Due::Timeout { signal_id: "s3".into(), automation_id: "mom".into(), response_ms: 300_000 }), "{due:?}");
+        g.apply(6, &decision("s3", "timeout"), t(320), &p);
+        g.apply(7, &signal("s4", "mom"), t(330), &p);
+        g.apply(8, &decision("s4", "approve"), t(331), &p);
+        assert_eq!(g.due(t(332), &p), vec![Due::Unlock { automation_id: "mom".into(), approved: 2, threshold: 2 }]);
+        let unlock = ev(r#"{"event_id":"u1","kind":"control","ts":"2023-11-14T22:20:00Z","action":"unlock","automation_id":"mom","actor":"console","reason":"2 approved trades reached"}"#);
+        g.apply(9, &unlock, t(333), &p);
+        g.apply(10, &signal("s5", "mom"), t(340), &p);
+        assert_eq!(g.gate("s5"), Some(Gate::Automatic));
+        assert_eq!(g.decisions(Some("mom"), 2, 10).len(), 3, "decisions after seq 2");
+    }
+
+    #[test]
+    fn pause_flags_new_orders_and_breakers_trip_once_per_episode() {
+        let p = Projection::new(Decimal::from(1_000_000));
+        let mut g = Governance::new();
+        g.config.gating.threshold = 0;
+        g.config.breakers.max_signals_per_hour = 2;
+        for (i, id) in ["a", "b", "c"].iter().enumerate() {
+            g.apply(i as u64 + 1, &signal(id, "mom"), t(i as i64), &p);
+        }
+        let due: Vec<Due> = g.due(t(5), &p).into_iter().filter(|d| matches!(d, Due::Trip { .. })).collect();
+        assert_eq!(due, vec![Due::Trip { automation_id: Some("mom".into()), rule: "max_signals_per_hour", value: 3.0, limit: 2.0 }]);
+        assert!(g.due(t(6), &p).iter().all(|d| !matches!(d, Due::Trip { .. })), "a breach trips once");
+        let pause = ev(r#"{"event_id":"p1","kind":"control","ts":"2023-11-14T22:20:00Z","action":"pause","automation_id":"mom","actor":"circuit_breaker","reason":"max_signals_per_hour 3 > 2","rule":"max_signals_per_hour","value":3,"limit":2}"#);
+        g.apply(10, &pause, t(7), &p);
+        assert!(g.is_paused(Some("mom")));
+        assert_eq!(g.order_flag("o9", Some("a")), Some("paused"));
+        assert!(!g.is_paused(Some("other")));
+    }
+}

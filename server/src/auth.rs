@@ -1,0 +1,501 @@
+//! Accounts and sessions: argon2id passwords, server-side sessions (tower-sessions, stored in our
+//! SQLite file), login throttling, and the middleware that turns a session into the caller.
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use app::auth::SessionUser;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Duration, Utc};
+use domain::governance::Role;
+use sqlx::{Row, SqlitePool};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::Session;
+
+use crate::AppState;
+use crate::store::Store;
+
+/// Failed attempts per account within the window before the account locks.
+pub const MAX_FAILURES: i64 = 5;
+/// Failed attempts per client address within the window before the address locks (higher: a
+/// desk shares an address).
+pub const MAX_FAILURES_PER_IP: i64 = 20;
+/// The window failed attempts are counted in, and how long a lock lasts.
+pub const LOCK_MINUTES: i64 = 15;
+/// A session ends this long after login whatever its activity (the idle timeout is the cookie's).
+pub const ABSOLUTE_TIMEOUT_HOURS: i64 = 12;
+/// Idle timeout of a session.
+pub const IDLE_TIMEOUT_MINUTES: i64 = 30;
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password (CPU-heavy: off the async threads).
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("hashing: {e}"))
+    })
+    .await
+    .context("hashing task")?
+}
+
+/// Verifies a password against a PHC string in constant time (argon2's own comparison).
+async fn verify_password(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || PasswordHash::new(&phc).map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false))
+        .await
+        .unwrap_or(false)
+}
+
+/// A hash of a random password: verified against when the user does not exist, so an unknown
+/// user costs the same time as a wrong password.
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub fn check_password_rules(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("a password needs at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    if password.len() > 1024 {
+        return Err("a password may have at most 1024 bytes".into());
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    password_hash: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// The same answer for an unknown user and a wrong password.
+    #[error("wrong username or password")]
+    Invalid,
+    #[error("too many failed attempts; try again in {minutes} minutes")]
+    Locked { minutes: i64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+fn role_of(s: &str) -> Role {
+    // The column has a CHECK constraint; an unknown value can only come from tampering: least power.
+    Role::parse(s).unwrap_or(Role::Investor)
+}
+
+impl Store {
+    pub async fn add_user(&self, username: &str, role: Role, password: &str, now: DateTime<Utc>) -> Result<i64> {
+        let username = username.trim();
+        anyhow::ensure!(!username.is_empty() && username.len() <= 64 && username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)), "a username is 1 to 64 letters, digits, '.', '_' or '-'");
+        check_password_rules(password).map_err(anyhow::Error::msg)?;
+        let hash = hash_password(password.to_string()).await?;
+        let id = sqlx::query("INSERT INTO users (username, role, password_hash, created_at_ms) VALUES (?, ?, ?, ?)")
+            .bind(username)
+            .bind(role.as_str())
+            .bind(hash)
+            .bind(now.timestamp_millis())
+            .execute(self.pool())
+            .await
+            .with_context(|| format!("adding user '{username}' (usernames are unique)"))?
+            .last_insert_rowid();
+        Ok(id)
+    }
+
+    pub async fn user_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(self.pool()).await?)
+    }
+
+    async fn user_where(&self, column: &str, value: impl ToString) -> Result<Option<User>> {
+        let sql = if column == "id" {
+            "SELECT id, username, role, password_hash FROM users WHERE id = ? AND disabled_at_ms IS NULL"
+        } else {
+            "SELECT id, username, role, password_hash FROM users WHERE username = ? AND disabled_at_ms IS NULL"
+        };
+        let row = sqlx::query(sql).bind(value.to_string()).fetch_optional(self.pool()).await?;
+        row.map(|r| -> Result<User> {
+            Ok(User { id: r.try_get("id")?, username: r.try_get("username")?, role: role_of(&r.try_get::<String, _>("role")?), password_hash: r.try_get("password_hash")? })
+        })
+        .transpose()
+    }
+
+    pub async fn user(&self, id: i64) -> Result<Option<User>> {
+        self.user_where("id", id).await
+    }
+
+    async fn failures_since(&self, column: &str, value: &str, since: DateTime<Utc>) -> Result<(i64, Option<i64>)> {
+        let sql = if column == "ip" {
+            "SELECT COUNT(*), MAX(at_ms) FROM login_attempts WHERE ip = ? AND success = 0 AND at_ms >= ?"
+        } else {
+            "SELECT COUNT(*), MAX(at_ms) FROM login_attempts WHERE username = ? AND success = 0 AND at_ms >= ?"
+        };
+        let r = sqlx::query(sql).bind(value).bind(since.timestamp_millis()).fetch_one(self.pool()).await?;
+        Ok((r.try_get(0)?, r.try_get(1)?))
+    }
+
+    pub async fn record_attempt(&self, username: &str, ip: &str, success: bool, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("INSERT INTO login_attempts (username, ip, at_ms, success) VALUES (?, ?, ?, ?)")
+            .bind(username.chars().take(64).collect::<String>())
+            .bind(ip)
+            .bind(now.timestamp_millis())
+            .bind(success)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Checks a login. Failed attempts per account and per address within [`LOCK_MINUTES`] slow
+    /// the answer down (250 ms per failure) and, from the [`MAX_FAILURES`]th, lock both.
+    pub async fn login(&self, username: &str, password: &str, ip: &str, now: DateTime<Utc>) -> Result<User, LoginError> {
+        let since = now - Duration::minutes(LOCK_MINUTES);
+        let (by_user, last_user) = self.failures_since("username", username, since).await?;
+        let (by_ip, last_ip) = self.failures_since("ip", ip, since).await?;
+        if by_user >= MAX_FAILURES || by_ip >= MAX_FAILURES_PER_IP {
+            let last = last_user.max(last_ip).unwrap_or(now.timestamp_millis());
+            let left = (last + LOCK_MINUTES * 60_000 - now.timestamp_millis()).max(60_000);
+            self.record_attempt(username, ip, false, now).await?;
+            return Err(LoginError::Locked { minutes: (left + 59_999) / 60_000 });
+        }
+        let user = self.user_where("username", username).await?;
+        let phc = match &user {
+            Some(u) => u.password_hash.clone(),
+            None => match DUMMY_HASH.get() {
+                Some(h) => h.clone(),
+                None => {
+                    let h = hash_password(format!("dummy-{}", rand::random::<u64>())).await?;
+                    DUMMY_HASH.get_or_init(|| h).clone()
+                }
+            },
+        };
+        let ok = verify_password(password.to_string(), phc).await && user.is_some();
+        self.record_attempt(username, ip, ok, now).await?;
+        match user {
+            Some(u) if ok => Ok(u),
+            _ => {
+                let delay = 250 * (by_user + 1).min(MAX_FAILURES) as u64;
+                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                Err(LoginError::Invalid)
+            }
+        }
+    }
+
+    pub async fn set_password(&self, user_id: i64, password: &str) -> Result<()> {
+        check_password_rules(password).map_err(anyhow::Error::msg)?;
+        let hash = hash_password(password.to_string()).await?;
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?").bind(hash).bind(user_id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    pub async fn check_password(&self, user_id: i64, password: &str) -> Result<bool> {
+        let Some(u) = self.user(user_id).await? else { return Ok(false) };
+        Ok(verify_password(password.to_string(), u.password_hash).await)
+    }
+
+    pub async fn users(&self) -> Result<Vec<domain::view::UserAdminView>> {
+        let rows = sqlx::query("SELECT id, username, role, created_at_ms, disabled_at_ms FROM users ORDER BY username").fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(domain::view::UserAdminView {
+                    id: r.try_get("id")?,
+                    username: r.try_get("username")?,
+                    role: role_of(&r.try_get::<String, _>("role")?),
+                    created_at: DateTime::from_timestamp_millis(r.try_get("created_at_ms")?).unwrap_or_default(),
+                    disabled: r.try_get::<Option<i64>, _>("disabled_at_ms")?.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn login_attempts(&self, limit: i64) -> Result<Vec<domain::view::LoginAttemptView>> {
+        let rows = sqlx::query("SELECT username, ip, at_ms, success FROM login_attempts ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(domain::view::LoginAttemptView {
+                    username: r.try_get("username")?,
+                    ip: r.try_get("ip")?,
+                    at: DateTime::from_timestamp_millis(r.try_get("at_ms")?).unwrap_or_default(),
+                    success: r.try_get("success")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// tower-sessions' records in our SQLite file. (tower-sessions-sqlx-store is built on sqlx 0.8,
+/// which cannot link beside the sqlx 0.9 this workspace uses, so the three calls are ours.)
+#[derive(Debug, Clone)]
+pub struct SqliteSessions {
+    pool: SqlitePool,
+}
+
+impl SqliteSessions {
+    pub fn new(store: &Store) -> Self {
+        Self { pool: store.pool().clone() }
+    }
+
+    pub async fn delete_expired(&self) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE expiry_ms < ?").bind(Utc::now().timestamp_millis()).execute(&self.pool).await?.rows_affected())
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SqliteSessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        loop {
+            let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            let done = sqlx::query("INSERT INTO sessions (id, data, expiry_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
+                .bind(record.id.to_string())
+                .bind(data)
+                .bind(record.expiry_date.unix_timestamp() * 1000)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+            if done.rows_affected() == 1 {
+                return Ok(());
+            }
+            record.id = Id::default(); // a collision of 128 random bits: draw again
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        sqlx::query("INSERT INTO sessions (id, data, expiry_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_ms = excluded.expiry_ms")
+            .bind(record.id.to_string())
+            .bind(data)
+            .bind(record.expiry_date.unix_timestamp() * 1000)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row = sqlx::query("SELECT data, expiry_ms FROM sessions WHERE id = ? AND expiry_ms > ?")
+            .bind(id.to_string())
+            .bind(Utc::now().timestamp_millis())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        let Some(r) = row else { return Ok(None) };
+        let data: String = r.try_get("data").map_err(backend)?;
+        let expiry: i64 = r.try_get("expiry_ms").map_err(backend)?;
+        Ok(Some(Record {
+            id: *id,
+            data: serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,
+            expiry_date: time::OffsetDateTime::from_unix_timestamp(expiry / 1000).map_err(backend)?,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = ?").bind(id.to_string()).execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+}
+
+pub const SESSION_USER_ID: &str = "user_id";
+pub const SESSION_LOGIN_AT: &str = "login_at_ms";
+
+/// Resolves the session to the caller ([`SessionUser`] in the request's extensions), ending
+/// sessions past the absolute timeout or whose user was disabled.
+pub async fn resolve_user(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let user_id: Option<i64> = session.get(SESSION_USER_ID).await.ok().flatten();
+    if let Some(id) = user_id {
+        let login_at: i64 = session.get(SESSION_LOGIN_AT).await.ok().flatten().unwrap_or(0);
+        let expired = Utc::now().timestamp_millis() - login_at > ABSOLUTE_TIMEOUT_HOURS * 3_600_000;
+        match state.console.store().user(id).await {
+            Ok(Some(u)) if !expired => {
+                req.extensions_mut().insert(SessionUser { id: u.id, username: u.username, role: u.role });
+            }
+            Ok(_) => {
+                let _ = session.flush().await;
+            }
+            Err(e) => tracing::error!(error = format!("{e:#}"), "loading the session's user"),
+        }
+    }
+    next.run(req).await
+}
+
+/// Pages only signed-in people see, and which role each needs. The server functions and the
+/// API check again; this is what keeps an investor's browser off operations pages.
+pub async fn guard_pages(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let public = path == "/login"
+        || path.starts_with("/pkg/")
+        || path.starts_with("/api/")
+        || path.starts_with("/live/")
+        || matches!(path, "/healthz" | "/readyz" | "/favicon.ico");
+    if public || req.method() != Method::GET {
+        return next.run(req).await;
+    }
+    let user = req.extensions().get::<SessionUser>().cloned();
+    match user {
+        None => {
+            let next_path = if path == "/" { String::new() } else { format!("?next={}", urlencode(path)) };
+            Redirect::to(&format!("/login{next_path}")).into_response()
+        }
+        Some(u) => {
+            let investor_page = path == "/investor" || path == "/account";
+            let needs = if investor_page { domain::governance::Permission::ViewInvestor } else { domain::governance::Permission::ViewOperations };
+            if u.role.allows(needs) {
+                next.run(req).await
+            } else if u.role.allows(domain::governance::Permission::ViewInvestor) {
+                Redirect::to("/investor").into_response()
+            } else {
+                StatusCode::FORBIDDEN.into_response()
+            }
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// Refuses cross-site state-changing requests to the console's own endpoints (server functions,
+/// login): the browser's `Sec-Fetch-Site`, or else `Origin` against `Host`. The token API is
+/// exempt: it is not cookie-authenticated.
+pub async fn same_origin(req: Request, next: Next) -> Response {
+    if req.method() == Method::GET || req.method() == Method::HEAD || req.uri().path().starts_with("/api/v1/") {
+        return next.run(req).await;
+    }
+    if !is_same_origin(req.headers()) {
+        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+    }
+    next.run(req).await
+}
+
+fn is_same_origin(h: &HeaderMap) -> bool {
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
+    match (h.get(header::ORIGIN).and_then(|v| v.to_str().ok()), h.get(header::HOST).and_then(|v| v.to_str().ok())) {
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest == host).unwrap_or(false),
+        // No Origin (non-browser clients, old browsers on same-origin GET-like posts): allowed; the
+        // session cookie is SameSite=Strict, so a cross-site browser request carries no session.
+        (None, _) => true,
+        (Some(_), None) => false,
+    }
+}
+
+/// The client address for throttling (the direct peer; a proxy in front must be configured to
+/// pass it, which this release does not read).
+pub fn client_ip(connect: Option<&ConnectInfo<SocketAddr>>) -> String {
+    connect.map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+pub type Sessions = Arc<SqliteSessions>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_must_match_host() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:3000".parse().unwrap_or_else(|_| unreachable!()));
+        assert!(is_same_origin(&h));
+        h.insert(header::ORIGIN, "http://127.0.0.1:3000".parse().unwrap_or_else(|_| unreachable!()));
+        assert!(is_same_origin(&h));
+        h.insert(header::ORIGIN, "http://evil.example".parse().unwrap_or_else(|_| unreachable!()));
+        assert!(!is_same_origin(&h));
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap_or_else(|_| unreachable!()));
+        assert!(!is_same_origin(&h));
+    }
+}
+
+/// The account operations the server functions reach through [`app::service::AuthService`].
+/// One answer for every failed sign-in, whatever failed.
+pub const WRONG_CREDENTIALS: &str = "wrong username, password or two-factor code";
+
+pub struct AuthProvider {
+    pub store: Store,
+}
+
+fn internal_app(e: anyhow::Error) -> app::api::AppError {
+    tracing::error!(error = format!("{e:#}"), "auth service");
+    app::api::AppError::Internal
+}
+
+#[async_trait::async_trait]
+impl app::service::AuthService for AuthProvider {
+    async fn login(&self, username: &str, password: &str, code: Option<&str>, ip: &str) -> Result<SessionUser, app::api::AppError> {
+        let now = Utc::now();
+        match self.store.login(username, password, ip, now).await {
+            Ok(u) => {
+                // With two-factor on, the password alone is not a login: the same answer as a
+                // wrong password, and the attempt counts as a failure.
+                let second = match code {
+                    Some(c) => self.store.second_factor(u.id, &u.username, c, now).await.map_err(internal_app)?,
+                    None => self.store.totp_secret(u.id).await.map_err(internal_app)?.is_none(),
+                };
+                if !second {
+                    self.store.record_attempt(username, ip, false, now).await.map_err(internal_app)?;
+                    return Err(app::api::AppError::Invalid(WRONG_CREDENTIALS.into()));
+                }
+                tracing::info!(user = %u.username, role = u.role.as_str(), "login");
+                Ok(SessionUser { id: u.id, username: u.username, role: u.role })
+            }
+            Err(LoginError::Invalid) => {
+                tracing::warn!(ip, "failed login");
+                Err(app::api::AppError::Invalid(WRONG_CREDENTIALS.into()))
+            }
+            Err(e @ LoginError::Locked { .. }) => {
+                tracing::warn!(ip, "login refused: locked");
+                Err(app::api::AppError::Locked(e.to_string()))
+            }
+            Err(LoginError::Internal(e)) => Err(internal_app(e)),
+        }
+    }
+
+    async fn totp_enrolment(&self, user: &SessionUser) -> Result<(String, String, String), app::api::AppError> {
+        crate::totp::new_enrolment(&user.username).map_err(internal_app)
+    }
+
+    async fn totp_enable(&self, user: &SessionUser, secret: &str, code: &str) -> Result<Vec<String>, app::api::AppError> {
+        match self.store.enable_totp(user.id, &user.username, secret, code, Utc::now()).await.map_err(internal_app)? {
+            Some(codes) => {
+                tracing::info!(user = %user.username, "two-factor enabled");
+                Ok(codes)
+            }
+            None => Err(app::api::AppError::Invalid("that code does not match; check the device's clock and try the next code".into())),
+        }
+    }
+
+    async fn totp_enabled(&self, user_id: i64) -> Result<bool, app::api::AppError> {
+        Ok(self.store.totp_secret(user_id).await.map_err(internal_app)?.is_some())
+    }
+
+    async fn change_password(&self, user_id: i64, current: &str, new: &str) -> Result<(), app::api::AppError> {
+        if !self.store.check_password(user_id, current).await.map_err(internal_app)? {
+            return Err(app::api::AppError::Invalid("the current password is wrong".into()));
+        }
+        check_password_rules(new).map_err(app::api::AppError::Invalid)?;
+        self.store.set_password(user_id, new).await.map_err(internal_app)
+    }
+
+    async fn users(&self) -> Result<Vec<domain::view::UserAdminView>, app::api::AppError> {
+        self.store.users().await.map_err(internal_app)
+    }
+
+    async fn login_attempts(&self, limit: i64) -> Result<Vec<domain::view::LoginAttemptView>, app::api::AppError> {
+        self.store.login_attempts(limit).await.map_err(internal_app)
+    }
+}

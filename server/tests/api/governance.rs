@@ -1,0 +1,265 @@
+//! Governance over real HTTP: the authorization matrix, sign-in, gating with approvals, pauses,
+//! config changes with reasons, and the engine-facing API.
+use domain::governance::{Permission, Role};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Every server function, a valid body for it, and what it needs (None = anyone, signed in or not).
+const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
+    ("whoami", "", None),
+    ("logout", "", None),
+    ("get_dashboard", "", Some(Permission::ViewOperations)),
+    ("get_signals", "limit=10", Some(Permission::ViewOperations)),
+    ("get_events", "query[limit]=5", Some(Permission::ViewOperations)),
+    ("get_event", "seq=1", Some(Permission::ViewOperations)),
+    ("get_lineage", "signal_id=x", Some(Permission::ViewOperations)),
+    ("verify_chain", "", Some(Permission::ViewOperations)),
+    ("get_governance", "", Some(Permission::ViewOperations)),
+    ("get_config", "", Some(Permission::ViewOperations)),
+    ("get_config_history", "", Some(Permission::ViewOperations)),
+    ("decide_signal", "signal_id=x&action=approve", Some(Permission::DecideSignals)),
+    ("set_paused", "automation=momentum-1&pause=true&reason=matrix+test+pause", Some(Permission::PauseAutomation)),
+    ("set_paused", "pause=true&reason=matrix+test+pause", Some(Permission::PauseGlobal)),
+    ("save_config", "base_version=99&config[gating][threshold]=3&reason=matrix+test+change", Some(Permission::ChangeConfig)),
+    ("rollback_config", "to_version=99&reason=matrix+test+rollback", Some(Permission::ChangeConfig)),
+    ("get_users", "", Some(Permission::ManageUsers)),
+    ("get_login_attempts", "", Some(Permission::ManageUsers)),
+    ("get_investor_summary", "", Some(Permission::ViewInvestor)),
+    ("change_password", "current=wrong&new=whatever-long-enough", Some(Permission::ViewInvestor)),
+    ("totp_status", "", Some(Permission::ViewInvestor)),
+    ("totp_begin", "", Some(Permission::ViewInvestor)),
+    ("totp_confirm", "code=000000", Some(Permission::ViewInvestor)),
+];
+
+#[tokio::test]
+async fn every_server_function_checks_the_role_on_the_server() {
+    let app = spawn().await;
+    app.post(&round_trip()).await; // so momentum-1 exists
+    let mut cookies = vec![(None, None)];
+    for role in Role::ALL {
+        cookies.push((Some(role), Some(app.login(role).await)));
+    }
+    let mut failures = Vec::new();
+    for (name, body, needs) in SERVER_FNS {
+        for (role, cookie) in &cookies {
+            let (status, text) = app.call(cookie.as_deref(), name, body).await;
+            let expected_denial = match (needs, role) {
+                (None, _) => None,
+                (Some(_), None) => Some(401),
+                (Some(p), Some(r)) if !r.allows(*p) => Some(403),
+                _ => None,
+            };
+            let ok = match expected_denial {
+                Some(code) => status == code,
+                None => status != 401 && status != 403,
+            };
+            if !ok {
+                failures.push(format!("{name} as {role:?}: got {status} {text:.120}, expected {expected_denial:?}"));
+            }
+            if name == &"logout" {
+                continue; // the session of this cookie is gone now; log in again below
+            }
+        }
+        if name == &"logout" {
+            for c in cookies.iter_mut().skip(1) {
+                c.1 = Some(app.login(c.0.expect("role")).await);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn pages_redirect_to_login_and_investors_only_see_the_portal() {
+    let app = spawn().await;
+    let (status, _, location) = app.page(None, "/audit").await;
+    assert_eq!((status, location.as_deref()), (303, Some("/login?next=/audit")));
+    let (status, html, _) = app.page(None, "/login").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Sign in"));
+    let investor = app.login(Role::Investor).await;
+    for path in ["/", "/signals", "/audit", "/config", "/trades/sig-1"] {
+        let (status, _, location) = app.page(Some(&investor), path).await;
+        assert_eq!((status, location.as_deref()), (303, Some("/investor")), "{path}");
+    }
+    let (status, html, _) = app.page(Some(&investor), "/investor").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Investor portal"));
+    // An investor calling an operator's server function directly is refused on the server.
+    let (status, _) = app.call(Some(&investor), "decide_signal", "signal_id=x&action=approve").await;
+    assert_eq!(status, 403);
+    let trader = app.login(Role::Trader).await;
+    let (status, html, _) = app.page(Some(&trader), "/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Trading dashboard"));
+    // Security headers, with a CSP whose nonce is the hydration script's.
+    let res = app.http.get(format!("{}/", app.base)).header("cookie", &trader).send().await.expect("page");
+    let csp = res.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert_eq!(res.headers().get("x-frame-options").and_then(|v| v.to_str().ok()), Some("DENY"));
+    let html = res.text().await.expect("html");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the CSP");
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the inline hydration script carries the CSP nonce");
+}
+
+#[tokio::test]
+async fn wrong_passwords_get_one_answer_and_then_a_lock() {
+    let app = spawn().await;
+    let attempt = |user: &'static str, pw: &'static str| {
+        let http = app.http.clone();
+        let base = app.base.clone();
+        async move {
+            let res = http.post(format!("{base}/api/login")).form(&[("username", user), ("password", pw)]).send().await.expect("login");
+            (res.status().as_u16(), res.text().await.unwrap_or_default())
+        }
+    };
+    let (s1, unknown) = attempt("nobody", "whatever-password").await;
+    let (s2, wrong) = attempt("trader", "whatever-password").await;
+    assert_eq!((s1, s2), (401, 401));
+    assert_eq!(unknown, wrong, "an unknown user and a wrong password look the same");
+    for _ in 0..4 {
+        attempt("trader", "whatever-password").await;
+    }
+    let (status, body) = attempt("trader", "trader-password-123").await;
+    assert_eq!(status, 429, "locked after 5 failures even with the right password: {body}");
+    // Cross-site posts to server functions are refused.
+    let res = app.http.post(format!("{}/api/login", app.base)).header("origin", "http://evil.example").form(&[("username", "risk")]).send().await.expect("post");
+    assert_eq!(res.status(), 403);
+    let admin = app.login(Role::Admin).await;
+    let (_, attempts) = app.call(Some(&admin), "get_login_attempts", "").await;
+    assert!(attempts.contains("nobody"), "admins see the attempts");
+}
+
+fn entry(id: &str, signal_id: &str, automation: &str, at: i64) -> Value {
+    let mut s = signal(id, signal_id, at);
+    s["automation_id"] = json!(automation);
+    s
+}
+
+#[tokio::test]
+async fn gated_entries_wait_for_an_approval_that_the_engine_reads() {
+    let app = spawn().await;
+    let trader = app.login(Role::Trader).await;
+    let (status, ack) = app.post(&[entry("g1", "sig-g1", "auto-a", 0), risk("g2", "sig-g1", 5), entry("g3", "sig-g2", "auto-a", 10)]).await;
+    assert_eq!(status, 200, "{ack}");
+    let (status, automations) = app.get_with(&app.engine_token, "/api/v1/automations").await;
+    assert_eq!(status, 200);
+    assert_eq!(automations["automations"][0]["mode"], "gated");
+    assert_eq!(automations["automations"][0]["pending"], 2);
+    // An order for a signal nobody approved is stored but flagged.
+    let (_, ack) = app.post(&[order("g4", "ord-g1", "sig-g1", "buy", "1", "submitted", 20)]).await;
+    assert_eq!(ack["flagged"][0]["flag"], "unapproved_signal");
+    // Engines cannot approve their own signals.
+    let forged = json!({"event_id": "forged", "kind": "operator_response", "ts": ts(30), "signal_id": "sig-g2", "action": "approve", "actor": "engine"});
+    let (status, body) = app.post(&[forged]).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("action")));
+
+    // Reject without a reason is refused; with one it is recorded.
+    let (status, body) = app.call(Some(&trader), "decide_signal", "signal_id=sig-g2&action=reject").await;
+    assert!(status >= 400 && body.contains("reason"), "{status} {body}");
+    let (status, _) = app.call(Some(&trader), "decide_signal", "signal_id=sig-g2&action=reject&comment=spread+too+wide+today").await;
+    assert_eq!(status, 200);
+    let (status, _) = app.call(Some(&trader), "decide_signal", "signal_id=sig-g1&action=approve").await;
+    assert_eq!(status, 200);
+    let (status, _) = app.call(Some(&trader), "decide_signal", "signal_id=sig-g1&action=approve").await;
+    assert_eq!(status, 409, "a decided signal cannot be decided again");
+
+    let (status, d) = app.get_with(&app.engine_token, "/api/v1/automations/auto-a/decisions?after_seq=0").await;
+    assert_eq!(status, 200);
+    let decisions: Vec<(String, String, String)> = d["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .map(|x| (x["signal_id"].as_str().unwrap_or("").into(), x["action"].as_str().unwrap_or("").into(), x["actor"].as_str().unwrap_or("").into()))
+        .collect();
+    assert_eq!(decisions, vec![("sig-g2".into(), "reject".into(), "trader".into()), ("sig-g1".into(), "approve".into(), "trader".into())]);
+    assert!(d["decisions"][1]["response_ms"].as_i64().is_some());
+    // The decision is an event in the chain, with who and why.
+    let (_, page) = app.get("/api/v1/events?kind=operator_response").await;
+    assert_eq!(page["events"][0]["event"]["comment"], "spread too wide today");
+    let (status, _) = app.get_with(&app.read_token, "/api/v1/automations/auto-a/decisions").await;
+    assert_eq!(status, 200);
+    let (status, _) = app.get_with(&app.ingest_token, "/api/v1/automations").await;
+    assert_eq!(status, 403, "the ingest scope does not read governance");
+}
+
+#[tokio::test]
+async fn config_changes_need_a_reason_and_keep_a_diffed_history() {
+    let app = spawn().await;
+    let risk_user = app.login(Role::Risk).await;
+    let (status, body) = app.call(Some(&risk_user), "save_config", "base_version=0&config[gating][threshold]=2&reason=++++").await;
+    assert!(status >= 400 && body.contains("reason"), "{status} {body}");
+    let (status, body) = app.call(Some(&risk_user), "save_config", "base_version=0&config[gating][threshold]=2&reason=two+approvals+are+enough+for+this+desk").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app.call(Some(&risk_user), "save_config", "base_version=0&config[gating][threshold]=4&reason=a+stale+form+must+not+win").await;
+    assert_eq!(status, 409, "a change based on an old version is refused");
+    let (_, history) = app.call(Some(&risk_user), "get_config_history", "").await;
+    let history: Value = serde_json::from_str(&history).expect("json");
+    assert_eq!(history[0]["version"], 1);
+    assert_eq!(history[0]["actor"], "risk");
+    assert_eq!(history[0]["changes"], json!([{"path": "gating.threshold", "before": "10", "after": "2"}]));
+    let (status, c) = app.get_with(&app.engine_token, "/api/v1/config").await;
+    assert_eq!((status, c["version"].as_u64(), c["config"]["gating"]["threshold"].as_u64()), (200, Some(1), Some(2)));
+    let (status, _) = app.call(Some(&risk_user), "rollback_config", "to_version=1&reason=short").await;
+    assert!(status >= 400);
+}
+
+#[tokio::test]
+async fn a_pause_flags_orders_and_resume_needs_a_reason() {
+    let app = spawn().await;
+    app.post(&round_trip()).await;
+    let risk_user = app.login(Role::Risk).await;
+    let (status, _) = app.call(Some(&risk_user), "set_paused", "pause=true").await;
+    assert!(status >= 400, "a pause without a reason is refused");
+    let (status, body) = app.call(Some(&risk_user), "set_paused", "pause=true&reason=desk+halt+for+a+data+check").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, a) = app.get_with(&app.engine_token, "/api/v1/automations").await;
+    assert_eq!(a["global_pause"]["actor"], "risk");
+    let (_, ack) = app.post(&[order("p1", "ord-p1", "sig-1", "sell", "0.1", "submitted", 70_000)]).await;
+    assert_eq!(ack["flagged"][0]["flag"], "paused", "orders during a pause are stored and flagged, not dropped");
+    let (status, _) = app.call(Some(&risk_user), "set_paused", "pause=false&reason=data+check+done").await;
+    assert_eq!(status, 200);
+    let (_, a) = app.get_with(&app.engine_token, "/api/v1/automations").await;
+    assert!(a["global_pause"].is_null());
+}
+
+#[tokio::test]
+async fn two_factor_enrolment_then_sign_in_needs_a_code_and_recovery_codes_work_once() {
+    let app = spawn().await;
+    let cookie = app.login(Role::Auditor).await;
+    let (status, body) = app.call(Some(&cookie), "totp_begin", "").await;
+    assert_eq!(status, 200, "{body}");
+    let enrolment: Value = serde_json::from_str(&body).expect("json");
+    assert!(enrolment["qr_svg"].as_str().unwrap_or("").contains("<svg"), "a QR code as SVG");
+    let secret = enrolment["secret"].as_str().expect("secret").to_string();
+    let (status, _) = app.call(Some(&cookie), "totp_confirm", "code=000001").await;
+    assert_eq!(status, 400, "a wrong code does not enable it");
+    let code = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&secret).expect("base32"))
+        .with_account_name("auditor".to_string())
+        .with_issuer(Some("Tradewatch"))
+        .build()
+        .expect("totp")
+        .generate(chrono::Utc::now().timestamp() as u64)
+        .to_string();
+    let (status, body) = app.call(Some(&cookie), "totp_confirm", &format!("code={code}")).await;
+    assert_eq!(status, 200, "{body}");
+    let recovery: Vec<String> = serde_json::from_str(&body).expect("codes");
+    assert_eq!(recovery.len(), 10);
+
+    let login = |code: Option<String>| {
+        let http = app.http.clone();
+        let base = app.base.clone();
+        async move {
+            let mut form = vec![("username", "auditor".to_string()), ("password", password(Role::Auditor))];
+            if let Some(c) = code {
+                form.push(("code", c));
+            }
+            http.post(format!("{base}/api/login")).form(&form).send().await.expect("login").status().as_u16()
+        }
+    };
+    assert_eq!(login(None).await, 401, "the password alone is not enough now");
+    assert_eq!(login(Some(code.clone())).await, 401, "a TOTP code is accepted once");
+    assert_eq!(login(Some(recovery[0].clone())).await, 200, "a recovery code signs in");
+    assert_eq!(login(Some(recovery[0].clone())).await, 401, "and only once");
+}

@@ -4,7 +4,9 @@ use domain::chain::Report;
 use domain::governance::Config;
 #[cfg(feature = "ssr")]
 use domain::governance::Permission;
-use domain::view::{ConfigVersionView, DashboardView, EventPage, EventQuery, EventRow, GovernanceView, Lineage, LoginAttemptView, SignalRow, UserAdminView};
+use domain::view::{
+    ConfigVersionView, DashboardView, EventPage, EventQuery, EventRow, GovernanceView, Lineage, LoginAttemptView, SignalRow, TokenView, UserAdminView,
+};
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -23,6 +25,9 @@ pub enum AppError {
     Locked(String),
     #[error("{0}")]
     Conflict(String),
+    /// The policy asks for a fresh two-factor code for this action.
+    #[error("{0}")]
+    SecondFactor(String),
     #[error("{0}")]
     Invalid(String),
     #[error("the console could not answer; the details are in its log")]
@@ -48,7 +53,7 @@ pub fn with_status<T>(r: Result<T, AppError>) -> Result<T, AppError> {
         res.set_status(match e {
             AppError::NotFound => S::NOT_FOUND,
             AppError::Unauthorized => S::UNAUTHORIZED,
-            AppError::Forbidden => S::FORBIDDEN,
+            AppError::Forbidden | AppError::SecondFactor(_) => S::FORBIDDEN,
             AppError::Locked(_) => S::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => S::CONFLICT,
             AppError::Invalid(_) | AppError::Transport(_) => S::BAD_REQUEST,
@@ -63,6 +68,16 @@ pub fn with_status<T>(r: Result<T, AppError>) -> Result<T, AppError> {
 fn console(p: Permission) -> Result<crate::service::Console, AppError> {
     crate::auth::require(p)?;
     use_context::<crate::service::Console>().ok_or(AppError::Internal)
+}
+
+/// The step-up check of the admin policy `security.fresh_totp_for_actions`: when it is on, an
+/// action needs a TOTP code from the caller's authenticator that was not used before.
+#[cfg(feature = "ssr")]
+async fn fresh_second_factor(c: &crate::service::Console, user: &crate::auth::SessionUser, code: Option<String>) -> Result<(), AppError> {
+    if !c.config().1.security.fresh_totp_for_actions {
+        return Ok(());
+    }
+    with_status(crate::service::auth()?.step_up(user, code.as_deref().unwrap_or("")).await)
 }
 
 #[cfg(feature = "ssr")]
@@ -114,19 +129,22 @@ pub async fn get_governance() -> Result<GovernanceView, AppError> {
 
 /// Approve or reject a pending entry signal, or acknowledge an exit signal.
 #[server(endpoint = "decide_signal")]
-pub async fn decide_signal(signal_id: String, action: String, comment: Option<String>) -> Result<(), AppError> {
+pub async fn decide_signal(signal_id: String, action: String, comment: Option<String>, totp: Option<String>) -> Result<(), AppError> {
     let user = crate::auth::require(Permission::DecideSignals)?;
     let c = console(Permission::DecideSignals)?;
+    fresh_second_factor(&c, &user, totp).await?;
     with_status(c.decide(&user, &signal_id, &action, comment).await)
 }
 
 /// Pause or resume one automation, or (`automation` empty) everything.
 #[server(endpoint = "set_paused")]
-pub async fn set_paused(automation: Option<String>, pause: bool, reason: String) -> Result<(), AppError> {
+pub async fn set_paused(automation: Option<String>, pause: bool, reason: String, totp: Option<String>) -> Result<(), AppError> {
     let automation = automation.filter(|a| !a.trim().is_empty());
     let p = if automation.is_some() { Permission::PauseAutomation } else { Permission::PauseGlobal };
     let user = crate::auth::require(p)?;
-    with_status(console(p)?.control(&user, automation, pause, &reason).await)
+    let c = console(p)?;
+    fresh_second_factor(&c, &user, totp).await?;
+    with_status(c.control(&user, automation, pause, &reason).await)
 }
 
 #[server(endpoint = "get_config")]
@@ -141,16 +159,19 @@ pub async fn get_config_history() -> Result<Vec<ConfigVersionView>, AppError> {
 
 /// Saves a new config version. The reason is parsed on the server whatever the form sent.
 #[server(endpoint = "save_config")]
-pub async fn save_config(base_version: u32, config: Config, reason: String) -> Result<u32, AppError> {
+pub async fn save_config(base_version: u32, config: Config, reason: String, totp: Option<String>) -> Result<u32, AppError> {
     let user = crate::auth::require(Permission::ChangeConfig)?;
-    with_status(console(Permission::ChangeConfig)?.change_config(&user, base_version, config, &reason).await)
+    let c = console(Permission::ChangeConfig)?;
+    fresh_second_factor(&c, &user, totp).await?;
+    with_status(c.change_config(&user, base_version, config, &reason).await)
 }
 
 /// Rolls back to an earlier version: a new version with that version's config, and a reason.
 #[server(endpoint = "rollback_config")]
-pub async fn rollback_config(to_version: u32, reason: String) -> Result<u32, AppError> {
+pub async fn rollback_config(to_version: u32, reason: String, totp: Option<String>) -> Result<u32, AppError> {
     let user = crate::auth::require(Permission::ChangeConfig)?;
     let c = console(Permission::ChangeConfig)?;
+    fresh_second_factor(&c, &user, totp).await?;
     let history = c.config_history();
     let target = with_status(history.iter().find(|v| v.version == to_version).ok_or(AppError::NotFound))?;
     let config: Config = serde_json::from_str(&target.config).map_err(|_| AppError::Internal)?;
@@ -168,6 +189,25 @@ pub async fn get_users() -> Result<Vec<UserAdminView>, AppError> {
 pub async fn get_login_attempts() -> Result<Vec<LoginAttemptView>, AppError> {
     crate::auth::require(Permission::ManageUsers)?;
     crate::service::auth()?.login_attempts(200).await
+}
+
+#[server(endpoint = "get_tokens")]
+pub async fn get_tokens() -> Result<Vec<TokenView>, AppError> {
+    crate::auth::require(Permission::ManageUsers)?;
+    crate::service::auth()?.tokens().await
+}
+
+/// Creates an API token; its secret is in the answer once and never again.
+#[server(endpoint = "create_token")]
+pub async fn create_token(name: String, scopes: Vec<String>) -> Result<String, AppError> {
+    let user = crate::auth::require(Permission::ManageUsers)?;
+    with_status(crate::service::auth()?.create_token(&user, &name, &scopes).await)
+}
+
+#[server(endpoint = "revoke_token")]
+pub async fn revoke_token(id: i64) -> Result<(), AppError> {
+    let user = crate::auth::require(Permission::ManageUsers)?;
+    with_status(crate::service::auth()?.revoke_token(&user, id).await)
 }
 
 /// What the investor portal shows: the track record only (no signals, orders or config).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use domain::chain::Report;
 use domain::governance::Config;
 use domain::view::{
-    ConfigVersionView, DashboardView, EventPage, EventQuery, EventRow, GovernanceView, Lineage, LoginAttemptView, SignalRow, UserAdminView,
+    ConfigVersionView, DashboardView, EventPage, EventQuery, EventRow, GovernanceView, Lineage, LoginAttemptView, SignalRow, TokenView, UserAdminView,
 };
 
 use crate::api::AppError;
@@ -46,7 +46,14 @@ pub trait AuthService: Send + Sync + 'static {
     async fn totp_enable(&self, user: &SessionUser, secret: &str, code: &str) -> Result<Vec<String>, AppError>;
     async fn totp_enabled(&self, user_id: i64) -> Result<bool, AppError>;
     async fn change_password(&self, user_id: i64, current: &str, new: &str) -> Result<(), AppError>;
+    /// Step-up for a sensitive action: a TOTP code (not a recovery code) newer than any the user
+    /// has used; `SecondFactor` when two-factor is off for the account or the code fails.
+    async fn step_up(&self, user: &SessionUser, code: &str) -> Result<(), AppError>;
     async fn users(&self) -> Result<Vec<UserAdminView>, AppError>;
+    async fn tokens(&self) -> Result<Vec<TokenView>, AppError>;
+    /// A new API token (scopes from `ingest`, `engine`, `read`); the secret is returned once.
+    async fn create_token(&self, actor: &SessionUser, name: &str, scopes: &[String]) -> Result<String, AppError>;
+    async fn revoke_token(&self, actor: &SessionUser, id: i64) -> Result<(), AppError>;
     async fn login_attempts(&self, limit: i64) -> Result<Vec<LoginAttemptView>, AppError>;
 }
 

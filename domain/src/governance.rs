@@ -157,6 +157,20 @@ impl std::fmt::Display for Reason {
 pub struct Config {
     pub gating: Gating,
     pub breakers: Breakers,
+    /// Admin-only policies (a change to them needs the admin role).
+    pub security: Security,
+    /// Automation id -> the traders (usernames) who decide its signals and pause it. An
+    /// automation not listed here is open to every trader.
+    pub owners: BTreeMap<String, Vec<String>>,
+}
+
+/// Security policies; only an admin may change them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Security {
+    /// Approvals, rejections, pauses, resumes and config changes need a fresh TOTP code (one not
+    /// used before) from an account with two-factor on.
+    pub fresh_totp_for_actions: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,6 +212,12 @@ pub struct Breakers {
     pub max_slippage_breaches: u32,
     /// Global: seconds without a heartbeat from a component that has sent one.
     pub heartbeat_timeout_secs: u32,
+    /// Per automation: realized loss (net of fees) since the start of the day (source time), USD.
+    pub automation_max_daily_loss: Decimal,
+    /// Per automation: the same loss as % of the fund's starting capital.
+    pub automation_max_daily_loss_pct: f64,
+    /// Per automation: drop of its cumulative realized PnL from its peak, % of starting capital.
+    pub automation_max_drawdown_pct: f64,
 }
 
 impl Default for Breakers {
@@ -212,6 +232,9 @@ impl Default for Breakers {
             slippage_limit_bps: 50.0,
             max_slippage_breaches: 5,
             heartbeat_timeout_secs: 30,
+            automation_max_daily_loss: Decimal::from(20_000),
+            automation_max_daily_loss_pct: 2.0,
+            automation_max_drawdown_pct: 10.0,
         }
     }
 }
@@ -259,9 +282,14 @@ impl Config {
         if b.max_daily_loss <= Decimal::ZERO {
             return err("breakers.max_daily_loss", "must be positive (USD)");
         }
+        if b.automation_max_daily_loss <= Decimal::ZERO {
+            return err("breakers.automation_max_daily_loss", "must be positive (USD)");
+        }
         for (name, x) in [
             ("breakers.max_daily_loss_pct", b.max_daily_loss_pct),
             ("breakers.max_drawdown_pct", b.max_drawdown_pct),
+            ("breakers.automation_max_daily_loss_pct", b.automation_max_daily_loss_pct),
+            ("breakers.automation_max_drawdown_pct", b.automation_max_drawdown_pct),
         ] {
             if !(x.is_finite() && x > 0.0 && x <= 100.0) {
                 return err(name, "a percentage above 0 and at most 100");
@@ -279,7 +307,33 @@ impl Config {
         if !(5..=86_400).contains(&b.heartbeat_timeout_secs) {
             return err("breakers.heartbeat_timeout_secs", "between 5 and 86400 seconds");
         }
+        for (k, users) in &self.owners {
+            if k.is_empty() || k.len() > crate::event::MAX_ID_LEN {
+                return err("owners", "automation ids are 1 to 128 bytes");
+            }
+            if users.is_empty() || users.iter().any(|u| u.trim().is_empty() || u.len() > 64) {
+                return err(&format!("owners.{k}"), "a list of 1 or more usernames (1 to 64 bytes each)");
+            }
+        }
         Ok(())
+    }
+
+    /// Config paths only an admin may change.
+    pub const ADMIN_ONLY: [&'static str; 1] = ["security."];
+
+    /// Whether a change touches an admin-only path.
+    pub fn touches_admin_only(changes: &[FieldChange]) -> bool {
+        changes.iter().any(|c| Self::ADMIN_ONLY.iter().any(|p| c.path.starts_with(p)))
+    }
+
+    /// Whether trader `username` may decide and pause `automation`: it has no owners listed, or
+    /// lists them.
+    pub fn may_operate(&self, username: &str, automation: &str) -> bool {
+        self.owners.get(automation).is_none_or(|o| o.iter().any(|u| u == username))
+    }
+
+    pub fn owners_of(&self, automation: &str) -> Vec<String> {
+        self.owners.get(automation).cloned().unwrap_or_default()
     }
 
     pub fn threshold_for(&self, automation: &str) -> u32 {
@@ -354,6 +408,20 @@ struct AutomationState {
     open_orders: BTreeSet<String>,
     consecutive_losses: u32,
     slippage_breaches: (Option<NaiveDate>, u32),
+    /// Cumulative realized PnL of its round trips (net of fees), USD, and its peak.
+    realized: Decimal,
+    realized_peak: Decimal,
+    /// The day (source time) and `realized` at its start.
+    day: Option<(NaiveDate, Decimal)>,
+}
+
+impl AutomationState {
+    fn daily_loss(&self) -> Decimal {
+        self.day.map(|(_, start)| (start - self.realized).max(Decimal::ZERO)).unwrap_or_default()
+    }
+    fn drawdown(&self) -> Decimal {
+        self.realized_peak - self.realized
+    }
 }
 
 /// Something the console must append now.
@@ -643,6 +711,12 @@ impl Governance {
                 if let Some(outcome) = projection.last_fill() {
                     if let Some(pnl) = outcome.closed_pnl {
                         a.consecutive_losses = if pnl < Decimal::ZERO { a.consecutive_losses + 1 } else { 0 };
+                        let day = event.ts.date_naive();
+                        if a.day.is_none_or(|(d, _)| d != day) {
+                            a.day = Some((day, a.realized));
+                        }
+                        a.realized += pnl;
+                        a.realized_peak = a.realized_peak.max(a.realized);
                     }
                     if outcome.slippage_bps.is_some_and(|bps| bps > limit) {
                         let day = event.ts.date_naive();
@@ -720,45 +794,55 @@ impl Governance {
         self.exits.retain(|_, e| now - e.received_at < Duration::seconds(i64::from(e.window_secs)).max(stale));
 
         let b = self.config.breakers.clone();
-        let mut checks: Vec<(Option<String>, &'static str, f64, f64)> = Vec::new();
+        let capital = projection.capital().to_f64().filter(|c| *c > 0.0);
+        let pct_of_capital = |usd: Decimal| capital.map(|c| usd.to_f64().unwrap_or(0.0) / c * 100.0).unwrap_or(0.0);
+        // (scope, rule, value, limit, trips at the limit itself): counts trip when they reach
+        // their maximum, amounts when they go beyond it.
+        let mut checks: Vec<(Option<String>, &'static str, f64, f64, bool)> = Vec::new();
         for (name, a) in &self.automations {
             let threshold = self.config.threshold_for(name);
             if !a.unlocked && a.approved >= threshold {
                 out.push(Due::Unlock { automation_id: name.clone(), approved: a.approved, threshold });
             }
             let scope = Some(name.clone());
-            checks.push((scope.clone(), "max_signals_per_hour", a.signal_times.len() as f64, f64::from(b.max_signals_per_hour)));
-            checks.push((scope.clone(), "max_open_orders", a.open_orders.len() as f64, f64::from(b.max_open_orders)));
-            checks.push((scope.clone(), "max_consecutive_losses", f64::from(a.consecutive_losses), f64::from(b.max_consecutive_losses) - 0.5));
-            checks.push((scope, "max_slippage_breaches", f64::from(a.slippage_breaches.1), f64::from(b.max_slippage_breaches) - 0.5));
+            checks.push((scope.clone(), "max_signals_per_hour", a.signal_times.len() as f64, f64::from(b.max_signals_per_hour), false));
+            checks.push((scope.clone(), "max_open_orders", a.open_orders.len() as f64, f64::from(b.max_open_orders), false));
+            checks.push((scope.clone(), "max_consecutive_losses", f64::from(a.consecutive_losses), f64::from(b.max_consecutive_losses), true));
+            checks.push((scope.clone(), "max_slippage_breaches", f64::from(a.slippage_breaches.1), f64::from(b.max_slippage_breaches), true));
+            let loss = a.daily_loss();
+            let usd_limit = b.automation_max_daily_loss.to_f64().unwrap_or(f64::MAX);
+            checks.push((scope.clone(), "automation_max_daily_loss", loss.to_f64().unwrap_or(0.0), usd_limit, false));
+            checks.push((scope.clone(), "automation_max_daily_loss_pct", pct_of_capital(loss), b.automation_max_daily_loss_pct, false));
+            checks.push((scope, "automation_max_drawdown_pct", pct_of_capital(a.drawdown()), b.automation_max_drawdown_pct, false));
         }
         let risk = projection.risk_snapshot();
-        checks.push((None, "max_daily_loss", (-risk.daily_pnl).to_f64().unwrap_or(0.0), b.max_daily_loss.to_f64().unwrap_or(f64::MAX)));
-        checks.push((None, "max_daily_loss_pct", -risk.daily_pnl_pct * 100.0, b.max_daily_loss_pct));
-        checks.push((None, "max_drawdown_pct", -risk.drawdown * 100.0, b.max_drawdown_pct));
+        checks.push((None, "max_daily_loss", (-risk.daily_pnl).to_f64().unwrap_or(0.0), b.max_daily_loss.to_f64().unwrap_or(f64::MAX), false));
+        checks.push((None, "max_daily_loss_pct", -risk.daily_pnl_pct * 100.0, b.max_daily_loss_pct, false));
+        checks.push((None, "max_drawdown_pct", -risk.drawdown * 100.0, b.max_drawdown_pct, false));
         let mut heartbeat_rules = Vec::new();
         for (component, last) in &self.heartbeats {
             let silent = (now - *last).num_milliseconds() as f64 / 1000.0;
             heartbeat_rules.push((format!("heartbeat_missing:{component}"), silent, f64::from(b.heartbeat_timeout_secs)));
         }
-        for (scope, rule, value, limit) in checks {
+        for (scope, rule, value, limit, at_limit) in checks {
             let key = (scope.clone().unwrap_or_else(|| GLOBAL.to_string()), rule.to_string());
-            self.edge(key, value, limit, |value, limit| Due::Trip { automation_id: scope, rule, value, limit: limit.ceil() }, &mut out);
+            let beyond = if at_limit { value >= limit } else { value > limit };
+            self.edge(key, beyond, || Due::Trip { automation_id: scope, rule, value, limit }, &mut out);
         }
         for (rule, value, limit) in heartbeat_rules {
             let key = (GLOBAL.to_string(), rule);
-            self.edge(key, value, limit, |value, limit| Due::Trip { automation_id: None, rule: "heartbeat_missing", value, limit }, &mut out);
+            self.edge(key, value > limit, || Due::Trip { automation_id: None, rule: "heartbeat_missing", value, limit }, &mut out);
         }
         out
     }
 
-    fn edge(&mut self, key: (String, String), value: f64, limit: f64, trip: impl FnOnce(f64, f64) -> Due, out: &mut Vec<Due>) {
-        if value > limit {
+    fn edge(&mut self, key: (String, String), beyond: bool, trip: impl FnOnce() -> Due, out: &mut Vec<Due>) {
+        if beyond {
             if !self.breached.contains(&key) {
                 let already_paused = if key.0 == GLOBAL { self.global_pause.is_some() } else { self.is_paused(Some(&key.0)) };
                 self.breached.insert(key);
                 if !already_paused {
-                    out.push(trip(value, limit));
+                    out.push(trip());
                 }
             }
         } else {
@@ -788,8 +872,10 @@ impl Governance {
                     open_orders: a.open_orders.len() as u32,
                     signals_last_hour: a.signal_times.len() as u32,
                     consecutive_losses: a.consecutive_losses,
+                    owners: self.config.owners_of(name),
                 })
                 .collect(),
+            fresh_totp_required: self.config.security.fresh_totp_for_actions,
             pending: self.pending.values().cloned().collect(),
             exits: self.exits.values().cloned().collect(),
             breaches: self.breaches.iter().rev().cloned().collect(),
@@ -862,6 +948,24 @@ mod tests {
     }
 
     #[test]
+    fn owners_limit_traders_and_security_is_admin_only() {
+        let a = Config::default();
+        assert!(a.may_operate("anyone", "mom"), "an automation without owners is open to every trader");
+        let mut b = a.clone();
+        b.owners.insert("mom".into(), vec!["alice".into()]);
+        assert!(b.may_operate("alice", "mom") && !b.may_operate("bob", "mom") && b.may_operate("bob", "rev"));
+        assert!(!Config::touches_admin_only(&b.diff(&a)));
+        b.security.fresh_totp_for_actions = true;
+        let d = b.diff(&a);
+        assert!(Config::touches_admin_only(&d));
+        assert!(d.iter().any(|c| c.path == "security.fresh_totp_for_actions" && c.after.as_deref() == Some("true")));
+        b.owners.insert("rev".into(), vec![]);
+        assert_eq!(b.validate().map_err(|e| e.field), Err("owners.rev".to_string()));
+        let old = Config::parse_value(&serde_json::json!({"gating": {"threshold": 3}})).map_err(|e| e.to_string());
+        assert_eq!(old.map(|c| (c.security.fresh_totp_for_actions, c.owners.len())), Ok((false, 0)), "older versions parse with the defaults");
+    }
+
+    #[test]
     fn first_n_entries_wait_then_the_automation_unlocks() {
         let p = Projection::new(Decimal::from(1_000_000));
         let mut g = Governance::new();
@@ -912,5 +1016,33 @@ mod tests {
         assert!(g.is_paused(Some("mom")));
         assert_eq!(g.order_flag("o9", Some("a")), Some("paused"));
         assert!(!g.is_paused(Some("other")));
+    }
+
+    #[test]
+    fn an_automations_realized_daily_loss_trips_its_own_breaker() {
+        let mut p = Projection::new(Decimal::from(1_000_000));
+        let mut g = Governance::new();
+        g.config.gating.threshold = 0;
+        g.config.breakers.automation_max_daily_loss = Decimal::from(150);
+        let events = [
+            signal("a", "mom"),
+            ev(r#"{"event_id":"o1","kind":"order","ts":"2023-11-14T22:13:21Z","order_id":"o1","signal_id":"a","instrument":"AAPL","side":"buy","quantity":"10","order_type":"market","status":"submitted"}"#),
+            ev(r#"{"event_id":"f1","kind":"fill","ts":"2023-11-14T22:13:22Z","fill_id":"f1","order_id":"o1","quantity":"10","price":"100","fee":"1","fee_currency":"USD","liquidity":"taker"}"#),
+            ev(r#"{"event_id":"o2","kind":"order","ts":"2023-11-14T22:14:21Z","order_id":"o2","signal_id":"a","instrument":"AAPL","side":"sell","quantity":"10","order_type":"market","status":"submitted"}"#),
+            ev(r#"{"event_id":"f2","kind":"fill","ts":"2023-11-14T22:14:22Z","fill_id":"f2","order_id":"o2","quantity":"10","price":"85","fee":"1","fee_currency":"USD","liquidity":"taker"}"#),
+        ];
+        for (i, e) in events.iter().enumerate() {
+            p.apply(i as u64 + 1, e);
+            g.apply(i as u64 + 1, e, t(i as i64), &p);
+        }
+        let trips: Vec<(Option<String>, &str, f64)> = g
+            .due(t(10), &p)
+            .into_iter()
+            .filter_map(|d| match d {
+                Due::Trip { automation_id, rule, value, .. } => Some((automation_id, rule, value)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(trips, vec![(Some("mom".into()), "automation_max_daily_loss", 152.0)], "150 + 2 fees lost; only this automation trips");
     }
 }

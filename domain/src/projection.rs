@@ -433,6 +433,11 @@ impl Projection {
         self.positions.values().map(|p| p.fees).sum()
     }
 
+    /// The starting capital (USD).
+    pub fn capital(&self) -> Decimal {
+        self.capital
+    }
+
     pub fn equity(&self) -> Decimal {
         self.capital + self.realized() + self.unrealized() - self.fees()
     }

@@ -291,6 +291,8 @@ pub struct AutomationView {
     pub open_orders: u32,
     pub signals_last_hour: u32,
     pub consecutive_losses: u32,
+    /// Traders who decide and pause it; empty = every trader.
+    pub owners: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -314,6 +316,8 @@ pub struct GovernanceView {
     pub exits: Vec<ExitView>,
     /// Newest first.
     pub breaches: Vec<BreachView>,
+    /// Policy: actions need a fresh two-factor code.
+    pub fresh_totp_required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -363,4 +367,15 @@ pub struct InvestorView {
     pub rolling_sharpe: Option<f64>,
     pub sharpe_window: u32,
     pub equity_curve: Vec<Point>,
+}
+
+/// An API token as admins see it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    /// Comma-separated scopes: ingest, engine, read.
+    pub scopes: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }

@@ -1,16 +1,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { startConsole, launchBrowser, open, signIn, ts } from './harness.mjs';
 
-let app, browser, trader, risk, investor;
+let app, browser, trader, risk, investor, admin, auditor;
 before(async () => {
   app = await startConsole();
   browser = await launchBrowser();
   trader = await signIn(browser, app.base, 'trader');
   risk = await signIn(browser, app.base, 'risk');
   investor = await signIn(browser, app.base, 'investor');
+  admin = await signIn(browser, app.base, 'admin');
+  auditor = await signIn(browser, app.base, 'auditor');
 });
 after(async () => { await browser?.close(); app?.stop(); });
 
@@ -31,7 +34,7 @@ test('sign-in refuses a wrong password with one plain message', async () => {
   await page.fill('[data-testid=password]', 'not-the-password');
   await page.click('[data-testid=login]');
   await page.waitForSelector('[data-testid=login-error]');
-  assert.match(await page.textContent('[data-testid=login-error]'), /wrong username or password/);
+  assert.match(await page.textContent('[data-testid=login-error]'), /wrong username, password or two-factor code/);
   assert.match(page.url(), /\/login/);
   await context.close();
 });
@@ -142,4 +145,55 @@ test('the emergency pause stops the replay engine and the dashboard shows it', a
   } finally {
     engine.kill('SIGTERM');
   }
+});
+
+test('an admin creates an API token (shown once) and revokes it', async () => {
+  const page = await open(admin, app.base + '/admin');
+  await page.waitForSelector('[data-testid=tokens]');
+  await page.fill('[data-testid=token-name]', 'desk-reader');
+  await page.uncheck('[data-testid=scope-ingest]');
+  await page.check('[data-testid=scope-read]');
+  await page.click('[data-testid=token-create]');
+  await page.waitForSelector('[data-testid=token-secret]');
+  const secret = (await page.textContent('[data-testid=token-secret]')).trim();
+  assert.equal((await app.get('/api/v1/summary', secret)).status, 200, 'the new token reads');
+  const row = '[data-testid=token-row][data-name=desk-reader]';
+  await page.waitForSelector(row);
+  assert.match(await page.textContent(row), /read/);
+  assert.ok(!(await page.textContent('[data-testid=tokens] table')).includes(secret), 'the list never shows a secret');
+  await page.click(`${row} [data-testid=token-revoke]`);
+  await page.waitForFunction((sel) => /revoked/.test(document.querySelector(sel)?.textContent ?? ''), row, { timeout: 10_000 });
+  assert.equal((await app.get('/api/v1/summary', secret)).status, 401, 'revoked at once');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+/// RFC 6238 code (SHA-1, 6 digits, 30 s) for a base32 secret: the authenticator app's side.
+function totp(secretB32, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secretB32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30_000)));
+  const h = createHmac('sha1', key).update(counter).digest();
+  const o = h[19] & 0xf;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+test('a user turns two-factor on: QR code, confirmation code, recovery codes', async () => {
+  const page = await open(auditor, app.base + '/account');
+  await page.click('[data-testid=totp-begin]');
+  await page.waitForSelector('.qr svg');
+  const secret = (await page.textContent('[data-testid=totp-secret]')).trim();
+  await page.fill('[data-testid=totp-code]', '000000' === totp(secret) ? '111111' : '000000');
+  await page.click('[data-testid=totp-confirm]');
+  await page.waitForSelector('[data-testid=totp-error]');
+  await page.fill('[data-testid=totp-code]', totp(secret));
+  await page.click('[data-testid=totp-confirm]');
+  await page.waitForSelector('[data-testid=recovery-codes] li');
+  assert.equal((await page.$$('[data-testid=recovery-codes] li')).length, 10);
+  await page.waitForSelector('[data-testid=totp-on]');
+  assert.deepEqual(page.errors.filter((e) => !/status of 400/.test(e)), [], 'only the deliberate wrong code');
+  await page.close();
 });

@@ -135,7 +135,7 @@ impl Store {
         self.user_where("id", id).await
     }
 
-    async fn failures_since(&self, column: &str, value: &str, since: DateTime<Utc>) -> Result<(i64, Option<i64>)> {
+    pub async fn failures_since(&self, column: &str, value: &str, since: DateTime<Utc>) -> Result<(i64, Option<i64>)> {
         let sql = if column == "ip" {
             "SELECT COUNT(*), MAX(at_ms) FROM login_attempts WHERE ip = ? AND success = 0 AND at_ms >= ?"
         } else {
@@ -427,11 +427,28 @@ pub const WRONG_CREDENTIALS: &str = "wrong username, password or two-factor code
 
 pub struct AuthProvider {
     pub store: Store,
+    /// Token changes are recorded in the audit chain.
+    pub console: Arc<crate::console::Console>,
 }
+
+/// Failed step-up codes per account within [`LOCK_MINUTES`] before step-up locks.
+pub const MAX_STEP_UP_FAILURES: i64 = 5;
 
 fn internal_app(e: anyhow::Error) -> app::api::AppError {
     tracing::error!(error = format!("{e:#}"), "auth service");
     app::api::AppError::Internal
+}
+
+impl AuthProvider {
+    /// An access change in the audit chain: a `system` event from component `console.access`.
+    async fn audit_access(&self, actor: &SessionUser, status: &str, detail: String) -> Result<(), app::api::AppError> {
+        tracing::info!(user = %actor.username, status, "access change");
+        self.console
+            .record(vec![serde_json::json!({"kind": "system", "component": "console.access", "status": status, "detail": detail})], Utc::now())
+            .await
+            .map(|_| ())
+            .map_err(|e| internal_app(anyhow::anyhow!("{e}")))
+    }
 }
 
 #[async_trait::async_trait]
@@ -491,8 +508,52 @@ impl app::service::AuthService for AuthProvider {
         self.store.set_password(user_id, new).await.map_err(internal_app)
     }
 
+    async fn step_up(&self, user: &SessionUser, code: &str) -> Result<(), app::api::AppError> {
+        use app::api::AppError::{Locked, SecondFactor};
+        let now = Utc::now();
+        // Failed step-ups are attempts like failed logins (address "step-up"), so an account
+        // guessing codes locks the same way.
+        let (failures, _) = self.store.failures_since("username", &user.username, now - Duration::minutes(LOCK_MINUTES)).await.map_err(internal_app)?;
+        if failures >= MAX_STEP_UP_FAILURES {
+            return Err(Locked(format!("too many failed attempts; try again in {LOCK_MINUTES} minutes")));
+        }
+        match self.store.fresh_totp(user.id, &user.username, code, now).await.map_err(internal_app)? {
+            None => Err(SecondFactor("policy: this action needs a fresh two-factor code; turn two-factor on under Account first".into())),
+            Some(true) => Ok(()),
+            Some(false) => {
+                self.store.record_attempt(&user.username, "step-up", false, now).await.map_err(internal_app)?;
+                tracing::warn!(user = %user.username, "step-up code refused");
+                Err(SecondFactor("policy: this action needs a fresh two-factor code (each code works once; wait for the next one)".into()))
+            }
+        }
+    }
+
     async fn users(&self) -> Result<Vec<domain::view::UserAdminView>, app::api::AppError> {
         self.store.users().await.map_err(internal_app)
+    }
+
+    async fn tokens(&self) -> Result<Vec<domain::view::TokenView>, app::api::AppError> {
+        self.store.tokens().await.map_err(internal_app)
+    }
+
+    async fn create_token(&self, actor: &SessionUser, name: &str, scopes: &[String]) -> Result<String, app::api::AppError> {
+        use app::api::AppError::{Conflict, Invalid};
+        let name = name.trim();
+        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(Invalid("name: 1 to 64 characters of letters, digits, '-', '_' or '.'".into()));
+        }
+        let scopes: crate::store::Scopes = scopes.join(",").parse().map_err(|e: String| Invalid(format!("scopes: {e}")))?;
+        if self.store.tokens().await.map_err(internal_app)?.iter().any(|t| t.name == name) {
+            return Err(Conflict(format!("a token named '{name}' exists; names are unique")));
+        }
+        let token = self.store.create_token(name, &scopes, Utc::now()).await.map_err(internal_app)?;
+        self.audit_access(actor, "token_created", format!("API token '{name}' ({}) created by {}", scopes.as_string(), actor.username)).await?;
+        Ok(token)
+    }
+
+    async fn revoke_token(&self, actor: &SessionUser, id: i64) -> Result<(), app::api::AppError> {
+        let name = self.store.revoke_token(id, Utc::now()).await.map_err(internal_app)?.ok_or(app::api::AppError::NotFound)?;
+        self.audit_access(actor, "token_revoked", format!("API token '{name}' revoked by {}", actor.username)).await
     }
 
     async fn login_attempts(&self, limit: i64) -> Result<Vec<domain::view::LoginAttemptView>, app::api::AppError> {

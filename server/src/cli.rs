@@ -129,6 +129,18 @@ pub enum TokenCommand {
         #[arg(long)]
         scope: Scopes,
     },
+    /// List tokens: id, name, scopes, created, revoked (never the secrets).
+    List {
+        #[arg(long, default_value = "./tradewatch-data")]
+        data_dir: PathBuf,
+    },
+    /// Revoke a token by id (see `token list`); requests with it get 401 at once.
+    Revoke {
+        #[arg(long, default_value = "./tradewatch-data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -248,6 +260,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("created {} token '{name}'; it is shown only now:", scope.as_string());
             println!("{token}");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { command: TokenCommand::List { data_dir } } => {
+            let store = Store::open(&data_dir).await?;
+            println!("{:>4}  {:<32} {:<20} {:<20} revoked", "id", "name", "scopes", "created (UTC)");
+            for t in store.tokens().await? {
+                let fmt = |d: chrono::DateTime<Utc>| d.format("%Y-%m-%d %H:%M:%S").to_string();
+                println!("{:>4}  {:<32} {:<20} {:<20} {}", t.id, t.name, t.scopes, fmt(t.created_at), t.revoked_at.map(fmt).unwrap_or_else(|| "-".into()));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { command: TokenCommand::Revoke { data_dir, id } } => {
+            let store = Store::open(&data_dir).await?;
+            match store.revoke_token(id, Utc::now()).await? {
+                Some(name) => {
+                    println!("revoked token {id} '{name}'");
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    eprintln!("no live token with id {id}");
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::User { command: UserCommand::Add { data_dir, username, role } } => {
             let store = Store::open(&data_dir).await?;

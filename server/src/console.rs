@@ -12,7 +12,7 @@ use domain::chain::{self, Hash, Report};
 use app::api::AppError;
 use app::auth::SessionUser;
 use domain::event::{Body, Event, Intent};
-use domain::governance::{Config, Due, Governance, Reason};
+use domain::governance::{Config, Due, Governance, Reason, Role};
 use domain::projection::Projection;
 use serde_json::{Value, json};
 use domain::view::{DashboardView, EventPage, EventQuery, EventRow, IngestView, Lineage, SignalRow};
@@ -408,6 +408,9 @@ impl ConsoleService for Console {
                 _ => return Err(AppError::Invalid("the decision is approve, reject or acknowledge".into())),
             };
             let received = received.ok_or_else(|| AppError::Conflict("this signal is no longer waiting for a decision".into()))?;
+            if let Some(a) = g.automation_of(signal_id) {
+                may_operate(actor, g.config(), a)?;
+            }
             (now - received).num_milliseconds().max(0)
         };
         let comment = if action == "reject" {
@@ -432,10 +435,11 @@ impl ConsoleService for Console {
         let now = Utc::now();
         {
             let g = self.governance.read().map_err(|_| AppError::Internal)?;
-            if let Some(a) = &automation
-                && !g.knows_automation(a)
-            {
-                return Err(AppError::NotFound);
+            if let Some(a) = &automation {
+                if !g.knows_automation(a) {
+                    return Err(AppError::NotFound);
+                }
+                may_operate(actor, g.config(), a)?;
             }
             let paused_now = match &automation {
                 Some(a) => g.automation_paused(a),
@@ -463,8 +467,12 @@ impl ConsoleService for Console {
         if base_version != current {
             return Err(AppError::Conflict(format!("the config changed meanwhile (now version {current}); reload and apply your change again")));
         }
-        if config.diff(&old).is_empty() {
+        let changes = config.diff(&old);
+        if changes.is_empty() {
             return Err(AppError::Invalid("nothing changed".into()));
+        }
+        if Config::touches_admin_only(&changes) && actor.role != Role::Admin {
+            return Err(AppError::Forbidden);
         }
         let version = current + 1;
         self.record(
@@ -476,4 +484,13 @@ impl ConsoleService for Console {
         self.evaluate(Utc::now()).await;
         Ok(version)
     }
+}
+
+/// Traders act only on the automations they own (or on those without owners); risk may pause
+/// any automation.
+fn may_operate(actor: &SessionUser, config: &Config, automation: &str) -> Result<(), AppError> {
+    if actor.role == Role::Trader && !config.may_operate(&actor.username, automation) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
 }

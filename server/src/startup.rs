@@ -62,7 +62,7 @@ impl Application {
             .build();
         let state = AppState { leptos_options: leptos_options.clone(), console: Arc::clone(&console) };
         let service: app::service::Console = console.clone();
-        let auth: app::service::Auth = Arc::new(crate::auth::AuthProvider { store: console.store().clone() });
+        let auth: app::service::Auth = Arc::new(crate::auth::AuthProvider { store: console.store().clone(), console: Arc::clone(&console) });
         let sessions = crate::auth::SqliteSessions::new(console.store());
         {
             let sessions = sessions.clone();

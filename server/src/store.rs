@@ -384,6 +384,32 @@ impl Store {
         Ok(token)
     }
 
+    /// Every token, newest first (never the secret: only its hash is kept).
+    pub async fn tokens(&self) -> Result<Vec<domain::view::TokenView>> {
+        let rows = sqlx::query("SELECT id, name, scope, created_at_ms, revoked_at_ms FROM api_tokens ORDER BY id DESC").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(domain::view::TokenView {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    scopes: r.try_get("scope")?,
+                    created_at: ms_to_dt(r.try_get("created_at_ms")?),
+                    revoked_at: r.try_get::<Option<i64>, _>("revoked_at_ms")?.map(ms_to_dt),
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes a token at once (the next request with it gets 401). Returns its name, or `None`
+    /// when there is no live token with that id.
+    pub async fn revoke_token(&self, id: i64, now: DateTime<Utc>) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("UPDATE api_tokens SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL RETURNING name")
+            .bind(now.timestamp_millis())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     /// The scope of a live (not revoked) token, if the secret matches one.
     pub async fn token_scope(&self, token: &str) -> Result<Option<Scopes>> {
         let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM api_tokens WHERE token_hash = ? AND revoked_at_ms IS NULL")

@@ -68,6 +68,26 @@ impl Store {
         Ok(Some(codes))
     }
 
+    /// Checks a TOTP code for a step-up: `None` when the account has no two-factor, else whether
+    /// the code matches a time step later than any accepted before (each code works once).
+    pub async fn fresh_totp(&self, user_id: i64, username: &str, code: &str, now: DateTime<Utc>) -> Result<Option<bool>> {
+        let Some(secret) = self.totp_secret(user_id).await? else { return Ok(None) };
+        let Some(step) = check(&secret, username, code, now) else { return Ok(Some(false)) };
+        Ok(Some(self.spend_step(user_id, step).await?))
+    }
+
+    /// Marks a time step used; false when it (or a later one) already was.
+    async fn spend_step(&self, user_id: i64, step: u64) -> Result<bool> {
+        let n = sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)")
+            .bind(step as i64)
+            .bind(user_id)
+            .bind(step as i64)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
     /// Checks a second factor: a TOTP code not used before (its step later than the last
     /// accepted), or an unused recovery code (then spent).
     pub async fn second_factor(&self, user_id: i64, username: &str, code: &str, now: DateTime<Utc>) -> Result<bool> {
@@ -75,15 +95,7 @@ impl Store {
         let Some(row) = row else { return Ok(false) };
         let Some(secret): Option<String> = row.try_get("totp_secret")? else { return Ok(true) };
         if let Some(step) = check(&secret, username, code, now) {
-            let fresh = sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)")
-                .bind(step as i64)
-                .bind(user_id)
-                .bind(step as i64)
-                .execute(self.pool())
-                .await?
-                .rows_affected()
-                == 1;
-            return Ok(fresh);
+            return self.spend_step(user_id, step).await;
         }
         let spent = sqlx::query("UPDATE recovery_codes SET used_at_ms = ? WHERE user_id = ? AND code_hash = ? AND used_at_ms IS NULL")
             .bind(now.timestamp_millis())

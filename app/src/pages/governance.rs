@@ -5,7 +5,10 @@ use domain::view::{GovernanceView, PendingView};
 use leptos::prelude::*;
 
 use super::time;
-use crate::api::{DecideSignal, RollbackConfig, SaveConfig, SetPaused, get_config, get_config_history, get_governance, get_login_attempts, get_users};
+use crate::api::{
+    CreateToken, DecideSignal, RevokeToken, RollbackConfig, SaveConfig, SetPaused, get_config, get_config_history, get_governance, get_login_attempts, get_tokens,
+    get_users,
+};
 use crate::auth::{Login, SessionUser};
 use crate::live::use_live;
 
@@ -44,12 +47,33 @@ fn reason_error(s: &str) -> Option<String> {
     Reason::parse(s).err().map(|e| e.to_string())
 }
 
+/// The two-factor code field shown when the admin policy asks for a fresh code per action.
+#[component]
+fn StepUpField(required: bool, code: RwSignal<String>) -> impl IntoView {
+    required.then(|| {
+        view! {
+            <label class="step-up">"Two-factor code (policy) "
+                <input data-testid="step-up-code" autocomplete="one-time-code" inputmode="numeric" size="8" placeholder="6 digits"
+                    prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+            </label>
+        }
+    })
+}
+
+/// The code typed in a step-up field, if any (it is used once: the field is cleared).
+fn take_code(code: RwSignal<String>) -> Option<String> {
+    let c = code.get_untracked();
+    code.set(String::new());
+    (!c.trim().is_empty()).then_some(c)
+}
+
 #[component]
 pub fn Approvals() -> impl IntoView {
     let decide = ServerAction::<DecideSignal>::new();
     let gov = governance_resource(move || decide.version().get());
     let tick = ticker();
     let may_decide = can(Permission::DecideSignals);
+    let totp = RwSignal::new(String::new());
     view! {
         <section class="panel" data-testid="approvals">
             <h2>"Waiting for a person"</h2>
@@ -62,8 +86,9 @@ pub fn Approvals() -> impl IntoView {
                     Ok(g) => {
                         let now = g.now;
                         view! {
+                            <StepUpField required=g.fresh_totp_required code=totp/>
                             <div class="pending-list">
-                                {g.pending.into_iter().map(|p| view! { <PendingCard p now tick decide may_decide/> }).collect_view()}
+                                {g.pending.into_iter().map(|p| view! { <PendingCard p now tick decide may_decide totp/> }).collect_view()}
                             </div>
                             <Show when={let has = !g.exits.is_empty(); move || has}>
                                 <h3>"Exit signals to acknowledge"</h3>
@@ -78,7 +103,7 @@ pub fn Approvals() -> impl IntoView {
                                             <td><a href=format!("/trades/{}", e.signal_id)>{e.signal_id.clone()}</a></td>
                                             <td>{e.automation_id.clone()}</td><td>{e.instrument.clone()}</td>
                                             <td>{move || { let l = left(); if l > 0 { format!("window: {l} s left") } else { "window passed".to_string() } }}</td>
-                                            <td><button disabled=move || !may_decide() on:click=move |_| { decide.dispatch(DecideSignal { signal_id: id.clone(), action: "acknowledge".into(), comment: None }); }>"Acknowledge"</button></td>
+                                            <td><button disabled=move || !may_decide() on:click=move |_| { decide.dispatch(DecideSignal { signal_id: id.clone(), action: "acknowledge".into(), comment: None, totp: take_code(totp) }); }>"Acknowledge"</button></td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -93,7 +118,14 @@ pub fn Approvals() -> impl IntoView {
 }
 
 #[component]
-fn PendingCard(p: PendingView, now: chrono::DateTime<chrono::Utc>, tick: ReadSignal<i64>, decide: ServerAction<DecideSignal>, may_decide: impl Fn() -> bool + Copy + Send + Sync + 'static) -> impl IntoView {
+fn PendingCard(
+    p: PendingView,
+    now: chrono::DateTime<chrono::Utc>,
+    tick: ReadSignal<i64>,
+    decide: ServerAction<DecideSignal>,
+    may_decide: impl Fn() -> bool + Copy + Send + Sync + 'static,
+    totp: RwSignal<String>,
+) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let local_error = RwSignal::new(None::<String>);
     let left = move || (p.expires_at - now).num_seconds() - tick.get();
@@ -125,7 +157,7 @@ fn PendingCard(p: PendingView, now: chrono::DateTime<chrono::Utc>, tick: ReadSig
             </div>
             <div class="actions">
                 <button class="approve" data-testid="approve" disabled=move || !may_decide() || decide.pending().get()
-                    on:click=move |_| { decide.dispatch(DecideSignal { signal_id: approve_id.clone(), action: "approve".into(), comment: None }); }>"Approve"</button>
+                    on:click=move |_| { decide.dispatch(DecideSignal { signal_id: approve_id.clone(), action: "approve".into(), comment: None, totp: take_code(totp) }); }>"Approve"</button>
                 <input data-testid="reject-reason" placeholder="reason to reject (10+ characters)" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
                 <button class="reject" data-testid="reject" disabled=move || !may_decide() || decide.pending().get()
                     on:click=move |_| {
@@ -133,7 +165,7 @@ fn PendingCard(p: PendingView, now: chrono::DateTime<chrono::Utc>, tick: ReadSig
                         let r = reason.get_untracked();
                         local_error.set(reason_error(&r));
                         if local_error.get_untracked().is_none() {
-                            decide.dispatch(DecideSignal { signal_id: reject_id.clone(), action: "reject".into(), comment: Some(r) });
+                            decide.dispatch(DecideSignal { signal_id: reject_id.clone(), action: "reject".into(), comment: Some(r), totp: take_code(totp) });
                         }
                     }>"Reject"</button>
                 {move || local_error.get().map(|e| view! { <span class="error" data-testid="reject-error">{e}</span> })}
@@ -151,11 +183,12 @@ pub fn Controls() -> impl IntoView {
     let local_error = RwSignal::new(None::<String>);
     let may_global = can(Permission::PauseGlobal);
     let may_one = can(Permission::PauseAutomation);
+    let totp = RwSignal::new(String::new());
     let send = move |automation: Option<String>, pause: bool| {
         let r = reason.get_untracked();
         local_error.set(reason_error(&r));
         if local_error.get_untracked().is_none() {
-            act.dispatch(SetPaused { automation, pause, reason: r });
+            act.dispatch(SetPaused { automation, pause, reason: r, totp: take_code(totp) });
             reason.set(String::new());
         }
     };
@@ -176,13 +209,14 @@ pub fn Controls() -> impl IntoView {
                             </p>
                             <div class="actions">
                                 <input data-testid="control-reason" placeholder="reason (10+ characters, required)" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
+                                <StepUpField required=g.fresh_totp_required code=totp/>
                                 <button class=if paused { "approve" } else { "reject" } data-testid="global-toggle" disabled=move || !may_global()
                                     on:click=move |_| send(None, !paused)>{if paused { "Resume all trading" } else { "Emergency pause: all trading" }}</button>
                                 {move || local_error.get().map(|e| view! { <span class="error" data-testid="control-error">{e}</span> })}
                                 {move || act.value().get().and_then(Result::err).map(|e| view! { <span class="error">{e.to_string()}</span> })}
                             </div>
                             <table class="grid">
-                                <thead><tr><th>"Automation"</th><th>"Mode"</th><th class="num">"Approved / N"</th><th class="num">"Pending"</th><th class="num">"Open orders"</th><th class="num">"Signals / h"</th><th class="num">"Losses in a row"</th><th>"State"</th><th></th></tr></thead>
+                                <thead><tr><th>"Automation"</th><th>"Mode"</th><th class="num">"Approved / N"</th><th class="num">"Pending"</th><th class="num">"Open orders"</th><th class="num">"Signals / h"</th><th class="num">"Losses in a row"</th><th>"Owners"</th><th>"State"</th><th></th></tr></thead>
                                 <tbody>
                                 {g.automations.into_iter().map(|a| {
                                     let is_paused = a.paused.is_some();
@@ -196,6 +230,7 @@ pub fn Controls() -> impl IntoView {
                                             <td class="num">{a.open_orders}</td>
                                             <td class="num">{a.signals_last_hour}</td>
                                             <td class="num">{a.consecutive_losses}</td>
+                                            <td>{if a.owners.is_empty() { "any trader".to_string() } else { a.owners.join(", ") }}</td>
                                             <td>{match &a.paused {
                                                 Some(p) => format!("paused by {}{}: {}", p.actor, p.rule.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(), p.reason),
                                                 None => "running".into(),
@@ -232,6 +267,8 @@ pub fn ConfigPage() -> impl IntoView {
     let text = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
     let local_error = RwSignal::new(None::<String>);
+    let totp = RwSignal::new(String::new());
+    let step_up = RwSignal::new(false);
     view! {
         <h1>"Configuration"</h1>
         <p class="hint">"Risk limits, gating thresholds, circuit breakers and policies. Every change is an event in the audit chain with its author and a mandatory reason; the history below shows each version's field-by-field diff."</p>
@@ -241,12 +278,14 @@ pub fn ConfigPage() -> impl IntoView {
                 Ok((version, config)) => {
                     let pretty = serde_json::to_string_pretty(&config).unwrap_or_default();
                     text.set(pretty.clone());
+                    step_up.set(config.security.fresh_totp_for_actions);
                     view! {
                         <section class="panel">
                             <h2 data-testid="config-version">{format!("Version {version}")}</h2>
                             <textarea data-testid="config-json" rows="24" cols="70" prop:value=pretty on:input=move |ev| text.set(event_target_value(&ev)) disabled=move || !may_change()></textarea>
                             <div class="actions">
                                 <input data-testid="config-reason" placeholder="reason for this change (10 to 2,000 characters)" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
+                                <StepUpField required=config.security.fresh_totp_for_actions code=totp/>
                                 <button data-testid="config-save" disabled=move || !may_change() || save.pending().get() on:click=move |_| {
                                     let parsed: Result<Config, String> = serde_json::from_str::<serde_json::Value>(&text.get_untracked())
                                         .map_err(|e| format!("not valid JSON: {e}"))
@@ -257,7 +296,7 @@ pub fn ConfigPage() -> impl IntoView {
                                         (_, Some(e)) => local_error.set(Some(e)),
                                         (Ok(config), None) => {
                                             local_error.set(None);
-                                            save.dispatch(SaveConfig { base_version: version, config, reason: r });
+                                            save.dispatch(SaveConfig { base_version: version, config, reason: r, totp: take_code(totp) });
                                         }
                                     }
                                 }>"Save new version"</button>
@@ -273,6 +312,7 @@ pub fn ConfigPage() -> impl IntoView {
             })}
         </Transition>
         <h2>"History"</h2>
+        <Show when=move || step_up.get()><p class="hint">"Roll back uses the two-factor code typed above."</p></Show>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || history.get().map(|r| match r {
                 Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
@@ -299,7 +339,7 @@ pub fn ConfigPage() -> impl IntoView {
                                             let r = rb_reason.get_untracked();
                                             local_error.set(reason_error(&r));
                                             if local_error.get_untracked().is_none() {
-                                                rollback.dispatch(RollbackConfig { to_version: to, reason: r });
+                                                rollback.dispatch(RollbackConfig { to_version: to, reason: r, totp: take_code(totp) });
                                             }
                                         }>"Roll back to this"</button>
                                     </td>
@@ -320,7 +360,7 @@ pub fn AdminPage() -> impl IntoView {
     let users = Resource::new(|| (), |_| get_users());
     let attempts = Resource::new(|| (), |_| get_login_attempts());
     view! {
-        <h1>"Accounts"</h1>
+        <h1>"Accounts and access"</h1>
         <p class="hint">"Add accounts with "<code>"tradewatch user add --username U --role R"</code>" (the password is read from stdin)."</p>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || users.get().map(|r| match r {
@@ -332,6 +372,7 @@ pub fn AdminPage() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
+        <Tokens/>
         <h2>"Login attempts"</h2>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || attempts.get().map(|r| match r {
@@ -343,6 +384,60 @@ pub fn AdminPage() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// API tokens: create (the secret is shown once), list, revoke.
+#[component]
+fn Tokens() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| get_tokens());
+    let name = RwSignal::new(String::new());
+    let scopes = [("ingest", RwSignal::new(true)), ("engine", RwSignal::new(false)), ("read", RwSignal::new(false))];
+    view! {
+        <section class="panel" data-testid="tokens">
+            <h2>"API tokens"</h2>
+            <p class="hint">"Scopes: ingest posts events; engine reads decisions, config and automation status; read is the read-only API. Only a hash is stored: the secret is shown once, here."</p>
+            <div class="actions">
+                <input data-testid="token-name" placeholder="name, e.g. engine-prod" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                {scopes.into_iter().map(|(s, on)| view! {
+                    <label><input type="checkbox" data-testid=format!("scope-{s}") prop:checked=move || on.get() on:change=move |ev| on.set(event_target_checked(&ev))/>{s}</label>
+                }).collect_view()}
+                <button data-testid="token-create" disabled=move || create.pending().get() on:click=move |_| {
+                    let chosen = scopes.iter().filter(|(_, on)| on.get_untracked()).map(|(s, _)| s.to_string()).collect();
+                    create.dispatch(CreateToken { name: name.get_untracked(), scopes: chosen });
+                }>"Create token"</button>
+            </div>
+            {move || create.value().get().map(|r| match r {
+                Ok(secret) => view! { <p class="badge ok">"Copy it now; it is not shown again: "<code data-testid="token-secret">{secret}</code></p> }.into_any(),
+                Err(e) => view! { <p class="error" data-testid="token-error">{e.to_string()}</p> }.into_any(),
+            })}
+            {move || revoke.value().get().and_then(Result::err).map(|e| view! { <p class="error">{e.to_string()}</p> })}
+            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+                {move || tokens.get().map(|r| match r {
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">"No tokens yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="grid"><thead><tr><th>"Id"</th><th>"Name"</th><th>"Scopes"</th><th>"Created (UTC)"</th><th>"State"</th><th></th></tr></thead><tbody>
+                        {list.into_iter().map(|t| {
+                            let id = t.id;
+                            let name = t.name.clone();
+                            view! {
+                                <tr data-testid="token-row" data-name=name>
+                                    <td class="num">{t.id}</td><td>{t.name}</td><td>{t.scopes}</td><td>{time(t.created_at)}</td>
+                                    <td>{t.revoked_at.map(|r| format!("revoked {}", time(r))).unwrap_or_else(|| "live".into())}</td>
+                                    <td>{t.revoked_at.is_none().then(|| view! {
+                                        <button class="reject" data-testid="token-revoke" on:click=move |_| { revoke.dispatch(RevokeToken { id }); }>"Revoke"</button>
+                                    })}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                        </tbody></table>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
     }
 }
 

@@ -25,6 +25,9 @@ const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
     ("rollback_config", "to_version=99&reason=matrix+test+rollback", Some(Permission::ChangeConfig)),
     ("get_users", "", Some(Permission::ManageUsers)),
     ("get_login_attempts", "", Some(Permission::ManageUsers)),
+    ("get_tokens", "", Some(Permission::ManageUsers)),
+    ("create_token", "name=matrix-token&scopes[0]=read", Some(Permission::ManageUsers)),
+    ("revoke_token", "id=999", Some(Permission::ManageUsers)),
     ("get_investor_summary", "", Some(Permission::ViewInvestor)),
     ("change_password", "current=wrong&new=whatever-long-enough", Some(Permission::ViewInvestor)),
     ("totp_status", "", Some(Permission::ViewInvestor)),
@@ -262,4 +265,98 @@ async fn two_factor_enrolment_then_sign_in_needs_a_code_and_recovery_codes_work_
     assert_eq!(login(Some(code.clone())).await, 401, "a TOTP code is accepted once");
     assert_eq!(login(Some(recovery[0].clone())).await, 200, "a recovery code signs in");
     assert_eq!(login(Some(recovery[0].clone())).await, 401, "and only once");
+}
+
+/// A TOTP code for `username` at `offset_secs` from now (one step of skew is accepted, so +30 s
+/// gives a code newer than one used a moment ago).
+fn totp_code(secret: &str, username: &str, offset_secs: i64) -> String {
+    totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32"))
+        .with_account_name(username.to_string())
+        .with_issuer(Some("Tradewatch"))
+        .build()
+        .expect("totp")
+        .generate((chrono::Utc::now().timestamp() + offset_secs) as u64)
+        .to_string()
+}
+
+async fn enrol(app: &TestApp, cookie: &str, username: &str) -> String {
+    let (_, body) = app.call(Some(cookie), "totp_begin", "").await;
+    let secret = serde_json::from_str::<Value>(&body).expect("json")["secret"].as_str().expect("secret").to_string();
+    let (status, body) = app.call(Some(cookie), "totp_confirm", &format!("code={}", totp_code(&secret, username, 0))).await;
+    assert_eq!(status, 200, "{body}");
+    secret
+}
+
+#[tokio::test]
+async fn the_admin_policy_asks_for_a_fresh_totp_code_per_action() {
+    let app = spawn().await;
+    app.post(&[entry("s1", "sig-s1", "auto-s", 0), entry("s2", "sig-s2", "auto-s", 10)]).await;
+    let (admin, risk_user, trader) = (app.login(Role::Admin).await, app.login(Role::Risk).await, app.login(Role::Trader).await);
+    let policy = "config[security][fresh_totp_for_actions]=true&reason=step-up+for+every+sensitive+action";
+    let (status, _) = app.call(Some(&risk_user), "save_config", &format!("base_version=0&{policy}")).await;
+    assert_eq!(status, 403, "only an admin changes security policies");
+    let (status, body) = app.call(Some(&admin), "save_config", &format!("base_version=0&{policy}")).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = app.call(Some(&trader), "decide_signal", "signal_id=sig-s1&action=approve").await;
+    assert!(status == 403 && body.contains("two-factor"), "no code, no approval: {status} {body}");
+    let secret = enrol(&app, &trader, "trader").await;
+    let (status, body) = app.call(Some(&trader), "decide_signal", "signal_id=sig-s1&action=approve&totp=123456").await;
+    assert!(status == 403 && body.contains("two-factor"), "a wrong code: {status} {body}");
+    let fresh = totp_code(&secret, "trader", 30);
+    let (status, body) = app.call(Some(&trader), "decide_signal", &format!("signal_id=sig-s1&action=approve&totp={fresh}")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app.call(Some(&trader), "decide_signal", &format!("signal_id=sig-s2&action=approve&totp={fresh}")).await;
+    assert_eq!(status, 403, "a code works once");
+    // Risk has no two-factor: pausing is refused until it is turned on.
+    let (status, body) = app.call(Some(&risk_user), "set_paused", "pause=true&reason=desk+halt+for+a+data+check").await;
+    assert!(status == 403 && body.contains("turn two-factor on"), "{status} {body}");
+    let (_, g) = app.call(Some(&trader), "get_governance", "").await;
+    assert_eq!(serde_json::from_str::<Value>(&g).expect("json")["fresh_totp_required"], true, "pages learn the policy");
+}
+
+#[tokio::test]
+async fn traders_act_only_on_the_automations_they_own() {
+    let app = spawn().await;
+    app.post(&[entry("o1", "sig-o1", "auto-o", 0), entry("o2", "sig-o2", "auto-free", 10)]).await;
+    let (risk_user, trader) = (app.login(Role::Risk).await, app.login(Role::Trader).await);
+    let (status, body) = app.call(Some(&risk_user), "save_config", "base_version=0&config[owners][auto-o][0]=alice&reason=auto-o+belongs+to+alice").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app.call(Some(&trader), "decide_signal", "signal_id=sig-o1&action=approve").await;
+    assert_eq!(status, 403, "not his automation");
+    let (status, _) = app.call(Some(&trader), "set_paused", "automation=auto-o&pause=true&reason=not+mine+to+pause").await;
+    assert_eq!(status, 403);
+    let (status, _) = app.call(Some(&trader), "decide_signal", "signal_id=sig-o2&action=approve").await;
+    assert_eq!(status, 200, "an automation without owners is open to every trader");
+    let (status, _) = app.call(Some(&risk_user), "set_paused", "automation=auto-o&pause=true&reason=risk+may+pause+any+automation").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn admins_create_list_and_revoke_api_tokens_in_the_chain() {
+    let app = spawn().await;
+    let admin = app.login(Role::Admin).await;
+    let (status, body) = app.call(Some(&admin), "create_token", "name=desk-reader&scopes[0]=read").await;
+    assert_eq!(status, 200, "{body}");
+    let secret: String = serde_json::from_str(&body).expect("secret");
+    assert!(secret.starts_with("tw_"));
+    let (status, _) = app.get_with(&secret, "/api/v1/summary").await;
+    assert_eq!(status, 200, "the new token reads");
+    let (status, _) = app.call(Some(&admin), "create_token", "name=desk-reader&scopes[0]=read").await;
+    assert_eq!(status, 409, "names are unique");
+    let (status, _) = app.call(Some(&admin), "create_token", "name=bad&scopes[0]=root").await;
+    assert_eq!(status, 400, "unknown scopes are refused");
+    let (_, list) = app.call(Some(&admin), "get_tokens", "").await;
+    let list: Value = serde_json::from_str(&list).expect("json");
+    let row = list.as_array().expect("tokens").iter().find(|t| t["name"] == "desk-reader").expect("listed").clone();
+    assert!(!list.to_string().contains(&secret), "the secret is never listed");
+    let (status, _) = app.call(Some(&admin), "revoke_token", &format!("id={}", row["id"])).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.get_with(&secret, "/api/v1/summary").await;
+    assert_eq!(status, 401, "a revoked token is refused at once");
+    let (_, page) = app.get("/api/v1/events?kind=system").await;
+    let details: Vec<&str> = page["events"].as_array().expect("events").iter().filter_map(|e| e["event"]["detail"].as_str()).collect();
+    assert!(details.iter().any(|d| d.contains("'desk-reader' (read) created by admin")), "{details:?}");
+    assert!(details.iter().any(|d| d.contains("'desk-reader' revoked by admin")), "{details:?}");
 }

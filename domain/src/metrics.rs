@@ -1,7 +1,14 @@
-//! Performance statistics on return and equity series (`f64`: statistics, not money).
+//! Performance and risk statistics on return and equity series (`f64`: statistics, not money).
 //!
-//! Conventions follow empyrical: simple returns, sample standard deviation (ddof = 1),
-//! annualisation by `sqrt(periods_per_year)`, risk-free rate 0.
+//! Conventions follow empyrical (empyrical-reloaded 0.7.1, the reference the tests compare with,
+//! see `domain/tests/metrics_reference.rs`): simple periodic returns, sample standard deviation
+//! (ddof = 1), annualisation by `periods_per_year` (252 for daily), risk-free rate 0. Where
+//! empyrical has no function the convention is stated on the field of [`MetricSet`].
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 
 /// Trading days in a year, for annualising daily figures.
 pub const TRADING_DAYS: f64 = 252.0;
@@ -57,6 +64,372 @@ pub fn profit_factor(gross_profit: f64, gross_loss: f64) -> Option<f64> {
     (gross_loss > 0.0).then(|| gross_profit / gross_loss)
 }
 
+
+/// Window of the rolling figures, in periods (126 trading days: six months).
+pub const ROLLING_WINDOW: usize = 126;
+
+/// A drawdown episode: from the peak before it to the recovery of that peak.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrawdownEpisode {
+    /// Depth at the trough, a fraction <= 0.
+    pub depth: f64,
+    /// Date of the peak (the close the drawdown is measured from).
+    pub start: NaiveDate,
+    pub trough: NaiveDate,
+    /// First date back at (or above) the peak; `None` while not recovered.
+    pub recovery: Option<NaiveDate>,
+    /// Calendar days from the peak to the recovery (or to the last date, if not recovered).
+    pub duration_days: i64,
+}
+
+/// Return of one calendar month (`month` 1-12) or year (`month` = None), compounded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodReturn {
+    pub year: i32,
+    pub month: Option<u32>,
+    #[serde(rename = "return")]
+    pub ret: f64,
+}
+
+/// The full per-period metric set of a return series (fractions, not %: 0.12 = 12%). Every
+/// figure is `None` when it is undefined for the series (too short, no dispersion, no losses).
+/// All are **per period** figures (from daily returns), not per trade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct MetricSet {
+    /// Number of returns.
+    pub periods: usize,
+    pub start: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+    /// `prod(1 + r) - 1` (empyrical `cum_returns_final`).
+    pub cumulative_return: Option<f64>,
+    /// `(1 + cumulative)^(252 / n) - 1` (empyrical `cagr` / `annual_return`).
+    pub cagr: Option<f64>,
+    /// `std(r, ddof=1) * sqrt(252)` (empyrical `annual_volatility`).
+    pub annual_volatility: Option<f64>,
+    /// `mean(r) / std(r, ddof=1) * sqrt(252)` (empyrical `sharpe_ratio`).
+    pub sharpe: Option<f64>,
+    /// `mean(r) * 252 / downside_risk` (empyrical `sortino_ratio`, required return 0).
+    pub sortino: Option<f64>,
+    /// `sqrt(mean(min(r, 0)^2)) * sqrt(252)` (empyrical `downside_risk`).
+    pub downside_risk: Option<f64>,
+    /// `cagr / |max_drawdown|` (empyrical `calmar_ratio`).
+    pub calmar: Option<f64>,
+    /// Sum of gains over sum of losses, threshold 0 (empyrical `omega_ratio`).
+    pub omega: Option<f64>,
+    /// Deepest fall of the compounded wealth from its running peak, <= 0 (empyrical `max_drawdown`).
+    pub max_drawdown: Option<f64>,
+    pub max_drawdown_episode: Option<DrawdownEpisode>,
+    /// The drawdown that lasted longest (calendar days, peak to recovery or to the end).
+    pub longest_drawdown: Option<DrawdownEpisode>,
+    /// Ulcer index (Martin): `sqrt(mean(drawdown^2))`, drawdowns as fractions, one per return.
+    pub ulcer_index: Option<f64>,
+    /// Historical VaR: the 5th / 1st percentile of returns, linear interpolation (empyrical
+    /// `value_at_risk`; numpy `percentile`). Negative = a loss.
+    pub var_95: Option<f64>,
+    pub var_99: Option<f64>,
+    /// Historical CVaR (expected shortfall): mean of the returns at or below the VaR cut
+    /// (empyrical `conditional_value_at_risk`).
+    pub cvar_95: Option<f64>,
+    pub cvar_99: Option<f64>,
+    /// Gaussian VaR: `mean + z * std(ddof=1)`, `z` the normal quantile of 5% / 1%.
+    pub var_95_gaussian: Option<f64>,
+    pub var_99_gaussian: Option<f64>,
+    /// Gaussian CVaR: `mean - std * pdf(z) / (1 - level)`.
+    pub cvar_95_gaussian: Option<f64>,
+    pub cvar_99_gaussian: Option<f64>,
+    /// Bias-adjusted sample skewness G1 (pandas `skew`, as quantstats).
+    pub skew: Option<f64>,
+    /// Bias-adjusted sample excess kurtosis G2 (pandas `kurt`, as quantstats; normal = 0).
+    pub kurtosis: Option<f64>,
+    /// `|95th percentile| / |5th percentile|` (empyrical `tail_ratio`).
+    pub tail_ratio: Option<f64>,
+    pub best_day: Option<f64>,
+    pub worst_day: Option<f64>,
+    /// Best / worst calendar month, compounded (empyrical `aggregate_returns(.., 'monthly')`).
+    pub best_month: Option<f64>,
+    pub worst_month: Option<f64>,
+    pub monthly_returns: Vec<PeriodReturn>,
+    pub yearly_returns: Vec<PeriodReturn>,
+    /// Against the benchmark (same dates): annualised alpha `(1 + mean(r - beta * b))^252 - 1`
+    /// (empyrical `alpha`).
+    pub alpha: Option<f64>,
+    /// `cov(r, b) / var(b)` (empyrical `beta`).
+    pub beta: Option<f64>,
+    /// Pearson correlation of `r` and `b`.
+    pub correlation: Option<f64>,
+    /// Annualised information ratio: `mean(r - b) / std(r - b, ddof=1) * sqrt(252)` (empyrical
+    /// `excess_sharpe` times `sqrt(252)`).
+    pub information_ratio: Option<f64>,
+    /// `std(r - b, ddof=1) * sqrt(252)`.
+    pub tracking_error: Option<f64>,
+}
+
+/// Rolling figures over [`ROLLING_WINDOW`] periods, one value per period from the window's end
+/// (`None` before a full window): Sharpe, annualised volatility, beta.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Rolling {
+    pub window: usize,
+    pub sharpe: Vec<Option<f64>>,
+    pub volatility: Vec<Option<f64>>,
+    pub beta: Vec<Option<f64>>,
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+/// numpy `percentile` with linear interpolation, on sorted values; `q` in 0..=1.
+fn percentile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = q * (sorted.len() - 1) as f64;
+    let lo = rank.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64))
+}
+
+/// Historical CVaR as empyrical: the mean of the `floor((n - 1) * cutoff) + 1` smallest returns.
+fn cvar_sorted(sorted: &[f64], cutoff: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let k = ((sorted.len() - 1) as f64 * cutoff) as usize + 1;
+    mean(&sorted[..k])
+}
+
+/// Beta of `r` on `b` as empyrical: `mean((b - mean b) * r) / mean((b - mean b)^2)`.
+fn beta_of(r: &[f64], b: &[f64]) -> Option<f64> {
+    let mb = mean(b)?;
+    let (mut cov, mut var) = (0.0, 0.0);
+    for (x, y) in r.iter().zip(b) {
+        let d = y - mb;
+        cov += d * x;
+        var += d * d;
+    }
+    (var > 0.0).then(|| cov / var).and_then(finite)
+}
+
+fn gaussian_tail(mu: f64, sd: f64, level: f64) -> Option<(f64, f64)> {
+    let n = Normal::new(0.0, 1.0).ok()?;
+    let z = n.inverse_cdf(1.0 - level);
+    Some((mu + z * sd, mu - sd * n.pdf(z) / (1.0 - level)))
+}
+
+/// Drawdown episodes of the compounded wealth of `returns` (anchored at 1 before the first).
+fn episodes(dates: &[NaiveDate], returns: &[f64]) -> (Vec<f64>, Vec<DrawdownEpisode>) {
+    let mut dd = Vec::with_capacity(returns.len());
+    let mut out = Vec::new();
+    let (mut wealth, mut peak) = (1.0f64, 1.0f64);
+    // (peak index into dates, trough index, depth)
+    let mut open: Option<(usize, usize, f64)> = None;
+    let mut peak_at = 0usize;
+    for (i, r) in returns.iter().enumerate() {
+        wealth *= 1.0 + r;
+        if wealth >= peak {
+            peak = wealth;
+            if let Some((p, t, depth)) = open.take() {
+                out.push(DrawdownEpisode { depth, start: dates[p], trough: dates[t], recovery: Some(dates[i]), duration_days: (dates[i] - dates[p]).num_days() });
+            }
+            peak_at = i;
+            dd.push(0.0);
+        } else {
+            let d = wealth / peak - 1.0;
+            dd.push(d);
+            match &mut open {
+                Some((_, t, depth)) if d < *depth => {
+                    *t = i;
+                    *depth = d;
+                }
+                Some(_) => {}
+                None => open = Some((peak_at, i, d)),
+            }
+        }
+    }
+    if let (Some((p, t, depth)), Some(last)) = (open, dates.last()) {
+        out.push(DrawdownEpisode { depth, start: dates[p], trough: dates[t], recovery: None, duration_days: (*last - dates[p]).num_days() });
+    }
+    (dd, out)
+}
+
+/// Compounds returns by calendar month and by year.
+fn aggregate(dates: &[NaiveDate], returns: &[f64]) -> (Vec<PeriodReturn>, Vec<PeriodReturn>) {
+    let mut months: BTreeMap<(i32, u32), f64> = BTreeMap::new();
+    let mut years: BTreeMap<i32, f64> = BTreeMap::new();
+    for (d, r) in dates.iter().zip(returns) {
+        *months.entry((d.year(), d.month())).or_insert(1.0) *= 1.0 + r;
+        *years.entry(d.year()).or_insert(1.0) *= 1.0 + r;
+    }
+    (
+        months.into_iter().map(|((year, m), g)| PeriodReturn { year, month: Some(m), ret: g - 1.0 }).collect(),
+        years.into_iter().map(|(year, g)| PeriodReturn { year, month: None, ret: g - 1.0 }).collect(),
+    )
+}
+
+impl MetricSet {
+    /// The metric set of simple periodic `returns` on `dates` (same length, ascending), against
+    /// an optional `benchmark` of returns on the same dates. `periods_per_year`: 252 for daily.
+    pub fn compute(dates: &[NaiveDate], returns: &[f64], benchmark: Option<&[f64]>, periods_per_year: f64) -> MetricSet {
+        let n = returns.len().min(dates.len());
+        let (dates, r) = (&dates[..n], &returns[..n]);
+        let mut m = MetricSet { periods: n, start: dates.first().copied(), end: dates.last().copied(), ..MetricSet::default() };
+        if n == 0 {
+            return m;
+        }
+        let ann = periods_per_year;
+        let mu = mean(r).unwrap_or(0.0);
+        let growth: f64 = r.iter().map(|x| 1.0 + x).product();
+        m.cumulative_return = finite(growth - 1.0);
+        m.cagr = finite(growth.powf(ann / n as f64) - 1.0);
+        let sd = std_dev(r);
+        m.annual_volatility = sd.map(|s| s * ann.sqrt());
+        m.sharpe = sharpe(r, ann);
+        let downside = (r.iter().map(|x| x.min(0.0).powi(2)).sum::<f64>() / n as f64).sqrt() * ann.sqrt();
+        m.downside_risk = Some(downside);
+        m.sortino = (n >= 2 && downside > 0.0).then(|| mu * ann / downside);
+        let (gains, losses) = r.iter().fold((0.0, 0.0), |(g, l), x| if *x > 0.0 { (g + x, l) } else { (g, l - x) });
+        m.omega = (n >= 2 && losses > 0.0).then(|| gains / losses);
+
+        let (dd, eps) = episodes(dates, r);
+        let max_dd = dd.iter().copied().fold(0.0, f64::min);
+        m.max_drawdown = Some(max_dd);
+        m.calmar = (max_dd < 0.0).then(|| m.cagr.map(|c| c / max_dd.abs())).flatten();
+        m.max_drawdown_episode = eps.iter().min_by(|a, b| a.depth.total_cmp(&b.depth)).cloned();
+        m.longest_drawdown = eps.iter().max_by_key(|e| e.duration_days).cloned();
+        m.ulcer_index = finite((dd.iter().map(|d| d * d).sum::<f64>() / n as f64).sqrt());
+
+        let mut sorted = r.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        m.var_95 = percentile_sorted(&sorted, 0.05);
+        m.var_99 = percentile_sorted(&sorted, 0.01);
+        m.cvar_95 = cvar_sorted(&sorted, 0.05);
+        m.cvar_99 = cvar_sorted(&sorted, 0.01);
+        if let Some(sd) = sd {
+            if let Some((v, c)) = gaussian_tail(mu, sd, 0.95) {
+                (m.var_95_gaussian, m.cvar_95_gaussian) = (Some(v), Some(c));
+            }
+            if let Some((v, c)) = gaussian_tail(mu, sd, 0.99) {
+                (m.var_99_gaussian, m.cvar_99_gaussian) = (Some(v), Some(c));
+            }
+        }
+        let p95 = percentile_sorted(&sorted, 0.95).unwrap_or(0.0);
+        let p05 = percentile_sorted(&sorted, 0.05).unwrap_or(0.0);
+        m.tail_ratio = (p05 != 0.0).then(|| p95.abs() / p05.abs());
+        m.best_day = sorted.last().copied();
+        m.worst_day = sorted.first().copied();
+
+        // Central moments for skew and kurtosis (pandas' bias-adjusted estimators).
+        let nf = n as f64;
+        let (mut s2, mut s3, mut s4) = (0.0, 0.0, 0.0);
+        for x in r {
+            let d = x - mu;
+            let d2 = d * d;
+            s2 += d2;
+            s3 += d2 * d;
+            s4 += d2 * d2;
+        }
+        if n >= 3 && s2 > 0.0 {
+            let (m2, m3) = (s2 / nf, s3 / nf);
+            m.skew = finite((nf * (nf - 1.0)).sqrt() / (nf - 2.0) * m3 / m2.powf(1.5));
+        }
+        if n >= 4 && s2 > 0.0 {
+            let adj = 3.0 * (nf - 1.0).powi(2) / ((nf - 2.0) * (nf - 3.0));
+            m.kurtosis = finite(nf * (nf + 1.0) * (nf - 1.0) * s4 / ((nf - 2.0) * (nf - 3.0) * s2 * s2) - adj);
+        }
+
+        let (months, years) = aggregate(dates, r);
+        m.best_month = months.iter().map(|p| p.ret).max_by(f64::total_cmp);
+        m.worst_month = months.iter().map(|p| p.ret).min_by(f64::total_cmp);
+        m.monthly_returns = months;
+        m.yearly_returns = years;
+
+        if let Some(b) = benchmark.filter(|b| b.len() >= n && n >= 2) {
+            let b = &b[..n];
+            let beta = beta_of(r, b);
+            m.beta = beta;
+            m.alpha = beta.and_then(|beta| mean(&r.iter().zip(b).map(|(x, y)| x - beta * y).collect::<Vec<_>>())).map(|a| (1.0 + a).powf(ann) - 1.0).and_then(finite);
+            let active: Vec<f64> = r.iter().zip(b).map(|(x, y)| x - y).collect();
+            let te = std_dev(&active);
+            m.tracking_error = te.map(|t| t * ann.sqrt());
+            m.information_ratio = te.filter(|t| *t > 0.0).and_then(|t| mean(&active).map(|a| a / t * ann.sqrt()));
+            let (sb, sr) = (std_dev(b), sd);
+            m.correlation = match (sb, sr) {
+                (Some(sb), Some(sr)) if sb > 0.0 && sr > 0.0 => {
+                    let mb = mean(b).unwrap_or(0.0);
+                    let cov = r.iter().zip(b).map(|(x, y)| (x - mu) * (y - mb)).sum::<f64>() / (nf - 1.0);
+                    finite(cov / (sb * sr))
+                }
+                _ => None,
+            };
+        }
+        m
+    }
+}
+
+impl Rolling {
+    /// Rolling Sharpe, volatility and beta over `window` periods (beta only with a benchmark),
+    /// in one pass with running sums (O(n), not O(n * window)).
+    pub fn compute(returns: &[f64], benchmark: Option<&[f64]>, window: usize, periods_per_year: f64) -> Rolling {
+        let n = returns.len();
+        let b = benchmark.filter(|b| b.len() >= n);
+        let mut out = Rolling { window, sharpe: Vec::with_capacity(n), volatility: Vec::with_capacity(n), beta: Vec::with_capacity(n) };
+        let w = window as f64;
+        let (mut sr, mut srr, mut sb, mut sbb, mut srb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for i in 0..n {
+            let (x, y) = (returns[i], b.map(|b| b[i]).unwrap_or(0.0));
+            sr += x;
+            srr += x * x;
+            sb += y;
+            sbb += y * y;
+            srb += x * y;
+            if i >= window {
+                let (ox, oy) = (returns[i - window], b.map(|b| b[i - window]).unwrap_or(0.0));
+                sr -= ox;
+                srr -= ox * ox;
+                sb -= oy;
+                sbb -= oy * oy;
+                srb -= ox * oy;
+            }
+            if i + 1 < window || window < 2 {
+                out.sharpe.push(None);
+                out.volatility.push(None);
+                out.beta.push(None);
+                continue;
+            }
+            let mean = sr / w;
+            let var = ((srr - sr * mean) / (w - 1.0)).max(0.0);
+            let sd = var.sqrt();
+            out.volatility.push(Some(sd * periods_per_year.sqrt()));
+            out.sharpe.push((sd > 0.0).then(|| mean / sd * periods_per_year.sqrt()).and_then(finite));
+            let var_b = sbb - sb * sb / w;
+            out.beta.push(b.and_then(|_| (var_b > 0.0).then(|| (srb - sr * sb / w) / var_b)).and_then(finite));
+        }
+        out
+    }
+}
+
+/// Daily returns of an equity curve: the last equity of each calendar day (UTC), then simple
+/// returns day over day. The first day has no return.
+pub fn daily_returns(curve: &[(chrono::DateTime<chrono::Utc>, f64)]) -> (Vec<NaiveDate>, Vec<f64>) {
+    let mut closes: Vec<(NaiveDate, f64)> = Vec::new();
+    for (t, v) in curve {
+        let d = t.date_naive();
+        match closes.last_mut() {
+            Some((last, x)) if *last == d => *x = *v,
+            _ => closes.push((d, *v)),
+        }
+    }
+    let mut dates = Vec::new();
+    let mut rets = Vec::new();
+    for w in closes.windows(2) {
+        if w[0].1 > 0.0 {
+            dates.push(w[1].0);
+            rets.push(w[1].1 / w[0].1 - 1.0);
+        }
+    }
+    (dates, rets)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +449,33 @@ mod tests {
         let dd = drawdowns(&[100.0, 120.0, 90.0, 130.0]);
         assert_eq!(dd, vec![0.0, 0.0, -0.25, 0.0]);
         assert_eq!(max_drawdown(&[100.0, 120.0, 90.0, 130.0]), -0.25);
+    }
+
+    #[test]
+    fn drawdown_episodes_name_peak_trough_and_recovery() {
+        let d = |day: u32| NaiveDate::from_ymd_opt(2024, 1, day).unwrap_or_default();
+        let dates: Vec<NaiveDate> = (1..=6).map(d).collect();
+        // wealth: 1.1, 0.99, 0.88, 1.1, 1.21, 1.089
+        let r = [0.1, -0.1, -1.0 / 9.0, 0.25, 0.1, -0.1];
+        let m = MetricSet::compute(&dates, &r, None, TRADING_DAYS);
+        let e = m.max_drawdown_episode.clone().unwrap_or_else(|| panic!("an episode"));
+        assert!((e.depth + 0.2).abs() < 1e-12);
+        assert_eq!((e.start, e.trough, e.recovery, e.duration_days), (d(1), d(3), Some(d(4)), 3));
+        assert_eq!(m.longest_drawdown, Some(e), "3 days beat the open 1-day drawdown at the end");
+        assert_eq!(m.monthly_returns.len(), 1);
+        assert!((m.monthly_returns[0].ret - (1.089 - 1.0)).abs() < 1e-12);
+        assert!(MetricSet::compute(&[], &[], None, TRADING_DAYS).sharpe.is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn var_is_never_above_cvar_tail_mean_and_max_drawdown_is_never_positive(xs in prop::collection::vec(-0.5f64..0.5, 2..300)) {
+            let dates: Vec<NaiveDate> = (0..xs.len() as i64).map(|i| NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default() + chrono::Duration::days(i)).collect();
+            let m = MetricSet::compute(&dates, &xs, Some(&xs), TRADING_DAYS);
+            prop_assert!(m.max_drawdown.unwrap_or(0.0) <= 0.0);
+            if let (Some(v), Some(c)) = (m.var_95, m.cvar_95) { prop_assert!(c <= v + 1e-12); }
+            if let Some(b) = m.beta { prop_assert!((b - 1.0).abs() < 1e-9, "beta on itself is 1"); }
+        }
     }
 
     proptest! {

@@ -122,6 +122,11 @@ pub async fn verify_chain() -> Result<Report, AppError> {
     Ok(console(Permission::ViewOperations)?.verify().await?)
 }
 
+#[server(endpoint = "get_performance")]
+pub async fn get_performance() -> Result<domain::view::PerformanceView, AppError> {
+    Ok(console(Permission::ViewOperations)?.performance())
+}
+
 #[server(endpoint = "get_governance")]
 pub async fn get_governance() -> Result<GovernanceView, AppError> {
     Ok(console(Permission::ViewOperations)?.governance())

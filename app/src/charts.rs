@@ -58,6 +58,101 @@ pub fn drawdown_svg(points: &[Point], w: u32, h: u32) -> String {
     line_chart(points.iter().zip(dd).map(|(p, d)| (p.t, d)), lo, 0.0, "Drawdown (%)", &pct, LOSS, w, h, true)
 }
 
+const BENCH: RGBColor = RGBColor(107, 114, 128);
+
+/// Several lines over time on one y axis, with a legend; `pct`: y values are fractions shown
+/// as %.
+pub fn lines_svg(series: &[(&str, &[Point], bool)], y_desc: &str, pct: bool, w: u32, h: u32) -> String {
+    let pts: Vec<&Point> = series.iter().flat_map(|(_, p, _)| p.iter()).collect();
+    if pts.len() < 2 {
+        return empty(w, h, "This chart appears once the console has two days of equity.");
+    }
+    let (t0, t1) = pts.iter().fold((i64::MAX, i64::MIN), |(a, b), p| (a.min(p.t), b.max(p.t)));
+    let (lo, hi) = pts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.v), hi.max(p.v)));
+    let pad = ((hi - lo) * 0.05).max(1e-6);
+    let x_fmt = time_label(t1.saturating_sub(t0));
+    let y_fmt = move |v: &f64| if pct { format!("{:.1}%", v * 100.0) } else { format!("{v:.2}") };
+    let mut buf = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root).margin(12).x_label_area_size(28).y_label_area_size(70).build_cartesian_2d(t0..t1.max(t0 + 1), (lo - pad)..(hi + pad))?;
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .y_desc(y_desc)
+            .axis_desc_style(("sans-serif", 12).into_font().color(&AXIS))
+            .label_style(("sans-serif", 11).into_font().color(&AXIS))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(GRID)
+            .draw()?;
+        for (name, points, primary) in series {
+            let color = if *primary { LINE } else { BENCH };
+            chart
+                .draw_series(LineSeries::new(points.iter().map(|p| (p.t, p.v)), color.stroke_width(if *primary { 2 } else { 1 })))?
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+        }
+        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(GRID).label_font(("sans-serif", 11)).draw()?;
+        root.present()?;
+        Ok(())
+    })()
+    .is_ok();
+    if drawn { buf } else { empty(w, h, "This chart could not be drawn.") }
+}
+
+/// Histogram of daily returns (% of days per bucket of 0.5 percentage points, tails clipped at
+/// +/-10%), with the 95% historical VaR marked.
+pub fn distribution_svg(returns: &[f64], var_95: Option<f64>, w: u32, h: u32) -> String {
+    if returns.len() < 2 {
+        return empty(w, h, "The distribution appears once the console has two days of returns.");
+    }
+    const BUCKET: f64 = 0.005;
+    const EDGE: i32 = 20;
+    let mut counts = vec![0u32; (2 * EDGE) as usize];
+    for r in returns {
+        let i = ((r / BUCKET).floor() as i32).clamp(-EDGE, EDGE - 1) + EDGE;
+        counts[i as usize] += 1;
+    }
+    let n = returns.len() as f64;
+    let top = counts.iter().copied().max().unwrap_or(1) as f64 / n * 100.0;
+    let mut buf = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root).margin(12).x_label_area_size(28).y_label_area_size(56).build_cartesian_2d(-0.1f64..0.1f64, 0f64..top * 1.1)?;
+        chart
+            .configure_mesh()
+            .x_labels(9)
+            .y_labels(5)
+            .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .y_label_formatter(&|v| format!("{v:.0}%"))
+            .x_desc("daily return")
+            .y_desc("% of days")
+            .axis_desc_style(("sans-serif", 12).into_font().color(&AXIS))
+            .label_style(("sans-serif", 11).into_font().color(&AXIS))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(GRID)
+            .draw()?;
+        chart.draw_series(counts.iter().enumerate().map(|(i, c)| {
+            let x0 = (i as i32 - EDGE) as f64 * BUCKET;
+            let color = if x0 < 0.0 { LOSS } else { LINE };
+            Rectangle::new([(x0, 0.0), (x0 + BUCKET, f64::from(*c) / n * 100.0)], color.mix(0.6).filled())
+        }))?;
+        if let Some(v) = var_95.filter(|v| v.abs() < 0.1) {
+            chart.draw_series(std::iter::once(PathElement::new(vec![(v, 0.0), (v, top * 1.05)], AXIS.stroke_width(2))))?.label("VaR 95%").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], AXIS.stroke_width(2)));
+            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(GRID).label_font(("sans-serif", 11)).draw()?;
+        }
+        root.present()?;
+        Ok(())
+    })()
+    .is_ok();
+    if drawn { buf } else { empty(w, h, "This chart could not be drawn.") }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn line_chart(
     data: impl Iterator<Item = (i64, f64)> + Clone,

@@ -80,6 +80,7 @@ pub fn App() -> impl IntoView {
                         <Show when=move || can(P::ViewOperations)>
                             <A href="/">"Dashboard"</A>
                             <A href="/signals">"Signals"</A>
+                            <A href="/performance">"Performance"</A>
                             <A href="/audit">"Audit trail"</A>
                             <A href="/config">"Config"</A>
                         </Show>
@@ -104,6 +105,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::dashboard::Dashboard/>
                     <Route path=path!("/login") view=pages::governance::LoginPage/>
                     <Route path=path!("/signals") view=pages::signals::Signals/>
+                    <Route path=path!("/performance") view=pages::performance::PerformancePage/>
                     <Route path=path!("/audit") view=pages::audit::Audit/>
                     <Route path=path!("/audit/:seq") view=pages::audit::EventDetail/>
                     <Route path=path!("/trades/:signal_id") view=pages::lineage::LineagePage/>

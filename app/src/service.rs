@@ -26,6 +26,8 @@ pub trait ConsoleService: Send + Sync + 'static {
     async fn verify(&self) -> Result<Report, Internal>;
 
     fn governance(&self) -> GovernanceView;
+    /// The Performance page: metrics of the daily equity returns against the S&P 500.
+    fn performance(&self) -> domain::view::PerformanceView;
     fn config(&self) -> (u32, Config);
     fn config_history(&self) -> Vec<ConfigVersionView>;
     /// approve / reject (reason required) / acknowledge (exit signals).

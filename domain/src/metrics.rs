@@ -162,6 +162,8 @@ pub struct MetricSet {
     pub information_ratio: Option<f64>,
     /// `std(r - b, ddof=1) * sqrt(252)`.
     pub tracking_error: Option<f64>,
+    /// Returns that had a benchmark return on the same date (the benchmark figures use these).
+    pub benchmark_periods: Option<usize>,
 }
 
 /// Rolling figures over [`ROLLING_WINDOW`] periods, one value per period from the window's end
@@ -267,6 +269,26 @@ fn aggregate(dates: &[NaiveDate], returns: &[f64]) -> (Vec<PeriodReturn>, Vec<Pe
 }
 
 impl MetricSet {
+    /// The metric set of `returns`, with the benchmark figures (alpha, beta, correlation,
+    /// information ratio, tracking error) computed on the dates the benchmark also has.
+    /// `benchmark_periods` says how many that was.
+    pub fn compute_against(dates: &[NaiveDate], returns: &[f64], benchmark: &BTreeMap<NaiveDate, f64>, periods_per_year: f64) -> MetricSet {
+        let mut m = MetricSet::compute(dates, returns, None, periods_per_year);
+        let (mut d, mut r, mut b) = (Vec::new(), Vec::new(), Vec::new());
+        for (date, x) in dates.iter().zip(returns) {
+            if let Some(y) = benchmark.get(date) {
+                d.push(*date);
+                r.push(*x);
+                b.push(*y);
+            }
+        }
+        let aligned = MetricSet::compute(&d, &r, Some(&b), periods_per_year);
+        m.benchmark_periods = Some(d.len());
+        (m.alpha, m.beta, m.correlation, m.information_ratio, m.tracking_error) =
+            (aligned.alpha, aligned.beta, aligned.correlation, aligned.information_ratio, aligned.tracking_error);
+        m
+    }
+
     /// The metric set of simple periodic `returns` on `dates` (same length, ascending), against
     /// an optional `benchmark` of returns on the same dates. `periods_per_year`: 252 for daily.
     pub fn compute(dates: &[NaiveDate], returns: &[f64], benchmark: Option<&[f64]>, periods_per_year: f64) -> MetricSet {
@@ -345,6 +367,7 @@ impl MetricSet {
 
         if let Some(b) = benchmark.filter(|b| b.len() >= n && n >= 2) {
             let b = &b[..n];
+            m.benchmark_periods = Some(n);
             let beta = beta_of(r, b);
             m.beta = beta;
             m.alpha = beta.and_then(|beta| mean(&r.iter().zip(b).map(|(x, y)| x - beta * y).collect::<Vec<_>>())).map(|a| (1.0 + a).powf(ann) - 1.0).and_then(finite);
@@ -408,12 +431,49 @@ impl Rolling {
     }
 }
 
+/// Everything the Performance page draws, from daily returns and a benchmark by date.
+pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>) -> crate::view::PerformanceView {
+    use crate::view::Point;
+    let at = |d: &NaiveDate| d.and_hms_opt(21, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default();
+    let metrics = match benchmark {
+        Some(b) => MetricSet::compute_against(dates, returns, b, TRADING_DAYS),
+        None => MetricSet::compute(dates, returns, None, TRADING_DAYS),
+    };
+    let (mut g, mut gb, mut peak) = (1.0f64, 1.0f64, 1.0f64);
+    let (mut growth, mut benchmark_growth, mut underwater) = (Vec::new(), Vec::new(), Vec::new());
+    let aligned: Vec<f64> = dates.iter().map(|d| benchmark.and_then(|b| b.get(d)).copied().unwrap_or(0.0)).collect();
+    for (i, (d, r)) in dates.iter().zip(returns).enumerate() {
+        g *= 1.0 + r;
+        peak = peak.max(g);
+        growth.push(Point { t: at(d), v: g - 1.0 });
+        underwater.push(Point { t: at(d), v: g / peak - 1.0 });
+        if let Some(y) = benchmark.and_then(|b| b.get(d)) {
+            gb *= 1.0 + y;
+            benchmark_growth.push(Point { t: at(d), v: gb - 1.0 });
+        }
+        let _ = i;
+    }
+    let rolling = Rolling::compute(returns, benchmark.map(|_| aligned.as_slice()), ROLLING_WINDOW, TRADING_DAYS);
+    let points = |v: &[Option<f64>]| dates.iter().zip(v).filter_map(|(d, x)| x.map(|x| Point { t: at(d), v: x })).collect::<Vec<_>>();
+    crate::view::PerformanceView {
+        metrics,
+        growth,
+        benchmark_growth,
+        underwater,
+        rolling_window: ROLLING_WINDOW,
+        rolling_sharpe: points(&rolling.sharpe),
+        rolling_volatility: points(&rolling.volatility),
+        rolling_beta: points(&rolling.beta),
+        returns: returns.to_vec(),
+    }
+}
+
 /// Daily returns of an equity curve: the last equity of each calendar day (UTC), then simple
 /// returns day over day. The first day has no return.
-pub fn daily_returns(curve: &[(chrono::DateTime<chrono::Utc>, f64)]) -> (Vec<NaiveDate>, Vec<f64>) {
+pub fn daily_returns(curve: &[crate::view::Point]) -> (Vec<NaiveDate>, Vec<f64>) {
     let mut closes: Vec<(NaiveDate, f64)> = Vec::new();
-    for (t, v) in curve {
-        let d = t.date_naive();
+    for p in curve {
+        let (d, v) = (chrono::DateTime::from_timestamp_millis(p.t).unwrap_or_default().date_naive(), &p.v);
         match closes.last_mut() {
             Some((last, x)) if *last == d => *x = *v,
             _ => closes.push((d, *v)),
@@ -465,6 +525,18 @@ mod tests {
         assert_eq!(m.monthly_returns.len(), 1);
         assert!((m.monthly_returns[0].ret - (1.089 - 1.0)).abs() < 1e-12);
         assert!(MetricSet::compute(&[], &[], None, TRADING_DAYS).sharpe.is_none());
+    }
+
+    #[test]
+    fn benchmark_figures_use_the_shared_dates_only() {
+        let d = |day: u32| NaiveDate::from_ymd_opt(2024, 1, day).unwrap_or_default();
+        let dates = [d(2), d(3), d(4), d(6)];
+        let r = [0.01, -0.02, 0.015, 0.03];
+        let bench: BTreeMap<NaiveDate, f64> = [(d(2), 0.005), (d(3), -0.01), (d(4), 0.0075)].into_iter().collect();
+        let m = MetricSet::compute_against(&dates, &r, &bench, TRADING_DAYS);
+        assert_eq!((m.periods, m.benchmark_periods), (4, Some(3)));
+        assert!(m.beta.is_some_and(|b| (b - 2.0).abs() < 1e-12), "r = 2 b on the shared dates: {:?}", m.beta);
+        assert!(m.correlation.is_some_and(|c| (c - 1.0).abs() < 1e-12));
     }
 
     proptest! {

@@ -433,6 +433,11 @@ impl Projection {
         self.positions.values().map(|p| p.fees).sum()
     }
 
+    /// Equity at each distinct market timestamp (not downsampled), for the metrics.
+    pub fn equity_points(&self) -> &[Point] {
+        &self.curve
+    }
+
     /// The starting capital (USD).
     pub fn capital(&self) -> Decimal {
         self.capital

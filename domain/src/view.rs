@@ -379,3 +379,22 @@ pub struct TokenView {
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// The Performance page: the metric set of the daily equity returns against the S&P 500, and
+/// the series its charts draw (daily points at 21:00 UTC; fractions, not %).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PerformanceView {
+    pub metrics: crate::metrics::MetricSet,
+    /// Cumulative return of the fund since the first day.
+    pub growth: Vec<Point>,
+    /// Cumulative return of the S&P 500 index over the same dates (where it has them).
+    pub benchmark_growth: Vec<Point>,
+    /// Drawdown of the fund below its running peak (<= 0).
+    pub underwater: Vec<Point>,
+    pub rolling_window: usize,
+    pub rolling_sharpe: Vec<Point>,
+    pub rolling_volatility: Vec<Point>,
+    pub rolling_beta: Vec<Point>,
+    /// Daily returns, for the distribution chart.
+    pub returns: Vec<f64>,
+}

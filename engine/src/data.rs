@@ -116,6 +116,29 @@ pub fn timeline(bars: impl IntoIterator<Item = Bar>) -> Timeline {
     t
 }
 
+/// The bundled S&P 500 index closes (`data/sp500_index.csv.gz`), compiled in: the benchmark
+/// of the performance metrics.
+const SP500_INDEX_GZ: &[u8] = include_bytes!("../../data/sp500_index.csv.gz");
+
+/// Daily simple returns of the S&P 500 index (close over previous close), by date, 1990-2022.
+pub fn sp500_index_returns() -> Result<BTreeMap<NaiveDate, f64>> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(SP500_INDEX_GZ).read_to_string(&mut text).context("gunzip the bundled S&P 500 index")?;
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut out = BTreeMap::new();
+    let mut prev: Option<f64> = None;
+    for rec in rdr.records() {
+        let rec = rec?;
+        let date = NaiveDate::parse_from_str(rec.get(0).unwrap_or_default(), "%Y-%m-%d").context("bad date in the S&P 500 index")?;
+        let close: f64 = rec.get(1).unwrap_or_default().parse().context("bad close in the S&P 500 index")?;
+        if let Some(p) = prev.filter(|p| *p > 0.0) {
+            out.insert(date, close / p - 1.0);
+        }
+        prev = Some(close);
+    }
+    Ok(out)
+}
+
 /// Daily simple returns of the factor ETFs (MTUM, QUAL, SIZE, USMV, VLUE), by date.
 pub fn factor_returns(path: &Path) -> Result<BTreeMap<NaiveDate, Vec<(String, f64)>>> {
     let bars = load_wide_closes(path, None, None)?;
@@ -147,6 +170,15 @@ mod tests {
         let (_, last) = t.iter().next_back().context("empty")?;
         assert_eq!(last.len(), 20, "20 stocks on the last day");
         assert!(last.iter().any(|b| b.instrument == "AAPL"));
+        Ok(())
+    }
+
+    #[test]
+    fn the_embedded_benchmark_has_every_day() -> Result<()> {
+        let r = sp500_index_returns()?;
+        assert_eq!(r.len(), 8312);
+        let d = NaiveDate::from_ymd_opt(1990, 1, 3).context("date")?;
+        assert!((r[&d] - (358.76 / 359.69 - 1.0)).abs() < 1e-15);
         Ok(())
     }
 

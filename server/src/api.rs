@@ -116,6 +116,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/automations", get(automations))
         .route("/api/v1/automations/{id}/decisions", get(decisions))
         .route("/api/v1/config", get(config))
+        .route("/api/v1/metrics", get(metrics))
+        .route("/api/v1/metrics/returns", post(metrics_of_returns))
         .route("/live/dashboard", get(live_dashboard))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
@@ -269,6 +271,113 @@ async fn lineage(State(state): State<AppState>, token: ApiToken, Path(signal_id)
 async fn summary(State(state): State<AppState>, token: ApiToken) -> ApiResult<Json<domain::view::DashboardView>> {
     token.require(Scope::Read)?;
     Ok(Json(state.console.summary()))
+}
+
+/// A caller of the read-only analytics: an API token of any scope, or any signed-in user.
+pub struct Reader;
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if parts.extensions.get::<app::auth::SessionUser>().is_some() {
+            return Ok(Reader);
+        }
+        ApiToken::from_request_parts(parts, state).await.map(|_| Reader)
+    }
+}
+
+/// The benchmark of the metrics: the bundled S&P 500 index, parsed once.
+pub fn sp500() -> Option<&'static std::collections::BTreeMap<chrono::NaiveDate, f64>> {
+    static INDEX: std::sync::OnceLock<Option<std::collections::BTreeMap<chrono::NaiveDate, f64>>> = std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| match engine::data::sp500_index_returns() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "loading the bundled S&P 500 index");
+                None
+            }
+        })
+        .as_ref()
+}
+
+#[derive(Debug, Deserialize)]
+struct MetricsParams {
+    from: Option<String>,
+    to: Option<String>,
+    /// `sp500` (default) or `none`.
+    benchmark: Option<String>,
+}
+
+fn parse_date(field: &'static str, s: Option<&str>) -> ApiResult<Option<chrono::NaiveDate>> {
+    s.filter(|s| !s.is_empty())
+        .map(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::BadRequest { code: "invalid_query", message: format!("{field}: a date YYYY-MM-DD"), detail: json!({"field": field}) }))
+        .transpose()
+}
+
+fn benchmark_of(name: Option<&str>, default: &str) -> ApiResult<Option<&'static std::collections::BTreeMap<chrono::NaiveDate, f64>>> {
+    match name.unwrap_or(default) {
+        "sp500" => Ok(Some(sp500().ok_or_else(|| anyhow::anyhow!("the benchmark is unavailable"))?)),
+        "none" => Ok(None),
+        other => Err(ApiError::BadRequest { code: "invalid_query", message: format!("benchmark: 'sp500' or 'none', not '{other}'"), detail: json!({"field": "benchmark"}) }),
+    }
+}
+
+/// The metric set as JSON: `{"series", "benchmark", ...every field of domain::metrics::MetricSet}`.
+fn metrics_json(series: &str, benchmark: Option<&str>, dates: &[chrono::NaiveDate], returns: &[f64], index: Option<&std::collections::BTreeMap<chrono::NaiveDate, f64>>) -> ApiResult<Json<Value>> {
+    use domain::metrics::{MetricSet, TRADING_DAYS};
+    let m = match index {
+        Some(ix) => MetricSet::compute_against(dates, returns, ix, TRADING_DAYS),
+        None => MetricSet::compute(dates, returns, None, TRADING_DAYS),
+    };
+    let body = serde_json::to_value(m).map_err(anyhow::Error::from)?;
+    Ok(Json(merge(json!({"series": series, "benchmark": benchmark, "periods_per_year": TRADING_DAYS}), body)))
+}
+
+/// `GET /api/v1/metrics?from=&to=&benchmark=sp500|none`: the metric set of the console's daily
+/// equity returns. Any token scope, or a session.
+async fn metrics(State(state): State<AppState>, _: Reader, Query(q): Query<MetricsParams>) -> ApiResult<Json<Value>> {
+    let (from, to) = (parse_date("from", q.from.as_deref())?, parse_date("to", q.to.as_deref())?);
+    let index = benchmark_of(q.benchmark.as_deref(), "sp500")?;
+    let (dates, returns) = state.console.daily_returns(from, to);
+    metrics_json("console_equity_daily", index.map(|_| "sp500"), &dates, &returns, index)
+}
+
+/// Most returns `POST /api/v1/metrics/returns` takes.
+pub const MAX_RETURNS: usize = 100_000;
+
+/// `POST /api/v1/metrics/returns?benchmark=none|sp500`: the metric set of a client's series,
+/// a JSON array of `{"date": "YYYY-MM-DD", "return": 0.0123}` (simple daily returns, dates
+/// ascending). Errors name the index and field.
+async fn metrics_of_returns(_: Reader, Query(q): Query<MetricsParams>, body: Bytes) -> ApiResult<Json<Value>> {
+    let index = benchmark_of(q.benchmark.as_deref(), "none")?;
+    let invalid = |i: Option<usize>, field: &str, message: String| ApiError::Unprocessable { message, detail: json!({"error": "invalid_returns", "index": i, "field": field}) };
+    let rows: Vec<Value> = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest { code: "invalid_json", message: format!("expected a JSON array of {{\"date\", \"return\"}}: {e}"), detail: Value::Null })?;
+    if rows.len() > MAX_RETURNS {
+        return Err(ApiError::TooLarge { message: format!("at most {MAX_RETURNS} returns per request") });
+    }
+    let (mut dates, mut returns) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+    for (i, row) in rows.iter().enumerate() {
+        let date = row.get("date").and_then(Value::as_str).ok_or_else(|| invalid(Some(i), "date", format!("row {i}: date is required, as \"YYYY-MM-DD\"")))?;
+        let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| invalid(Some(i), "date", format!("row {i}: date '{date}' is not YYYY-MM-DD")))?;
+        if dates.last().is_some_and(|d| *d >= date) {
+            return Err(invalid(Some(i), "date", format!("row {i}: dates must be strictly ascending ({date} after {})", dates.last().map(|d: &chrono::NaiveDate| d.to_string()).unwrap_or_default())));
+        }
+        let r = match row.get("return") {
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| invalid(Some(i), "return", format!("row {i}: return is required, a number (0.0123 = +1.23%)")))?;
+        if !r.is_finite() || r <= -1.0 {
+            return Err(invalid(Some(i), "return", format!("row {i}: return must be finite and above -1 (a simple return), got {r}")));
+        }
+        dates.push(date);
+        returns.push(r);
+    }
+    if returns.len() < 2 {
+        return Err(invalid(None, "body", "at least 2 returns are needed".into()));
+    }
+    metrics_json("client", index.map(|_| "sp500"), &dates, &returns, index)
 }
 
 async fn verify(State(state): State<AppState>, token: ApiToken) -> ApiResult<Json<domain::chain::Report>> {

@@ -321,6 +321,16 @@ impl Console {
         }
     }
 
+    /// Daily returns of the console's equity (last equity of each UTC day), between two dates
+    /// (inclusive) when given.
+    pub fn daily_returns(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> (Vec<chrono::NaiveDate>, Vec<f64>) {
+        let (dates, returns) = match self.projection.read() {
+            Ok(p) => domain::metrics::daily_returns(p.equity_points()),
+            Err(_) => return (Vec::new(), Vec::new()),
+        };
+        dates.into_iter().zip(returns).filter(|(d, _)| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t)).unzip()
+    }
+
     pub fn summary(&self) -> DashboardView {
         let mut view = match self.projection.read() {
             Ok(p) => p.dashboard(DASHBOARD_FEED),
@@ -387,6 +397,11 @@ impl ConsoleService for Console {
 
     fn governance(&self) -> domain::view::GovernanceView {
         self.governance_view()
+    }
+
+    fn performance(&self) -> domain::view::PerformanceView {
+        let (dates, returns) = self.daily_returns(None, None);
+        domain::metrics::performance_view(&dates, &returns, crate::api::sp500())
     }
 
     fn config(&self) -> (u32, Config) {

@@ -2,6 +2,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod governance;
 pub mod investor;
+pub mod performance;
 pub mod lineage;
 pub mod signals;
 

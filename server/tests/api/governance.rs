@@ -16,6 +16,7 @@ const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
     ("get_lineage", "signal_id=x", Some(Permission::ViewOperations)),
     ("verify_chain", "", Some(Permission::ViewOperations)),
     ("get_governance", "", Some(Permission::ViewOperations)),
+    ("get_performance", "", Some(Permission::ViewOperations)),
     ("get_config", "", Some(Permission::ViewOperations)),
     ("get_config_history", "", Some(Permission::ViewOperations)),
     ("decide_signal", "signal_id=x&action=approve", Some(Permission::DecideSignals)),
@@ -82,7 +83,7 @@ async fn pages_redirect_to_login_and_investors_only_see_the_portal() {
     assert_eq!(status, 200);
     assert!(html.contains("Sign in"));
     let investor = app.login(Role::Investor).await;
-    for path in ["/", "/signals", "/audit", "/config", "/trades/sig-1"] {
+    for path in ["/", "/signals", "/audit", "/config", "/performance", "/trades/sig-1"] {
         let (status, _, location) = app.page(Some(&investor), path).await;
         assert_eq!((status, location.as_deref()), (303, Some("/investor")), "{path}");
     }

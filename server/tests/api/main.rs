@@ -3,6 +3,7 @@
 mod helpers;
 mod ingest;
 mod governance;
+mod metrics;
 mod reads;
 
 pub use helpers::*;

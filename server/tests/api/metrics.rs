@@ -1,0 +1,84 @@
+//! The metrics API: a client's returns against the reference values (through the embedded
+//! S&P 500 benchmark), the console's own equity, errors that name the row and field, access.
+use domain::governance::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const DAY: i64 = 86_400_000;
+
+async fn post_returns(app: &TestApp, auth: (&str, &str), query: &str, body: &Value) -> (u16, Value) {
+    let res = app.http.post(format!("{}/api/v1/metrics/returns{query}", app.base)).header(auth.0, auth.1).json(body).send().await.expect("post");
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_clients_returns_match_the_reference_values_against_the_sp500() {
+    let app = spawn().await;
+    let fixture: Value = serde_json::from_str(include_str!("../../../domain/tests/fixtures/metrics_reference.json")).expect("fixture");
+    let s = &fixture["series"]["xom_2014"];
+    let rows: Vec<Value> = s["returns"].as_array().expect("returns").iter().map(|p| json!({"date": p[0], "return": p[1]})).collect();
+    let bearer = format!("Bearer {}", app.ingest_token);
+    let (status, m) = post_returns(&app, ("authorization", &bearer), "?benchmark=sp500", &json!(rows)).await;
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["periods"], 2264);
+    assert_eq!(m["benchmark_periods"], 2264, "every date found in the bundled index");
+    for field in ["sharpe", "sortino", "max_drawdown", "cagr", "annual_volatility", "calmar", "cvar_95", "var_99", "alpha", "beta", "information_ratio", "tracking_error"] {
+        let (got, want) = (m[field].as_f64().unwrap_or(f64::NAN), s[field].as_f64().unwrap_or(f64::NAN));
+        assert!((got - want).abs() <= 1e-9 * want.abs(), "{field}: {got} vs reference {want}");
+    }
+    assert_eq!(m["monthly_returns"][0]["year"], 2014);
+    assert!(m["max_drawdown_episode"]["start"].is_string());
+}
+
+#[tokio::test]
+async fn bad_series_are_refused_with_the_row_and_field() {
+    let app = spawn().await;
+    let bearer = format!("Bearer {}", app.read_token);
+    let auth = ("authorization", bearer.as_str());
+    let ok = |d: &str, r: f64| json!({"date": d, "return": r});
+    let cases = [
+        (json!([ok("2024-01-02", 0.01), ok("2024-01-03", 0.02), {"date": "2024-13-01", "return": 0.0}]), 2, "date"),
+        (json!([ok("2024-01-02", 0.01), ok("2024-01-02", 0.02)]), 1, "date"),
+        (json!([ok("2024-01-02", 0.01), ok("2024-01-03", -1.5)]), 1, "return"),
+        (json!([ok("2024-01-02", 0.01), {"date": "2024-01-03"}]), 1, "return"),
+    ];
+    for (body, index, field) in cases {
+        let (status, e) = post_returns(&app, auth, "", &body).await;
+        assert_eq!((status, e["index"].as_u64(), e["field"].as_str()), (422, Some(index), Some(field)), "{body} -> {e}");
+        assert!(e["message"].as_str().is_some_and(|m| m.contains(&format!("row {index}"))));
+    }
+    let (status, e) = post_returns(&app, auth, "", &json!({"date": "2024-01-02"})).await;
+    assert_eq!((status, e["error"].as_str()), (400, Some("invalid_json")));
+    let (status, _) = post_returns(&app, auth, "", &json!([ok("2024-01-02", 0.01)])).await;
+    assert_eq!(status, 422, "one return is not a series");
+    let (status, _) = post_returns(&app, auth, "?benchmark=nasdaq", &json!([ok("2024-01-02", 0.01), ok("2024-01-03", 0.0)])).await;
+    assert_eq!(status, 400);
+    let (status, _) = post_returns(&app, ("x-none", "1"), "", &json!([ok("2024-01-02", 0.01), ok("2024-01-03", 0.0)])).await;
+    assert_eq!(status, 401, "no token, no session");
+    let cookie = app.login(Role::Investor).await;
+    let (status, _) = post_returns(&app, ("cookie", &cookie), "", &json!([ok("2024-01-02", 0.01), ok("2024-01-03", 0.0)])).await;
+    assert_eq!(status, 200, "a session works like a token");
+}
+
+#[tokio::test]
+async fn the_consoles_own_equity_has_daily_metrics() {
+    let app = spawn().await;
+    let mut events = round_trip();
+    for (i, mid) in ["69000", "66000", "70000", "71000"].iter().enumerate() {
+        events.push(snapshot(&format!("d{i}"), "BTCUSDT", mid, (i as i64 + 1) * DAY));
+    }
+    let (status, ack) = app.post(&events).await;
+    assert_eq!(status, 200, "{ack}");
+    let (status, m) = app.get("/api/v1/metrics").await;
+    assert_eq!(status, 200, "{m}");
+    assert_eq!((m["series"].as_str(), m["benchmark"].as_str()), (Some("console_equity_daily"), Some("sp500")));
+    assert_eq!(m["periods"], 4, "five days of equity, four daily returns");
+    assert_eq!(m["benchmark_periods"], 0, "2024 is past the bundled index (ends 2022)");
+    assert!(m["worst_day"].as_f64().is_some_and(|w| w < 0.0), "the 69,000 -> 66,000 day lost: {m}");
+    assert!(m["max_drawdown"].as_f64().is_some_and(|d| d < 0.0));
+    let (_, later) = app.get("/api/v1/metrics?from=2024-10-27&benchmark=none").await;
+    assert_eq!((later["periods"].as_u64(), later["benchmark"].is_null()), (Some(2), true));
+    let (status, _) = app.get("/api/v1/metrics?from=27-10-2024").await;
+    assert_eq!(status, 400);
+}

@@ -62,16 +62,19 @@ const BENCH: RGBColor = RGBColor(107, 114, 128);
 
 /// Several lines over time on one y axis, with a legend; `pct`: y values are fractions shown
 /// as %.
-pub fn lines_svg(series: &[(&str, &[Point], bool)], y_desc: &str, pct: bool, w: u32, h: u32) -> String {
+pub fn lines_svg(series: &[(&str, &[Point], bool)], y_desc: &str, pct: bool, when_empty: &str, w: u32, h: u32) -> String {
     let pts: Vec<&Point> = series.iter().flat_map(|(_, p, _)| p.iter()).collect();
     if pts.len() < 2 {
-        return empty(w, h, "This chart appears once the console has two days of equity.");
+        return empty(w, h, when_empty);
     }
     let (t0, t1) = pts.iter().fold((i64::MAX, i64::MIN), |(a, b), p| (a.min(p.t), b.max(p.t)));
     let (lo, hi) = pts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.v), hi.max(p.v)));
     let pad = ((hi - lo) * 0.05).max(1e-6);
     let x_fmt = time_label(t1.saturating_sub(t0));
-    let y_fmt = move |v: &f64| if pct { format!("{:.1}%", v * 100.0) } else { format!("{v:.2}") };
+    // Enough decimals that neighbouring ticks differ (a quiet series moves in hundredths of %).
+    let span = if pct { (hi - lo) * 100.0 } else { hi - lo };
+    let dp = ((-(span / 6.0).max(1e-9).log10()).ceil().max(1.0) as usize).min(5);
+    let y_fmt = move |v: &f64| if pct { format!("{:.dp$}%", v * 100.0) } else { format!("{v:.dp$}") };
     let mut buf = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
@@ -104,17 +107,23 @@ pub fn lines_svg(series: &[(&str, &[Point], bool)], y_desc: &str, pct: bool, w: 
     if drawn { buf } else { empty(w, h, "This chart could not be drawn.") }
 }
 
-/// Histogram of daily returns (% of days per bucket of 0.5 percentage points, tails clipped at
-/// +/-10%), with the 95% historical VaR marked.
+/// Histogram of daily returns in 40 buckets (% of days per bucket) over a symmetric range that
+/// holds the 1st to 99th percentiles (at most +/-10%; the tails beyond fall in the end buckets),
+/// with the 95% historical VaR marked.
 pub fn distribution_svg(returns: &[f64], var_95: Option<f64>, w: u32, h: u32) -> String {
     if returns.len() < 2 {
         return empty(w, h, "The distribution appears once the console has two days of returns.");
     }
-    const BUCKET: f64 = 0.005;
     const EDGE: i32 = 20;
+    let mut sorted = returns.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+    let range = at(0.01).abs().max(at(0.99).abs()).clamp(1e-5, 0.1) * 1.05;
+    let bucket = range / f64::from(EDGE);
+    let dp = ((-(range * 100.0 / 4.0).log10()).ceil().max(0.0) as usize).min(4);
     let mut counts = vec![0u32; (2 * EDGE) as usize];
     for r in returns {
-        let i = ((r / BUCKET).floor() as i32).clamp(-EDGE, EDGE - 1) + EDGE;
+        let i = ((r / bucket).floor() as i32).clamp(-EDGE, EDGE - 1) + EDGE;
         counts[i as usize] += 1;
     }
     let n = returns.len() as f64;
@@ -123,12 +132,12 @@ pub fn distribution_svg(returns: &[f64], var_95: Option<f64>, w: u32, h: u32) ->
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root).margin(12).x_label_area_size(28).y_label_area_size(56).build_cartesian_2d(-0.1f64..0.1f64, 0f64..top * 1.1)?;
+        let mut chart = ChartBuilder::on(&root).margin(12).x_label_area_size(28).y_label_area_size(56).build_cartesian_2d(-range..range, 0f64..top * 1.1)?;
         chart
             .configure_mesh()
             .x_labels(9)
             .y_labels(5)
-            .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .x_label_formatter(&|v| format!("{:.dp$}%", v * 100.0))
             .y_label_formatter(&|v| format!("{v:.0}%"))
             .x_desc("daily return")
             .y_desc("% of days")
@@ -138,11 +147,11 @@ pub fn distribution_svg(returns: &[f64], var_95: Option<f64>, w: u32, h: u32) ->
             .bold_line_style(GRID)
             .draw()?;
         chart.draw_series(counts.iter().enumerate().map(|(i, c)| {
-            let x0 = (i as i32 - EDGE) as f64 * BUCKET;
+            let x0 = f64::from(i as i32 - EDGE) * bucket;
             let color = if x0 < 0.0 { LOSS } else { LINE };
-            Rectangle::new([(x0, 0.0), (x0 + BUCKET, f64::from(*c) / n * 100.0)], color.mix(0.6).filled())
+            Rectangle::new([(x0, 0.0), (x0 + bucket, f64::from(*c) / n * 100.0)], color.mix(0.6).filled())
         }))?;
-        if let Some(v) = var_95.filter(|v| v.abs() < 0.1) {
+        if let Some(v) = var_95.filter(|v| v.abs() < range) {
             chart.draw_series(std::iter::once(PathElement::new(vec![(v, 0.0), (v, top * 1.05)], AXIS.stroke_width(2))))?.label("VaR 95%").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], AXIS.stroke_width(2)));
             chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(GRID).label_font(("sans-serif", 11)).draw()?;
         }
@@ -212,5 +221,15 @@ mod tests {
         assert!(svg.contains("Equity (USD)"));
         assert!(drawdown_svg(&pts, 600, 240).contains("Drawdown (%)"));
         assert!(equity_svg(&pts[..1], 600, 240).contains("appears once"));
+    }
+
+    #[test]
+    fn quiet_series_get_ticks_that_differ_and_the_histogram_marks_var() {
+        let pts: Vec<Point> = (0..40).map(|i| Point { t: 1_500_000_000_000 + i * 86_400_000, v: (i as f64).sin() * 2e-4 }).collect();
+        let svg = lines_svg(&[("Fund", &pts, true)], "Cumulative return (%)", true, "none yet", 600, 240);
+        assert!(svg.contains("Fund") && svg.contains("0.010%"), "hundredths of a percent are labelled");
+        assert!(lines_svg(&[("Fund", &pts[..1], true)], "x", true, "none yet", 600, 240).contains("none yet"));
+        let returns: Vec<f64> = pts.iter().map(|p| p.v).collect();
+        assert!(distribution_svg(&returns, Some(-1.5e-4), 400, 200).contains("VaR 95%"));
     }
 }

@@ -91,10 +91,11 @@ pub fn PerformancePage() -> impl IntoView {
                 }.into_any(),
                 Ok(v) => {
                     let m = v.metrics.clone();
-                    let growth = charts::lines_svg(&[("Fund", &v.growth, true), ("S&P 500", &v.benchmark_growth, false)], "Cumulative return (%)", true, 900, 260);
-                    let underwater = charts::lines_svg(&[("Drawdown", &v.underwater, true)], "Drawdown (%)", true, 900, 180);
-                    let rolling = charts::lines_svg(&[("Sharpe", &v.rolling_sharpe, true), ("Beta", &v.rolling_beta, false)], &format!("Rolling {} d Sharpe / beta", v.rolling_window), false, 900, 200);
-                    let vol = charts::lines_svg(&[("Volatility", &v.rolling_volatility, true)], &format!("Rolling {} d volatility (%)", v.rolling_window), true, 900, 180);
+                    let later = format!("Rolling figures appear once there are {} daily returns.", v.rolling_window);
+                    let growth = charts::lines_svg(&[("Fund", &v.growth, true), ("S&P 500", &v.benchmark_growth, false)], "Cumulative return (%)", true, "", 900, 260);
+                    let underwater = charts::lines_svg(&[("Drawdown", &v.underwater, true)], "Drawdown (%)", true, "", 900, 180);
+                    let rolling = charts::lines_svg(&[("Sharpe", &v.rolling_sharpe, true), ("Beta", &v.rolling_beta, false)], &format!("Rolling {} d Sharpe / beta", v.rolling_window), false, &later, 900, 200);
+                    let vol = charts::lines_svg(&[("Volatility", &v.rolling_volatility, true)], &format!("Rolling {} d volatility (%)", v.rolling_window), true, &later, 900, 180);
                     let dist = charts::distribution_svg(&v.returns, m.var_95, 440, 240);
                     view! {
                         <p class="asof" data-testid="performance-span">{format!("{} daily returns, {} to {}; {} with an S&P 500 return on the same date", m.periods, date(m.start), date(m.end), m.benchmark_periods.unwrap_or(0))}</p>

@@ -361,3 +361,85 @@ async fn admins_create_list_and_revoke_api_tokens_in_the_chain() {
     assert!(details.iter().any(|d| d.contains("'desk-reader' (read) created by admin")), "{details:?}");
     assert!(details.iter().any(|d| d.contains("'desk-reader' revoked by admin")), "{details:?}");
 }
+
+/// Who may call an API route: token scopes, and which signed-in roles (by permission).
+struct RouteRule {
+    method: &'static str,
+    path: &'static str,
+    body: &'static str,
+    scopes: &'static [&'static str],
+    session: Option<Permission>,
+}
+
+const ANY: &[&str] = &["ingest", "engine", "read"];
+
+const ROUTES: &[RouteRule] = &[
+    RouteRule { method: "POST", path: "/api/v1/events", body: "[]", scopes: &["ingest"], session: None },
+    RouteRule { method: "GET", path: "/api/v1/events", body: "", scopes: &["read"], session: None },
+    RouteRule { method: "GET", path: "/api/v1/trades/sig-1/lineage", body: "", scopes: &["read"], session: None },
+    RouteRule { method: "GET", path: "/api/v1/summary", body: "", scopes: &["read"], session: None },
+    RouteRule { method: "GET", path: "/api/v1/audit/verify", body: "", scopes: &["read"], session: None },
+    RouteRule { method: "GET", path: "/api/v1/automations", body: "", scopes: &["engine", "read"], session: None },
+    RouteRule { method: "GET", path: "/api/v1/automations/momentum-1/decisions", body: "", scopes: &["engine", "read"], session: None },
+    RouteRule { method: "GET", path: "/api/v1/config", body: "", scopes: &["engine", "read"], session: None },
+    RouteRule { method: "GET", path: "/api/v1/metrics", body: "", scopes: ANY, session: Some(Permission::ViewInvestor) },
+    RouteRule { method: "POST", path: "/api/v1/metrics/returns", body: r#"[{"date":"2024-01-02","return":0.01},{"date":"2024-01-03","return":0.0}]"#, scopes: ANY, session: Some(Permission::ViewInvestor) },
+    RouteRule { method: "GET", path: "/live/dashboard", body: "", scopes: &[], session: Some(Permission::ViewOperations) },
+];
+
+#[tokio::test]
+async fn every_api_route_checks_the_token_scope_or_the_session_role() {
+    let app = spawn().await;
+    app.post(&round_trip()).await;
+    let tokens = [("ingest", app.ingest_token.clone()), ("engine", app.engine_token.clone()), ("read", app.read_token.clone())];
+    let mut sessions = Vec::new();
+    for role in Role::ALL {
+        sessions.push((role, app.login(role).await));
+    }
+    let mut failures = Vec::new();
+    for rule in ROUTES {
+        let send = |header: Option<(&'static str, String)>| {
+            let url = format!("{}{}", app.base, rule.path);
+            let mut req = if rule.method == "POST" { app.http.post(url).header("content-type", "application/json").body(rule.body) } else { app.http.get(url) };
+            if let Some((k, v)) = header {
+                req = req.header(k, v);
+            }
+            async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+        };
+        // No credentials at all.
+        let status = send(None).await;
+        if status != 401 {
+            failures.push(format!("{} {} without credentials: {status}, expected 401", rule.method, rule.path));
+        }
+        for (scope, token) in &tokens {
+            let status = send(Some(("authorization", format!("Bearer {token}")))).await;
+            let allowed = rule.scopes.contains(scope);
+            let ok = if allowed { status != 401 && status != 403 } else if rule.scopes.is_empty() { status == 401 } else { status == 403 };
+            if !ok {
+                failures.push(format!("{} {} with a {scope} token: {status}, allowed {allowed}", rule.method, rule.path));
+            }
+        }
+        for (role, cookie) in &sessions {
+            let status = send(Some(("cookie", cookie.clone()))).await;
+            let expected = match rule.session {
+                None => Some(401),
+                Some(p) if !role.allows(p) => Some(403),
+                Some(_) => None,
+            };
+            let ok = match expected {
+                Some(code) => status == code,
+                None => status != 401 && status != 403,
+            };
+            if !ok {
+                failures.push(format!("{} {} as {role:?}: {status}, expected {expected:?}", rule.method, rule.path));
+            }
+        }
+    }
+    for public in ["/healthz", "/readyz"] {
+        let status = app.http.get(format!("{}{public}", app.base)).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+        if status != 200 {
+            failures.push(format!("{public}: {status}, expected 200 for anyone"));
+        }
+    }
+    assert!(failures.is_empty(), "route authorization matrix:\n{}", failures.join("\n"));
+}

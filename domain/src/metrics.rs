@@ -432,7 +432,7 @@ impl Rolling {
 }
 
 /// Everything the Performance page draws, from daily returns and a benchmark by date.
-pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>) -> crate::view::PerformanceView {
+pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>, trades: TradeStats) -> crate::view::PerformanceView {
     use crate::view::Point;
     let at = |d: &NaiveDate| d.and_hms_opt(21, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default();
     let metrics = match benchmark {
@@ -465,29 +465,102 @@ pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<
         rolling_volatility: points(&rolling.volatility),
         rolling_beta: points(&rolling.beta),
         returns: returns.to_vec(),
+        trades,
     }
 }
 
-/// Daily returns of an equity curve: the last equity of each calendar day (UTC), then simple
-/// returns day over day. The first day has no return.
-pub fn daily_returns(curve: &[crate::view::Point]) -> (Vec<NaiveDate>, Vec<f64>) {
-    let mut closes: Vec<(NaiveDate, f64)> = Vec::new();
-    for p in curve {
-        let (d, v) = (chrono::DateTime::from_timestamp_millis(p.t).unwrap_or_default().date_naive(), &p.v);
-        match closes.last_mut() {
-            Some((last, x)) if *last == d => *x = *v,
-            _ => closes.push((d, *v)),
+/// Simple returns day over day of daily closes (date ascending); the first day has no return.
+pub fn daily_returns(closes: impl IntoIterator<Item = (NaiveDate, f64)>) -> (Vec<NaiveDate>, Vec<f64>) {
+    let (mut dates, mut rets) = (Vec::new(), Vec::new());
+    let mut prev: Option<f64> = None;
+    for (d, v) in closes {
+        if let Some(p) = prev.filter(|p| *p > 0.0) {
+            dates.push(d);
+            rets.push(v / p - 1.0);
         }
-    }
-    let mut dates = Vec::new();
-    let mut rets = Vec::new();
-    for w in closes.windows(2) {
-        if w[0].1 > 0.0 {
-            dates.push(w[1].0);
-            rets.push(w[1].1 / w[0].1 - 1.0);
-        }
+        prev = Some(v);
     }
     (dates, rets)
+}
+
+/// One closed round trip of an instrument (flat to flat, or to a flip), net of its fees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClosedTrade {
+    pub instrument: String,
+    pub pnl: rust_decimal::Decimal,
+    pub opened: chrono::DateTime<chrono::Utc>,
+    pub closed: chrono::DateTime<chrono::Utc>,
+}
+
+/// **Per-trade** figures of closed round trips (money exact, in USD). Not per period: a
+/// strategy can win most days and lose on most trades, or the reverse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TradeStats {
+    pub trades: u64,
+    /// Trades with PnL > 0 / < 0 (breakeven trades count in `trades` only).
+    pub wins: u64,
+    pub losses: u64,
+    /// `wins / trades`.
+    pub hit_rate: Option<f64>,
+    /// Gross profit / gross loss.
+    pub profit_factor: Option<f64>,
+    /// Average win / |average loss|.
+    pub payoff_ratio: Option<f64>,
+    /// Mean PnL per trade, USD: `hit_rate * average_win + (1 - hit_rate) * average_loss` when
+    /// nothing breaks even.
+    pub expectancy: Option<rust_decimal::Decimal>,
+    pub average_win: Option<rust_decimal::Decimal>,
+    /// Negative (a loss), USD.
+    pub average_loss: Option<rust_decimal::Decimal>,
+    pub max_consecutive_wins: u64,
+    pub max_consecutive_losses: u64,
+    /// Mean time from opening to closing, seconds.
+    pub average_holding_secs: Option<f64>,
+}
+
+impl TradeStats {
+    pub fn compute(trades: &[ClosedTrade]) -> TradeStats {
+        use rust_decimal::Decimal;
+        use rust_decimal::prelude::ToPrimitive;
+        let mut s = TradeStats { trades: trades.len() as u64, ..TradeStats::default() };
+        if trades.is_empty() {
+            return s;
+        }
+        let (mut gross_win, mut gross_loss, mut total) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        let (mut run_w, mut run_l) = (0u64, 0u64);
+        let mut held = 0.0;
+        for t in trades {
+            total += t.pnl;
+            held += (t.closed - t.opened).num_milliseconds() as f64 / 1000.0;
+            if t.pnl > Decimal::ZERO {
+                s.wins += 1;
+                gross_win += t.pnl;
+                run_w += 1;
+                run_l = 0;
+            } else if t.pnl < Decimal::ZERO {
+                s.losses += 1;
+                gross_loss -= t.pnl;
+                run_l += 1;
+                run_w = 0;
+            } else {
+                (run_w, run_l) = (0, 0);
+            }
+            s.max_consecutive_wins = s.max_consecutive_wins.max(run_w);
+            s.max_consecutive_losses = s.max_consecutive_losses.max(run_l);
+        }
+        let n = Decimal::from(s.trades);
+        s.hit_rate = Some(s.wins as f64 / s.trades as f64);
+        s.profit_factor = (gross_loss > Decimal::ZERO).then(|| (gross_win / gross_loss).to_f64()).flatten();
+        s.average_win = (s.wins > 0).then(|| gross_win / Decimal::from(s.wins));
+        s.average_loss = (s.losses > 0).then(|| -gross_loss / Decimal::from(s.losses));
+        s.payoff_ratio = match (s.average_win, s.average_loss) {
+            (Some(w), Some(l)) if !l.is_zero() => (w / -l).to_f64(),
+            _ => None,
+        };
+        s.expectancy = Some(total / n);
+        s.average_holding_secs = Some(held / s.trades as f64);
+        s
+    }
 }
 
 #[cfg(test)]
@@ -537,6 +610,23 @@ mod tests {
         assert_eq!((m.periods, m.benchmark_periods), (4, Some(3)));
         assert!(m.beta.is_some_and(|b| (b - 2.0).abs() < 1e-12), "r = 2 b on the shared dates: {:?}", m.beta);
         assert!(m.correlation.is_some_and(|c| (c - 1.0).abs() < 1e-12));
+    }
+
+    #[test]
+    fn per_trade_figures_of_a_known_list() {
+        use rust_decimal::Decimal;
+        let t0 = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let trade = |pnl: i64, hours: i64| ClosedTrade { instrument: "AAPL".into(), pnl: Decimal::from(pnl), opened: t0, closed: t0 + chrono::Duration::hours(hours) };
+        let s = TradeStats::compute(&[trade(100, 1), trade(50, 2), trade(-30, 3), trade(-10, 4), trade(-20, 5), trade(0, 1), trade(60, 2)]);
+        assert_eq!((s.trades, s.wins, s.losses), (7, 3, 3));
+        assert_eq!((s.max_consecutive_wins, s.max_consecutive_losses), (2, 3));
+        assert_eq!(s.hit_rate, Some(3.0 / 7.0));
+        assert_eq!(s.profit_factor, Some(210.0 / 60.0));
+        assert_eq!((s.average_win, s.average_loss), (Some(Decimal::from(70)), Some(Decimal::from(-20))));
+        assert_eq!(s.payoff_ratio, Some(3.5));
+        assert_eq!(s.expectancy, Some(Decimal::from(150) / Decimal::from(7)));
+        assert_eq!(s.average_holding_secs, Some(18.0 * 3600.0 / 7.0));
+        assert_eq!(TradeStats::compute(&[]).hit_rate, None);
     }
 
     proptest! {

@@ -148,6 +148,10 @@ pub struct Projection {
     order_to_fill: Histogram<u64>,
     counts: CountsView,
     last_fill: Option<FillOutcome>,
+    /// Since when each instrument's position has been open (market time).
+    open_since: HashMap<String, DateTime<Utc>>,
+    /// Every closed round trip, oldest first.
+    trades: Vec<crate::metrics::ClosedTrade>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -168,6 +172,8 @@ impl Projection {
             as_of: None,
             curve: Vec::new(),
             daily_close: BTreeMap::new(),
+            open_since: HashMap::new(),
+            trades: Vec::new(),
             peak: f64::NEG_INFINITY,
             max_drawdown: 0.0,
             wins: 0,
@@ -373,8 +379,17 @@ impl Projection {
             self.slippage_n += 1;
         }
         let (side, instrument) = (order.side, order.instrument.clone());
-        let position = self.positions.entry(instrument).or_default();
-        if let Some(trade) = position.fill(side, f.quantity, f.price, f.fee) {
+        let position = self.positions.entry(instrument.clone()).or_default();
+        let opened = *self.open_since.entry(instrument.clone()).or_insert(ts);
+        let closed = position.fill(side, f.quantity, f.price, f.fee);
+        let flat = position.quantity.is_zero();
+        if let Some(trade) = closed {
+            self.trades.push(crate::metrics::ClosedTrade { instrument: instrument.clone(), pnl: trade, opened, closed: ts });
+            if flat {
+                self.open_since.remove(&instrument);
+            } else {
+                self.open_since.insert(instrument, ts); // flipped: the rest opened now
+            }
             outcome.closed_pnl = Some(trade);
             self.closed_trades += 1;
             if trade > Decimal::ZERO {
@@ -433,9 +448,14 @@ impl Projection {
         self.positions.values().map(|p| p.fees).sum()
     }
 
-    /// Equity at each distinct market timestamp (not downsampled), for the metrics.
-    pub fn equity_points(&self) -> &[Point] {
-        &self.curve
+    /// Every closed round trip (per instrument, flat to flat), oldest first.
+    pub fn closed_trades(&self) -> &[crate::metrics::ClosedTrade] {
+        &self.trades
+    }
+
+    /// Equity at the last event of each UTC day (market time).
+    pub fn daily_closes(&self) -> impl Iterator<Item = (NaiveDate, f64)> + '_ {
+        self.daily_close.iter().map(|(d, e)| (*d, e.to_f64().unwrap_or(0.0)))
     }
 
     /// The starting capital (USD).

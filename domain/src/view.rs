@@ -397,4 +397,6 @@ pub struct PerformanceView {
     pub rolling_beta: Vec<Point>,
     /// Daily returns, for the distribution chart.
     pub returns: Vec<f64>,
+    /// Per-trade figures of the closed round trips.
+    pub trades: crate::metrics::TradeStats,
 }

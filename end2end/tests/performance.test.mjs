@@ -35,6 +35,7 @@ test('the performance page shows the metric set, charts and monthly returns of t
   assert.equal(await row('Sharpe'), api.sharpe.toFixed(2), 'the page shows the API figure');
   assert.equal(await row('Max drawdown'), `${(api.max_drawdown * 100).toFixed(2)}%`);
   assert.ok(await page.$('[data-testid=growth-chart] svg'), 'the growth chart is an SVG');
+  assert.match(await page.textContent('[data-testid=trade-table]'), new RegExp(`^Trades \\(won / lost\\)${api.trades.trades} `), 'per-trade figures beside the per-period ones');
   assert.equal((await page.$$('[data-testid=monthly-returns] tbody tr')).length, api.yearly_returns.length);
   await page.screenshot({ path: 'screenshots/performance.png', fullPage: true });
   assert.deepEqual(page.errors, []);

@@ -21,6 +21,13 @@ fn ingest(c: &mut Criterion) {
         let store = Store::open(dir.path()).await.unwrap_or_else(|e| panic!("store: {e}"));
         Console::open(store, Decimal::from(1_000_000)).await.unwrap_or_else(|e| panic!("console: {e}"))
     });
+    // Steady state: the automation runs unattended (gating threshold 0), as one does after its
+    // first N approved trades. With the default threshold every entry would wait for a person
+    // and every order be flagged, which is the first hours of an automation, not its life.
+    rt.block_on(async {
+        let config = serde_json::json!({"kind": "config_change", "version": 1, "actor": "bench", "reason": "benchmark: automations run unattended", "config": {"gating": {"threshold": 0}}});
+        console.record(vec![config], Utc::now()).await.unwrap_or_else(|e| panic!("config: {e}"))
+    });
     let base = Utc.with_ymd_and_hms(2024, 1, 2, 14, 30, 0).single().unwrap_or_default();
     let mut group = c.benchmark_group("ingest");
     group.throughput(Throughput::Elements(1000));

@@ -339,7 +339,10 @@ async fn metrics(State(state): State<AppState>, _: Reader, Query(q): Query<Metri
     let (from, to) = (parse_date("from", q.from.as_deref())?, parse_date("to", q.to.as_deref())?);
     let index = benchmark_of(q.benchmark.as_deref(), "sp500")?;
     let (dates, returns) = state.console.daily_returns(from, to);
-    metrics_json("console_equity_daily", index.map(|_| "sp500"), &dates, &returns, index)
+    let Json(mut body) = metrics_json("console_equity_daily", index.map(|_| "sp500"), &dates, &returns, index)?;
+    // Per-trade figures are a different thing from the per-period set: a field of their own.
+    body["trades"] = serde_json::to_value(state.console.trade_stats()).map_err(anyhow::Error::from)?;
+    Ok(Json(body))
 }
 
 /// Most returns `POST /api/v1/metrics/returns` takes.

@@ -325,10 +325,15 @@ impl Console {
     /// (inclusive) when given.
     pub fn daily_returns(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> (Vec<chrono::NaiveDate>, Vec<f64>) {
         let (dates, returns) = match self.projection.read() {
-            Ok(p) => domain::metrics::daily_returns(p.equity_points()),
+            Ok(p) => domain::metrics::daily_returns(p.daily_closes()),
             Err(_) => return (Vec::new(), Vec::new()),
         };
         dates.into_iter().zip(returns).filter(|(d, _)| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t)).unzip()
+    }
+
+    /// Per-trade figures of every closed round trip.
+    pub fn trade_stats(&self) -> domain::metrics::TradeStats {
+        self.projection.read().map(|p| domain::metrics::TradeStats::compute(p.closed_trades())).unwrap_or_default()
     }
 
     pub fn summary(&self) -> DashboardView {
@@ -401,7 +406,7 @@ impl ConsoleService for Console {
 
     fn performance(&self) -> domain::view::PerformanceView {
         let (dates, returns) = self.daily_returns(None, None);
-        domain::metrics::performance_view(&dates, &returns, crate::api::sp500())
+        domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats())
     }
 
     fn config(&self) -> (u32, Config) {

@@ -78,6 +78,26 @@ fn MonthlyTable(months: Vec<PeriodReturn>, years: Vec<PeriodReturn>) -> impl Int
 }
 
 #[component]
+fn TradeTable(t: domain::metrics::TradeStats) -> impl IntoView {
+    let money = |d: Option<rust_decimal::Decimal>| d.map(format::pnl).unwrap_or_else(|| "—".into());
+    let rows = vec![
+        ("Trades (won / lost)", format!("{} ({} / {})", t.trades, t.wins, t.losses), "Closed round trips; breakeven trades count in the total only."),
+        ("Hit rate", opt_pct(t.hit_rate), "Winning trades / all trades."),
+        ("Profit factor", ratio(t.profit_factor), "Gross profit / gross loss of closed trades."),
+        ("Payoff ratio", ratio(t.payoff_ratio), "Average win / |average loss|."),
+        ("Expectancy (USD per trade)", money(t.expectancy), "Mean net PnL per closed trade."),
+        ("Average win / loss (USD)", format!("{} / {}", money(t.average_win), money(t.average_loss)), "Mean net PnL of winning / losing trades."),
+        ("Most wins / losses in a row", format!("{} / {}", t.max_consecutive_wins, t.max_consecutive_losses), "Longest runs of winning and losing trades, in closing order."),
+        ("Average holding time", t.average_holding_secs.map(|s| if s >= 86_400.0 { format!("{:.1} days", s / 86_400.0) } else { format!("{:.1} h", s / 3600.0) }).unwrap_or_else(|| "—".into()), "Mean time from the opening fill to the closing fill."),
+    ];
+    view! {
+        <table class="grid compact" data-testid="trade-table"><tbody>
+            {rows.into_iter().map(|(label, value, def)| view! { <tr title=def><td>{label}</td><td class="num">{value}</td></tr> }).collect_view()}
+        </tbody></table>
+    }
+}
+
+#[component]
 pub fn PerformancePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_performance());
     view! {
@@ -115,6 +135,11 @@ pub fn PerformancePage() -> impl IntoView {
                                 <div class="chart" inner_html=dist></div>
                             </section>
                         </div>
+                        <section class="panel">
+                            <h2>"Per trade (closed round trips)"</h2>
+                            <p class="hint">"Per-trade figures: each closed round trip (flat to flat) counts once, whatever its size or length. Not comparable with the per-period figures above."</p>
+                            <TradeTable t=v.trades.clone()/>
+                        </section>
                         <section class="panel chart" inner_html=rolling></section>
                         <section class="panel chart" inner_html=vol></section>
                         <section class="panel">

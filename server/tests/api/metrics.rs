@@ -68,6 +68,9 @@ async fn the_consoles_own_equity_has_daily_metrics() {
     for (i, mid) in ["69000", "66000", "70000", "71000"].iter().enumerate() {
         events.push(snapshot(&format!("d{i}"), "BTCUSDT", mid, (i as i64 + 1) * DAY));
     }
+    // Closed on the last day: one round trip, (71,000 - 67,500.25) * 0.1 - 0.0675 - 0.071 = 349.8365.
+    events.push(order("x1", "ord-x", "sig-1", "sell", "0.1", "submitted", 4 * DAY + 1000));
+    events.push(fill("x2", "ord-x", "0.1", "71000", "0.071", 4 * DAY + 2000));
     let (status, ack) = app.post(&events).await;
     assert_eq!(status, 200, "{ack}");
     let (status, m) = app.get("/api/v1/metrics").await;
@@ -77,6 +80,9 @@ async fn the_consoles_own_equity_has_daily_metrics() {
     assert_eq!(m["benchmark_periods"], 0, "2024 is past the bundled index (ends 2022)");
     assert!(m["worst_day"].as_f64().is_some_and(|w| w < 0.0), "the 69,000 -> 66,000 day lost: {m}");
     assert!(m["max_drawdown"].as_f64().is_some_and(|d| d < 0.0));
+    let t = &m["trades"];
+    assert_eq!((t["trades"].as_u64(), t["wins"].as_u64(), t["expectancy"].as_str()), (Some(1), Some(1), Some("349.8365")), "per-trade figures, exact: {t}");
+    assert_eq!(t["average_holding_secs"].as_f64(), Some((4 * DAY + 2000 - 90) as f64 / 1000.0));
     let (_, later) = app.get("/api/v1/metrics?from=2024-10-27&benchmark=none").await;
     assert_eq!((later["periods"].as_u64(), later["benchmark"].is_null()), (Some(2), true));
     let (status, _) = app.get("/api/v1/metrics?from=27-10-2024").await;

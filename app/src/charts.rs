@@ -67,44 +67,17 @@ pub fn lines_svg(series: &[(&str, &[Point], bool)], y_desc: &str, pct: bool, whe
     if pts.len() < 2 {
         return empty(w, h, when_empty);
     }
-    let (t0, t1) = pts.iter().fold((i64::MAX, i64::MIN), |(a, b), p| (a.min(p.t), b.max(p.t)));
     let (lo, hi) = pts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.v), hi.max(p.v)));
     let pad = ((hi - lo) * 0.05).max(1e-6);
-    let x_fmt = time_label(t1.saturating_sub(t0));
     // Enough decimals that neighbouring ticks differ (a quiet series moves in hundredths of %).
     let span = if pct { (hi - lo) * 100.0 } else { hi - lo };
     let dp = ((-(span / 6.0).max(1e-9).log10()).ceil().max(1.0) as usize).min(5);
     let y_fmt = move |v: &f64| if pct { format!("{:.dp$}%", v * 100.0) } else { format!("{v:.dp$}") };
-    let mut buf = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root).margin(12).x_label_area_size(28).y_label_area_size(70).build_cartesian_2d(t0..t1.max(t0 + 1), (lo - pad)..(hi + pad))?;
-        chart
-            .configure_mesh()
-            .x_labels(6)
-            .y_labels(6)
-            .x_label_formatter(&x_fmt)
-            .y_label_formatter(&y_fmt)
-            .y_desc(y_desc)
-            .axis_desc_style(("sans-serif", 12).into_font().color(&AXIS))
-            .label_style(("sans-serif", 11).into_font().color(&AXIS))
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(GRID)
-            .draw()?;
-        for (name, points, primary) in series {
-            let color = if *primary { LINE } else { BENCH };
-            chart
-                .draw_series(LineSeries::new(points.iter().map(|p| (p.t, p.v)), color.stroke_width(if *primary { 2 } else { 1 })))?
-                .label(*name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
-        }
-        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(GRID).label_font(("sans-serif", 11)).draw()?;
-        root.present()?;
-        Ok(())
-    })()
-    .is_ok();
-    if drawn { buf } else { empty(w, h, "This chart could not be drawn.") }
+    let lines: Vec<Line> = series
+        .iter()
+        .map(|(name, points, primary)| Line { name: Some(name), data: points.iter().map(|p| (p.t, p.v)).collect(), color: if *primary { LINE } else { BENCH }, width: if *primary { 2 } else { 1 }, area: false })
+        .collect();
+    time_chart(&lines, lo - pad, hi + pad, y_desc, &y_fmt, w, h)
 }
 
 /// Histogram of daily returns in 40 buckets (% of days per bucket) over a symmetric range that
@@ -174,8 +147,22 @@ fn line_chart(
     h: u32,
     area: bool,
 ) -> String {
+    time_chart(&[Line { name: None, data: data.collect(), color, width: 2, area }], lo, hi, y_desc, y_fmt, w, h)
+}
+
+/// One series of a time chart; named series get a legend entry.
+struct Line<'a> {
+    name: Option<&'a str>,
+    data: Vec<(i64, f64)>,
+    color: RGBColor,
+    width: u32,
+    area: bool,
+}
+
+/// Lines (or areas down to 0) over time, on one y axis from `lo` to `hi`.
+fn time_chart(lines: &[Line], lo: f64, hi: f64, y_desc: &str, y_fmt: &dyn Fn(&f64) -> String, w: u32, h: u32) -> String {
     let mut buf = String::new();
-    let (t0, t1) = data.clone().fold((i64::MAX, i64::MIN), |(a, b), (t, _)| (a.min(t), b.max(t)));
+    let (t0, t1) = lines.iter().flat_map(|l| l.data.iter()).fold((i64::MAX, i64::MIN), |(a, b), (t, _)| (a.min(*t), b.max(*t)));
     let x_fmt = time_label(t1.saturating_sub(t0));
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
@@ -197,10 +184,19 @@ fn line_chart(
             .light_line_style(WHITE.mix(0.0))
             .bold_line_style(GRID)
             .draw()?;
-        if area {
-            chart.draw_series(AreaSeries::new(data, 0.0, color.mix(0.25)).border_style(color.stroke_width(2)))?;
-        } else {
-            chart.draw_series(LineSeries::new(data, color.stroke_width(2)))?;
+        for l in lines {
+            let (color, width) = (l.color, l.width);
+            let drawn = if l.area {
+                chart.draw_series(AreaSeries::new(l.data.iter().copied(), 0.0, color.mix(0.25)).border_style(color.stroke_width(width)))?
+            } else {
+                chart.draw_series(LineSeries::new(l.data.iter().copied(), color.stroke_width(width)))?
+            };
+            if let Some(name) = l.name {
+                drawn.label(name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+            }
+        }
+        if lines.iter().any(|l| l.name.is_some()) {
+            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(GRID).label_font(("sans-serif", 11)).draw()?;
         }
         root.present()?;
         Ok(())

@@ -6,6 +6,7 @@ pub mod chain;
 pub mod event;
 pub mod format;
 pub mod governance;
+pub mod kpi;
 pub mod lineage;
 pub mod metrics;
 pub mod projection;

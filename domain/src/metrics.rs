@@ -466,6 +466,7 @@ pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<
         rolling_beta: points(&rolling.beta),
         returns: returns.to_vec(),
         trades,
+        exit_kpis: crate::kpi::KpiReport::default(),
     }
 }
 

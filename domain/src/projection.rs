@@ -448,6 +448,11 @@ impl Projection {
         self.positions.values().map(|p| p.fees).sum()
     }
 
+    /// The latest market time seen.
+    pub fn as_of(&self) -> Option<DateTime<Utc>> {
+        self.as_of
+    }
+
     /// Every closed round trip (per instrument, flat to flat), oldest first.
     pub fn closed_trades(&self) -> &[crate::metrics::ClosedTrade] {
         &self.trades

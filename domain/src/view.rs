@@ -399,4 +399,6 @@ pub struct PerformanceView {
     pub returns: Vec<f64>,
     /// Per-trade figures of the closed round trips.
     pub trades: crate::metrics::TradeStats,
+    /// Exit-quality KPIs, overall and per week.
+    pub exit_kpis: crate::kpi::KpiReport,
 }

@@ -59,6 +59,8 @@ pub struct Console {
     store: Store,
     projection: RwLock<Projection>,
     governance: RwLock<Governance>,
+    /// Exit-quality KPIs, folded like the projections.
+    kpis: RwLock<domain::kpi::ExitKpis>,
     /// The chain head; holding this lock is what makes the console the single writer.
     head: Mutex<(u64, Hash)>,
     head_tx: watch::Sender<u64>,
@@ -73,10 +75,12 @@ impl Console {
     pub async fn open(store: Store, capital: Decimal) -> Result<Arc<Self>> {
         let mut projection = Projection::new(capital);
         let mut governance = Governance::new();
+        let mut kpis = domain::kpi::ExitKpis::new(domain::kpi::KpiParams::default());
         let started = std::time::Instant::now();
         let n = store.for_each_event(|seq, e, received_at| {
             projection.apply(seq, &e);
             governance.apply(seq, &e, received_at, &projection);
+            kpis.apply(&e);
         })
         .await?;
         let head = store.head().await?;
@@ -87,6 +91,7 @@ impl Console {
             store,
             projection: RwLock::new(projection),
             governance: RwLock::new(governance),
+            kpis: RwLock::new(kpis),
             head: Mutex::new(head),
             head_tx,
             config_lock: Mutex::new(()),
@@ -196,9 +201,11 @@ impl Console {
     fn apply_stored(&self, stored: &[crate::store::Stored], now: DateTime<Utc>) -> Result<()> {
         let mut projection = self.projection.write().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
         let mut governance = self.governance.write().map_err(|_| anyhow::anyhow!("governance lock poisoned"))?;
+        let mut kpis = self.kpis.write().map_err(|_| anyhow::anyhow!("kpi lock poisoned"))?;
         for s in stored {
             projection.apply(s.seq, &s.event);
             governance.apply(s.seq, &s.event, now, &projection);
+            kpis.apply(&s.event);
         }
         Ok(())
     }
@@ -331,6 +338,12 @@ impl Console {
         dates.into_iter().zip(returns).filter(|(d, _)| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t)).unzip()
     }
 
+    /// Exit-quality KPIs as of the latest market time in the log.
+    pub fn exit_kpis(&self) -> domain::kpi::KpiReport {
+        let now = self.projection.read().ok().and_then(|p| p.as_of()).unwrap_or_else(Utc::now);
+        self.kpis.read().map(|k| k.report(now)).unwrap_or_default()
+    }
+
     /// Per-trade figures of every closed round trip.
     pub fn trade_stats(&self) -> domain::metrics::TradeStats {
         self.projection.read().map(|p| domain::metrics::TradeStats::compute(p.closed_trades())).unwrap_or_default()
@@ -406,7 +419,9 @@ impl ConsoleService for Console {
 
     fn performance(&self) -> domain::view::PerformanceView {
         let (dates, returns) = self.daily_returns(None, None);
-        domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats())
+        let mut view = domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats());
+        view.exit_kpis = self.exit_kpis();
+        view
     }
 
     fn config(&self) -> (u32, Config) {

@@ -77,6 +77,45 @@ fn MonthlyTable(months: Vec<PeriodReturn>, years: Vec<PeriodReturn>) -> impl Int
     }
 }
 
+fn ms(x: Option<f64>) -> String {
+    format::opt(x, format::ms)
+}
+
+#[component]
+fn KpiTable(report: domain::kpi::KpiReport) -> impl IntoView {
+    let heads = [
+        ("SLAR", "Of closed trades with a stop-loss, the share an exit signal closed before the mid crossed the stop."),
+        ("PRR", "Realized price gain / best unrealized price gain, quantity-weighted."),
+        ("TTDR", "Of exits with an open position, the share after which the mid first moved 1% against that position within 5 days."),
+        ("FER", "Of those exits, the share after which the mid first moved 1% further in the position's favour."),
+        ("ERT p50 / p95", "Time from the exit signal to the first operator response or order for it."),
+        ("EAW%", "Exit signals reacted to within their recommended window."),
+        ("Exits", "Exit signals (judged for TTDR / FER)."),
+    ];
+    let row = |label: String, v: &domain::kpi::KpiValues| {
+        view! {
+            <tr>
+                <td>{label}</td>
+                <td class="num">{opt_pct(v.slar)}</td>
+                <td class="num">{opt_pct(v.prr)}</td>
+                <td class="num">{opt_pct(v.ttdr)}</td>
+                <td class="num">{opt_pct(v.fer)}</td>
+                <td class="num">{format!("{} / {}", ms(v.ert_median_ms), ms(v.ert_p95_ms))}</td>
+                <td class="num">{opt_pct(v.eaw)}</td>
+                <td class="num">{format!("{} ({})", v.exits, v.exits_judged)}</td>
+            </tr>
+        }
+    };
+    let overall = row("All".into(), &report.overall);
+    let weeks = report.weekly.iter().rev().take(12).map(|(w, v)| row(format!("week of {w}"), v)).collect_view();
+    view! {
+        <table class="grid compact" data-testid="kpi-table">
+            <thead><tr><th></th>{heads.into_iter().map(|(h, def)| view! { <th class="num" title=def>{h}</th> }).collect_view()}</tr></thead>
+            <tbody>{overall}{weeks}</tbody>
+        </table>
+    }
+}
+
 #[component]
 fn TradeTable(t: domain::metrics::TradeStats) -> impl IntoView {
     let money = |d: Option<rust_decimal::Decimal>| d.map(format::pnl).unwrap_or_else(|| "—".into());
@@ -139,6 +178,11 @@ pub fn PerformancePage() -> impl IntoView {
                             <h2>"Per trade (closed round trips)"</h2>
                             <p class="hint">"Per-trade figures: each closed round trip (flat to flat) counts once, whatever its size or length. Not comparable with the per-period figures above."</p>
                             <TradeTable t=v.trades.clone()/>
+                        </section>
+                        <section class="panel">
+                            <h2>"Exit quality"</h2>
+                            <p class="hint">"How well exits work: SLAR stop-loss avoidance, PRR profit retention, TTDR / FER exits confirmed / contradicted by the next 1% move within 5 days, ERT reaction time, EAW% reacted within the window. Definitions on hover and in docs/methodology.md."</p>
+                            <KpiTable report=v.exit_kpis.clone()/>
                         </section>
                         <section class="panel chart" inner_html=rolling></section>
                         <section class="panel chart" inner_html=vol></section>

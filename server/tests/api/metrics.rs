@@ -69,7 +69,12 @@ async fn the_consoles_own_equity_has_daily_metrics() {
         events.push(snapshot(&format!("d{i}"), "BTCUSDT", mid, (i as i64 + 1) * DAY));
     }
     // Closed on the last day: one round trip, (71,000 - 67,500.25) * 0.1 - 0.0675 - 0.071 = 349.8365.
-    events.push(order("x1", "ord-x", "sig-1", "sell", "0.1", "submitted", 4 * DAY + 1000));
+    let mut exit = signal("x0", "sig-x", 4 * DAY);
+    exit["intent"] = json!("exit");
+    exit["side"] = json!("sell");
+    exit["response_window_secs"] = json!(600);
+    events.push(exit);
+    events.push(order("x1", "ord-x", "sig-x", "sell", "0.1", "submitted", 4 * DAY + 1000));
     events.push(fill("x2", "ord-x", "0.1", "71000", "0.071", 4 * DAY + 2000));
     let (status, ack) = app.post(&events).await;
     assert_eq!(status, 200, "{ack}");
@@ -83,6 +88,10 @@ async fn the_consoles_own_equity_has_daily_metrics() {
     let t = &m["trades"];
     assert_eq!((t["trades"].as_u64(), t["wins"].as_u64(), t["expectancy"].as_str()), (Some(1), Some(1), Some("349.8365")), "per-trade figures, exact: {t}");
     assert_eq!(t["average_holding_secs"].as_f64(), Some((4 * DAY + 2000 - 90) as f64 / 1000.0));
+    let k = &m["exit_kpis"]["overall"];
+    assert_eq!((k["exits"].as_u64(), k["trades_with_stop"].as_u64()), (Some(1), Some(1)), "{k}");
+    assert_eq!(k["slar"].as_f64(), Some(0.0), "the mid touched the 66,000 stop on day 2, before the exit signal");
+    assert_eq!((k["ert_median_ms"].as_f64(), k["eaw"].as_f64()), (Some(1000.0), Some(1.0)), "ordered 1 s after the exit signal, inside 600 s");
     let (_, later) = app.get("/api/v1/metrics?from=2024-10-27&benchmark=none").await;
     assert_eq!((later["periods"].as_u64(), later["benchmark"].is_null()), (Some(2), true));
     let (status, _) = app.get("/api/v1/metrics?from=27-10-2024").await;

@@ -2,6 +2,7 @@
 //!
 //! Everything here is a function of its inputs: no IO, no clock reads (callers pass `now`),
 //! so the same code runs in the server, in tests and in the browser (wasm32).
+pub mod analytics;
 pub mod chain;
 pub mod event;
 pub mod format;

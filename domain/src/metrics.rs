@@ -467,6 +467,7 @@ pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<
         returns: returns.to_vec(),
         trades,
         exit_kpis: crate::kpi::KpiReport::default(),
+        attribution: crate::analytics::Attribution::default(),
     }
 }
 

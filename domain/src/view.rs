@@ -401,4 +401,6 @@ pub struct PerformanceView {
     pub trades: crate::metrics::TradeStats,
     /// Exit-quality KPIs, overall and per week.
     pub exit_kpis: crate::kpi::KpiReport,
+    /// Realized PnL of closed trades by instrument, horizon, hour and weekday.
+    pub attribution: crate::analytics::Attribution,
 }

@@ -38,6 +38,7 @@ test('the performance page shows the metric set, charts and monthly returns of t
   assert.match(await page.textContent('[data-testid=trade-table]'), new RegExp(`^Trades \\(won / lost\\)${api.trades.trades} `), 'per-trade figures beside the per-period ones');
   assert.equal((await page.$$('[data-testid=monthly-returns] tbody tr')).length, api.yearly_returns.length);
   assert.match(await page.textContent('[data-testid=kpi-table]'), /SLAR/, 'exit-quality KPIs on the page');
+  assert.equal((await page.$$('[data-testid=attribution]')).length, 4, 'PnL attribution four ways');
   await page.screenshot({ path: 'screenshots/performance.png', fullPage: true });
   assert.deepEqual(page.errors, []);
   await page.close();

@@ -343,6 +343,7 @@ async fn metrics(State(state): State<AppState>, _: Reader, Query(q): Query<Metri
     // Per-trade figures are a different thing from the per-period set: a field of their own.
     body["trades"] = serde_json::to_value(state.console.trade_stats()).map_err(anyhow::Error::from)?;
     body["exit_kpis"] = serde_json::to_value(state.console.exit_kpis()).map_err(anyhow::Error::from)?;
+    body["attribution"] = serde_json::to_value(state.console.attribution()).map_err(anyhow::Error::from)?;
     Ok(Json(body))
 }
 

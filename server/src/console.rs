@@ -344,6 +344,11 @@ impl Console {
         self.kpis.read().map(|k| k.report(now)).unwrap_or_default()
     }
 
+    /// Realized PnL of the closed round trips, broken down four ways.
+    pub fn attribution(&self) -> domain::analytics::Attribution {
+        self.projection.read().map(|p| domain::analytics::Attribution::compute(p.closed_trades())).unwrap_or_default()
+    }
+
     /// Per-trade figures of every closed round trip.
     pub fn trade_stats(&self) -> domain::metrics::TradeStats {
         self.projection.read().map(|p| domain::metrics::TradeStats::compute(p.closed_trades())).unwrap_or_default()
@@ -421,6 +426,7 @@ impl ConsoleService for Console {
         let (dates, returns) = self.daily_returns(None, None);
         let mut view = domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats());
         view.exit_kpis = self.exit_kpis();
+        view.attribution = self.attribution();
         view
     }
 

@@ -117,6 +117,27 @@ fn KpiTable(report: domain::kpi::KpiReport) -> impl IntoView {
 }
 
 #[component]
+fn AttributionTables(a: domain::analytics::Attribution) -> impl IntoView {
+    let total = format::pnl(a.total);
+    let label = |k: &str| k.split_once(' ').filter(|(p, _)| p.len() == 1 || p.ends_with(':')).map(|(_, rest)| rest.to_string()).unwrap_or_else(|| k.to_string());
+    view! {
+        <p data-testid="attribution-total">{format!("Total {total} USD over {} trades", a.trades)}</p>
+        <div class="cols">
+            {a.breakdowns().into_iter().map(|(name, buckets)| view! {
+                <table class="grid compact" data-testid="attribution">
+                    <thead><tr><th>{format!("By {name}")}</th><th class="num">"Trades"</th><th class="num">"PnL (USD)"</th></tr></thead>
+                    <tbody>
+                        {buckets.iter().map(|b| view! {
+                            <tr><td>{label(&b.key)}</td><td class="num">{b.trades}</td><td class=if b.pnl.is_sign_negative() { "num neg" } else { "num pos" }>{format::pnl(b.pnl)}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }).collect_view()}
+        </div>
+    }
+}
+
+#[component]
 fn TradeTable(t: domain::metrics::TradeStats) -> impl IntoView {
     let money = |d: Option<rust_decimal::Decimal>| d.map(format::pnl).unwrap_or_else(|| "—".into());
     let rows = vec![
@@ -183,6 +204,11 @@ pub fn PerformancePage() -> impl IntoView {
                             <h2>"Exit quality"</h2>
                             <p class="hint">"How well exits work: SLAR stop-loss avoidance, PRR profit retention, TTDR / FER exits confirmed / contradicted by the next 1% move within 5 days, ERT reaction time, EAW% reacted within the window. Definitions on hover and in docs/methodology.md."</p>
                             <KpiTable report=v.exit_kpis.clone()/>
+                        </section>
+                        <section class="panel">
+                            <h2>"PnL attribution (closed trades, USD)"</h2>
+                            <p class="hint">"Realized PnL net of fees of the closed round trips, split four ways; each split sums to the total. Open positions are not included."</p>
+                            <AttributionTables a=v.attribution.clone()/>
                         </section>
                         <section class="panel chart" inner_html=rolling></section>
                         <section class="panel chart" inner_html=vol></section>

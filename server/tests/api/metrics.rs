@@ -88,6 +88,8 @@ async fn the_consoles_own_equity_has_daily_metrics() {
     let t = &m["trades"];
     assert_eq!((t["trades"].as_u64(), t["wins"].as_u64(), t["expectancy"].as_str()), (Some(1), Some(1), Some("349.8365")), "per-trade figures, exact: {t}");
     assert_eq!(t["average_holding_secs"].as_f64(), Some((4 * DAY + 2000 - 90) as f64 / 1000.0));
+    let a = &m["attribution"];
+    assert_eq!((a["total"].as_str(), a["by_instrument"][0]["key"].as_str(), a["by_horizon"][0]["key"].as_str()), (Some("349.8365"), Some("BTCUSDT"), Some("3: 1-5 d")), "{a}");
     let k = &m["exit_kpis"]["overall"];
     assert_eq!((k["exits"].as_u64(), k["trades_with_stop"].as_u64()), (Some(1), Some(1)), "{k}");
     assert_eq!(k["slar"].as_f64(), Some(0.0), "the mid touched the 66,000 stop on day 2, before the exit signal");

@@ -392,4 +392,26 @@ mod tests {
         assert_eq!(v.eaw, Some(0.0), "11 min is outside the 10 min window");
         assert_eq!(v.ert_median_ms, Some(660_000.0));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn rates_are_shares_and_ttdr_plus_fer_never_exceeds_one(
+            path in proptest::collection::vec(90.0f64..110.0, 5..60),
+            exits in proptest::collection::vec(0usize..60, 1..6),
+        ) {
+            let mut events = vec![mid("m0", 0, 100.0), signal("s1", 0, "entry", "buy", r#","stop_loss":97"#), order("o1", "s1", "buy", 0), fill("f1", "o1", 0, 100.0)];
+            for (i, px) in path.iter().enumerate() {
+                events.push(mid(&format!("p{i}"), i as i64 + 1, *px));
+                if exits.contains(&i) {
+                    events.push(signal(&format!("x{i}"), i as i64 + 1, "exit", "sell", ""));
+                }
+            }
+            let v = run(&events);
+            for x in [v.slar, v.ttdr, v.fer, v.eaw].into_iter().flatten() {
+                proptest::prop_assert!((0.0..=1.0).contains(&x));
+            }
+            proptest::prop_assert!(v.ttdr.unwrap_or(0.0) + v.fer.unwrap_or(0.0) <= 1.0 + 1e-12);
+            proptest::prop_assert!(v.exits_judged <= v.exits);
+        }
+    }
 }

@@ -7,6 +7,7 @@ use chrono::{Datelike, Timelike};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::event::{Body, Event, OrderStatus};
 use crate::metrics::ClosedTrade;
 
 /// One bucket of a breakdown: its PnL (net of fees, USD) and number of trades.
@@ -78,6 +79,151 @@ impl Attribution {
     }
 }
 
+/// Execution cost of fills against the decision price (the mid when the signal came), split so
+/// the parts add up exactly (USD, positive = a cost):
+/// `timing = s * (mid_at_order - mid_at_signal) * q`, `spread = s * (touch_at_order - mid_at_order) * q`
+/// (half the spread: the ask for a buy, the bid for a sell), `impact = s * (fill - touch_at_order) * q`,
+/// with `s` = +1 buy / -1 sell and `q` the filled quantity; and per order
+/// `opportunity = s * (mid_at_end - mid_at_signal) * unfilled`, at the order's final status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CostParts {
+    pub timing: Decimal,
+    pub spread: Decimal,
+    pub impact: Decimal,
+    pub opportunity: Decimal,
+    /// Filled notional (USD), the base of the bps figures.
+    pub notional: Decimal,
+    pub fills: u64,
+}
+
+impl CostParts {
+    pub fn total(&self) -> Decimal {
+        self.timing + self.spread + self.impact + self.opportunity
+    }
+
+    /// A part in bps of the filled notional.
+    pub fn bps(&self, part: Decimal) -> Option<f64> {
+        use rust_decimal::prelude::ToPrimitive;
+        (!self.notional.is_zero()).then(|| (part / self.notional * Decimal::from(10_000)).to_f64()).flatten()
+    }
+
+    fn add(&mut self, o: &CostParts) {
+        self.timing += o.timing;
+        self.spread += o.spread;
+        self.impact += o.impact;
+        self.opportunity += o.opportunity;
+        self.notional += o.notional;
+        self.fills += o.fills;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SlippageReport {
+    pub total: CostParts,
+    pub by_instrument: BTreeMap<String, CostParts>,
+    pub by_order_type: BTreeMap<String, CostParts>,
+    pub by_liquidity: BTreeMap<String, CostParts>,
+}
+
+#[derive(Debug, Clone)]
+struct OrderInfo {
+    instrument: String,
+    sign: Decimal,
+    quantity: Decimal,
+    filled: Decimal,
+    order_type: &'static str,
+    decision: Option<Decimal>,
+    arrival: Option<(Decimal, Decimal)>,
+    done: bool,
+}
+
+/// The slippage decomposition as a fold over the log.
+#[derive(Debug, Clone, Default)]
+pub struct Slippage {
+    quotes: std::collections::HashMap<String, (Decimal, Decimal, Decimal)>,
+    signal_mid: std::collections::HashMap<String, Decimal>,
+    orders: std::collections::HashMap<String, OrderInfo>,
+    report: SlippageReport,
+}
+
+impl Slippage {
+    pub fn apply(&mut self, event: &Event) {
+        match &event.body {
+            Body::MarketSnapshot(m) => {
+                self.quotes.insert(m.instrument.as_str().to_string(), (m.bid, m.ask, m.mid));
+            }
+            Body::Signal(s) => {
+                if let Some((_, _, mid)) = self.quotes.get(s.instrument.as_str()) {
+                    self.signal_mid.insert(s.signal_id.as_str().to_string(), *mid);
+                }
+            }
+            Body::Order(o) => {
+                let id = o.order_id.as_str().to_string();
+                if !self.orders.contains_key(&id) {
+                    let quote = self.quotes.get(o.instrument.as_str()).copied();
+                    let sign = o.side.sign();
+                    let decision = o.signal_id.as_ref().and_then(|s| self.signal_mid.get(s.as_str()).copied()).or(quote.map(|q| q.2));
+                    // The touch the order meets: the ask for a buy, the bid for a sell.
+                    let arrival = quote.map(|(bid, ask, mid)| (mid, if sign.is_sign_positive() { ask } else { bid }));
+                    self.orders.insert(
+                        id.clone(),
+                        OrderInfo { instrument: o.instrument.as_str().to_string(), sign, quantity: o.quantity, filled: Decimal::ZERO, order_type: o.order_type.as_str(), decision, arrival, done: false },
+                    );
+                }
+                if o.status.is_terminal() {
+                    self.finish(&id, o.status);
+                }
+            }
+            Body::Fill(f) => {
+                let Some(info) = self.orders.get_mut(f.order_id.as_str()) else { return };
+                info.filled += f.quantity;
+                let (Some(decision), Some((mid, touch))) = (info.decision, info.arrival) else { return };
+                let (s, q) = (info.sign, f.quantity);
+                let part = CostParts {
+                    timing: s * (mid - decision) * q,
+                    spread: s * (touch - mid) * q,
+                    impact: s * (f.price - touch) * q,
+                    opportunity: Decimal::ZERO,
+                    notional: f.price * q,
+                    fills: 1,
+                };
+                let (instrument, order_type) = (info.instrument.clone(), info.order_type);
+                self.book(&instrument, order_type, f.liquidity.as_str(), &part);
+            }
+            _ => {}
+        }
+    }
+
+    /// An order reached a final status: what it did not fill costs the move since the decision.
+    fn finish(&mut self, order_id: &str, status: OrderStatus) {
+        let Some(info) = self.orders.get_mut(order_id) else { return };
+        if info.done {
+            return;
+        }
+        info.done = true;
+        let unfilled = (info.quantity - info.filled).max(Decimal::ZERO);
+        if status == OrderStatus::Filled || unfilled.is_zero() {
+            return;
+        }
+        let (Some(decision), Some((_, _, now))) = (info.decision, self.quotes.get(&info.instrument).copied()) else { return };
+        let part = CostParts { opportunity: info.sign * (now - decision) * unfilled, ..CostParts::default() };
+        let (instrument, order_type) = (info.instrument.clone(), info.order_type);
+        self.book(&instrument, order_type, "unfilled", &part);
+    }
+
+    fn book(&mut self, instrument: &str, order_type: &str, liquidity: &str, part: &CostParts) {
+        let r = &mut self.report;
+        r.total.add(part);
+        r.by_instrument.entry(instrument.to_string()).or_default().add(part);
+        r.by_order_type.entry(order_type.to_string()).or_default().add(part);
+        r.by_liquidity.entry(liquidity.to_string()).or_default().add(part);
+    }
+
+    pub fn report(&self) -> &SlippageReport {
+        &self.report
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +246,32 @@ mod tests {
                 prop_assert_eq!(buckets.iter().map(|b| b.trades).sum::<u64>(), a.trades, "{}", name);
             }
         }
+    }
+
+    fn ev(json: &str) -> Event {
+        Event::parse_json(json, chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}: {json}"))
+    }
+
+    #[test]
+    fn slippage_parts_add_up_to_fill_minus_decision_price() {
+        let mut s = Slippage::default();
+        for line in [
+            r#"{"event_id":"1","kind":"market_snapshot","ts":"2024-01-02T15:00:00Z","instrument":"AAPL","bid":"99.9","ask":"100.1","mid":"100","last":"100","volume":"1"}"#,
+            r#"{"event_id":"2","kind":"signal","ts":"2024-01-02T15:00:01Z","signal_id":"s","automation_id":"a","instrument":"AAPL","intent":"entry","signal_type":"m","side":"buy","strength":1,"features":{},"model_version":"v","prediction":0,"confidence":1}"#,
+            r#"{"event_id":"3","kind":"market_snapshot","ts":"2024-01-02T15:00:02Z","instrument":"AAPL","bid":"100.0","ask":"100.4","mid":"100.2","last":"100.2","volume":"1"}"#,
+            r#"{"event_id":"4","kind":"order","ts":"2024-01-02T15:00:03Z","order_id":"o","signal_id":"s","instrument":"AAPL","side":"buy","quantity":"10","order_type":"limit","limit_price":"100.6","status":"submitted"}"#,
+            r#"{"event_id":"5","kind":"fill","ts":"2024-01-02T15:00:04Z","fill_id":"f","order_id":"o","quantity":"6","price":"100.5","fee":"0","fee_currency":"USD","liquidity":"taker"}"#,
+            r#"{"event_id":"6","kind":"market_snapshot","ts":"2024-01-02T15:00:05Z","instrument":"AAPL","bid":"100.8","ask":"101.2","mid":"101","last":"101","volume":"1"}"#,
+            r#"{"event_id":"7","kind":"order","ts":"2024-01-02T15:00:06Z","order_id":"o","signal_id":"s","instrument":"AAPL","side":"buy","quantity":"10","order_type":"limit","limit_price":"100.6","status":"cancelled"}"#,
+        ] {
+            s.apply(&ev(line));
+        }
+        let t = &s.report().total;
+        let d = |x: &str| x.parse::<Decimal>().unwrap_or_default();
+        assert_eq!((t.timing, t.spread, t.impact, t.opportunity), (d("1.2"), d("1.2"), d("0.6"), d("4.0")));
+        assert_eq!(t.total(), d("7.0"), "executed (100.5 - 100) * 6 = 3.0 plus 4 unfilled * (101 - 100)");
+        assert_eq!(s.report().by_liquidity.keys().collect::<Vec<_>>(), vec!["taker", "unfilled"]);
+        assert_eq!(s.report().by_order_type["limit"].total(), t.total());
     }
 
     #[test]

@@ -468,6 +468,7 @@ pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<
         trades,
         exit_kpis: crate::kpi::KpiReport::default(),
         attribution: crate::analytics::Attribution::default(),
+        slippage: crate::analytics::SlippageReport::default(),
     }
 }
 

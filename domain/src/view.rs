@@ -403,4 +403,6 @@ pub struct PerformanceView {
     pub exit_kpis: crate::kpi::KpiReport,
     /// Realized PnL of closed trades by instrument, horizon, hour and weekday.
     pub attribution: crate::analytics::Attribution,
+    /// Execution cost of the fills in parts (timing, spread, impact, opportunity).
+    pub slippage: crate::analytics::SlippageReport,
 }

@@ -39,6 +39,7 @@ test('the performance page shows the metric set, charts and monthly returns of t
   assert.equal((await page.$$('[data-testid=monthly-returns] tbody tr')).length, api.yearly_returns.length);
   assert.match(await page.textContent('[data-testid=kpi-table]'), /SLAR/, 'exit-quality KPIs on the page');
   assert.equal((await page.$$('[data-testid=attribution]')).length, 4, 'PnL attribution four ways');
+  assert.match(await page.textContent('[data-testid=slippage-table]'), /All fills1/, 'the one fill in the slippage decomposition');
   await page.screenshot({ path: 'screenshots/performance.png', fullPage: true });
   assert.deepEqual(page.errors, []);
   await page.close();

@@ -344,6 +344,7 @@ async fn metrics(State(state): State<AppState>, _: Reader, Query(q): Query<Metri
     body["trades"] = serde_json::to_value(state.console.trade_stats()).map_err(anyhow::Error::from)?;
     body["exit_kpis"] = serde_json::to_value(state.console.exit_kpis()).map_err(anyhow::Error::from)?;
     body["attribution"] = serde_json::to_value(state.console.attribution()).map_err(anyhow::Error::from)?;
+    body["slippage"] = serde_json::to_value(state.console.slippage()).map_err(anyhow::Error::from)?;
     Ok(Json(body))
 }
 

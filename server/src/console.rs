@@ -61,6 +61,8 @@ pub struct Console {
     governance: RwLock<Governance>,
     /// Exit-quality KPIs, folded like the projections.
     kpis: RwLock<domain::kpi::ExitKpis>,
+    /// Slippage decomposition of every fill, folded like the projections.
+    slippage: RwLock<domain::analytics::Slippage>,
     /// The chain head; holding this lock is what makes the console the single writer.
     head: Mutex<(u64, Hash)>,
     head_tx: watch::Sender<u64>,
@@ -76,11 +78,13 @@ impl Console {
         let mut projection = Projection::new(capital);
         let mut governance = Governance::new();
         let mut kpis = domain::kpi::ExitKpis::new(domain::kpi::KpiParams::default());
+        let mut slippage = domain::analytics::Slippage::default();
         let started = std::time::Instant::now();
         let n = store.for_each_event(|seq, e, received_at| {
             projection.apply(seq, &e);
             governance.apply(seq, &e, received_at, &projection);
             kpis.apply(&e);
+            slippage.apply(&e);
         })
         .await?;
         let head = store.head().await?;
@@ -92,6 +96,7 @@ impl Console {
             projection: RwLock::new(projection),
             governance: RwLock::new(governance),
             kpis: RwLock::new(kpis),
+            slippage: RwLock::new(slippage),
             head: Mutex::new(head),
             head_tx,
             config_lock: Mutex::new(()),
@@ -202,10 +207,12 @@ impl Console {
         let mut projection = self.projection.write().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
         let mut governance = self.governance.write().map_err(|_| anyhow::anyhow!("governance lock poisoned"))?;
         let mut kpis = self.kpis.write().map_err(|_| anyhow::anyhow!("kpi lock poisoned"))?;
+        let mut slippage = self.slippage.write().map_err(|_| anyhow::anyhow!("slippage lock poisoned"))?;
         for s in stored {
             projection.apply(s.seq, &s.event);
             governance.apply(s.seq, &s.event, now, &projection);
             kpis.apply(&s.event);
+            slippage.apply(&s.event);
         }
         Ok(())
     }
@@ -344,6 +351,11 @@ impl Console {
         self.kpis.read().map(|k| k.report(now)).unwrap_or_default()
     }
 
+    /// Execution cost of every fill against its decision price, in parts.
+    pub fn slippage(&self) -> domain::analytics::SlippageReport {
+        self.slippage.read().map(|s| s.report().clone()).unwrap_or_default()
+    }
+
     /// Realized PnL of the closed round trips, broken down four ways.
     pub fn attribution(&self) -> domain::analytics::Attribution {
         self.projection.read().map(|p| domain::analytics::Attribution::compute(p.closed_trades())).unwrap_or_default()
@@ -427,6 +439,7 @@ impl ConsoleService for Console {
         let mut view = domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats());
         view.exit_kpis = self.exit_kpis();
         view.attribution = self.attribution();
+        view.slippage = self.slippage();
         view
     }
 

@@ -117,6 +117,31 @@ fn KpiTable(report: domain::kpi::KpiReport) -> impl IntoView {
 }
 
 #[component]
+fn SlippageTable(r: domain::analytics::SlippageReport) -> impl IntoView {
+    use domain::analytics::CostParts;
+    let cell = |c: &CostParts, part: rust_decimal::Decimal| format!("{} ({})", format::pnl(part), format::opt(c.bps(part), format::bps));
+    let row = move |label: String, c: &CostParts| {
+        view! {
+            <tr>
+                <td>{label}</td><td class="num">{c.fills}</td>
+                <td class="num">{cell(c, c.timing)}</td><td class="num">{cell(c, c.spread)}</td><td class="num">{cell(c, c.impact)}</td>
+                <td class="num">{cell(c, c.opportunity)}</td><td class="num"><strong>{cell(c, c.total())}</strong></td>
+            </tr>
+        }
+    };
+    let groups = [("instrument", &r.by_instrument), ("order type", &r.by_order_type), ("liquidity", &r.by_liquidity)];
+    view! {
+        <table class="grid compact" data-testid="slippage-table">
+            <thead><tr><th></th><th class="num">"Fills"</th><th class="num">"Timing"</th><th class="num">"Spread"</th><th class="num">"Impact"</th><th class="num">"Opportunity"</th><th class="num">"Total"</th></tr></thead>
+            <tbody>
+                {row("All fills".into(), &r.total)}
+                {groups.into_iter().flat_map(|(name, map)| map.iter().map(move |(k, c)| row(format!("{name}: {k}"), c)).collect::<Vec<_>>()).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
 fn AttributionTables(a: domain::analytics::Attribution) -> impl IntoView {
     let total = format::pnl(a.total);
     let label = |k: &str| k.split_once(' ').filter(|(p, _)| p.len() == 1 || p.ends_with(':')).map(|(_, rest)| rest.to_string()).unwrap_or_else(|| k.to_string());
@@ -209,6 +234,11 @@ pub fn PerformancePage() -> impl IntoView {
                             <h2>"PnL attribution (closed trades, USD)"</h2>
                             <p class="hint">"Realized PnL net of fees of the closed round trips, split four ways; each split sums to the total. Open positions are not included."</p>
                             <AttributionTables a=v.attribution.clone()/>
+                        </section>
+                        <section class="panel">
+                            <h2>"Execution quality: cost against the decision price"</h2>
+                            <p class="hint">"USD and bps of filled notional, positive = a cost. Timing: the mid moved between signal and order. Spread: half the spread paid at the order. Impact: the fill against the touch. Opportunity: unfilled quantity times the move since the signal, at cancel or reject. The parts add up to the total."</p>
+                            <SlippageTable r=v.slippage.clone()/>
                         </section>
                         <section class="panel chart" inner_html=rolling></section>
                         <section class="panel chart" inner_html=vol></section>

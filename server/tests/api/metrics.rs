@@ -90,6 +90,10 @@ async fn the_consoles_own_equity_has_daily_metrics() {
     assert_eq!(t["average_holding_secs"].as_f64(), Some((4 * DAY + 2000 - 90) as f64 / 1000.0));
     let a = &m["attribution"];
     assert_eq!((a["total"].as_str(), a["by_instrument"][0]["key"].as_str(), a["by_horizon"][0]["key"].as_str()), (Some("349.8365"), Some("BTCUSDT"), Some("3: 1-5 d")), "{a}");
+    let sl = &m["slippage"]["total"];
+    assert_eq!(sl["fills"].as_u64(), Some(2), "{sl}");
+    let part = |k: &str| sl[k].as_str().and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    assert!((part("timing") + part("spread") + part("impact") + part("opportunity") - 0.025).abs() < 1e-12, "buy 0.25 over the 67,500 mid x 0.1, sell at the 71,000 mid: {sl}");
     let k = &m["exit_kpis"]["overall"];
     assert_eq!((k["exits"].as_u64(), k["trades_with_stop"].as_u64()), (Some(1), Some(1)), "{k}");
     assert_eq!(k["slar"].as_f64(), Some(0.0), "the mid touched the 66,000 stop on day 2, before the exit signal");

@@ -180,7 +180,11 @@ impl Store {
     /// stored (or repeated within the batch) are counted as duplicates and not stored again.
     /// The caller must serialise appends and pass the current head.
     pub async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome, AppendError> {
-        let mut tx = self.pool.begin().await.context("begin")?;
+        // IMMEDIATE: take the write lock up front. A deferred transaction reads first (the
+        // duplicate look-up), and if another connection (a session save, a login attempt) writes
+        // before our first INSERT, SQLite refuses the upgrade at once (SQLITE_BUSY_SNAPSHOT, no
+        // busy wait): the batch would fail with a 500. Seen in an end-to-end run.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.context("begin")?;
         // event_id -> the payload it was first seen with (stored, or earlier in this batch).
         let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
         for chunk in batch.chunks(LOOKUP_CHUNK) {

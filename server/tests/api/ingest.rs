@@ -165,3 +165,43 @@ async fn flagged_lines_are_numbered_as_sent_in_ndjson() {
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["flagged"][0]["line"], 4);
 }
+
+/// Appends must not fail when other connections write to the database at the same time (session
+/// saves, login attempts): the append takes the write lock up front instead of upgrading a read.
+#[tokio::test]
+async fn ingest_succeeds_while_other_connections_write() {
+    let app = spawn().await;
+    let url = format!("sqlite://{}?mode=rw", app.data_dir.join("tradewatch.db").display());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..2 {
+        let (url, stop) = (url.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("second connection");
+            sqlx::query("PRAGMA busy_timeout = 10000").execute(&pool).await.expect("pragma");
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = sqlx::query("INSERT INTO login_attempts (username, ip, at_ms, success) VALUES (?, 'test', 0, 1)").bind(format!("w{w}")).execute(&pool).await;
+                n += 1;
+                tokio::task::yield_now().await;
+            }
+            n
+        }));
+    }
+    let mut failures = Vec::new();
+    for i in 0..60 {
+        let events: Vec<Value> = (0..50).map(|j| snapshot(&format!("c{i}-{j}"), "BTCUSDT", "67500", i * 1000 + j)).collect();
+        let (status, body) = app.post(&events).await;
+        if status != 200 {
+            failures.push(format!("batch {i}: {status} {body}"));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut writes = 0;
+    for w in writers {
+        writes += w.await.unwrap_or(0);
+    }
+    assert!(writes > 20, "the other writers ran ({writes} writes)");
+    assert!(failures.is_empty(), "{} of 60 batches failed: {failures:?}", failures.len());
+    assert_eq!(app.stored_events().await, 3000);
+}

@@ -22,6 +22,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Body, Event, Intent, Side};
+use crate::metrics::percentile_sorted;
 
 /// Parameters of the KPIs (from config later; these are the defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -90,8 +91,6 @@ struct Open {
     best: f64,
     stop_hit: bool,
     exit_signal: Option<String>,
-    /// Week of the trade's close, for the weekly rows.
-    week: Option<NaiveDate>,
 }
 
 /// A closed trade as the KPIs see it.
@@ -123,16 +122,6 @@ pub struct ExitKpis {
 fn week_of(ts: DateTime<Utc>) -> NaiveDate {
     let d = ts.date_naive();
     d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
-}
-
-fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = q * (sorted.len() - 1) as f64;
-    let lo = rank.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64))
 }
 
 impl ExitKpis {
@@ -214,7 +203,7 @@ impl ExitKpis {
                 let stop = self.stops.get(&signal).copied().flatten();
                 self.open.insert(
                     instrument,
-                    Open { direction: sign, quantity: qty, closing: 0.0, entry_notional: qty * price, exit_notional: 0.0, stop, best: price, stop_hit: false, exit_signal: None, week: None },
+                    Open { direction: sign, quantity: qty, closing: 0.0, entry_notional: qty * price, exit_notional: 0.0, stop, best: price, stop_hit: false, exit_signal: None },
                 );
             }
             Some(o) if o.direction == sign => {
@@ -225,7 +214,6 @@ impl ExitKpis {
                 let q = qty.min(o.quantity - o.closing);
                 o.closing += q;
                 o.exit_notional += q * price;
-                o.week = Some(week_of(ts));
                 if o.closing + 1e-12 >= o.quantity {
                     let entry = o.entry_notional / o.quantity;
                     let exit = o.exit_notional / o.quantity;
@@ -284,8 +272,8 @@ impl ExitKpis {
             }
             let mut reactions: Vec<f64> = exits.iter().filter_map(|e| e.reaction_ms).map(|x| x as f64).collect();
             reactions.sort_by(f64::total_cmp);
-            v.ert_median_ms = quantile(&reactions, 0.5);
-            v.ert_p95_ms = quantile(&reactions, 0.95);
+            v.ert_median_ms = percentile_sorted(&reactions, 0.5);
+            v.ert_p95_ms = percentile_sorted(&reactions, 0.95);
             if !exits.is_empty() {
                 v.eaw = Some(exits.iter().filter(|e| e.reaction_ms.is_some_and(|r| r <= e.window_ms)).count() as f64 / exits.len() as f64);
             }

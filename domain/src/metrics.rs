@@ -181,7 +181,7 @@ fn finite(x: f64) -> Option<f64> {
 }
 
 /// numpy `percentile` with linear interpolation, on sorted values; `q` in 0..=1.
-fn percentile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
+pub fn percentile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }
@@ -442,7 +442,7 @@ pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<
     let (mut g, mut gb, mut peak) = (1.0f64, 1.0f64, 1.0f64);
     let (mut growth, mut benchmark_growth, mut underwater) = (Vec::new(), Vec::new(), Vec::new());
     let aligned: Vec<f64> = dates.iter().map(|d| benchmark.and_then(|b| b.get(d)).copied().unwrap_or(0.0)).collect();
-    for (i, (d, r)) in dates.iter().zip(returns).enumerate() {
+    for (d, r) in dates.iter().zip(returns) {
         g *= 1.0 + r;
         peak = peak.max(g);
         growth.push(Point { t: at(d), v: g - 1.0 });
@@ -451,7 +451,6 @@ pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<
             gb *= 1.0 + y;
             benchmark_growth.push(Point { t: at(d), v: gb - 1.0 });
         }
-        let _ = i;
     }
     let rolling = Rolling::compute(returns, benchmark.map(|_| aligned.as_slice()), ROLLING_WINDOW, TRADING_DAYS);
     let points = |v: &[Option<f64>]| dates.iter().zip(v).filter_map(|(d, x)| x.map(|x| Point { t: at(d), v: x })).collect::<Vec<_>>();

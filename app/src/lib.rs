@@ -81,6 +81,10 @@ pub fn App() -> impl IntoView {
                             <A href="/">"Dashboard"</A>
                             <A href="/signals">"Signals"</A>
                             <A href="/performance">"Performance"</A>
+                            <A href="/kpis">"KPIs"</A>
+                            <A href="/attribution">"Attribution"</A>
+                            <A href="/execution">"Execution"</A>
+                            <A href="/risk">"Risk"</A>
                             <A href="/audit">"Audit trail"</A>
                             <A href="/config">"Config"</A>
                         </Show>
@@ -106,6 +110,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=pages::governance::LoginPage/>
                     <Route path=path!("/signals") view=pages::signals::Signals/>
                     <Route path=path!("/performance") view=pages::performance::PerformancePage/>
+                    <Route path=path!("/kpis") view=pages::kpis::KpiPage/>
+                    <Route path=path!("/attribution") view=pages::attribution::AttributionPage/>
+                    <Route path=path!("/execution") view=pages::execution::ExecutionPage/>
+                    <Route path=path!("/risk") view=pages::risk::RiskPage/>
                     <Route path=path!("/audit") view=pages::audit::Audit/>
                     <Route path=path!("/audit/:seq") view=pages::audit::EventDetail/>
                     <Route path=path!("/trades/:signal_id") view=pages::lineage::LineagePage/>

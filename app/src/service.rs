@@ -28,6 +28,16 @@ pub trait ConsoleService: Send + Sync + 'static {
     fn governance(&self) -> GovernanceView;
     /// The Performance page: metrics of the daily equity returns against the S&P 500.
     fn performance(&self) -> domain::view::PerformanceView;
+    /// The KPIs page: exit-quality KPIs per week with their target bands.
+    fn kpi_view(&self) -> domain::view::KpiView;
+    /// The exits and trades behind one week (Monday) of the KPIs.
+    fn kpi_week_view(&self, week: chrono::NaiveDate) -> domain::kpi::KpiWeek;
+    /// The Attribution page: PnL by instrument, horizon, time, factor and regime.
+    fn attribution_view(&self) -> domain::view::AttributionView;
+    /// The Execution page: the slippage decomposition.
+    fn execution_view(&self) -> domain::analytics::SlippageReport;
+    /// The Risk page: exposure, leverage, concentration, correlation.
+    fn risk_view(&self) -> domain::risk::RiskReport;
     fn config(&self) -> (u32, Config);
     fn config_history(&self) -> Vec<ConfigVersionView>;
     /// approve / reject (reason required) / acknowledge (exit signals).

@@ -3,7 +3,7 @@
 //! amounts are decimals and each trade falls in exactly one bucket of each breakdown.
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Timelike};
+use chrono::{Datelike, NaiveDate, Timelike};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +76,102 @@ impl Attribution {
 
     pub fn breakdowns(&self) -> [(&'static str, &[Bucket]); 4] {
         [("instrument", &self.by_instrument), ("holding horizon", &self.by_horizon), ("hour of close (UTC)", &self.by_hour), ("day of close (UTC)", &self.by_weekday)]
+    }
+}
+
+/// The factor ETFs whose returns factor attribution uses, as lower-case feature suffixes
+/// (`beta_mtum` ...): iShares MSCI USA Momentum, Quality, Size, Min Vol, Value.
+pub const FACTORS: [&str; 5] = ["mtum", "qual", "size", "usmv", "vlue"];
+
+/// Daily factor returns as a wealth index per factor, for compounding over any span of dates.
+#[derive(Debug, Clone, Default)]
+pub struct FactorReturns {
+    dates: Vec<NaiveDate>,
+    /// `wealth[k][i]`: growth of 1 in factor k from before the first date to the close of date i.
+    wealth: Vec<[f64; 5]>,
+}
+
+impl FactorReturns {
+    /// From simple daily returns per date, in the order of [`FACTORS`].
+    pub fn from_daily(rows: impl IntoIterator<Item = (NaiveDate, [f64; 5])>) -> Self {
+        let mut rows: Vec<(NaiveDate, [f64; 5])> = rows.into_iter().collect();
+        rows.sort_by_key(|r| r.0);
+        let mut w = [1.0; 5];
+        let (mut dates, mut wealth) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+        for (d, r) in rows {
+            for k in 0..5 {
+                w[k] *= 1.0 + r[k];
+            }
+            dates.push(d);
+            wealth.push(w);
+        }
+        Self { dates, wealth }
+    }
+
+    fn wealth_at(&self, d: NaiveDate) -> [f64; 5] {
+        match self.dates.partition_point(|x| *x <= d) {
+            0 => [1.0; 5],
+            i => self.wealth[i - 1],
+        }
+    }
+
+    /// Compounded return of each factor from the close of `from` to the close of `to` (0 within
+    /// a day, or outside the data).
+    pub fn between(&self, from: NaiveDate, to: NaiveDate) -> [f64; 5] {
+        let (a, b) = (self.wealth_at(from), self.wealth_at(to));
+        std::array::from_fn(|k| if a[k] > 0.0 { b[k] / a[k] - 1.0 } else { 0.0 })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dates.is_empty()
+    }
+}
+
+/// Realized PnL of closed trades split into factor contributions and a residual.
+///
+/// Per trade, factor k contributes `direction x notional x beta_k x F_k`, with `beta_k` the
+/// `beta_<factor>` feature of the signal that opened the position, `notional` the position at
+/// cost when it closed, `direction` +1 long / -1 short and `F_k` the factor's compounded return
+/// from the close of the opening day to the close of the closing day; rounded to the cent. The
+/// residual is the trade's PnL minus its factor contributions, so every trade, and the total,
+/// adds up exactly. Trades without exposures are all residual.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct FactorAttribution {
+    pub total: Decimal,
+    pub trades: u64,
+    /// Trades whose opening signal carried at least one factor exposure.
+    pub trades_with_exposures: u64,
+    /// One bucket per factor (upper-case ETF ticker) and `residual`, in that order.
+    pub by_factor: Vec<Bucket>,
+    /// The last date with factor returns: later moves are not attributed (residual).
+    pub factors_last: Option<NaiveDate>,
+}
+
+impl FactorAttribution {
+    pub fn compute(trades: &[ClosedTrade], factors: &FactorReturns) -> FactorAttribution {
+        let mut parts = [Decimal::ZERO; 5];
+        let mut counted = [0u64; 5];
+        let (mut total, mut residual, mut with) = (Decimal::ZERO, Decimal::ZERO, 0u64);
+        for t in trades {
+            total += t.pnl;
+            let f = factors.between(t.opened.date_naive(), t.closed.date_naive());
+            let sign = if t.long { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
+            let mut explained = Decimal::ZERO;
+            let mut any = false;
+            for (k, name) in FACTORS.iter().enumerate() {
+                let Some(beta) = t.exposures.get(*name) else { continue };
+                any = true;
+                let c = Decimal::from_f64_retain(beta * f[k]).map(|x| (sign * t.notional * x).round_dp(2)).unwrap_or_default();
+                parts[k] += c;
+                counted[k] += 1;
+                explained += c;
+            }
+            with += u64::from(any);
+            residual += t.pnl - explained;
+        }
+        let mut by_factor: Vec<Bucket> = FACTORS.iter().zip(parts).zip(counted).map(|((n, pnl), c)| Bucket { key: n.to_uppercase(), pnl, trades: c }).collect();
+        by_factor.push(Bucket { key: "residual".into(), pnl: residual, trades: trades.len() as u64 });
+        FactorAttribution { total, trades: trades.len() as u64, trades_with_exposures: with, by_factor, factors_last: factors.dates.last().copied() }
     }
 }
 
@@ -237,7 +333,7 @@ mod tests {
             let t0 = chrono::DateTime::from_timestamp(1_500_000_000, 0).unwrap_or_default();
             let list: Vec<ClosedTrade> = trades.iter().map(|(i, cents, held, start)| {
                 let opened = t0 + chrono::Duration::seconds(*start);
-                ClosedTrade { instrument: ["AAPL", "MSFT", "EURUSD", "XOM"][*i].into(), pnl: Decimal::new(*cents, 2), opened, closed: opened + chrono::Duration::seconds(*held) }
+                ClosedTrade { instrument: ["AAPL", "MSFT", "EURUSD", "XOM"][*i].into(), pnl: Decimal::new(*cents, 2), opened, closed: opened + chrono::Duration::seconds(*held), ..Default::default() }
             }).collect();
             let a = Attribution::compute(&list);
             prop_assert_eq!(a.total, list.iter().map(|t| t.pnl).sum::<Decimal>());
@@ -246,6 +342,59 @@ mod tests {
                 prop_assert_eq!(buckets.iter().map(|b| b.trades).sum::<u64>(), a.trades, "{}", name);
             }
         }
+    }
+
+    proptest! {
+        #[test]
+        fn factor_contributions_and_residual_sum_to_the_total_exactly(
+            trades in prop::collection::vec((-1_000_000i64..1_000_000, 0i64..30, 0i64..300, any::<bool>(), 1i64..10_000_000, prop::collection::vec(-3.0f64..3.0, 5), any::<bool>()), 0..100),
+            rets in prop::collection::vec(prop::collection::vec(-0.05f64..0.05, 5), 1..400),
+        ) {
+            let d0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
+            let factors = FactorReturns::from_daily(rets.iter().enumerate().map(|(i, r)| (d0 + chrono::Duration::days(i as i64), [r[0], r[1], r[2], r[3], r[4]])));
+            let t0 = d0.and_hms_opt(15, 0, 0).unwrap_or_default().and_utc();
+            let list: Vec<ClosedTrade> = trades.iter().map(|(cents, held, start, long, notional, betas, has)| ClosedTrade {
+                instrument: "AAPL".into(),
+                pnl: Decimal::new(*cents, 2),
+                opened: t0 + chrono::Duration::days(*start),
+                closed: t0 + chrono::Duration::days(start + held),
+                long: *long,
+                notional: Decimal::new(*notional, 2),
+                exposures: if *has { FACTORS.iter().zip(betas).map(|(k, b)| (k.to_string(), *b)).collect() } else { BTreeMap::new() },
+            }).collect();
+            let a = FactorAttribution::compute(&list, &factors);
+            prop_assert_eq!(a.total, list.iter().map(|t| t.pnl).sum::<Decimal>());
+            prop_assert_eq!(a.by_factor.iter().map(|b| b.pnl).sum::<Decimal>(), a.total);
+            prop_assert_eq!(a.by_factor.len(), 6);
+        }
+    }
+
+    #[test]
+    fn a_factor_contributes_beta_times_its_return_over_the_holding_span() {
+        let d = |day: u32| NaiveDate::from_ymd_opt(2024, 3, day).unwrap_or_default();
+        // MTUM +10% on the 4th and +10% on the 5th; the rest flat.
+        let factors = FactorReturns::from_daily([(d(1), [0.0; 5]), (d(4), [0.1, 0.0, 0.0, 0.0, 0.0]), (d(5), [0.1, 0.0, 0.0, 0.0, 0.0])]);
+        let at = |day: u32| d(day).and_hms_opt(16, 0, 0).unwrap_or_default().and_utc();
+        let trade = ClosedTrade {
+            instrument: "AAPL".into(),
+            pnl: Decimal::from(3_000),
+            opened: at(1),
+            closed: at(5),
+            long: true,
+            notional: Decimal::from(10_000),
+            exposures: BTreeMap::from([("mtum".to_string(), 1.5), ("qual".to_string(), 0.5)]),
+        };
+        let a = FactorAttribution::compute(std::slice::from_ref(&trade), &factors);
+        let get = |k: &str| a.by_factor.iter().find(|b| b.key == k).map(|b| b.pnl).unwrap_or_default();
+        // 10,000 x 1.5 x (1.1 x 1.1 - 1) = 3,150.
+        assert_eq!(get("MTUM"), Decimal::from(3_150));
+        assert_eq!(get("QUAL"), Decimal::ZERO);
+        assert_eq!(get("residual"), Decimal::from(-150));
+        assert_eq!(a.trades_with_exposures, 1);
+        let short = ClosedTrade { long: false, ..trade };
+        let b = FactorAttribution::compute(&[short], &factors);
+        assert_eq!(b.by_factor[0].pnl, Decimal::from(-3_150), "a short loses what the factor gains");
+        assert_eq!(factors.between(d(5), d(5)), [0.0; 5], "no factor return within a day");
     }
 
     fn ev(json: &str) -> Event {

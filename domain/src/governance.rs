@@ -162,6 +162,63 @@ pub struct Config {
     /// Automation id -> the traders (usernames) who decide its signals and pause it. An
     /// automation not listed here is open to every trader.
     pub owners: BTreeMap<String, Vec<String>>,
+    /// Target bands of the exit-quality KPIs, drawn on their weekly trend charts.
+    pub kpi_targets: KpiTargets,
+}
+
+/// An acceptable range: a value below `min` or above `max` is off target (either may be open).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Band {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Band {
+    pub const fn at_least(x: f64) -> Band {
+        Band { min: Some(x), max: None }
+    }
+    pub const fn at_most(x: f64) -> Band {
+        Band { min: None, max: Some(x) }
+    }
+    /// `Some(true)` within the band, `Some(false)` outside, `None` without a value.
+    pub fn holds(&self, x: Option<f64>) -> Option<bool> {
+        x.map(|x| self.min.is_none_or(|m| x >= m) && self.max.is_none_or(|m| x <= m))
+    }
+}
+
+/// Target bands of the exit-quality KPIs (rates as fractions, reaction times in ms).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KpiTargets {
+    pub slar: Band,
+    pub prr: Band,
+    pub ttdr: Band,
+    pub fer: Band,
+    pub ert_median_ms: Band,
+    pub ert_p95_ms: Band,
+    pub eaw: Band,
+}
+
+impl Default for KpiTargets {
+    fn default() -> Self {
+        Self {
+            slar: Band::at_least(0.6),
+            prr: Band::at_least(0.5),
+            ttdr: Band::at_least(0.5),
+            fer: Band::at_most(0.3),
+            ert_median_ms: Band::at_most(60_000.0),
+            ert_p95_ms: Band::at_most(300_000.0),
+            eaw: Band::at_least(0.9),
+        }
+    }
+}
+
+impl KpiTargets {
+    /// (KPI field name, band) in display order.
+    pub fn bands(&self) -> [(&'static str, Band); 7] {
+        [("slar", self.slar), ("prr", self.prr), ("ttdr", self.ttdr), ("fer", self.fer), ("ert_median_ms", self.ert_median_ms), ("ert_p95_ms", self.ert_p95_ms), ("eaw", self.eaw)]
+    }
 }
 
 /// Security policies; only an admin may change them.
@@ -306,6 +363,19 @@ impl Config {
         }
         if !(5..=86_400).contains(&b.heartbeat_timeout_secs) {
             return err("breakers.heartbeat_timeout_secs", "between 5 and 86400 seconds");
+        }
+        for (name, band) in self.kpi_targets.bands() {
+            let rate = !name.starts_with("ert");
+            for x in [band.min, band.max].into_iter().flatten() {
+                if !x.is_finite() || x < 0.0 || (rate && x > 1.0) {
+                    return err(&format!("kpi_targets.{name}"), if rate { "bounds are fractions from 0 to 1 (0.6 = 60%)" } else { "bounds are milliseconds, 0 or more" });
+                }
+            }
+            if let (Some(lo), Some(hi)) = (band.min, band.max)
+                && lo > hi
+            {
+                return err(&format!("kpi_targets.{name}"), "min is above max");
+            }
         }
         for (k, users) in &self.owners {
             if k.is_empty() || k.len() > crate::event::MAX_ID_LEN {
@@ -963,6 +1033,14 @@ mod tests {
         assert_eq!(b.validate().map_err(|e| e.field), Err("owners.rev".to_string()));
         let old = Config::parse_value(&serde_json::json!({"gating": {"threshold": 3}})).map_err(|e| e.to_string());
         assert_eq!(old.map(|c| (c.security.fresh_totp_for_actions, c.owners.len())), Ok((false, 0)), "older versions parse with the defaults");
+        let bad = Config::parse_value(&serde_json::json!({"kpi_targets": {"slar": {"min": 60}}})).map_err(|e| e.field);
+        assert_eq!(bad.err().as_deref(), Some("kpi_targets.slar"), "rates are fractions");
+        let inverted = Config::parse_value(&serde_json::json!({"kpi_targets": {"fer": {"min": 0.5, "max": 0.2}}})).map_err(|e| e.field);
+        assert_eq!(inverted.err().as_deref(), Some("kpi_targets.fer"));
+        let ok = Config::parse_value(&serde_json::json!({"kpi_targets": {"ert_p95_ms": {"max": 120000}}})).map(|c| (c.kpi_targets.ert_p95_ms, c.kpi_targets.slar));
+        assert_eq!(ok.ok(), Some((Band::at_most(120_000.0), Band::at_least(0.6))), "unnamed bands keep their defaults");
+        assert_eq!(Band::at_least(0.6).holds(Some(0.5)), Some(false));
+        assert_eq!(Band::at_most(0.3).holds(Some(0.3)), Some(true));
     }
 
     #[test]

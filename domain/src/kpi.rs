@@ -65,9 +65,48 @@ pub struct KpiReport {
     pub weekly: Vec<(NaiveDate, KpiValues)>,
 }
 
+/// One exit signal behind a week's TTDR, FER, ERT and EAW%.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExitRow {
+    pub signal_id: String,
+    pub instrument: String,
+    pub ts: DateTime<Utc>,
+    pub reaction_ms: Option<i64>,
+    pub window_ms: i64,
+    pub within_window: bool,
+    /// The stop had been crossed before this exit came.
+    pub after_stop: bool,
+    /// `confirmed`, `false exit`, `neither move`, `pending` or `no open position`.
+    pub verdict: String,
+}
+
+/// One closed trade behind a week's SLAR and PRR (price gains in USD, quantity-weighted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KpiTradeRow {
+    pub instrument: String,
+    pub opened: DateTime<Utc>,
+    pub closed: DateTime<Utc>,
+    pub exit_signal: Option<String>,
+    /// `avoided`, `hit first` or `no stop`.
+    pub stop: String,
+    pub realized_gain: f64,
+    pub best_gain: f64,
+    pub retention: Option<f64>,
+}
+
+/// The exits and trades behind one week of the KPIs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct KpiWeek {
+    pub week: NaiveDate,
+    pub exits: Vec<ExitRow>,
+    pub trades: Vec<KpiTradeRow>,
+}
+
 /// What became of one exit signal.
 #[derive(Debug, Clone, PartialEq)]
 struct Exit {
+    signal_id: String,
+    instrument: String,
     ts: DateTime<Utc>,
     window_ms: i64,
     reaction_ms: Option<i64>,
@@ -91,12 +130,17 @@ struct Open {
     best: f64,
     stop_hit: bool,
     exit_signal: Option<String>,
+    opened: DateTime<Utc>,
 }
 
 /// A closed trade as the KPIs see it.
 #[derive(Debug, Clone, PartialEq)]
 struct Closed {
     week: NaiveDate,
+    instrument: String,
+    opened: DateTime<Utc>,
+    closed: DateTime<Utc>,
+    exit_signal: Option<String>,
     /// Closed by an exit signal that came before the stop was crossed; `None` without a stop.
     avoided_stop: Option<bool>,
     /// (realized price gain, maximum favourable price gain), quantity-weighted.
@@ -166,7 +210,7 @@ impl ExitKpis {
                         if direction.is_some() && mid.is_some() {
                             self.watching.entry(instrument.to_string()).or_default().push(self.exits.len());
                         }
-                        self.exits.push(Exit { ts, window_ms: i64::from(window) * 1000, reaction_ms: None, direction, mid, verdict: None, after_stop });
+                        self.exits.push(Exit { signal_id: s.signal_id.as_str().to_string(), instrument: instrument.to_string(), ts, window_ms: i64::from(window) * 1000, reaction_ms: None, direction, mid, verdict: None, after_stop });
                     }
                 }
             }
@@ -203,7 +247,7 @@ impl ExitKpis {
                 let stop = self.stops.get(&signal).copied().flatten();
                 self.open.insert(
                     instrument,
-                    Open { direction: sign, quantity: qty, closing: 0.0, entry_notional: qty * price, exit_notional: 0.0, stop, best: price, stop_hit: false, exit_signal: None },
+                    Open { direction: sign, quantity: qty, closing: 0.0, entry_notional: qty * price, exit_notional: 0.0, stop, best: price, stop_hit: false, exit_signal: None, opened: ts },
                 );
             }
             Some(o) if o.direction == sign => {
@@ -220,7 +264,13 @@ impl ExitKpis {
                     let realized = (exit - entry) * o.direction * o.quantity;
                     let best = ((o.best - entry) * o.direction).max(0.0) * o.quantity;
                     let by_signal = o.exit_signal.is_some() && !o.stop_hit;
-                    self.closed.push(Closed { week: week_of(ts), avoided_stop: o.stop.map(|_| by_signal), retention: (realized, best) });
+                    self.closed.push(Closed {
+                        week: week_of(ts),
+                        instrument: instrument.clone(),
+                        opened: o.opened,
+                        closed: ts,
+                        exit_signal: o.exit_signal.clone(),
+                        avoided_stop: o.stop.map(|_| by_signal), retention: (realized, best) });
                     self.open.remove(&instrument);
                 }
             }
@@ -249,6 +299,54 @@ impl ExitKpis {
                 true
             }
         });
+    }
+
+    /// What lies behind one week's KPIs: its exit signals and the trades closed in it.
+    pub fn week(&self, week: NaiveDate, now: DateTime<Utc>) -> KpiWeek {
+        let horizon = Duration::seconds(self.params.horizon_secs);
+        let exits = self
+            .exits
+            .iter()
+            .filter(|e| week_of(e.ts) == week)
+            .map(|e| ExitRow {
+                signal_id: e.signal_id.clone(),
+                instrument: e.instrument.clone(),
+                ts: e.ts,
+                reaction_ms: e.reaction_ms,
+                window_ms: e.window_ms,
+                within_window: e.reaction_ms.is_some_and(|r| r <= e.window_ms),
+                after_stop: e.after_stop,
+                verdict: match (e.direction.zip(e.mid), e.verdict) {
+                    (None, _) => "no open position",
+                    (_, Some(true)) => "confirmed",
+                    (_, Some(false)) => "false exit",
+                    (_, None) if now > e.ts + horizon => "neither move",
+                    _ => "pending",
+                }
+                .to_string(),
+            })
+            .collect();
+        let trades = self
+            .closed
+            .iter()
+            .filter(|c| c.week == week)
+            .map(|c| KpiTradeRow {
+                instrument: c.instrument.clone(),
+                opened: c.opened,
+                closed: c.closed,
+                exit_signal: c.exit_signal.clone(),
+                stop: match c.avoided_stop {
+                    None => "no stop",
+                    Some(true) => "avoided",
+                    Some(false) => "hit first",
+                }
+                .to_string(),
+                realized_gain: c.retention.0,
+                best_gain: c.retention.1,
+                retention: (c.retention.1 > 0.0).then(|| c.retention.0 / c.retention.1),
+            })
+            .collect();
+        KpiWeek { week, exits, trades }
     }
 
     /// The KPIs at source time `now` (exits whose horizon passed undecided count as judged).
@@ -363,6 +461,26 @@ mod tests {
         assert_eq!((v.ttdr, v.fer), (Some(1.0), Some(0.0)));
         assert_eq!(v.ert_median_ms, Some(120_000.0));
         assert_eq!(v.eaw, Some(1.0), "2 min is inside the 10 min window");
+    }
+
+    #[test]
+    fn a_week_lists_the_exits_and_trades_behind_its_figures() {
+        let mut k = ExitKpis::new(KpiParams { threshold: 0.01, horizon_secs: 3600, default_window_secs: 300 });
+        for e in good_exit() {
+            k.apply(&e);
+        }
+        let now = DateTime::from_timestamp_millis(T0 + 86_400_000).unwrap_or_default();
+        let report = k.report(now);
+        let (week, values) = report.weekly.first().cloned().unwrap_or_default();
+        let w = k.week(week, now);
+        assert_eq!(w.exits.len() as u64, values.exits);
+        assert_eq!(w.exits[0].signal_id, "x1");
+        assert_eq!(w.exits[0].verdict, "confirmed");
+        assert!(w.exits[0].within_window);
+        assert_eq!(w.trades.len(), 1);
+        assert_eq!((w.trades[0].stop.as_str(), w.trades[0].exit_signal.as_deref()), ("avoided", Some("x1")));
+        assert!(w.trades[0].retention.is_some_and(|r| (r - 0.8).abs() < 1e-12));
+        assert!(k.week(week - Duration::days(7), now).exits.is_empty());
     }
 
     #[test]

@@ -11,4 +11,6 @@ pub mod kpi;
 pub mod lineage;
 pub mod metrics;
 pub mod projection;
+pub mod regime;
+pub mod risk;
 pub mod view;

@@ -465,9 +465,6 @@ pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<
         rolling_beta: points(&rolling.beta),
         returns: returns.to_vec(),
         trades,
-        exit_kpis: crate::kpi::KpiReport::default(),
-        attribution: crate::analytics::Attribution::default(),
-        slippage: crate::analytics::SlippageReport::default(),
     }
 }
 
@@ -486,12 +483,21 @@ pub fn daily_returns(closes: impl IntoIterator<Item = (NaiveDate, f64)>) -> (Vec
 }
 
 /// One closed round trip of an instrument (flat to flat, or to a flip), net of its fees.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ClosedTrade {
     pub instrument: String,
     pub pnl: rust_decimal::Decimal,
     pub opened: chrono::DateTime<chrono::Utc>,
     pub closed: chrono::DateTime<chrono::Utc>,
+    /// A long position (false: short).
+    #[serde(default)]
+    pub long: bool,
+    /// Absolute notional at cost held when the closing fill came (USD).
+    #[serde(default)]
+    pub notional: rust_decimal::Decimal,
+    /// Factor exposures (betas) of the signal that opened it, by lower-case factor name.
+    #[serde(default)]
+    pub exposures: BTreeMap<String, f64>,
 }
 
 /// **Per-trade** figures of closed round trips (money exact, in USD). Not per period: a
@@ -618,7 +624,7 @@ mod tests {
     fn per_trade_figures_of_a_known_list() {
         use rust_decimal::Decimal;
         let t0 = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
-        let trade = |pnl: i64, hours: i64| ClosedTrade { instrument: "AAPL".into(), pnl: Decimal::from(pnl), opened: t0, closed: t0 + chrono::Duration::hours(hours) };
+        let trade = |pnl: i64, hours: i64| ClosedTrade { instrument: "AAPL".into(), pnl: Decimal::from(pnl), opened: t0, closed: t0 + chrono::Duration::hours(hours), ..Default::default() };
         let s = TradeStats::compute(&[trade(100, 1), trade(50, 2), trade(-30, 3), trade(-10, 4), trade(-20, 5), trade(0, 1), trade(60, 2)]);
         assert_eq!((s.trades, s.wins, s.losses), (7, 3, 3));
         assert_eq!((s.max_consecutive_wins, s.max_consecutive_losses), (2, 3));

@@ -91,6 +91,22 @@ struct OrderState {
 struct SignalState {
     row: SignalRow,
     orders: Vec<String>,
+    /// Factor exposures the signal carried (`beta_<factor>` features, by lower-case factor).
+    exposures: BTreeMap<String, f64>,
+}
+
+/// End-of-day exposure of the book (market time), recorded when the next day's first event
+/// arrives (the current day is read live).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayExposure {
+    pub date: NaiveDate,
+    /// Sum of |quantity x mark| over positions, USD.
+    pub gross: Decimal,
+    /// Sum of quantity x mark, USD (long minus short).
+    pub net: Decimal,
+    pub equity: Decimal,
+    /// Absolute notional of each open position, largest first.
+    pub notionals: Vec<Decimal>,
 }
 
 /// What the last applied fill did, for the rule evaluators (circuit breakers).
@@ -152,6 +168,12 @@ pub struct Projection {
     open_since: HashMap<String, DateTime<Utc>>,
     /// Every closed round trip, oldest first.
     trades: Vec<crate::metrics::ClosedTrade>,
+    /// Exposures of the signal that opened each instrument's current position.
+    open_exposures: HashMap<String, BTreeMap<String, f64>>,
+    /// The book at the end of each past day (market time).
+    daily_exposure: Vec<DayExposure>,
+    /// Last mid of each instrument on each day, dates ascending.
+    daily_marks: HashMap<String, Vec<(NaiveDate, f64)>>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -174,6 +196,9 @@ impl Projection {
             daily_close: BTreeMap::new(),
             open_since: HashMap::new(),
             trades: Vec::new(),
+            open_exposures: HashMap::new(),
+            daily_exposure: Vec::new(),
+            daily_marks: HashMap::new(),
             peak: f64::NEG_INFINITY,
             max_drawdown: 0.0,
             wins: 0,
@@ -226,6 +251,11 @@ impl Projection {
     pub fn apply(&mut self, seq: u64, event: &Event) -> Option<Flag> {
         self.head_seq = self.head_seq.max(seq);
         self.counts.events += 1;
+        if let Some(t) = self.as_of.filter(|t| event.ts.date_naive() > t.date_naive()) {
+            // The first event of a later day: the book as it stands closed the previous day.
+            let close = self.exposure_now(t.date_naive());
+            self.daily_exposure.push(close);
+        }
         match &event.body {
             Body::MarketSnapshot(m) => {
                 self.counts.market_snapshots += 1;
@@ -268,6 +298,19 @@ impl Projection {
 
     fn on_snapshot(&mut self, ts: DateTime<Utc>, m: &MarketSnapshot) {
         self.marks.insert(m.instrument.as_str().to_string(), m.mid);
+        if let Some(mid) = m.mid.to_f64() {
+            let day = ts.date_naive();
+            if !self.daily_marks.contains_key(m.instrument.as_str()) {
+                self.daily_marks.insert(m.instrument.as_str().to_string(), Vec::new());
+            }
+            if let Some(series) = self.daily_marks.get_mut(m.instrument.as_str()) {
+                match series.last_mut() {
+                    Some(last) if last.0 == day => last.1 = mid,
+                    Some(last) if last.0 > day => {} // a late snapshot of an earlier day
+                    _ => series.push((day, mid)),
+                }
+            }
+        }
         if self.as_of.is_none_or(|t| ts >= t) {
             self.as_of = Some(ts);
         }
@@ -309,7 +352,8 @@ impl Projection {
             filled_quantity: Decimal::ZERO,
             avg_fill_price: None,
         };
-        if self.signals.insert(id.clone(), SignalState { row, orders: Vec::new() }).is_none() {
+        let exposures = s.features.iter().filter_map(|(k, v)| k.strip_prefix("beta_").map(|f| (f.to_string(), *v))).collect();
+        if self.signals.insert(id.clone(), SignalState { row, orders: Vec::new(), exposures }).is_none() {
             self.feed.push_back(id);
             if self.feed.len() > FEED_LEN {
                 // The feed is bounded; the full history stays in the log.
@@ -379,12 +423,29 @@ impl Projection {
             self.slippage_n += 1;
         }
         let (side, instrument) = (order.side, order.instrument.clone());
+        let signal = order.signal_id.clone();
         let position = self.positions.entry(instrument.clone()).or_default();
+        let (held_long, held_notional) = (position.quantity.is_sign_positive(), (position.avg_cost * position.quantity).abs());
+        let opening = position.quantity.is_zero();
         let opened = *self.open_since.entry(instrument.clone()).or_insert(ts);
         let closed = position.fill(side, f.quantity, f.price, f.fee);
         let flat = position.quantity.is_zero();
+        let signal_exposures = || signal.as_deref().and_then(|s| self.signals.get(s)).map(|s| s.exposures.clone()).unwrap_or_default();
+        if opening {
+            let e = signal_exposures();
+            self.open_exposures.insert(instrument.clone(), e);
+        }
         if let Some(trade) = closed {
-            self.trades.push(crate::metrics::ClosedTrade { instrument: instrument.clone(), pnl: trade, opened, closed: ts });
+            let exposures = if flat { self.open_exposures.remove(&instrument) } else { self.open_exposures.insert(instrument.clone(), signal_exposures()) };
+            self.trades.push(crate::metrics::ClosedTrade {
+                instrument: instrument.clone(),
+                pnl: trade,
+                opened,
+                closed: ts,
+                long: held_long,
+                notional: held_notional,
+                exposures: exposures.unwrap_or_default(),
+            });
             if flat {
                 self.open_since.remove(&instrument);
             } else {
@@ -461,6 +522,45 @@ impl Projection {
     /// Equity at the last event of each UTC day (market time).
     pub fn daily_closes(&self) -> impl Iterator<Item = (NaiveDate, f64)> + '_ {
         self.daily_close.iter().map(|(d, e)| (*d, e.to_f64().unwrap_or(0.0)))
+    }
+
+    /// The book now, as of `date`: gross and net exposure at the marks, equity, and each
+    /// position's absolute notional (largest first).
+    pub fn exposure_now(&self, date: NaiveDate) -> DayExposure {
+        let mut notionals = Vec::new();
+        let (mut gross, mut net) = (Decimal::ZERO, Decimal::ZERO);
+        for (instrument, p) in self.positions.iter().filter(|(_, p)| !p.quantity.is_zero()) {
+            let Some(mark) = self.marks.get(instrument) else { continue };
+            let x = *mark * p.quantity;
+            gross += x.abs();
+            net += x;
+            notionals.push(x.abs());
+        }
+        notionals.sort_by(|a, b| b.cmp(a));
+        DayExposure { date, gross, net, equity: self.equity(), notionals }
+    }
+
+    /// Signed notional (quantity x mark, USD) of each open position with a mark.
+    pub fn position_notionals(&self) -> Vec<(String, Decimal)> {
+        self.positions
+            .iter()
+            .filter(|(_, p)| !p.quantity.is_zero())
+            .filter_map(|(i, p)| self.marks.get(i).map(|m| (i.clone(), *m * p.quantity)))
+            .collect()
+    }
+
+    /// The book at the end of each day (market time), the current day last (as it stands).
+    pub fn daily_exposure(&self) -> Vec<DayExposure> {
+        let mut days = self.daily_exposure.clone();
+        if let Some(t) = self.as_of {
+            days.push(self.exposure_now(t.date_naive()));
+        }
+        days
+    }
+
+    /// Last mid of each instrument on each day (market time), dates ascending.
+    pub fn daily_marks(&self) -> &HashMap<String, Vec<(NaiveDate, f64)>> {
+        &self.daily_marks
     }
 
     /// The starting capital (USD).

@@ -399,10 +399,20 @@ pub struct PerformanceView {
     pub returns: Vec<f64>,
     /// Per-trade figures of the closed round trips.
     pub trades: crate::metrics::TradeStats,
-    /// Exit-quality KPIs, overall and per week.
-    pub exit_kpis: crate::kpi::KpiReport,
-    /// Realized PnL of closed trades by instrument, horizon, hour and weekday.
+}
+
+/// The KPIs page: exit-quality KPIs overall and per week, with their target bands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct KpiView {
+    pub report: crate::kpi::KpiReport,
+    pub targets: crate::governance::KpiTargets,
+}
+
+/// The Attribution page: realized PnL of closed trades split by instrument, horizon, time,
+/// factor and market regime, and the fund's returns by regime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AttributionView {
     pub attribution: crate::analytics::Attribution,
-    /// Execution cost of the fills in parts (timing, spread, impact, opportunity).
-    pub slippage: crate::analytics::SlippageReport,
+    pub factors: crate::analytics::FactorAttribution,
+    pub regimes: crate::regime::RegimeReport,
 }

@@ -51,7 +51,10 @@ fn close_time(date: NaiveDate) -> DateTime<Utc> {
 
 /// Wide daily closes (`Date,<ticker>...`): the skfolio S&P 500 and factor files.
 pub fn load_wide_closes(path: &Path, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Vec<Bar>> {
-    let text = read_maybe_gz(path)?;
+    wide_closes(&read_maybe_gz(path)?, from, to)
+}
+
+fn wide_closes(text: &str, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Vec<Bar>> {
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let headers: Vec<String> = rdr.headers()?.iter().map(str::to_string).collect();
     let mut out = Vec::new();
@@ -139,9 +142,35 @@ pub fn sp500_index_returns() -> Result<BTreeMap<NaiveDate, f64>> {
     Ok(out)
 }
 
+/// The factor ETFs' daily closes, compiled into the binary: the console's factor attribution
+/// needs them without a data directory.
+const FACTORS_GZ: &[u8] = include_bytes!("../../data/factors_dataset.csv.gz");
+
+/// Daily simple returns of the five factor ETFs in the order of `domain::analytics::FACTORS`
+/// (MTUM, QUAL, SIZE, USMV, VLUE), on the dates all five have one, from the embedded file.
+pub fn factor_returns_embedded() -> Result<BTreeMap<NaiveDate, [f64; 5]>> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(FACTORS_GZ).read_to_string(&mut text).context("gunzip the bundled factor ETFs")?;
+    let by_date = returns_of(wide_closes(&text, None, None)?);
+    Ok(by_date
+        .into_iter()
+        .filter_map(|(d, rs)| {
+            let get = |k: &str| rs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|x| x.1);
+            let mut row = [0.0; 5];
+            for (slot, k) in row.iter_mut().zip(domain::analytics::FACTORS) {
+                *slot = get(k)?;
+            }
+            Some((d, row))
+        })
+        .collect())
+}
+
 /// Daily simple returns of the factor ETFs (MTUM, QUAL, SIZE, USMV, VLUE), by date.
 pub fn factor_returns(path: &Path) -> Result<BTreeMap<NaiveDate, Vec<(String, f64)>>> {
-    let bars = load_wide_closes(path, None, None)?;
+    Ok(returns_of(load_wide_closes(path, None, None)?))
+}
+
+fn returns_of(bars: Vec<Bar>) -> BTreeMap<NaiveDate, Vec<(String, f64)>> {
     let mut last: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut out: BTreeMap<NaiveDate, Vec<(String, f64)>> = BTreeMap::new();
     for b in bars {
@@ -150,7 +179,7 @@ pub fn factor_returns(path: &Path) -> Result<BTreeMap<NaiveDate, Vec<(String, f6
             out.entry(b.ts.date_naive()).or_default().push((b.instrument, r));
         }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -179,6 +208,16 @@ mod tests {
         assert_eq!(r.len(), 8312);
         let d = NaiveDate::from_ymd_opt(1990, 1, 3).context("date")?;
         assert!((r[&d] - (358.76 / 359.69 - 1.0)).abs() < 1e-15);
+        Ok(())
+    }
+
+    #[test]
+    fn the_embedded_factors_match_the_file() -> Result<()> {
+        let embedded = factor_returns_embedded()?;
+        let file = factor_returns(&data("factors_dataset.csv.gz"))?;
+        let d = NaiveDate::from_ymd_opt(2014, 1, 3).context("date")?;
+        assert!((embedded[&d][0] - (52.792 / 52.704 - 1.0)).abs() < 1e-12, "MTUM first");
+        assert_eq!(embedded.len(), file.values().filter(|v| v.len() == 5).count());
         Ok(())
     }
 

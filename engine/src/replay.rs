@@ -556,6 +556,45 @@ impl Engine {
 /// How often the engine reads pauses and decisions from the console.
 pub const POLL_INTERVAL: StdDuration = StdDuration::from_millis(250);
 
+impl ReplayConfig {
+    /// The reference replay: all bundled data from 2017-04-19 to 2017-12-31, seed 1, 1,000,000
+    /// USD (the engine tests and the metrics reference fixture use it).
+    pub fn reference(data_dir: PathBuf) -> ReplayConfig {
+        ReplayConfig {
+            console: "http://127.0.0.1:9".into(),
+            token: "t".into(),
+            speed: Speed::Max,
+            dataset: Dataset::All,
+            data_dir,
+            from: NaiveDate::from_ymd_opt(2017, 4, 19),
+            to: NaiveDate::from_ymd_opt(2017, 12, 31),
+            seed: 1,
+            run_id: "t".into(),
+            capital: Decimal::from(1_000_000),
+            max_steps: None,
+        }
+    }
+}
+
+/// Replays in-process, without a console (nothing gated or paused), through the console's own
+/// projection; returns the daily returns of its equity (last equity of each UTC day). The
+/// reference fixture of the metrics ("the replay's own equity") is made from this.
+pub fn equity_daily_returns(cfg: ReplayConfig) -> Result<(Vec<NaiveDate>, Vec<f64>)> {
+    let timeline = load(&cfg)?;
+    let mut projection = domain::projection::Projection::new(cfg.capital);
+    let mut engine = Engine::new(cfg)?;
+    let now = Utc::now();
+    let mut seq = 0;
+    for (t, bars) in &timeline {
+        for v in engine.step(*t, bars) {
+            let e = domain::event::Event::parse_value(&v, now).map_err(|e| anyhow::anyhow!("{e}: {v}"))?;
+            seq += 1;
+            projection.apply(seq, &e);
+        }
+    }
+    Ok(domain::metrics::daily_returns(projection.daily_closes()))
+}
+
 /// Runs a whole replay against a console.
 pub async fn run(cfg: ReplayConfig) -> Result<ReplayStats> {
     let timeline = load(&cfg).context("loading market data")?;
@@ -611,19 +650,7 @@ mod tests {
     use super::*;
 
     fn cfg() -> ReplayConfig {
-        ReplayConfig {
-            console: "http://127.0.0.1:9".into(),
-            token: "t".into(),
-            speed: Speed::Max,
-            dataset: Dataset::All,
-            data_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data"),
-            from: NaiveDate::from_ymd_opt(2017, 4, 19),
-            to: NaiveDate::from_ymd_opt(2017, 12, 31),
-            seed: 1,
-            run_id: "t".into(),
-            capital: Decimal::from(1_000_000),
-            max_steps: None,
-        }
+        ReplayConfig::reference(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data"))
     }
 
     #[test]
@@ -647,6 +674,21 @@ mod tests {
         let console_equity = projection.equity();
         let engine_equity = engine.equity();
         assert_eq!(console_equity.round_dp(2), engine_equity.round_dp(2));
+        Ok(())
+    }
+
+    /// The committed fixture `domain/tests/fixtures/replay_equity_returns.csv` (input of the
+    /// reference metrics, see `scripts/reference/`) is this replay's equity, unchanged.
+    #[test]
+    fn the_replay_equity_fixture_is_still_what_the_replay_makes() -> Result<()> {
+        let (dates, returns) = equity_daily_returns(cfg())?;
+        let fixture = include_str!("../../domain/tests/fixtures/replay_equity_returns.csv");
+        let rows: Vec<(String, f64)> = fixture.lines().skip(1).filter_map(|l| l.split_once(',')).map(|(d, r)| (d.to_string(), r.parse().unwrap_or(f64::NAN))).collect();
+        assert_eq!(rows.len(), dates.len());
+        for ((d, r), (fd, fr)) in dates.iter().zip(&returns).zip(&rows) {
+            assert_eq!(&d.to_string(), fd);
+            assert!((r - fr).abs() <= 1e-15 + 1e-12 * r.abs(), "{d}: {r} vs fixture {fr}");
+        }
         Ok(())
     }
 

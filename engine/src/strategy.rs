@@ -30,8 +30,8 @@ const WINDOW: usize = 60;
 pub struct Indicators {
     closes: VecDeque<f64>,
     true_ranges: VecDeque<f64>,
-    /// Per-factor (instrument return, factor return) pairs for rolling betas.
-    factor_pairs: BTreeMap<String, VecDeque<(f64, f64)>>,
+    /// (instrument return, factor returns in `FACTORS` order) of the days all factors have one.
+    factor_days: VecDeque<(f64, [f64; 5])>,
     pub bars: u64,
 }
 
@@ -47,12 +47,18 @@ impl Indicators {
         self.bars += 1;
     }
 
-    /// Records the instrument's latest return against each factor's same-day return.
+    /// Records the instrument's latest return against the factors' same-day returns (a day
+    /// without all five factors is skipped).
     pub fn push_factors(&mut self, factor_returns: &[(String, f64)]) {
         let Some(r) = self.last_return() else { return };
-        for (name, fr) in factor_returns {
-            push_bounded(self.factor_pairs.entry(name.clone()).or_default(), (r, *fr), WINDOW);
+        let mut row = [0.0; 5];
+        for (slot, k) in row.iter_mut().zip(domain::analytics::FACTORS) {
+            match factor_returns.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)) {
+                Some((_, x)) => *slot = *x,
+                None => return,
+            }
         }
+        push_bounded(&mut self.factor_days, (r, row), WINDOW);
     }
 
     pub fn close(&self) -> Option<f64> {
@@ -94,19 +100,19 @@ impl Indicators {
         domain::metrics::std_dev(&r).map(|sd| sd * periods_per_year.sqrt())
     }
 
-    /// Rolling OLS beta of the instrument's daily returns on each factor's (at least 20 pairs).
+    /// Factor exposures: the slopes of one OLS regression (with intercept) of the instrument's
+    /// daily returns on all five factor ETFs' together, over the last `WINDOW` days (at least
+    /// 30), solved by SVD (nalgebra). Joint, not one factor at a time: the ETFs all carry the
+    /// market, and five one-factor betas would count it five times.
     pub fn factor_betas(&self) -> BTreeMap<String, f64> {
-        self.factor_pairs
-            .iter()
-            .filter(|(_, v)| v.len() >= 20)
-            .filter_map(|(name, pairs)| {
-                let n = pairs.len() as f64;
-                let (mx, my) = (pairs.iter().map(|p| p.1).sum::<f64>() / n, pairs.iter().map(|p| p.0).sum::<f64>() / n);
-                let cov: f64 = pairs.iter().map(|(y, x)| (x - mx) * (y - my)).sum();
-                let var: f64 = pairs.iter().map(|(_, x)| (x - mx).powi(2)).sum();
-                (var > 0.0).then(|| (format!("beta_{}", name.to_lowercase()), cov / var))
-            })
-            .collect()
+        let n = self.factor_days.len();
+        if n < 30 {
+            return BTreeMap::new();
+        }
+        let x = nalgebra::DMatrix::from_fn(n, 6, |i, j| if j == 0 { 1.0 } else { self.factor_days[i].1[j - 1] });
+        let y = nalgebra::DVector::from_iterator(n, self.factor_days.iter().map(|d| d.0));
+        let Ok(b) = x.svd(true, true).solve(&y, 1e-12) else { return BTreeMap::new() };
+        domain::analytics::FACTORS.iter().enumerate().filter(|(k, _)| b[k + 1].is_finite()).map(|(k, name)| (format!("beta_{name}"), b[k + 1])).collect()
     }
 }
 
@@ -218,6 +224,25 @@ impl Kelly {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn factor_betas_recover_a_joint_exposure() {
+        let mut ind = Indicators::default();
+        let mut px = 100.0;
+        ind.push(px, px, px);
+        for i in 0..60 {
+            let f: Vec<f64> = (0..5).map(|k| (((i * 7 + k * 13) % 17) as f64 - 8.0) / 400.0 + (k as f64) * 1e-4 * (i % 3) as f64).collect();
+            let r = 0.0005 + 1.2 * f[0] - 0.5 * f[2];
+            px *= 1.0 + r;
+            ind.push(px, px, px);
+            let named: Vec<(String, f64)> = ["MTUM", "QUAL", "SIZE", "USMV", "VLUE"].iter().zip(&f).map(|(n, x)| (n.to_string(), *x)).collect();
+            ind.push_factors(&named);
+        }
+        let b = ind.factor_betas();
+        assert!((b["beta_mtum"] - 1.2).abs() < 1e-6, "{b:?}");
+        assert!((b["beta_size"] + 0.5).abs() < 1e-6, "{b:?}");
+        assert!(b["beta_qual"].abs() < 1e-6 && b["beta_vlue"].abs() < 1e-6, "{b:?}");
+    }
 
     #[test]
     fn kelly_prior_is_positive_and_capped() {

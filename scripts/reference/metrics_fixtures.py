@@ -9,7 +9,13 @@ Series (all from the bundled data/, simple daily close-to-close returns):
   - aapl:       AAPL alone, 1990-2022 (8,312 returns)
   - equal_weight: the 20 stocks, equal weight rebalanced daily (mean of the 20 returns)
   - xom_2014:   XOM from 2014, a shorter series with a deep drawdown
+  - replay:     the replay's own equity (domain/tests/fixtures/replay_equity_returns.csv, made by
+                `cargo run -p engine --example replay_returns`; an engine test checks it is still
+                what the replay makes), on the S&P 500's dates
 Benchmark: the S&P 500 index (data/sp500_index.csv.gz), same dates.
+
+Also `correlation`: pandas `DataFrame.pct_change(fill_method=None).corr()` (Pearson, pairwise
+complete) of the 20 stocks' daily closes, for `domain::risk::Correlation` (engine test).
 """
 import json
 import sys
@@ -27,10 +33,12 @@ def series():
     ix = pd.read_csv("data/sp500_index.csv.gz", index_col="Date", parse_dates=True)["SP500"]
     r = px.pct_change().iloc[1:]
     b = ix.pct_change().iloc[1:]
+    replay = pd.read_csv("domain/tests/fixtures/replay_equity_returns.csv", index_col="date", parse_dates=True)["return"]
     return {
         "aapl": (r["AAPL"], b),
         "equal_weight": (r.mean(axis=1), b),
         "xom_2014": (r["XOM"].loc["2014-01-01":], b.loc["2014-01-01":]),
+        "replay": (replay, b),
     }
 
 
@@ -107,7 +115,10 @@ def compute(r, b):
 def main():
     versions = {"empyrical-reloaded": ep.__version__, "numpy": np.__version__, "pandas": pd.__version__, "scipy": __import__("scipy").__version__}
     data = {name: compute(r, b) for name, (r, b) in series().items()}
-    json.dump({"generated_by": "scripts/reference/metrics_fixtures.py", "versions": versions, "series": data}, sys.stdout, indent=None, separators=(",", ":"))
+    px = pd.read_csv("data/sp500_dataset.csv.gz", index_col="Date", parse_dates=True)
+    corr = px.pct_change(fill_method=None).corr()
+    correlation = {"instruments": list(corr.columns), "matrix": [[float(x) for x in row] for row in corr.values]}
+    json.dump({"generated_by": "scripts/reference/metrics_fixtures.py", "versions": versions, "series": data, "correlation": correlation}, sys.stdout, indent=None, separators=(",", ":"))
 
 
 if __name__ == "__main__":

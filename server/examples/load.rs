@@ -1,7 +1,11 @@
 //! Load tool for a running console (loopback only): sustained ingest over HTTP, ack -> SSE
-//! latency, dashboard render and lineage latencies at the size reached.
+//! latency, page renders and lineage latencies at the size reached.
 //!
 //! cargo run --release -p server --example load -- http://127.0.0.1:3000 INGEST_TOKEN READ_TOKEN [EVENTS]
+//!
+//! Pages need a session: set `TW_USER` and `TW_PASSWORD` (an account made with `tradewatch user
+//! add`) and each page is rendered 300 times with it. `EVENTS=0` skips ingest (measure a log that
+//! is already there).
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -61,6 +65,9 @@ async fn main() -> anyhow::Result<()> {
     let secs = start.elapsed().as_secs_f64();
     println!("ingest over HTTP: {done} events in {secs:.1} s = {:.0} events/s (batches of {batch})", done as f64 / secs);
 
+    if total == 0 {
+        println!("ingest skipped (EVENTS=0)");
+    }
     // 2. Ack -> SSE: time from the 2xx of a small batch to the dashboard message carrying it.
     let res = http.get(format!("{base}/live/dashboard")).send().await?;
     let mut sse = res.bytes_stream();
@@ -108,7 +115,34 @@ async fn main() -> anyhow::Result<()> {
             Ok::<_, anyhow::Error>(quantiles(xs))
         }
     };
-    println!("dashboard page (GET /, full SSR HTML): {}", timed(format!("{base}/"), None).await?);
+    if let (Ok(user), Ok(password)) = (std::env::var("TW_USER"), std::env::var("TW_PASSWORD")) {
+        let res = http.post(format!("{base}/api/login")).form(&[("username", user), ("password", password)]).send().await?;
+        anyhow::ensure!(res.status().is_success(), "login answered {}", res.status());
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("tradewatch_session="))
+            .and_then(|v| v.split(';').next())
+            .ok_or_else(|| anyhow::anyhow!("no session cookie"))?
+            .to_string();
+        for page in ["/", "/performance", "/kpis", "/attribution", "/execution", "/risk"] {
+            let url = format!("{base}{page}");
+            let mut xs = Vec::new();
+            for _ in 0..300 {
+                let t = Instant::now();
+                let res = http.get(&url).header("cookie", &cookie).send().await?;
+                anyhow::ensure!(res.status().is_success(), "{url}: {}", res.status());
+                let body = res.text().await?;
+                anyhow::ensure!(!body.contains("data-testid=\"login\""), "{url}: rendered the sign-in page");
+                xs.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            println!("page {page} (full SSR HTML, signed in): {}", quantiles(xs));
+        }
+    } else {
+        println!("pages: set TW_USER and TW_PASSWORD to time the pages (they need a session)");
+    }
     let signal = format!("{run}-sig-{}", total / engine::synthetic::EVENTS_PER_TRADE / 2);
     let auth = Some(format!("Bearer {read}"));
     println!("lineage (GET /api/v1/trades/{{id}}/lineage): {}", timed(format!("{base}/api/v1/trades/{signal}/lineage"), auth.clone()).await?);

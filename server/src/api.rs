@@ -118,6 +118,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/config", get(config))
         .route("/api/v1/metrics", get(metrics))
         .route("/api/v1/metrics/returns", post(metrics_of_returns))
+        .route("/api/v1/kpis/week", get(kpi_week))
         .route("/live/dashboard", get(live_dashboard))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
@@ -274,15 +275,33 @@ async fn summary(State(state): State<AppState>, token: ApiToken) -> ApiResult<Js
 }
 
 /// A caller of the read-only analytics: an API token of any scope, or any signed-in user.
-pub struct Reader;
+/// `operations`: a token, or a role that sees operations (positions, exits); false for an
+/// investor's session, which gets the track record without the book's current positions.
+pub struct Reader {
+    pub operations: bool,
+}
 
 impl FromRequestParts<AppState> for Reader {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if parts.extensions.get::<app::auth::SessionUser>().is_some() {
-            return Ok(Reader);
+        if let Some(user) = parts.extensions.get::<app::auth::SessionUser>() {
+            return Ok(Reader { operations: user.role.allows(domain::governance::Permission::ViewOperations) });
         }
-        ApiToken::from_request_parts(parts, state).await.map(|_| Reader)
+        ApiToken::from_request_parts(parts, state).await.map(|_| Reader { operations: true })
+    }
+}
+
+/// Operations-only analytics (`GET /api/v1/kpis/week`): a token of any scope, or a role that
+/// sees operations.
+pub struct OperationsReader;
+
+impl FromRequestParts<AppState> for OperationsReader {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Reader::from_request_parts(parts, state).await? {
+            Reader { operations: true } => Ok(OperationsReader),
+            _ => Err(ApiError::Forbidden),
+        }
     }
 }
 
@@ -294,6 +313,20 @@ pub fn sp500() -> Option<&'static std::collections::BTreeMap<chrono::NaiveDate, 
             Ok(r) => Some(r),
             Err(e) => {
                 tracing::error!(error = format!("{e:#}"), "loading the bundled S&P 500 index");
+                None
+            }
+        })
+        .as_ref()
+}
+
+/// Daily returns of the factor ETFs, compiled into the binary, parsed once.
+pub fn factors() -> Option<&'static domain::analytics::FactorReturns> {
+    static FACTORS: std::sync::OnceLock<Option<domain::analytics::FactorReturns>> = std::sync::OnceLock::new();
+    FACTORS
+        .get_or_init(|| match engine::data::factor_returns_embedded() {
+            Ok(r) => Some(domain::analytics::FactorReturns::from_daily(r)),
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "loading the bundled factor ETFs");
                 None
             }
         })
@@ -335,7 +368,7 @@ fn metrics_json(series: &str, benchmark: Option<&str>, dates: &[chrono::NaiveDat
 
 /// `GET /api/v1/metrics?from=&to=&benchmark=sp500|none`: the metric set of the console's daily
 /// equity returns. Any token scope, or a session.
-async fn metrics(State(state): State<AppState>, _: Reader, Query(q): Query<MetricsParams>) -> ApiResult<Json<Value>> {
+async fn metrics(State(state): State<AppState>, reader: Reader, Query(q): Query<MetricsParams>) -> ApiResult<Json<Value>> {
     let (from, to) = (parse_date("from", q.from.as_deref())?, parse_date("to", q.to.as_deref())?);
     let index = benchmark_of(q.benchmark.as_deref(), "sp500")?;
     let (dates, returns) = state.console.daily_returns(from, to);
@@ -345,7 +378,27 @@ async fn metrics(State(state): State<AppState>, _: Reader, Query(q): Query<Metri
     body["exit_kpis"] = serde_json::to_value(state.console.exit_kpis()).map_err(anyhow::Error::from)?;
     body["attribution"] = serde_json::to_value(state.console.attribution()).map_err(anyhow::Error::from)?;
     body["slippage"] = serde_json::to_value(state.console.slippage()).map_err(anyhow::Error::from)?;
+    body["factor_attribution"] = serde_json::to_value(state.console.factor_attribution()).map_err(anyhow::Error::from)?;
+    body["regimes"] = serde_json::to_value(state.console.regimes(from, to)).map_err(anyhow::Error::from)?;
+    let mut risk = state.console.risk();
+    if !reader.operations {
+        // An investor sees exposure and concentration, not which positions the book holds now.
+        risk.largest.clear();
+    }
+    body["risk"] = serde_json::to_value(risk).map_err(anyhow::Error::from)?;
     Ok(Json(body))
+}
+
+#[derive(Debug, Deserialize)]
+struct WeekParams {
+    week: Option<String>,
+}
+
+/// `GET /api/v1/kpis/week?week=YYYY-MM-DD` (the Monday of an ISO week): the exit signals and
+/// closed trades behind that week's KPIs. Any token scope, or a session.
+async fn kpi_week(State(state): State<AppState>, _: OperationsReader, Query(q): Query<WeekParams>) -> ApiResult<Json<Value>> {
+    let week = parse_date("week", q.week.as_deref())?.ok_or_else(|| ApiError::BadRequest { code: "invalid_query", message: "week: a date YYYY-MM-DD is required".into(), detail: json!({"field": "week"}) })?;
+    Ok(Json(serde_json::to_value(state.console.kpi_week(week)).map_err(anyhow::Error::from)?))
 }
 
 /// Most returns `POST /api/v1/metrics/returns` takes.

@@ -361,6 +361,36 @@ impl Console {
         self.projection.read().map(|p| domain::analytics::Attribution::compute(p.closed_trades())).unwrap_or_default()
     }
 
+    /// Realized PnL of the closed round trips by factor (exposures of the opening signal times
+    /// the factor ETFs' returns over the holding span) and residual.
+    pub fn factor_attribution(&self) -> domain::analytics::FactorAttribution {
+        let empty = domain::analytics::FactorReturns::default();
+        let factors = crate::api::factors().unwrap_or(&empty);
+        self.projection.read().map(|p| domain::analytics::FactorAttribution::compute(p.closed_trades(), factors)).unwrap_or_default()
+    }
+
+    /// The fund's daily returns and closed trades by the S&P 500's regime.
+    pub fn regimes(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> domain::regime::RegimeReport {
+        let Some(index) = crate::api::sp500() else { return Default::default() };
+        let (dates, returns) = self.daily_returns(from, to);
+        let params = domain::regime::RegimeParams::default();
+        self.projection.read().map(|p| domain::regime::RegimeReport::compute(&dates, &returns, p.closed_trades(), index, &params)).unwrap_or_default()
+    }
+
+    /// Exposure, leverage, concentration and correlation of the book.
+    pub fn risk(&self) -> domain::risk::RiskReport {
+        self.projection
+            .read()
+            .map(|p| domain::risk::RiskReport::compute(&p.daily_exposure(), &p.position_notionals(), p.daily_marks()))
+            .unwrap_or_default()
+    }
+
+    /// The exits and trades behind one week of the KPIs.
+    pub fn kpi_week(&self, week: chrono::NaiveDate) -> domain::kpi::KpiWeek {
+        let now = self.projection.read().ok().and_then(|p| p.as_of()).unwrap_or_else(Utc::now);
+        self.kpis.read().map(|k| k.week(week, now)).unwrap_or_default()
+    }
+
     /// Per-trade figures of every closed round trip.
     pub fn trade_stats(&self) -> domain::metrics::TradeStats {
         self.projection.read().map(|p| domain::metrics::TradeStats::compute(p.closed_trades())).unwrap_or_default()
@@ -436,11 +466,27 @@ impl ConsoleService for Console {
 
     fn performance(&self) -> domain::view::PerformanceView {
         let (dates, returns) = self.daily_returns(None, None);
-        let mut view = domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats());
-        view.exit_kpis = self.exit_kpis();
-        view.attribution = self.attribution();
-        view.slippage = self.slippage();
-        view
+        domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats())
+    }
+
+    fn kpi_view(&self) -> domain::view::KpiView {
+        domain::view::KpiView { report: self.exit_kpis(), targets: self.current_config().1.kpi_targets }
+    }
+
+    fn kpi_week_view(&self, week: chrono::NaiveDate) -> domain::kpi::KpiWeek {
+        self.kpi_week(week)
+    }
+
+    fn attribution_view(&self) -> domain::view::AttributionView {
+        domain::view::AttributionView { attribution: self.attribution(), factors: self.factor_attribution(), regimes: self.regimes(None, None) }
+    }
+
+    fn execution_view(&self) -> domain::analytics::SlippageReport {
+        self.slippage()
+    }
+
+    fn risk_view(&self) -> domain::risk::RiskReport {
+        self.risk()
     }
 
     fn config(&self) -> (u32, Config) {

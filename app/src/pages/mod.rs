@@ -1,9 +1,13 @@
+pub mod attribution;
 pub mod audit;
 pub mod dashboard;
+pub mod execution;
 pub mod governance;
 pub mod investor;
+pub mod kpis;
 pub mod performance;
 pub mod lineage;
+pub mod risk;
 pub mod signals;
 
 use domain::format;
@@ -37,4 +41,13 @@ pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
 
 pub fn opt_pct(x: Option<f64>) -> String {
     format::opt(x, format::pct)
+}
+
+pub fn ratio(x: Option<f64>) -> String {
+    format::opt(x, format::ratio)
+}
+
+/// Money with a sign class for table cells.
+pub fn pnl_class(d: rust_decimal::Decimal) -> &'static str {
+    if d.is_sign_negative() && !d.is_zero() { "num neg" } else { "num pos" }
 }

@@ -1,17 +1,15 @@
 //! Performance: a tearsheet of the fund's daily equity returns against the S&P 500 index
 //! (growth, underwater, rolling Sharpe / volatility / beta, the distribution, monthly returns,
-//! and the metric set with each definition on hover).
+//! and the metric set with each definition on hover). Exit KPIs, attribution, execution and
+//! risk are on their own pages.
 use domain::format;
 use domain::metrics::{MetricSet, PeriodReturn};
 use leptos::prelude::*;
 
-use super::opt_pct;
+use super::{opt_pct, ratio};
 use crate::api::get_performance;
 use crate::charts;
 
-fn ratio(x: Option<f64>) -> String {
-    format::opt(x, format::ratio)
-}
 
 fn date(d: Option<chrono::NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_else(|| "—".into())
@@ -77,91 +75,6 @@ fn MonthlyTable(months: Vec<PeriodReturn>, years: Vec<PeriodReturn>) -> impl Int
     }
 }
 
-fn ms(x: Option<f64>) -> String {
-    format::opt(x, format::ms)
-}
-
-#[component]
-fn KpiTable(report: domain::kpi::KpiReport) -> impl IntoView {
-    let heads = [
-        ("SLAR", "Of closed trades with a stop-loss, the share an exit signal closed before the mid crossed the stop."),
-        ("PRR", "Realized price gain / best unrealized price gain, quantity-weighted."),
-        ("TTDR", "Of exits with an open position, the share after which the mid first moved 1% against that position within 5 days."),
-        ("FER", "Of those exits, the share after which the mid first moved 1% further in the position's favour."),
-        ("ERT p50 / p95", "Time from the exit signal to the first operator response or order for it."),
-        ("EAW%", "Exit signals reacted to within their recommended window."),
-        ("Exits", "Exit signals (judged for TTDR / FER)."),
-    ];
-    let row = |label: String, v: &domain::kpi::KpiValues| {
-        view! {
-            <tr>
-                <td>{label}</td>
-                <td class="num">{opt_pct(v.slar)}</td>
-                <td class="num">{opt_pct(v.prr)}</td>
-                <td class="num">{opt_pct(v.ttdr)}</td>
-                <td class="num">{opt_pct(v.fer)}</td>
-                <td class="num">{format!("{} / {}", ms(v.ert_median_ms), ms(v.ert_p95_ms))}</td>
-                <td class="num">{opt_pct(v.eaw)}</td>
-                <td class="num">{format!("{} ({})", v.exits, v.exits_judged)}</td>
-            </tr>
-        }
-    };
-    let overall = row("All".into(), &report.overall);
-    let weeks = report.weekly.iter().rev().take(12).map(|(w, v)| row(format!("week of {w}"), v)).collect_view();
-    view! {
-        <table class="grid compact" data-testid="kpi-table">
-            <thead><tr><th></th>{heads.into_iter().map(|(h, def)| view! { <th class="num" title=def>{h}</th> }).collect_view()}</tr></thead>
-            <tbody>{overall}{weeks}</tbody>
-        </table>
-    }
-}
-
-#[component]
-fn SlippageTable(r: domain::analytics::SlippageReport) -> impl IntoView {
-    use domain::analytics::CostParts;
-    let cell = |c: &CostParts, part: rust_decimal::Decimal| format!("{} ({})", format::pnl(part), format::opt(c.bps(part), format::bps));
-    let row = move |label: String, c: &CostParts| {
-        view! {
-            <tr>
-                <td>{label}</td><td class="num">{c.fills}</td>
-                <td class="num">{cell(c, c.timing)}</td><td class="num">{cell(c, c.spread)}</td><td class="num">{cell(c, c.impact)}</td>
-                <td class="num">{cell(c, c.opportunity)}</td><td class="num"><strong>{cell(c, c.total())}</strong></td>
-            </tr>
-        }
-    };
-    let groups = [("instrument", &r.by_instrument), ("order type", &r.by_order_type), ("liquidity", &r.by_liquidity)];
-    view! {
-        <table class="grid compact" data-testid="slippage-table">
-            <thead><tr><th></th><th class="num">"Fills"</th><th class="num">"Timing"</th><th class="num">"Spread"</th><th class="num">"Impact"</th><th class="num">"Opportunity"</th><th class="num">"Total"</th></tr></thead>
-            <tbody>
-                {row("All fills".into(), &r.total)}
-                {groups.into_iter().flat_map(|(name, map)| map.iter().map(move |(k, c)| row(format!("{name}: {k}"), c)).collect::<Vec<_>>()).collect_view()}
-            </tbody>
-        </table>
-    }
-}
-
-#[component]
-fn AttributionTables(a: domain::analytics::Attribution) -> impl IntoView {
-    let total = format::pnl(a.total);
-    let label = |k: &str| k.split_once(' ').filter(|(p, _)| p.len() == 1 || p.ends_with(':')).map(|(_, rest)| rest.to_string()).unwrap_or_else(|| k.to_string());
-    view! {
-        <p data-testid="attribution-total">{format!("Total {total} USD over {} trades", a.trades)}</p>
-        <div class="cols">
-            {a.breakdowns().into_iter().map(|(name, buckets)| view! {
-                <table class="grid compact" data-testid="attribution">
-                    <thead><tr><th>{format!("By {name}")}</th><th class="num">"Trades"</th><th class="num">"PnL (USD)"</th></tr></thead>
-                    <tbody>
-                        {buckets.iter().map(|b| view! {
-                            <tr><td>{label(&b.key)}</td><td class="num">{b.trades}</td><td class=if b.pnl.is_sign_negative() { "num neg" } else { "num pos" }>{format::pnl(b.pnl)}</td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            }).collect_view()}
-        </div>
-    }
-}
-
 #[component]
 fn TradeTable(t: domain::metrics::TradeStats) -> impl IntoView {
     let money = |d: Option<rust_decimal::Decimal>| d.map(format::pnl).unwrap_or_else(|| "—".into());
@@ -187,7 +100,7 @@ pub fn PerformancePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_performance());
     view! {
         <h1>"Performance"</h1>
-        <p class="hint">"Daily returns of the fund's equity (last equity of each UTC day) against the S&P 500 index. Per-period figures, not per trade; definitions on hover and in docs/methodology.md. The same set is at GET /api/v1/metrics."</p>
+        <p class="hint">"Daily returns of the fund's equity (last equity of each UTC day) against the S&P 500 index. Per-period figures, not per trade; definitions on hover and in docs/methodology.md. The same set is at GET /api/v1/metrics. Exit quality, attribution, execution cost and risk have pages of their own."</p>
         <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
@@ -224,21 +137,6 @@ pub fn PerformancePage() -> impl IntoView {
                             <h2>"Per trade (closed round trips)"</h2>
                             <p class="hint">"Per-trade figures: each closed round trip (flat to flat) counts once, whatever its size or length. Not comparable with the per-period figures above."</p>
                             <TradeTable t=v.trades.clone()/>
-                        </section>
-                        <section class="panel">
-                            <h2>"Exit quality"</h2>
-                            <p class="hint">"How well exits work: SLAR stop-loss avoidance, PRR profit retention, TTDR / FER exits confirmed / contradicted by the next 1% move within 5 days, ERT reaction time, EAW% reacted within the window. Definitions on hover and in docs/methodology.md."</p>
-                            <KpiTable report=v.exit_kpis.clone()/>
-                        </section>
-                        <section class="panel">
-                            <h2>"PnL attribution (closed trades, USD)"</h2>
-                            <p class="hint">"Realized PnL net of fees of the closed round trips, split four ways; each split sums to the total. Open positions are not included."</p>
-                            <AttributionTables a=v.attribution.clone()/>
-                        </section>
-                        <section class="panel">
-                            <h2>"Execution quality: cost against the decision price"</h2>
-                            <p class="hint">"USD and bps of filled notional, positive = a cost. Timing: the mid moved between signal and order. Spread: half the spread paid at the order. Impact: the fill against the touch. Opportunity: unfilled quantity times the move since the signal, at cancel or reject. The parts add up to the total."</p>
-                            <SlippageTable r=v.slippage.clone()/>
                         </section>
                         <section class="panel chart" inner_html=rolling></section>
                         <section class="panel chart" inner_html=vol></section>

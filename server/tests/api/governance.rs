@@ -17,6 +17,11 @@ const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
     ("verify_chain", "", Some(Permission::ViewOperations)),
     ("get_governance", "", Some(Permission::ViewOperations)),
     ("get_performance", "", Some(Permission::ViewOperations)),
+    ("get_kpis", "", Some(Permission::ViewOperations)),
+    ("get_kpi_week", "week=2024-10-21", Some(Permission::ViewOperations)),
+    ("get_attribution", "", Some(Permission::ViewOperations)),
+    ("get_execution", "", Some(Permission::ViewOperations)),
+    ("get_risk", "", Some(Permission::ViewOperations)),
     ("get_config", "", Some(Permission::ViewOperations)),
     ("get_config_history", "", Some(Permission::ViewOperations)),
     ("decide_signal", "signal_id=x&action=approve", Some(Permission::DecideSignals)),
@@ -384,6 +389,7 @@ const ROUTES: &[RouteRule] = &[
     RouteRule { method: "GET", path: "/api/v1/config", body: "", scopes: &["engine", "read"], session: None },
     RouteRule { method: "GET", path: "/api/v1/metrics", body: "", scopes: ANY, session: Some(Permission::ViewInvestor) },
     RouteRule { method: "POST", path: "/api/v1/metrics/returns", body: r#"[{"date":"2024-01-02","return":0.01},{"date":"2024-01-03","return":0.0}]"#, scopes: ANY, session: Some(Permission::ViewInvestor) },
+    RouteRule { method: "GET", path: "/api/v1/kpis/week?week=2024-10-21", body: "", scopes: ANY, session: Some(Permission::ViewOperations) },
     RouteRule { method: "GET", path: "/live/dashboard", body: "", scopes: &[], session: Some(Permission::ViewOperations) },
 ];
 

@@ -122,9 +122,15 @@ pub async fn verify_chain() -> Result<Report, AppError> {
     Ok(console(Permission::ViewOperations)?.verify().await?)
 }
 
+/// `interval`: `daily` (default) or `native`.
 #[server(endpoint = "get_performance")]
-pub async fn get_performance() -> Result<domain::view::PerformanceView, AppError> {
-    Ok(console(Permission::ViewOperations)?.performance())
+pub async fn get_performance(interval: Option<String>) -> Result<domain::view::PerformanceView, AppError> {
+    let c = console(Permission::ViewOperations)?;
+    match interval.as_deref() {
+        None | Some("daily") => Ok(c.performance(false)),
+        Some("native") => Ok(c.performance(true)),
+        Some(_) => Err(AppError::Invalid("interval: daily or native".into())),
+    }
 }
 
 #[server(endpoint = "get_kpis")]

@@ -26,8 +26,9 @@ pub trait ConsoleService: Send + Sync + 'static {
     async fn verify(&self) -> Result<Report, Internal>;
 
     fn governance(&self) -> GovernanceView;
-    /// The Performance page: metrics of the daily equity returns against the S&P 500.
-    fn performance(&self) -> domain::view::PerformanceView;
+    /// The Performance page: metrics of the daily equity returns against the S&P 500, or
+    /// (`native`) of the returns between consecutive market timestamps.
+    fn performance(&self, native: bool) -> domain::view::PerformanceView;
     /// The KPIs page: exit-quality KPIs per week with their target bands.
     fn kpi_view(&self) -> domain::view::KpiView;
     /// The exits and trades behind one week (Monday) of the KPIs.

@@ -246,7 +246,7 @@ impl Slippage {
     pub fn apply(&mut self, event: &Event) {
         match &event.body {
             Body::MarketSnapshot(m) => {
-                self.quotes.insert(m.instrument.as_str().to_string(), (m.bid, m.ask, m.mid));
+                crate::upsert(&mut self.quotes, m.instrument.as_str(), (m.bid, m.ask, m.mid));
             }
             Body::Signal(s) => {
                 if let Some((_, _, mid)) = self.quotes.get(s.instrument.as_str()) {

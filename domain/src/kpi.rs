@@ -179,7 +179,7 @@ impl ExitKpis {
             Body::MarketSnapshot(m) => {
                 let Some(mid) = m.mid.to_f64() else { return };
                 let instrument = m.instrument.as_str();
-                self.mids.insert(instrument.to_string(), mid);
+                crate::upsert(&mut self.mids, instrument, mid);
                 if let Some(o) = self.open.get_mut(instrument) {
                     o.best = if o.direction > 0.0 { o.best.max(mid) } else { o.best.min(mid) };
                     if o.exit_signal.is_none() && o.stop.is_some_and(|s| (mid - s) * o.direction <= 0.0) {

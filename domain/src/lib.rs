@@ -14,3 +14,14 @@ pub mod projection;
 pub mod regime;
 pub mod risk;
 pub mod view;
+
+/// Sets `map[key] = value`, allocating the key only when it is new (the folds do this for every
+/// market snapshot).
+pub(crate) fn upsert<V>(map: &mut std::collections::HashMap<String, V>, key: &str, value: V) {
+    match map.get_mut(key) {
+        Some(slot) => *slot = value,
+        None => {
+            map.insert(key.to_string(), value);
+        }
+    }
+}

@@ -433,28 +433,36 @@ impl Rolling {
 
 /// Everything the Performance page draws, from daily returns and a benchmark by date.
 pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>, trades: TradeStats) -> crate::view::PerformanceView {
+    let times: Vec<i64> = dates.iter().map(|d| d.and_hms_opt(21, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default()).collect();
+    performance_view_at(dates, &times, returns, benchmark, trades, TRADING_DAYS)
+}
+
+/// [`performance_view`] for any periodic returns: `times` (ms) place each return on the charts,
+/// `periods_per_year` annualises (252 for daily returns).
+pub fn performance_view_at(dates: &[NaiveDate], times: &[i64], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>, trades: TradeStats, periods_per_year: f64) -> crate::view::PerformanceView {
     use crate::view::Point;
-    let at = |d: &NaiveDate| d.and_hms_opt(21, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default();
     let metrics = match benchmark {
-        Some(b) => MetricSet::compute_against(dates, returns, b, TRADING_DAYS),
-        None => MetricSet::compute(dates, returns, None, TRADING_DAYS),
+        Some(b) => MetricSet::compute_against(dates, returns, b, periods_per_year),
+        None => MetricSet::compute(dates, returns, None, periods_per_year),
     };
     let (mut g, mut gb, mut peak) = (1.0f64, 1.0f64, 1.0f64);
     let (mut growth, mut benchmark_growth, mut underwater) = (Vec::new(), Vec::new(), Vec::new());
     let aligned: Vec<f64> = dates.iter().map(|d| benchmark.and_then(|b| b.get(d)).copied().unwrap_or(0.0)).collect();
-    for (d, r) in dates.iter().zip(returns) {
+    for ((d, t), r) in dates.iter().zip(times).zip(returns) {
         g *= 1.0 + r;
         peak = peak.max(g);
-        growth.push(Point { t: at(d), v: g - 1.0 });
-        underwater.push(Point { t: at(d), v: g / peak - 1.0 });
+        growth.push(Point { t: *t, v: g - 1.0 });
+        underwater.push(Point { t: *t, v: g / peak - 1.0 });
         if let Some(y) = benchmark.and_then(|b| b.get(d)) {
             gb *= 1.0 + y;
-            benchmark_growth.push(Point { t: at(d), v: gb - 1.0 });
+            benchmark_growth.push(Point { t: *t, v: gb - 1.0 });
         }
     }
-    let rolling = Rolling::compute(returns, benchmark.map(|_| aligned.as_slice()), ROLLING_WINDOW, TRADING_DAYS);
-    let points = |v: &[Option<f64>]| dates.iter().zip(v).filter_map(|(d, x)| x.map(|x| Point { t: at(d), v: x })).collect::<Vec<_>>();
+    let rolling = Rolling::compute(returns, benchmark.map(|_| aligned.as_slice()), ROLLING_WINDOW, periods_per_year);
+    let points = |v: &[Option<f64>]| times.iter().zip(v).filter_map(|(t, x)| x.map(|x| Point { t: *t, v: x })).collect::<Vec<_>>();
     crate::view::PerformanceView {
+        interval: "daily".into(),
+        periods_per_year,
         metrics,
         growth,
         benchmark_growth,
@@ -466,6 +474,39 @@ pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<
         returns: returns.to_vec(),
         trades,
     }
+}
+
+/// Simple returns between consecutive equity points (the native bar interval: one point per
+/// distinct market timestamp), dated by the later point's UTC day, and the observed periods per
+/// year, `returns / span in years` (365.25-day years) to annualise them; `None` for fewer than
+/// two returns or a zero span.
+pub fn native_returns(points: &[crate::view::Point], from: Option<NaiveDate>, to: Option<NaiveDate>) -> NativeReturns {
+    let day = |t: i64| chrono::DateTime::from_timestamp_millis(t).map(|x| x.date_naive()).unwrap_or_default();
+    let pts: Vec<&crate::view::Point> = points.iter().filter(|p| from.is_none_or(|f| day(p.t) >= f) && to.is_none_or(|t| day(p.t) <= t)).collect();
+    let (mut dates, mut times, mut rets) = (Vec::new(), Vec::new(), Vec::new());
+    for w in pts.windows(2) {
+        if w[0].v > 0.0 {
+            dates.push(day(w[1].t));
+            times.push(w[1].t);
+            rets.push(w[1].v / w[0].v - 1.0);
+        }
+    }
+    let span_years = match (pts.first(), pts.last()) {
+        (Some(a), Some(b)) => (b.t - a.t) as f64 / (365.25 * 86_400_000.0),
+        _ => 0.0,
+    };
+    let per_year = (rets.len() >= 2 && span_years > 0.0).then(|| rets.len() as f64 / span_years);
+    NativeReturns { dates, times, returns: rets, per_year }
+}
+
+/// Returns at the native bar interval (see [`native_returns`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NativeReturns {
+    pub dates: Vec<NaiveDate>,
+    /// Milliseconds of each return's later point.
+    pub times: Vec<i64>,
+    pub returns: Vec<f64>,
+    pub per_year: Option<f64>,
 }
 
 /// Simple returns day over day of daily closes (date ascending); the first day has no return.
@@ -575,6 +616,19 @@ impl TradeStats {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn native_returns_follow_the_points_and_annualise_by_their_frequency() {
+        use crate::view::Point;
+        let h = 3_600_000;
+        // One point an hour for 3 days: 71 returns over 71 hours.
+        let pts: Vec<Point> = (0..72).map(|i| Point { t: 1_700_000_000_000 + i * h, v: 1_000_000.0 + (i % 5) as f64 * 100.0 }).collect();
+        let n = native_returns(&pts, None, None);
+        assert_eq!((n.dates.len(), n.returns.len(), n.times[0]), (71, 71, pts[1].t));
+        assert!((n.returns[0] - 100.0 / 1_000_000.0).abs() < 1e-15);
+        assert!(n.per_year.is_some_and(|p| (p - 365.25 * 24.0).abs() < 1e-6), "{:?}", n.per_year);
+        assert_eq!(native_returns(&pts[..2], None, None).per_year, None, "one return is not a series");
+    }
 
     #[test]
     fn sharpe_matches_a_hand_computation() {

@@ -32,6 +32,8 @@ pub struct Position {
     pub fees: Decimal,
     /// PnL of the round trip in progress (net of its fees), booked as a trade when flat again.
     round_trip: Decimal,
+    /// The unrealized PnL at the last mark, as counted in the projection's running total.
+    booked: Decimal,
 }
 
 impl Position {
@@ -105,8 +107,8 @@ pub struct DayExposure {
     /// Sum of quantity x mark, USD (long minus short).
     pub net: Decimal,
     pub equity: Decimal,
-    /// Absolute notional of each open position, largest first.
-    pub notionals: Vec<Decimal>,
+    /// Herfindahl index of the positions' absolute notionals (see `risk::Concentration`).
+    pub hhi: Option<f64>,
 }
 
 /// What the last applied fill did, for the rule evaluators (circuit breakers).
@@ -172,6 +174,11 @@ pub struct Projection {
     open_exposures: HashMap<String, BTreeMap<String, f64>>,
     /// The book at the end of each past day (market time).
     daily_exposure: Vec<DayExposure>,
+    /// Running totals over positions, kept per event so equity is O(1) however many
+    /// instruments the book holds (each equals the sum over positions exactly).
+    realized_total: Decimal,
+    fees_total: Decimal,
+    unrealized_total: Decimal,
     /// Last mid of each instrument on each day, dates ascending.
     daily_marks: HashMap<String, Vec<(NaiveDate, f64)>>,
 }
@@ -198,6 +205,9 @@ impl Projection {
             trades: Vec::new(),
             open_exposures: HashMap::new(),
             daily_exposure: Vec::new(),
+            realized_total: Decimal::ZERO,
+            fees_total: Decimal::ZERO,
+            unrealized_total: Decimal::ZERO,
             daily_marks: HashMap::new(),
             peak: f64::NEG_INFINITY,
             max_drawdown: 0.0,
@@ -296,12 +306,21 @@ impl Projection {
         None
     }
 
+    /// Re-marks one position into the running unrealized total.
+    fn rebook(&mut self, instrument: &str) {
+        let Some(p) = self.positions.get_mut(instrument) else { return };
+        let now = p.unrealized(self.marks.get(instrument).copied());
+        self.unrealized_total += now - p.booked;
+        p.booked = now;
+    }
+
     fn on_snapshot(&mut self, ts: DateTime<Utc>, m: &MarketSnapshot) {
-        self.marks.insert(m.instrument.as_str().to_string(), m.mid);
+        crate::upsert(&mut self.marks, m.instrument.as_str(), m.mid);
+        self.rebook(m.instrument.as_str());
         if let Some(mid) = m.mid.to_f64() {
             let day = ts.date_naive();
             if !self.daily_marks.contains_key(m.instrument.as_str()) {
-                self.daily_marks.insert(m.instrument.as_str().to_string(), Vec::new());
+                crate::upsert(&mut self.daily_marks, m.instrument.as_str(), Vec::new());
             }
             if let Some(series) = self.daily_marks.get_mut(m.instrument.as_str()) {
                 match series.last_mut() {
@@ -327,7 +346,12 @@ impl Projection {
             Some(last) if last.t > t => {} // late snapshot: marks updated, the curve stays monotonic
             _ => self.curve.push(Point { t, v }),
         }
-        self.daily_close.insert(ts.date_naive(), equity);
+        match self.daily_close.last_entry() {
+            Some(mut last) if *last.key() == ts.date_naive() => *last.get_mut() = equity,
+            _ => {
+                self.daily_close.insert(ts.date_naive(), equity);
+            }
+        }
         self.peak = self.peak.max(v);
         if self.peak > 0.0 {
             self.max_drawdown = self.max_drawdown.min(v / self.peak - 1.0);
@@ -428,8 +452,12 @@ impl Projection {
         let (held_long, held_notional) = (position.quantity.is_sign_positive(), (position.avg_cost * position.quantity).abs());
         let opening = position.quantity.is_zero();
         let opened = *self.open_since.entry(instrument.clone()).or_insert(ts);
+        let (realized_before, fees_before) = (position.realized, position.fees);
         let closed = position.fill(side, f.quantity, f.price, f.fee);
         let flat = position.quantity.is_zero();
+        self.realized_total += position.realized - realized_before;
+        self.fees_total += position.fees - fees_before;
+        self.rebook(&instrument);
         let signal_exposures = || signal.as_deref().and_then(|s| self.signals.get(s)).map(|s| s.exposures.clone()).unwrap_or_default();
         if opening {
             let e = signal_exposures();
@@ -498,15 +526,15 @@ impl Projection {
     }
 
     pub fn realized(&self) -> Decimal {
-        self.positions.values().map(|p| p.realized).sum()
+        self.realized_total
     }
 
     pub fn unrealized(&self) -> Decimal {
-        self.positions.iter().map(|(i, p)| p.unrealized(self.marks.get(i).copied())).sum()
+        self.unrealized_total
     }
 
     pub fn fees(&self) -> Decimal {
-        self.positions.values().map(|p| p.fees).sum()
+        self.fees_total
     }
 
     /// The latest market time seen.
@@ -519,13 +547,17 @@ impl Projection {
         &self.trades
     }
 
+    /// Equity after each distinct market timestamp (the native bar interval), oldest first.
+    pub fn equity_points(&self) -> &[Point] {
+        &self.curve
+    }
+
     /// Equity at the last event of each UTC day (market time).
     pub fn daily_closes(&self) -> impl Iterator<Item = (NaiveDate, f64)> + '_ {
         self.daily_close.iter().map(|(d, e)| (*d, e.to_f64().unwrap_or(0.0)))
     }
 
-    /// The book now, as of `date`: gross and net exposure at the marks, equity, and each
-    /// position's absolute notional (largest first).
+    /// The book now, as of `date`: gross and net exposure at the marks, equity, concentration.
     pub fn exposure_now(&self, date: NaiveDate) -> DayExposure {
         let mut notionals = Vec::new();
         let (mut gross, mut net) = (Decimal::ZERO, Decimal::ZERO);
@@ -536,8 +568,7 @@ impl Projection {
             net += x;
             notionals.push(x.abs());
         }
-        notionals.sort_by(|a, b| b.cmp(a));
-        DayExposure { date, gross, net, equity: self.equity(), notionals }
+        DayExposure { date, gross, net, equity: self.equity(), hhi: crate::risk::Concentration::of(&notionals).hhi }
     }
 
     /// Signed notional (quantity x mark, USD) of each open position with a mark.
@@ -693,6 +724,38 @@ mod tests {
 
     fn fill(id: &str, order: &str, ts: &str, qty: &str, price: &str, fee: &str) -> Event {
         ev(&format!(r#"{{"event_id":"{id}","kind":"fill","ts":"{ts}","fill_id":"{id}","order_id":"{order}","quantity":"{qty}","price":"{price}","fee":"{fee}","fee_currency":"USD","liquidity":"taker"}}"#))
+    }
+
+    proptest::proptest! {
+        /// The running totals behind `equity()` always equal the sums over positions.
+        #[test]
+        fn running_totals_equal_the_sums_over_positions(steps in proptest::collection::vec((0usize..3, 0u8..3, 1i64..500, 9_000i64..11_000), 1..120)) {
+            let mut p = Projection::new(d("100000"));
+            let instruments = ["AAA", "BBB", "CCC"];
+            for (i, (k, action, qty, px)) in steps.iter().enumerate() {
+                let inst = instruments[*k];
+                let price = Decimal::new(*px, 2);
+                let ts = format!("2024-01-{:02}T{:02}:{:02}:00Z", 1 + i / 60, (i / 6) % 24, i % 60);
+                let events = if *action == 0 {
+                    vec![format!(r#"{{"event_id":"m{i}","kind":"market_snapshot","ts":"{ts}","instrument":"{inst}","bid":"{price}","ask":"{price}","mid":"{price}","last":"{price}","volume":"1"}}"#)]
+                } else {
+                    let side = if *action == 1 { "buy" } else { "sell" };
+                    vec![
+                        format!(r#"{{"event_id":"o{i}","kind":"order","ts":"{ts}","order_id":"o{i}","instrument":"{inst}","side":"{side}","quantity":"{qty}","order_type":"market","status":"submitted"}}"#),
+                        format!(r#"{{"event_id":"f{i}","kind":"fill","ts":"{ts}","fill_id":"f{i}","order_id":"o{i}","quantity":"{qty}","price":"{price}","fee":"0.37","fee_currency":"USD","liquidity":"taker"}}"#),
+                    ]
+                };
+                for (j, e) in events.iter().enumerate() {
+                    p.apply((i * 2 + j) as u64 + 1, &ev(e));
+                }
+                let realized: Decimal = p.positions.values().map(|x| x.realized).sum();
+                let fees: Decimal = p.positions.values().map(|x| x.fees).sum();
+                let unrealized: Decimal = p.positions.iter().map(|(i, x)| x.unrealized(p.marks.get(i).copied())).sum();
+                proptest::prop_assert_eq!(p.realized(), realized);
+                proptest::prop_assert_eq!(p.fees(), fees);
+                proptest::prop_assert_eq!(p.unrealized(), unrealized);
+            }
+        }
     }
 
     #[test]

@@ -158,7 +158,12 @@ impl RegimeReport {
     /// The fund's daily returns (`dates` ascending) and closed trades against the regimes of
     /// the benchmark.
     pub fn compute(dates: &[NaiveDate], returns: &[f64], trades: &[ClosedTrade], benchmark: &BTreeMap<NaiveDate, f64>, p: &RegimeParams) -> RegimeReport {
-        let labels = classify(benchmark, p);
+        Self::compute_with(dates, returns, trades, benchmark, &classify(benchmark, p), p)
+    }
+
+    /// As [`RegimeReport::compute`], with the benchmark's labels already made by [`classify`]
+    /// (they depend only on the benchmark and the parameters, so callers may keep them).
+    pub fn compute_with(dates: &[NaiveDate], returns: &[f64], trades: &[ClosedTrade], benchmark: &BTreeMap<NaiveDate, f64>, labels: &BTreeMap<NaiveDate, Labels>, p: &RegimeParams) -> RegimeReport {
         let label_of = |d: &NaiveDate, k: usize| labels.get(d).and_then(|l| l[k]);
         let mut report = RegimeReport { params: Some(*p), benchmark_last: benchmark.keys().next_back().copied(), ..Default::default() };
         for (k, dim) in DIMENSIONS.iter().enumerate() {

@@ -12,6 +12,10 @@ use crate::projection::DayExposure;
 /// Pairs of daily returns below which a correlation is not shown.
 pub const MIN_PAIRS: usize = 20;
 
+/// Instruments in the correlation matrix: the open positions by absolute notional, then the
+/// instruments with the most days of marks (a readable heatmap, and bounded work per page).
+pub const CORRELATION_INSTRUMENTS: usize = 25;
+
 /// Concentration of the open positions by absolute notional at the marks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Concentration {
@@ -28,8 +32,10 @@ pub struct Concentration {
 }
 
 impl Concentration {
-    /// From absolute notionals, largest first.
+    /// From absolute notionals, in any order.
     pub fn of(notionals: &[Decimal]) -> Concentration {
+        let mut notionals = notionals.to_vec();
+        notionals.sort_by(|a, b| b.cmp(a));
         let gross: Decimal = notionals.iter().sum();
         if gross.is_zero() {
             return Concentration { positions: notionals.len() as u64, ..Default::default() };
@@ -61,7 +67,7 @@ impl From<&DayExposure> for ExposurePoint {
             net: d.net.round_dp(2),
             equity: d.equity.round_dp(2),
             leverage: (d.equity > Decimal::ZERO).then(|| (d.gross / d.equity).to_f64()).flatten(),
-            hhi: Concentration::of(&d.notionals).hhi,
+            hhi: d.hhi,
         }
     }
 }
@@ -79,15 +85,20 @@ pub struct Correlation {
     pub last: Option<NaiveDate>,
 }
 
-/// Daily simple returns of a daily close series: the return on a date is against the previous
-/// calendar date's close only when the instrument has both (no gaps bridged, like pandas'
-/// `pct_change(fill_method=None)` on a frame indexed by every date any instrument has).
-fn returns_by_date(closes: &[(NaiveDate, f64)], calendar: &[NaiveDate]) -> HashMap<NaiveDate, f64> {
-    let by_date: HashMap<NaiveDate, f64> = closes.iter().copied().collect();
-    calendar
-        .windows(2)
-        .filter_map(|w| match (by_date.get(&w[0]), by_date.get(&w[1])) {
-            (Some(a), Some(b)) if *a != 0.0 => Some((w[1], b / a - 1.0)),
+/// Daily simple returns of a daily close series on a calendar (dates ascending): the return on
+/// `calendar[i]` is against the close of `calendar[i - 1]` only when the instrument has both (no
+/// gaps bridged, like pandas' `pct_change(fill_method=None)` on a frame indexed by every date any
+/// instrument has).
+fn returns_on(closes: &[(NaiveDate, f64)], calendar: &[NaiveDate]) -> Vec<Option<f64>> {
+    let mut close: Vec<Option<f64>> = vec![None; calendar.len()];
+    for (d, c) in closes {
+        if let Ok(i) = calendar.binary_search(d) {
+            close[i] = Some(*c);
+        }
+    }
+    (0..calendar.len())
+        .map(|i| match (i.checked_sub(1).and_then(|j| close[j]), close[i]) {
+            (Some(a), Some(b)) if a != 0.0 => Some(b / a - 1.0),
             _ => None,
         })
         .collect()
@@ -119,18 +130,20 @@ impl Correlation {
         let mut calendar: Vec<NaiveDate> = closes.values().flat_map(|v| v.iter().map(|x| x.0)).filter(|d| from.is_none_or(|f| *d >= f)).collect();
         calendar.sort();
         calendar.dedup();
-        let returns: Vec<HashMap<NaiveDate, f64>> = instruments.iter().map(|i| returns_by_date(&closes[i], &calendar)).collect();
+        let returns: Vec<Vec<Option<f64>>> = instruments.iter().map(|i| returns_on(&closes[i], &calendar)).collect();
         let n = instruments.len();
         let mut matrix = vec![vec![None; n]; n];
+        let mut pairs: Vec<(f64, f64)> = Vec::with_capacity(calendar.len());
         for a in 0..n {
             for b in a..n {
-                let pairs: Vec<(f64, f64)> = calendar.iter().filter_map(|d| Some((*returns[a].get(d)?, *returns[b].get(d)?))).collect();
+                pairs.clear();
+                pairs.extend(returns[a].iter().zip(&returns[b]).filter_map(|(x, y)| Some(((*x)?, (*y)?))));
                 let c = if a == b { (pairs.len() >= MIN_PAIRS).then_some(1.0) } else { pearson(&pairs) };
                 matrix[a][b] = c;
                 matrix[b][a] = c;
             }
         }
-        Correlation { observations: returns.iter().map(|r| r.len() as u64).collect(), instruments, matrix, first: calendar.first().copied(), last: calendar.last().copied() }
+        Correlation { observations: returns.iter().map(|r| r.iter().flatten().count() as u64).collect(), instruments, matrix, first: calendar.first().copied(), last: calendar.last().copied() }
     }
 }
 
@@ -146,6 +159,17 @@ pub struct RiskReport {
     pub largest: Vec<(String, Decimal, f64)>,
     pub exposure: Vec<ExposurePoint>,
     pub correlation: Correlation,
+}
+
+/// The instruments of the correlation matrix (see [`CORRELATION_INSTRUMENTS`]).
+fn correlation_subset(held: &[(String, Decimal)], closes: &HashMap<String, Vec<(NaiveDate, f64)>>) -> HashMap<String, Vec<(NaiveDate, f64)>> {
+    let mut names: Vec<&String> = held.iter().map(|(i, _)| i).filter(|i| closes.contains_key(*i)).take(CORRELATION_INSTRUMENTS).collect();
+    if names.len() < CORRELATION_INSTRUMENTS {
+        let mut rest: Vec<(&String, usize)> = closes.iter().filter(|(i, _)| !names.contains(i)).map(|(i, v)| (i, v.len())).collect();
+        rest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        names.extend(rest.into_iter().map(|(i, _)| i).take(CORRELATION_INSTRUMENTS - names.len()));
+    }
+    names.into_iter().filter_map(|i| closes.get(i).map(|v| (i.clone(), v.clone()))).collect()
 }
 
 impl RiskReport {
@@ -165,7 +189,7 @@ impl RiskReport {
             concentration: Concentration::of(&notionals),
             largest: sorted.iter().take(10).map(|(i, x)| (i.clone(), x.round_dp(2), if gross.is_zero() { 0.0 } else { (x.abs() / gross).to_f64().unwrap_or(0.0) })).collect(),
             exposure,
-            correlation: Correlation::compute(closes, None),
+            correlation: Correlation::compute(&correlation_subset(&sorted, closes), None),
         }
     }
 }
@@ -186,6 +210,19 @@ mod tests {
         assert!((c.effective_positions.unwrap_or(0.0) - 1.0 / 0.38).abs() < 1e-12);
         assert_eq!((c.top1, c.top3), (Some(0.5), Some(1.0)));
         assert_eq!(Concentration::of(&[]).hhi, None);
+    }
+
+    #[test]
+    fn the_matrix_takes_held_positions_first_then_the_longest_histories() {
+        let d0 = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap_or_default();
+        let closes: HashMap<String, Vec<(NaiveDate, f64)>> =
+            (0..40).map(|i| (format!("I{i:02}"), (0..(10 + i)).map(|k| (d0 + chrono::Duration::days(k as i64), 100.0 + k as f64)).collect())).collect();
+        let held = vec![("I00".to_string(), dec(-5)), ("I01".to_string(), dec(3))];
+        let mut names: Vec<String> = correlation_subset(&held, &closes).into_keys().collect();
+        names.sort();
+        assert_eq!(names.len(), CORRELATION_INSTRUMENTS);
+        assert!(names.contains(&"I00".to_string()) && names.contains(&"I01".to_string()), "held positions first");
+        assert!(names.contains(&"I39".to_string()) && !names.contains(&"I02".to_string()), "then the longest histories");
     }
 
     #[test]

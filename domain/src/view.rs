@@ -384,6 +384,10 @@ pub struct TokenView {
 /// the series its charts draw (daily points at 21:00 UTC; fractions, not %).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct PerformanceView {
+    /// `daily` or `native` (returns between consecutive market timestamps).
+    pub interval: String,
+    /// Periods per year used to annualise (252 for daily; observed for native).
+    pub periods_per_year: f64,
     pub metrics: crate::metrics::MetricSet,
     /// Cumulative return of the fund since the first day.
     pub growth: Vec<Point>,

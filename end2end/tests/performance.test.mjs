@@ -38,6 +38,12 @@ test('the performance page shows the metric set, charts and monthly returns of t
   assert.match(await page.textContent('[data-testid=trade-table]'), new RegExp(`^Trades \\(won / lost\\)${api.trades.trades} `), 'per-trade figures beside the per-period ones');
   assert.equal((await page.$$('[data-testid=monthly-returns] tbody tr')).length, api.yearly_returns.length);
   await page.screenshot({ path: 'screenshots/performance.png', fullPage: true });
+  // The same tearsheet at the native bar interval (every mark, not one a day).
+  const native = (await app.get('/api/v1/metrics?interval=native')).body;
+  await page.click('[data-testid=interval-native]');
+  await page.waitForFunction(() => /bar returns/.test(document.querySelector('[data-testid=performance-span]')?.textContent ?? ''));
+  assert.match(await page.textContent('[data-testid=performance-span]'), new RegExp(`^${native.periods} bar returns`));
+  assert.equal(await row('Sharpe'), native.sharpe.toFixed(2), 'the native-interval Sharpe of the API');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -125,6 +125,19 @@ fn bench(c: &mut Criterion) {
     }
     g.bench_function("all_reports_at_900k_events", |b| b.iter(|| reports(&f, &sp500, &factors)));
     g.finish();
+    // Each page's share of that.
+    let mut g = c.benchmark_group("report_at_900k_events");
+    let p = &f.projection;
+    let (dates, returns) = domain::metrics::daily_returns(p.daily_closes());
+    g.bench_function("performance_tearsheet", |b| b.iter(|| domain::metrics::performance_view(&dates, &returns, Some(&sp500), TradeStats::compute(p.closed_trades()))));
+    g.bench_function("kpis", |b| b.iter(|| f.kpis.report(p.as_of().unwrap_or_else(Utc::now))));
+    g.bench_function("attribution_splits_and_factors", |b| b.iter(|| (Attribution::compute(p.closed_trades()), FactorAttribution::compute(p.closed_trades(), &factors))));
+    let labels = domain::regime::classify(&sp500, &RegimeParams::default());
+    g.bench_function("regimes_with_cached_labels", |b| b.iter(|| RegimeReport::compute_with(&dates, &returns, p.closed_trades(), &sp500, &labels, &RegimeParams::default())));
+    g.bench_function("regime_labels_of_the_sp500", |b| b.iter(|| domain::regime::classify(&sp500, &RegimeParams::default())));
+    g.bench_function("risk", |b| b.iter(|| RiskReport::compute(&p.daily_exposure(), &p.position_notionals(), p.daily_marks())));
+    g.bench_function("execution", |b| b.iter(|| f.slippage.report().clone()));
+    g.finish();
     // One more event into the folds at that size, per event: the last 100,000 events of the
     // log in order (wrapping to the start of them if criterion asks for more).
     let mut seq = head.len() as u64;

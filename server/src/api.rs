@@ -319,6 +319,12 @@ pub fn sp500() -> Option<&'static std::collections::BTreeMap<chrono::NaiveDate, 
         .as_ref()
 }
 
+/// The S&P 500's regime labels with the default parameters, made once.
+pub fn sp500_regimes() -> Option<&'static std::collections::BTreeMap<chrono::NaiveDate, domain::regime::Labels>> {
+    static LABELS: std::sync::OnceLock<Option<std::collections::BTreeMap<chrono::NaiveDate, domain::regime::Labels>>> = std::sync::OnceLock::new();
+    LABELS.get_or_init(|| sp500().map(|b| domain::regime::classify(b, &domain::regime::RegimeParams::default()))).as_ref()
+}
+
 /// Daily returns of the factor ETFs, compiled into the binary, parsed once.
 pub fn factors() -> Option<&'static domain::analytics::FactorReturns> {
     static FACTORS: std::sync::OnceLock<Option<domain::analytics::FactorReturns>> = std::sync::OnceLock::new();
@@ -339,6 +345,8 @@ struct MetricsParams {
     to: Option<String>,
     /// `sp500` (default) or `none`.
     benchmark: Option<String>,
+    /// `daily` (default) or `native`: returns between consecutive market timestamps.
+    interval: Option<String>,
 }
 
 fn parse_date(field: &'static str, s: Option<&str>) -> ApiResult<Option<chrono::NaiveDate>> {
@@ -370,6 +378,17 @@ fn metrics_json(series: &str, benchmark: Option<&str>, dates: &[chrono::NaiveDat
 /// equity returns. Any token scope, or a session.
 async fn metrics(State(state): State<AppState>, reader: Reader, Query(q): Query<MetricsParams>) -> ApiResult<Json<Value>> {
     let (from, to) = (parse_date("from", q.from.as_deref())?, parse_date("to", q.to.as_deref())?);
+    if q.interval.as_deref() == Some("native") {
+        // Returns between consecutive market timestamps; a benchmark of daily closes does not
+        // line up with them, so there is none.
+        let n = state.console.native_returns(from, to);
+        let m = domain::metrics::MetricSet::compute(&n.dates, &n.returns, None, n.per_year.unwrap_or(domain::metrics::TRADING_DAYS));
+        let body = serde_json::to_value(m).map_err(anyhow::Error::from)?;
+        return Ok(Json(merge(json!({"series": "console_equity_native", "benchmark": null, "periods_per_year": n.per_year}), body)));
+    }
+    if let Some(other) = q.interval.as_deref().filter(|i| *i != "daily") {
+        return Err(ApiError::BadRequest { code: "invalid_query", message: format!("interval: 'daily' or 'native', not '{other}'"), detail: json!({"field": "interval"}) });
+    }
     let index = benchmark_of(q.benchmark.as_deref(), "sp500")?;
     let (dates, returns) = state.console.daily_returns(from, to);
     let Json(mut body) = metrics_json("console_equity_daily", index.map(|_| "sp500"), &dates, &returns, index)?;

@@ -345,6 +345,12 @@ impl Console {
         dates.into_iter().zip(returns).filter(|(d, _)| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t)).unzip()
     }
 
+    /// Returns of the console's equity at the native bar interval (one per distinct market
+    /// timestamp) and the observed periods per year, between two dates when given.
+    pub fn native_returns(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> domain::metrics::NativeReturns {
+        self.projection.read().map(|p| domain::metrics::native_returns(p.equity_points(), from, to)).unwrap_or_default()
+    }
+
     /// Exit-quality KPIs as of the latest market time in the log.
     pub fn exit_kpis(&self) -> domain::kpi::KpiReport {
         let now = self.projection.read().ok().and_then(|p| p.as_of()).unwrap_or_else(Utc::now);
@@ -371,10 +377,10 @@ impl Console {
 
     /// The fund's daily returns and closed trades by the S&P 500's regime.
     pub fn regimes(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> domain::regime::RegimeReport {
-        let Some(index) = crate::api::sp500() else { return Default::default() };
+        let (Some(index), Some(labels)) = (crate::api::sp500(), crate::api::sp500_regimes()) else { return Default::default() };
         let (dates, returns) = self.daily_returns(from, to);
         let params = domain::regime::RegimeParams::default();
-        self.projection.read().map(|p| domain::regime::RegimeReport::compute(&dates, &returns, p.closed_trades(), index, &params)).unwrap_or_default()
+        self.projection.read().map(|p| domain::regime::RegimeReport::compute_with(&dates, &returns, p.closed_trades(), index, labels, &params)).unwrap_or_default()
     }
 
     /// Exposure, leverage, concentration and correlation of the book.
@@ -464,7 +470,13 @@ impl ConsoleService for Console {
         self.governance_view()
     }
 
-    fn performance(&self) -> domain::view::PerformanceView {
+    fn performance(&self, native: bool) -> domain::view::PerformanceView {
+        if native {
+            let n = self.native_returns(None, None);
+            let mut view = domain::metrics::performance_view_at(&n.dates, &n.times, &n.returns, None, self.trade_stats(), n.per_year.unwrap_or(domain::metrics::TRADING_DAYS));
+            view.interval = "native".into();
+            return view;
+        }
         let (dates, returns) = self.daily_returns(None, None);
         domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats())
     }

@@ -97,10 +97,20 @@ fn TradeTable(t: domain::metrics::TradeStats) -> impl IntoView {
 
 #[component]
 pub fn PerformancePage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| get_performance());
+    let query = leptos_router::hooks::use_query_map();
+    let native = Memo::new(move |_| query.with(|q| q.get("interval").as_deref() == Some("native")));
+    let data = Resource::new(move || native.get(), |n| get_performance(n.then(|| "native".to_string())));
     view! {
         <h1>"Performance"</h1>
-        <p class="hint">"Daily returns of the fund's equity (last equity of each UTC day) against the S&P 500 index. Per-period figures, not per trade; definitions on hover and in docs/methodology.md. The same set is at GET /api/v1/metrics. Exit quality, attribution, execution cost and risk have pages of their own."</p>
+        <p class="tabs" data-testid="interval-tabs">
+            <a href="/performance" class=move || if native.get() { "" } else { "active" }>"Daily"</a>
+            <a href="/performance?interval=native" class=move || if native.get() { "active" } else { "" } data-testid="interval-native">"Native bars"</a>
+        </p>
+        <p class="hint">{move || if native.get() {
+            "Returns between consecutive market timestamps of the fund's equity (the native bar interval: hourly for EURUSD, daily for the stocks), annualised with the observed number of bars a year; no benchmark (daily index closes do not line up with bars). The same set is at GET /api/v1/metrics?interval=native."
+        } else {
+            "Daily returns of the fund's equity (last equity of each UTC day) against the S&P 500 index. Per-period figures, not per trade; definitions on hover and in docs/methodology.md. The same set is at GET /api/v1/metrics. Exit quality, attribution, execution cost and risk have pages of their own."
+        }}</p>
         <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
@@ -109,14 +119,19 @@ pub fn PerformancePage() -> impl IntoView {
                 }.into_any(),
                 Ok(v) => {
                     let m = v.metrics.clone();
-                    let later = format!("Rolling figures appear once there are {} daily returns.", v.rolling_window);
+                    let unit = if v.interval == "native" { "bar" } else { "daily" };
+                    let later = format!("Rolling figures appear once there are {} {unit} returns.", v.rolling_window);
                     let growth = charts::lines_svg(&[("Fund", &v.growth, true), ("S&P 500", &v.benchmark_growth, false)], "Cumulative return (%)", true, "", 900, 260);
                     let underwater = charts::lines_svg(&[("Drawdown", &v.underwater, true)], "Drawdown (%)", true, "", 900, 180);
-                    let rolling = charts::lines_svg(&[("Sharpe", &v.rolling_sharpe, true), ("Beta", &v.rolling_beta, false)], &format!("Rolling {} d Sharpe / beta", v.rolling_window), false, &later, 900, 200);
-                    let vol = charts::lines_svg(&[("Volatility", &v.rolling_volatility, true)], &format!("Rolling {} d volatility (%)", v.rolling_window), true, &later, 900, 180);
+                    let rolling = charts::lines_svg(&[("Sharpe", &v.rolling_sharpe, true), ("Beta", &v.rolling_beta, false)], &format!("Rolling {}-period Sharpe / beta", v.rolling_window), false, &later, 900, 200);
+                    let vol = charts::lines_svg(&[("Volatility", &v.rolling_volatility, true)], &format!("Rolling {}-period volatility (%)", v.rolling_window), true, &later, 900, 180);
                     let dist = charts::distribution_svg(&v.returns, m.var_95, 440, 240);
                     view! {
-                        <p class="asof" data-testid="performance-span">{format!("{} daily returns, {} to {}; {} with an S&P 500 return on the same date", m.periods, date(m.start), date(m.end), m.benchmark_periods.unwrap_or(0))}</p>
+                        <p class="asof" data-testid="performance-span">{if v.interval == "native" {
+                            format!("{} bar returns, {} to {}; annualised with {:.0} bars a year", m.periods, date(m.start), date(m.end), v.periods_per_year)
+                        } else {
+                            format!("{} daily returns, {} to {}; {} with an S&P 500 return on the same date", m.periods, date(m.start), date(m.end), m.benchmark_periods.unwrap_or(0))
+                        }}</p>
                         <section class="panel chart" data-testid="growth-chart" inner_html=growth></section>
                         <section class="panel chart" inner_html=underwater></section>
                         <div class="cols">

@@ -121,6 +121,12 @@ async fn the_consoles_own_equity_has_daily_metrics() {
     let res = app.http.get(format!("{}/api/v1/metrics", app.base)).header("cookie", &investor).send().await.expect("get");
     let inv: Value = res.json().await.unwrap_or(Value::Null);
     assert_eq!(inv["risk"]["largest"].as_array().map(Vec::len), Some(0), "an investor does not see the book's positions");
+    let (status, native) = app.get("/api/v1/metrics?interval=native").await;
+    assert_eq!((status, native["series"].as_str(), native["benchmark"].is_null()), (200, Some("console_equity_native"), true), "{native}");
+    assert!(native["periods"].as_u64().is_some_and(|n| n > 4), "more marks than days: {native}");
+    assert!(native["periods_per_year"].as_f64().is_some_and(|p| p > 252.0));
+    let (status, _) = app.get("/api/v1/metrics?interval=hourly").await;
+    assert_eq!(status, 400);
     let (_, later) = app.get("/api/v1/metrics?from=2024-10-27&benchmark=none").await;
     assert_eq!((later["periods"].as_u64(), later["benchmark"].is_null()), (Some(2), true));
     let (status, _) = app.get("/api/v1/metrics?from=27-10-2024").await;

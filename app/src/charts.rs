@@ -203,11 +203,12 @@ pub fn heatmap_svg(labels: &[String], matrix: &[Vec<Option<f64>>], size: u32) ->
     }
     let left = 80.0;
     let top = 70.0;
-    let cell = ((f64::from(size) - left - 12.0) / n as f64).floor().max(8.0);
+    let cell = ((f64::from(size) - left - 12.0) / n as f64).floor().clamp(8.0, 56.0);
     let h = (top + cell * n as f64 + 12.0) as u32;
+    let w = (left + cell * n as f64 + 12.0) as u32;
     let mut buf = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut buf, (size, h)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE)?;
         let font = ("sans-serif", 11).into_font().color(&AXIS);
         let small = ("sans-serif", (cell / 3.2).clamp(7.0, 11.0) as u32).into_font();

@@ -9,8 +9,9 @@
 //! - **risk-on / risk-off**: the index's drawdown below its running peak; risk-off at or below
 //!   `risk_off_drawdown`.
 //!
-//! A day is labelled with data up to and including its close. Days before a window is full
-//! have no label and are left out of the by-regime figures (they are counted as `unlabelled`
+//! A day is labelled with data up to and including its close; a day without an index close
+//! (a weekend, a holiday) takes the last close's labels if at most [`MAX_STALE_DAYS`] old. Days
+//! before a window is full have no label and are left out of the by-regime figures (they are counted as `unlabelled`
 //! in the PnL split, which therefore still sums to the total).
 use std::collections::BTreeMap;
 
@@ -39,6 +40,10 @@ impl Default for RegimeParams {
         Self { er_window: 20, er_trend: 0.3, vol_window: 20, vol_lookback: 252, vol_high_rank: 0.75, risk_off_drawdown: -0.10, days_before: 5, days_after: 10 }
     }
 }
+
+/// A day without an index close takes the regime of the last close at most this many calendar
+/// days before it.
+pub const MAX_STALE_DAYS: i64 = 5;
 
 /// The three ways of reading the market, in a fixed order.
 pub const DIMENSIONS: [&str; 3] = ["trend", "volatility", "risk"];
@@ -164,7 +169,9 @@ impl RegimeReport {
     /// As [`RegimeReport::compute`], with the benchmark's labels already made by [`classify`]
     /// (they depend only on the benchmark and the parameters, so callers may keep them).
     pub fn compute_with(dates: &[NaiveDate], returns: &[f64], trades: &[ClosedTrade], benchmark: &BTreeMap<NaiveDate, f64>, labels: &BTreeMap<NaiveDate, Labels>, p: &RegimeParams) -> RegimeReport {
-        let label_of = |d: &NaiveDate, k: usize| labels.get(d).and_then(|l| l[k]);
+        // As of the latest index close at most `MAX_STALE_DAYS` before (weekends and holidays
+        // take the last trading day's regime; days past the index's end have none).
+        let label_of = |d: &NaiveDate, k: usize| labels.range(..=*d).next_back().filter(|(ld, _)| (*d - **ld).num_days() <= MAX_STALE_DAYS).and_then(|(_, l)| l[k]);
         let mut report = RegimeReport { params: Some(*p), benchmark_last: benchmark.keys().next_back().copied(), ..Default::default() };
         for (k, dim) in DIMENSIONS.iter().enumerate() {
             report.methods.push((dim.to_string(), method(dim, p)));
@@ -306,6 +313,10 @@ mod tests {
         // Constant 0.1% a day: 10 days after compound to 1.001^10 - 1.
         assert!(into_off.and_then(|t| t.mean_after).is_some_and(|x| (x - (1.001f64.powi(10) - 1.0)).abs() < 1e-12));
         assert!(r.spans.iter().any(|s| s.0 == "volatility" && s.1 == "high"));
+        // A fund day after the index's last close takes its regime for 5 days, then none.
+        let after = [d[399] + chrono::Duration::days(2), d[399] + chrono::Duration::days(9)];
+        let r = RegimeReport::compute(&after, &[0.01, 0.01], &[], &b, &p);
+        assert_eq!(r.stats.iter().filter(|s| s.dimension == "risk").map(|s| s.days).sum::<u64>(), 1);
     }
 
     proptest! {

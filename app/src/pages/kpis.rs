@@ -56,7 +56,8 @@ fn WeekDetail(week: KpiWeek) -> impl IntoView {
     let exits = week.exits.len();
     let trades = week.trades.len();
     view! {
-        <h2 data-testid="kpi-week-title">{format!("Week of {}: {exits} exit signals, {trades} closed trades", week.week)}</h2>
+        <h2 data-testid="kpi-week-title">{format!("Week of {}: {exits} exit signal{}, {trades} closed trade{}", week.week, if exits == 1 { "" } else { "s" }, if trades == 1 { "" } else { "s" })}</h2>
+        <h3>"Exit signals (TTDR, FER, ERT, EAW%)"</h3>
         <table class="grid compact" data-testid="kpi-week-exits">
             <thead><tr><th>"Exit signal"</th><th>"Instrument"</th><th>"Time (UTC)"</th><th class="num">"Reaction"</th><th class="num">"Window"</th><th>"In window"</th><th>"After stop"</th><th>"Verdict (TTDR / FER)"</th></tr></thead>
             <tbody>
@@ -74,6 +75,7 @@ fn WeekDetail(week: KpiWeek) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        <h3>"Trades closed (SLAR, PRR)"</h3>
         <table class="grid compact" data-testid="kpi-week-trades">
             <thead><tr><th>"Instrument"</th><th>"Opened"</th><th>"Closed"</th><th>"Exit signal"</th><th>"Stop (SLAR)"</th><th class="num">"Realized gain"</th><th class="num">"Best gain"</th><th class="num">"Retention (PRR)"</th></tr></thead>
             <tbody>

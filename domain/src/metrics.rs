@@ -431,6 +431,11 @@ impl Rolling {
     }
 }
 
+/// Most points a Performance chart is drawn with (evenly spaced, the last one kept).
+pub const CHART_POINTS: usize = 2_000;
+/// Most returns the Performance page's histogram is drawn from (an even sample beyond it).
+pub const DISTRIBUTION_SAMPLE: usize = 20_000;
+
 /// Everything the Performance page draws, from daily returns and a benchmark by date.
 pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>, trades: TradeStats) -> crate::view::PerformanceView {
     let times: Vec<i64> = dates.iter().map(|d| d.and_hms_opt(21, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default()).collect();
@@ -459,19 +464,24 @@ pub fn performance_view_at(dates: &[NaiveDate], times: &[i64], returns: &[f64], 
         }
     }
     let rolling = Rolling::compute(returns, benchmark.map(|_| aligned.as_slice()), ROLLING_WINDOW, periods_per_year);
-    let points = |v: &[Option<f64>]| times.iter().zip(v).filter_map(|(t, x)| x.map(|x| Point { t: *t, v: x })).collect::<Vec<_>>();
+    // Charts get at most CHART_POINTS points each and the histogram an even sample of
+    // DISTRIBUTION_SAMPLE returns (a native-interval series can hold hundreds of thousands);
+    // the figures use every return.
+    let chart = |pts: Vec<Point>| crate::projection::downsample(&pts, CHART_POINTS);
+    let points = |v: &[Option<f64>]| chart(times.iter().zip(v).filter_map(|(t, x)| x.map(|x| Point { t: *t, v: x })).collect::<Vec<_>>());
+    let step = returns.len().div_ceil(DISTRIBUTION_SAMPLE).max(1);
     crate::view::PerformanceView {
         interval: "daily".into(),
         periods_per_year,
         metrics,
-        growth,
-        benchmark_growth,
-        underwater,
+        growth: chart(growth),
+        benchmark_growth: chart(benchmark_growth),
+        underwater: chart(underwater),
         rolling_window: ROLLING_WINDOW,
         rolling_sharpe: points(&rolling.sharpe),
         rolling_volatility: points(&rolling.volatility),
         rolling_beta: points(&rolling.beta),
-        returns: returns.to_vec(),
+        returns: returns.iter().step_by(step).copied().collect(),
         trades,
     }
 }

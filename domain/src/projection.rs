@@ -97,8 +97,8 @@ struct SignalState {
     exposures: BTreeMap<String, f64>,
 }
 
-/// End-of-day exposure of the book (market time), recorded when the next day's first event
-/// arrives (the current day is read live).
+/// End-of-day exposure of the book (market time), recorded when the next day's first market
+/// snapshot arrives (the current day is read live).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DayExposure {
     pub date: NaiveDate,
@@ -261,11 +261,6 @@ impl Projection {
     pub fn apply(&mut self, seq: u64, event: &Event) -> Option<Flag> {
         self.head_seq = self.head_seq.max(seq);
         self.counts.events += 1;
-        if let Some(t) = self.as_of.filter(|t| event.ts.date_naive() > t.date_naive()) {
-            // The first event of a later day: the book as it stands closed the previous day.
-            let close = self.exposure_now(t.date_naive());
-            self.daily_exposure.push(close);
-        }
         match &event.body {
             Body::MarketSnapshot(m) => {
                 self.counts.market_snapshots += 1;
@@ -315,6 +310,13 @@ impl Projection {
     }
 
     fn on_snapshot(&mut self, ts: DateTime<Utc>, m: &MarketSnapshot) {
+        if let Some(t) = self.as_of.filter(|t| ts.date_naive() > t.date_naive()) {
+            // The first mark of a later day (market time): the book as it stands closed the
+            // previous one. Events of other kinds (a console's own, stamped with the wall
+            // clock) do not move market time.
+            let close = self.exposure_now(t.date_naive());
+            self.daily_exposure.push(close);
+        }
         crate::upsert(&mut self.marks, m.instrument.as_str(), m.mid);
         self.rebook(m.instrument.as_str());
         if let Some(mid) = m.mid.to_f64() {
@@ -756,6 +758,20 @@ mod tests {
                 proptest::prop_assert_eq!(p.unrealized(), unrealized);
             }
         }
+    }
+
+    #[test]
+    fn one_exposure_point_per_market_day_whatever_else_arrives() {
+        let mut p = Projection::new(d("100000"));
+        p.apply(1, &snapshot("m1", "2024-01-02T15:00:00Z", "100"));
+        p.apply(2, &snapshot("m2", "2024-01-03T15:00:00Z", "101"));
+        for i in 0..5 {
+            // Console events carry the wall clock, years after the market data.
+            p.apply(3 + i, &ev(&format!(r#"{{"event_id":"c{i}","kind":"system","ts":"2026-11-21T10:00:0{i}Z","component":"console.access","status":"ok","detail":"x"}}"#)));
+        }
+        p.apply(9, &snapshot("m3", "2024-01-04T15:00:00Z", "102"));
+        let days: Vec<String> = p.daily_exposure().iter().map(|e| e.date.to_string()).collect();
+        assert_eq!(days, vec!["2024-01-02", "2024-01-03", "2024-01-04"]);
     }
 
     #[test]

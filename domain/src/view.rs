@@ -399,7 +399,7 @@ pub struct PerformanceView {
     pub rolling_sharpe: Vec<Point>,
     pub rolling_volatility: Vec<Point>,
     pub rolling_beta: Vec<Point>,
-    /// Daily returns, for the distribution chart.
+    /// The returns for the distribution chart (every one up to 20,000, an even sample beyond).
     pub returns: Vec<f64>,
     /// Per-trade figures of the closed round trips.
     pub trades: crate::metrics::TradeStats,

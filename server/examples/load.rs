@@ -68,8 +68,29 @@ async fn main() -> anyhow::Result<()> {
     if total == 0 {
         println!("ingest skipped (EVENTS=0)");
     }
+    // A session for the pages and the live stream (they need a signed-in role).
+    let cookie = match (std::env::var("TW_USER"), std::env::var("TW_PASSWORD")) {
+        (Ok(user), Ok(password)) => {
+            let res = http.post(format!("{base}/api/login")).form(&[("username", user), ("password", password)]).send().await?;
+            anyhow::ensure!(res.status().is_success(), "login answered {}", res.status());
+            res.headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|v| v.starts_with("tradewatch_session="))
+                .and_then(|v| v.split(';').next())
+                .map(str::to_string)
+        }
+        _ => None,
+    };
+    let Some(cookie) = cookie else {
+        println!("set TW_USER and TW_PASSWORD (an account with an operations role) to time the live stream and the pages");
+        return Ok(());
+    };
+
     // 2. Ack -> SSE: time from the 2xx of a small batch to the dashboard message carrying it.
-    let res = http.get(format!("{base}/live/dashboard")).send().await?;
+    let res = http.get(format!("{base}/live/dashboard")).header("cookie", &cookie).send().await?;
+    anyhow::ensure!(res.status().is_success(), "live stream answered {}", res.status());
     let mut sse = res.bytes_stream();
     let mut buf = String::new();
     let mut lat = Vec::new();
@@ -96,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("ack -> SSE message: {}", quantiles(lat));
 
-    // 3. Server render of the dashboard page, and the lineage query, at this size.
+    // 3. Server render of every page (signed in), and the lineage query, at this size.
     let timed = |url: String, auth: Option<String>| {
         let http = http.clone();
         async move {
@@ -115,33 +136,21 @@ async fn main() -> anyhow::Result<()> {
             Ok::<_, anyhow::Error>(quantiles(xs))
         }
     };
-    if let (Ok(user), Ok(password)) = (std::env::var("TW_USER"), std::env::var("TW_PASSWORD")) {
-        let res = http.post(format!("{base}/api/login")).form(&[("username", user), ("password", password)]).send().await?;
-        anyhow::ensure!(res.status().is_success(), "login answered {}", res.status());
-        let cookie = res
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("tradewatch_session="))
-            .and_then(|v| v.split(';').next())
-            .ok_or_else(|| anyhow::anyhow!("no session cookie"))?
-            .to_string();
-        for page in ["/", "/performance", "/kpis", "/attribution", "/execution", "/risk"] {
-            let url = format!("{base}{page}");
-            let mut xs = Vec::new();
-            for _ in 0..300 {
-                let t = Instant::now();
-                let res = http.get(&url).header("cookie", &cookie).send().await?;
-                anyhow::ensure!(res.status().is_success(), "{url}: {}", res.status());
-                let body = res.text().await?;
-                anyhow::ensure!(!body.contains("data-testid=\"login\""), "{url}: rendered the sign-in page");
-                xs.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            println!("page {page} (full SSR HTML, signed in): {}", quantiles(xs));
+    for page in ["/", "/performance", "/performance?interval=native", "/kpis", "/attribution", "/execution", "/risk"] {
+        let url = format!("{base}{page}");
+        let mut xs = Vec::new();
+        for _ in 0..300 {
+            let t = Instant::now();
+            let res = http.get(&url).header("cookie", &cookie).send().await?;
+            anyhow::ensure!(res.status().is_success(), "{url}: {}", res.status());
+            let body = res.text().await?;
+            anyhow::ensure!(!body.contains("data-testid=\"login\""), "{url}: rendered the sign-in page");
+            xs.push(t.elapsed().as_secs_f64() * 1e3);
         }
-    } else {
-        println!("pages: set TW_USER and TW_PASSWORD to time the pages (they need a session)");
+        println!("page {page} (full SSR HTML, signed in): {}", quantiles(xs));
+    }
+    if total == 0 {
+        return Ok(());
     }
     let signal = format!("{run}-sig-{}", total / engine::synthetic::EVENTS_PER_TRADE / 2);
     let auth = Some(format!("Bearer {read}"));

@@ -26,6 +26,43 @@ const DASHBOARD_FEED: usize = 15;
 /// Shortest gap between two live dashboard pushes (coalesces bursts of batches).
 const LIVE_MIN_GAP: Duration = Duration::from_millis(50);
 
+/// A report computed once per version of the log (its head seq): pages and API reads between
+/// two appends share one computation.
+struct PerHead<T> {
+    slot: std::sync::Mutex<Option<(u64, T)>>,
+}
+
+impl<T: Clone> PerHead<T> {
+    fn new() -> Self {
+        Self { slot: std::sync::Mutex::new(None) }
+    }
+
+    fn get(&self, head: u64, compute: impl FnOnce() -> T) -> T {
+        if let Ok(slot) = self.slot.lock()
+            && let Some((h, v)) = slot.as_ref()
+            && *h == head
+        {
+            return v.clone();
+        }
+        // Computed outside the lock: a slow report never blocks a reader of a cached one.
+        let v = compute();
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some((head, v.clone()));
+        }
+        v
+    }
+}
+
+/// The analytics pages' reports, each cached per head seq.
+struct Reports {
+    performance: PerHead<domain::view::PerformanceView>,
+    performance_native: PerHead<domain::view::PerformanceView>,
+    kpis: PerHead<domain::view::KpiView>,
+    attribution: PerHead<domain::view::AttributionView>,
+    execution: PerHead<domain::analytics::SlippageReport>,
+    risk: PerHead<domain::risk::RiskReport>,
+}
+
 #[derive(Default)]
 struct Counters {
     accepted_events: AtomicU64,
@@ -70,6 +107,7 @@ pub struct Console {
     config_lock: Mutex<()>,
     live_tx: watch::Sender<Arc<str>>,
     counters: Counters,
+    reports: Reports,
 }
 
 impl Console {
@@ -102,6 +140,14 @@ impl Console {
             config_lock: Mutex::new(()),
             live_tx,
             counters: Counters::default(),
+            reports: Reports {
+                performance: PerHead::new(),
+                performance_native: PerHead::new(),
+                kpis: PerHead::new(),
+                attribution: PerHead::new(),
+                execution: PerHead::new(),
+                risk: PerHead::new(),
+            },
         });
         console.publish();
         tokio::spawn(Arc::clone(&console).run_live());
@@ -351,6 +397,11 @@ impl Console {
         self.projection.read().map(|p| domain::metrics::native_returns(p.equity_points(), from, to)).unwrap_or_default()
     }
 
+    /// The seq of the last event applied (a version of everything folded from the log).
+    fn head_seq(&self) -> u64 {
+        *self.head_tx.borrow()
+    }
+
     /// Exit-quality KPIs as of the latest market time in the log.
     pub fn exit_kpis(&self) -> domain::kpi::KpiReport {
         let now = self.projection.read().ok().and_then(|p| p.as_of()).unwrap_or_else(Utc::now);
@@ -471,18 +522,23 @@ impl ConsoleService for Console {
     }
 
     fn performance(&self, native: bool) -> domain::view::PerformanceView {
+        let head = self.head_seq();
         if native {
-            let n = self.native_returns(None, None);
-            let mut view = domain::metrics::performance_view_at(&n.dates, &n.times, &n.returns, None, self.trade_stats(), n.per_year.unwrap_or(domain::metrics::TRADING_DAYS));
-            view.interval = "native".into();
-            return view;
+            return self.reports.performance_native.get(head, || {
+                let n = self.native_returns(None, None);
+                let mut view = domain::metrics::performance_view_at(&n.dates, &n.times, &n.returns, None, self.trade_stats(), n.per_year.unwrap_or(domain::metrics::TRADING_DAYS));
+                view.interval = "native".into();
+                view
+            });
         }
-        let (dates, returns) = self.daily_returns(None, None);
-        domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats())
+        self.reports.performance.get(head, || {
+            let (dates, returns) = self.daily_returns(None, None);
+            domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats())
+        })
     }
 
     fn kpi_view(&self) -> domain::view::KpiView {
-        domain::view::KpiView { report: self.exit_kpis(), targets: self.current_config().1.kpi_targets }
+        self.reports.kpis.get(self.head_seq(), || domain::view::KpiView { report: self.exit_kpis(), targets: self.current_config().1.kpi_targets })
     }
 
     fn kpi_week_view(&self, week: chrono::NaiveDate) -> domain::kpi::KpiWeek {
@@ -490,15 +546,19 @@ impl ConsoleService for Console {
     }
 
     fn attribution_view(&self) -> domain::view::AttributionView {
-        domain::view::AttributionView { attribution: self.attribution(), factors: self.factor_attribution(), regimes: self.regimes(None, None) }
+        self.reports.attribution.get(self.head_seq(), || domain::view::AttributionView {
+            attribution: self.attribution(),
+            factors: self.factor_attribution(),
+            regimes: self.regimes(None, None),
+        })
     }
 
     fn execution_view(&self) -> domain::analytics::SlippageReport {
-        self.slippage()
+        self.reports.execution.get(self.head_seq(), || self.slippage())
     }
 
     fn risk_view(&self) -> domain::risk::RiskReport {
-        self.risk()
+        self.reports.risk.get(self.head_seq(), || self.risk())
     }
 
     fn config(&self) -> (u32, Config) {

@@ -126,7 +126,15 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        use axum::serve::ListenerExt;
+        // TCP_NODELAY: pages are written in several chunks (streamed SSR); with Nagle on, each
+        // small chunk after the first waited for the client's delayed ACK (~40 ms a page).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY on an accepted connection");
+            }
+        });
+        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving")

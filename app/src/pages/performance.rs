@@ -144,7 +144,8 @@ pub fn PerformancePage() -> impl IntoView {
                                 </tbody></table>
                             </section>
                             <section class="panel">
-                                <h2>"Distribution of daily returns"</h2>
+                                <h2>{format!("Distribution of {unit} returns")}</h2>
+                                {(v.returns.len() < m.periods).then(|| view! { <p class="hint">{format!("Drawn from an even sample of {} of the {} returns; the figures use all of them.", v.returns.len(), m.periods)}</p> })}
                                 <div class="chart" inner_html=dist></div>
                             </section>
                         </div>

@@ -89,3 +89,31 @@ fn every_metric_matches_the_reference_within_1e_9_relative() {
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// `domain::regime::classify` against the same rules written with pandas rolling windows
+/// (`scripts/reference/metrics_fixtures.py`, `regimes`) on the S&P 500 index, 1990-2022: every
+/// label of every day.
+#[test]
+fn regime_labels_match_pandas() {
+    use domain::regime::{RegimeParams, classify};
+    let fixture: Value = serde_json::from_str(include_str!("fixtures/metrics_reference.json")).unwrap_or_else(|e| panic!("fixture: {e}"));
+    // The AAPL series carries the index's returns on every one of its 8,312 dates.
+    let s = &fixture["series"]["aapl"];
+    let dates: Vec<NaiveDate> = s["returns"].as_array().unwrap_or_else(|| panic!("returns")).iter().map(|p| NaiveDate::parse_from_str(p[0].as_str().unwrap_or(""), "%Y-%m-%d").unwrap_or_else(|e| panic!("{e}"))).collect();
+    let b: Vec<f64> = s["benchmark"].as_array().unwrap_or_else(|| panic!("benchmark")).iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect();
+    let index = dates.iter().copied().zip(b).collect();
+    let ours = classify(&index, &RegimeParams::default());
+    let want = &fixture["regimes"];
+    let want_dates = want["dates"].as_array().unwrap_or_else(|| panic!("regimes.dates"));
+    assert_eq!(want_dates.len(), 8312);
+    let mut mismatches = Vec::new();
+    for (d, labels) in want_dates.iter().zip(want["labels"].as_array().unwrap_or_else(|| panic!("regimes.labels"))) {
+        let date = NaiveDate::parse_from_str(d.as_str().unwrap_or(""), "%Y-%m-%d").unwrap_or_else(|e| panic!("{e}"));
+        let got = ours.get(&date).copied().unwrap_or([None; 3]);
+        let want: Vec<Option<&str>> = labels.as_array().unwrap_or_else(|| panic!("labels")).iter().map(Value::as_str).collect();
+        if got.to_vec() != want {
+            mismatches.push(format!("{date}: ours {got:?}, pandas {want:?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{} of 8,312 days differ:\n{}", mismatches.len(), mismatches.iter().take(10).cloned().collect::<Vec<_>>().join("\n"));
+}

@@ -14,6 +14,11 @@ Series (all from the bundled data/, simple daily close-to-close returns):
                 what the replay makes), on the S&P 500's dates
 Benchmark: the S&P 500 index (data/sp500_index.csv.gz), same dates.
 
+Also `regimes`: the S&P 500's regime labels per date (trend / mean-reverting by the 20-day
+efficiency ratio >= 0.3; high / low volatility by the percentile rank of the 20-day realized
+volatility among the previous 252 days' values, >= 75%, from 126 of them; risk-off at a
+drawdown <= -10%), computed here with pandas rolling windows, for `domain::regime::classify`.
+
 Also `correlation`: pandas `DataFrame.pct_change(fill_method=None).corr()` (Pearson, pairwise
 complete) of the 20 stocks' daily closes, for `domain::risk::Correlation` (engine test).
 """
@@ -112,13 +117,34 @@ def compute(r, b):
     return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in out.items()}
 
 
+def regimes():
+    ix = pd.read_csv("data/sp500_index.csv.gz", index_col="Date", parse_dates=True)["SP500"]
+    r = ix.pct_change().iloc[1:]
+    level = pd.Series(np.concatenate([[1.0], np.cumprod(1 + r.values)]))
+    er = (level.diff(20).abs() / level.diff().abs().rolling(20).sum()).iloc[1:].values
+    vol = (r.rolling(20).std(ddof=1) * np.sqrt(ANN)).values
+    dd = (level / level.cummax() - 1).iloc[1:].values
+    labels = []
+    for i in range(len(r)):
+        trend = None if np.isnan(er[i]) else ("trend" if er[i] >= 0.3 else "mean-reverting")
+        v = vol[i]
+        past = vol[max(0, i - 252):i]
+        past = past[~np.isnan(past)]
+        volatility = None
+        if not np.isnan(v) and len(past) >= 126:
+            volatility = "high" if (past < v).sum() / len(past) >= 0.75 else "low"
+        risk = "risk-off" if dd[i] <= -0.10 else "risk-on"
+        labels.append([trend, volatility, risk])
+    return {"dates": [d.strftime("%Y-%m-%d") for d in r.index], "labels": labels}
+
+
 def main():
     versions = {"empyrical-reloaded": ep.__version__, "numpy": np.__version__, "pandas": pd.__version__, "scipy": __import__("scipy").__version__}
     data = {name: compute(r, b) for name, (r, b) in series().items()}
     px = pd.read_csv("data/sp500_dataset.csv.gz", index_col="Date", parse_dates=True)
     corr = px.pct_change(fill_method=None).corr()
     correlation = {"instruments": list(corr.columns), "matrix": [[float(x) for x in row] for row in corr.values]}
-    json.dump({"generated_by": "scripts/reference/metrics_fixtures.py", "versions": versions, "series": data, "correlation": correlation}, sys.stdout, indent=None, separators=(",", ":"))
+    json.dump({"generated_by": "scripts/reference/metrics_fixtures.py", "versions": versions, "series": data, "correlation": correlation, "regimes": regimes()}, sys.stdout, indent=None, separators=(",", ":"))
 
 
 if __name__ == "__main__":

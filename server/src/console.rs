@@ -223,6 +223,7 @@ impl Console {
                 }
             }
         }
+        self.catch_up(&mut head).await?;
         let out = self.store.append(*head, batch, now).await?;
         *head = (out.head_seq, out.head_hash);
         self.apply_stored(&out.stored, now)?;
@@ -247,6 +248,35 @@ impl Console {
             head_hash: chain::to_hex(&out.head_hash),
             flagged,
         })
+    }
+
+    /// Brings the head and the folds up to the log before an append (called with the head lock
+    /// held). A request dropped while its commit was in flight (a client that disconnects, an
+    /// engine killed mid-batch) leaves events committed that the head and the folds never saw;
+    /// without this the next append would reuse their seqs and fail, and every one after it.
+    async fn catch_up(&self, head: &mut (u64, Hash)) -> Result<()> {
+        let stored_head = self.store.head().await?;
+        if stored_head.0 <= head.0 {
+            return Ok(());
+        }
+        let mut missed = Vec::new();
+        self.store.for_each_event_after(head.0, |seq, event, received_at| missed.push((seq, event, received_at))).await?;
+        {
+            let mut projection = self.projection.write().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
+            let mut governance = self.governance.write().map_err(|_| anyhow::anyhow!("governance lock poisoned"))?;
+            let mut kpis = self.kpis.write().map_err(|_| anyhow::anyhow!("kpi lock poisoned"))?;
+            let mut slippage = self.slippage.write().map_err(|_| anyhow::anyhow!("slippage lock poisoned"))?;
+            for (seq, event, received_at) in &missed {
+                projection.apply(*seq, event);
+                governance.apply(*seq, event, *received_at, &projection);
+                kpis.apply(event);
+                slippage.apply(event);
+            }
+        }
+        tracing::warn!(events = missed.len(), from_seq = head.0 + 1, to_seq = stored_head.0, "applied events committed by a request that did not finish");
+        *head = stored_head;
+        self.head_tx.send_replace(head.0);
+        Ok(())
     }
 
     fn apply_stored(&self, stored: &[crate::store::Stored], now: DateTime<Utc>) -> Result<()> {
@@ -277,6 +307,7 @@ impl Console {
             batch.push(Incoming { line: i + 1, event, raw, flags: None });
         }
         let mut head = self.head.lock().await;
+        self.catch_up(&mut head).await?;
         let out = self.store.append(*head, batch, now).await?;
         *head = (out.head_seq, out.head_hash);
         self.apply_stored(&out.stored, now)?;

@@ -255,8 +255,13 @@ impl Store {
     }
 
     /// Streams every stored event in seq order (to rebuild projections at start-up).
-    pub async fn for_each_event(&self, mut f: impl FnMut(u64, Event, DateTime<Utc>)) -> Result<u64> {
-        let mut rows = sqlx::query("SELECT seq, payload, received_at_ms FROM events ORDER BY seq").fetch(&self.pool);
+    pub async fn for_each_event(&self, f: impl FnMut(u64, Event, DateTime<Utc>)) -> Result<u64> {
+        self.for_each_event_after(0, f).await
+    }
+
+    /// As [`Store::for_each_event`], for the events after `after` (a seq).
+    pub async fn for_each_event_after(&self, after: u64, mut f: impl FnMut(u64, Event, DateTime<Utc>)) -> Result<u64> {
+        let mut rows = sqlx::query("SELECT seq, payload, received_at_ms FROM events WHERE seq > ? ORDER BY seq").bind(after as i64).fetch(&self.pool);
         let mut n = 0;
         while let Some(r) = rows.try_next().await? {
             let seq: i64 = r.try_get("seq")?;

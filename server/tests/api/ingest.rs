@@ -205,3 +205,34 @@ async fn ingest_succeeds_while_other_connections_write() {
     assert!(failures.is_empty(), "{} of 60 batches failed: {failures:?}", failures.len());
     assert_eq!(app.stored_events().await, 3000);
 }
+
+/// A request dropped while its commit was in flight (an engine killed mid-batch) leaves events
+/// committed that the console's head never saw. The next append must take them in, not reuse
+/// their seqs and fail (it did: a 500 on every later append; seen in an end-to-end run).
+#[tokio::test]
+async fn events_committed_by_an_unfinished_request_are_taken_in_before_the_next_append() {
+    let app = spawn().await;
+    let (status, _) = app.post(&round_trip()).await;
+    assert_eq!(status, 200);
+    // What the dropped request committed: two events appended behind the console's back.
+    let store = server::store::Store::open(&app.data_dir).await.expect("store");
+    let head = store.head().await.expect("head");
+    let now = chrono::Utc::now();
+    let missed: Vec<server::store::Incoming> = [snapshot("lost-1", "BTCUSDT", "68100", 120_000), snapshot("lost-2", "BTCUSDT", "68200", 180_000)]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let raw = v.to_string();
+            let event = domain::event::Event::parse_json(&raw, now).expect("parses");
+            server::store::Incoming { line: i + 1, event, raw, flags: None }
+        })
+        .collect();
+    store.append(head, missed, now).await.expect("append behind the console");
+    let (status, ack) = app.post(&[snapshot("next", "BTCUSDT", "68300", 240_000)]).await;
+    assert_eq!(status, 200, "the next batch is stored: {ack}");
+    assert_eq!(ack["first_seq"].as_u64(), Some(head.0 + 3), "after the two it had not seen: {ack}");
+    let (_, summary) = app.get("/api/v1/summary").await;
+    assert_eq!(summary["counts"]["market_snapshots"].as_u64(), Some(5), "the missed snapshots are in the projection: {}", summary["counts"]);
+    let (_, verify) = app.get("/api/v1/audit/verify").await;
+    assert_eq!(verify["ok"].as_bool(), Some(true), "{verify}");
+}

@@ -321,15 +321,15 @@ impl Projection {
         self.rebook(m.instrument.as_str());
         if let Some(mid) = m.mid.to_f64() {
             let day = ts.date_naive();
-            if !self.daily_marks.contains_key(m.instrument.as_str()) {
-                crate::upsert(&mut self.daily_marks, m.instrument.as_str(), Vec::new());
-            }
-            if let Some(series) = self.daily_marks.get_mut(m.instrument.as_str()) {
-                match series.last_mut() {
+            match self.daily_marks.get_mut(m.instrument.as_str()) {
+                None => {
+                    self.daily_marks.insert(m.instrument.as_str().to_string(), vec![(day, mid)]);
+                }
+                Some(series) => match series.last_mut() {
                     Some(last) if last.0 == day => last.1 = mid,
                     Some(last) if last.0 > day => {} // a late snapshot of an earlier day
                     _ => series.push((day, mid)),
-                }
+                },
             }
         }
         if self.as_of.is_none_or(|t| ts >= t) {
@@ -561,15 +561,10 @@ impl Projection {
 
     /// The book now, as of `date`: gross and net exposure at the marks, equity, concentration.
     pub fn exposure_now(&self, date: NaiveDate) -> DayExposure {
-        let mut notionals = Vec::new();
-        let (mut gross, mut net) = (Decimal::ZERO, Decimal::ZERO);
-        for (instrument, p) in self.positions.iter().filter(|(_, p)| !p.quantity.is_zero()) {
-            let Some(mark) = self.marks.get(instrument) else { continue };
-            let x = *mark * p.quantity;
-            gross += x.abs();
-            net += x;
-            notionals.push(x.abs());
-        }
+        let notionals: Vec<Decimal> = self.position_notionals().into_iter().map(|(_, x)| x).collect();
+        let net: Decimal = notionals.iter().sum();
+        let notionals: Vec<Decimal> = notionals.into_iter().map(|x| x.abs()).collect();
+        let gross: Decimal = notionals.iter().sum();
         DayExposure { date, gross, net, equity: self.equity(), hhi: crate::risk::Concentration::of(&notionals).hhi }
     }
 

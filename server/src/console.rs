@@ -261,18 +261,7 @@ impl Console {
         }
         let mut missed = Vec::new();
         self.store.for_each_event_after(head.0, |seq, event, received_at| missed.push((seq, event, received_at))).await?;
-        {
-            let mut projection = self.projection.write().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
-            let mut governance = self.governance.write().map_err(|_| anyhow::anyhow!("governance lock poisoned"))?;
-            let mut kpis = self.kpis.write().map_err(|_| anyhow::anyhow!("kpi lock poisoned"))?;
-            let mut slippage = self.slippage.write().map_err(|_| anyhow::anyhow!("slippage lock poisoned"))?;
-            for (seq, event, received_at) in &missed {
-                projection.apply(*seq, event);
-                governance.apply(*seq, event, *received_at, &projection);
-                kpis.apply(event);
-                slippage.apply(event);
-            }
-        }
+        self.apply_events(missed.iter().map(|(seq, event, received_at)| (*seq, event, *received_at)))?;
         tracing::warn!(events = missed.len(), from_seq = head.0 + 1, to_seq = stored_head.0, "applied events committed by a request that did not finish");
         *head = stored_head;
         self.head_tx.send_replace(head.0);
@@ -280,15 +269,20 @@ impl Console {
     }
 
     fn apply_stored(&self, stored: &[crate::store::Stored], now: DateTime<Utc>) -> Result<()> {
+        self.apply_events(stored.iter().map(|s| (s.seq, &s.event, now)))
+    }
+
+    /// Folds stored events `(seq, event, received_at)` into every fold, under their write locks.
+    fn apply_events<'a>(&self, events: impl Iterator<Item = (u64, &'a Event, DateTime<Utc>)>) -> Result<()> {
         let mut projection = self.projection.write().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
         let mut governance = self.governance.write().map_err(|_| anyhow::anyhow!("governance lock poisoned"))?;
         let mut kpis = self.kpis.write().map_err(|_| anyhow::anyhow!("kpi lock poisoned"))?;
         let mut slippage = self.slippage.write().map_err(|_| anyhow::anyhow!("slippage lock poisoned"))?;
-        for s in stored {
-            projection.apply(s.seq, &s.event);
-            governance.apply(s.seq, &s.event, now, &projection);
-            kpis.apply(&s.event);
-            slippage.apply(&s.event);
+        for (seq, event, received_at) in events {
+            projection.apply(seq, event);
+            governance.apply(seq, event, received_at, &projection);
+            kpis.apply(event);
+            slippage.apply(event);
         }
         Ok(())
     }

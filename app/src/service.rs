@@ -56,9 +56,13 @@ pub trait AuthService: Send + Sync + 'static {
     /// A new TOTP secret for the user: (base32 secret, otpauth URL, QR code SVG).
     async fn totp_enrolment(&self, user: &SessionUser) -> Result<(String, String, String), AppError>;
     /// Turns two-factor on if `code` proves `secret`; returns the recovery codes (shown once).
-    async fn totp_enable(&self, user: &SessionUser, secret: &str, code: &str) -> Result<Vec<String>, AppError>;
+    /// Replacing an enabled second factor needs `proof`: the current password and a current
+    /// code (or a recovery code). The user's other sessions end (`keep_session` stays).
+    async fn totp_enable(&self, user: &SessionUser, secret: &str, code: &str, proof: Option<(&str, &str)>, keep_session: Option<&str>) -> Result<Vec<String>, AppError>;
     async fn totp_enabled(&self, user_id: i64) -> Result<bool, AppError>;
-    async fn change_password(&self, user_id: i64, current: &str, new: &str) -> Result<(), AppError>;
+    /// Needs the current password, and with two-factor on a current code (or a recovery code).
+    /// The user's other sessions end (`keep_session` stays).
+    async fn change_password(&self, user: &SessionUser, current: &str, new: &str, code: Option<&str>, keep_session: Option<&str>) -> Result<(), AppError>;
     /// Step-up for a sensitive action: a TOTP code (not a recovery code) newer than any the user
     /// has used; `SecondFactor` when two-factor is off for the account or the code fails.
     async fn step_up(&self, user: &SessionUser, code: &str) -> Result<(), AppError>;

@@ -19,6 +19,38 @@ pub const MAX_TEXT_LEN: usize = 64 * 1024;
 /// How far in the future of the server's clock a source timestamp may be.
 pub const MAX_FUTURE_SKEW_SECS: i64 = 300;
 
+/// Bounds on every ingested number, chosen so that no sum or product in any fold can overflow
+/// (`Decimal` holds about 7.9e28): a notional is at most `MAX_QUANTITY * MAX_PRICE` = 1e18 USD,
+/// so even 10^10 such fills summed stay below 1e28. Documented in docs/api.md.
+pub mod bounds {
+    use rust_decimal::Decimal;
+    /// Smallest positive quantity and price (1e-10): a ratio of two prices (slippage in bps)
+    /// stays below 1e23.
+    pub const MIN_QUANTITY: Decimal = Decimal::from_parts(1, 0, 0, false, 10);
+    pub const MIN_PRICE: Decimal = Decimal::from_parts(1, 0, 0, false, 10);
+    /// Largest order, fill or depth-level quantity (units, shares, contracts).
+    pub const MAX_QUANTITY: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+    /// Largest price (bid, ask, mid, last, fill, limit, stop-loss, take-profit, depth level).
+    pub const MAX_PRICE: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+    /// Largest fee of one fill.
+    pub const MAX_FEE: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0); // 1e12
+    /// Largest traded volume of a market snapshot.
+    pub const MAX_VOLUME: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0); // 1e15
+    /// Largest magnitude of a model output or check value (strength, prediction, feature
+    /// values, risk score, check value and limit).
+    pub const MAX_MODEL_VALUE: f64 = 1e15;
+    /// Most features of one signal.
+    pub const MAX_FEATURES: usize = 256;
+    /// Most checks of one risk check.
+    pub const MAX_CHECKS: usize = 64;
+    /// Most depth levels on each side of a market snapshot.
+    pub const MAX_LEVELS: usize = 100;
+    /// Longest exit response window, seconds (7 days).
+    pub const MAX_WINDOW_SECS: u32 = 7 * 86_400;
+    /// Earliest accepted timestamp (1970-01-01T00:00:00Z, as Unix seconds).
+    pub const MIN_TS_SECS: i64 = 0;
+}
+
 /// Why a line could not become an event: the field (if one is to blame) and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{}: {reason}", field.as_deref().unwrap_or("event"))]
@@ -114,7 +146,7 @@ impl Kind {
     }
     /// Kinds only the console writes (a person's or a rule's action): the ingest API refuses them.
     pub fn console_only(self) -> bool {
-        matches!(self, Kind::ConfigChange | Kind::Control)
+        matches!(self, Kind::ConfigChange | Kind::Control | Kind::OperatorResponse)
     }
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -232,6 +264,31 @@ pub struct Order {
     pub exchange_order_id: Option<Id>,
 }
 
+/// What names an order, beyond its id: a later event of the same order may change its status
+/// and exchange id, never these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderIdentity {
+    pub signal_id: Option<Id>,
+    pub instrument: Id,
+    pub side: Side,
+    pub quantity: Decimal,
+    pub order_type: OrderType,
+    pub limit_price: Option<Decimal>,
+}
+
+impl Order {
+    pub fn identity(&self) -> OrderIdentity {
+        OrderIdentity {
+            signal_id: self.signal_id.clone(),
+            instrument: self.instrument.clone(),
+            side: self.side,
+            quantity: self.quantity,
+            order_type: self.order_type,
+            limit_price: self.limit_price,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fill {
     pub fill_id: Id,
@@ -262,13 +319,6 @@ pub struct OperatorResponse {
     pub comment: Option<String>,
     /// Milliseconds from the signal's arrival to this response (recorded by the console).
     pub response_ms: Option<u64>,
-}
-
-impl OperatorResponse {
-    /// Gating decisions only the console records (an engine must not approve its own signals).
-    pub fn is_gating_decision(&self) -> bool {
-        matches!(self.action.as_str(), "approve" | "reject" | "timeout")
-    }
 }
 
 /// A new version of the configuration, with who changed it and why.
@@ -397,9 +447,9 @@ impl Event {
             Kind::Fill => Body::Fill(Fill {
                 fill_id: f.id("fill_id")?,
                 order_id: f.id("order_id")?,
-                quantity: f.positive("quantity")?,
-                price: f.positive("price")?,
-                fee: f.non_negative("fee")?,
+                quantity: f.positive("quantity", bounds::MAX_QUANTITY)?,
+                price: f.positive("price", bounds::MAX_PRICE)?,
+                fee: f.non_negative("fee", bounds::MAX_FEE)?,
                 fee_currency: f.id("fee_currency")?,
                 liquidity: f.enumerated("liquidity", Liquidity::parse, Liquidity::NAMES)?,
             }),
@@ -443,12 +493,12 @@ impl Event {
 }
 
 fn parse_snapshot(f: &Fields) -> Result<MarketSnapshot> {
-    let bid = f.positive("bid")?;
-    let ask = f.positive("ask")?;
+    let bid = f.positive("bid", bounds::MAX_PRICE)?;
+    let ask = f.positive("ask", bounds::MAX_PRICE)?;
     if bid > ask {
         return Err(ParseError::field("bid", "bid is above ask (crossed quote)"));
     }
-    let mid = f.positive("mid")?;
+    let mid = f.positive("mid", bounds::MAX_PRICE)?;
     if mid < bid || mid > ask {
         return Err(ParseError::field("mid", "mid lies outside bid..ask"));
     }
@@ -457,8 +507,8 @@ fn parse_snapshot(f: &Fields) -> Result<MarketSnapshot> {
         bid,
         ask,
         mid,
-        last: f.positive("last")?,
-        volume: f.non_negative("volume")?,
+        last: f.positive("last", bounds::MAX_PRICE)?,
+        volume: f.non_negative("volume", bounds::MAX_VOLUME)?,
         bids: f.levels("bids")?,
         asks: f.levels("asks")?,
     })
@@ -468,6 +518,9 @@ fn parse_signal(f: &Fields) -> Result<Signal> {
     let features = match f.0.get("features") {
         None | Some(Value::Null) => BTreeMap::new(),
         Some(Value::Object(map)) => {
+            if map.len() > bounds::MAX_FEATURES {
+                return Err(ParseError::field("features", format!("at most {} features", bounds::MAX_FEATURES)));
+            }
             let mut out = BTreeMap::new();
             for (name, v) in map {
                 let field = format!("features.{}", truncate(name));
@@ -492,9 +545,9 @@ fn parse_signal(f: &Fields) -> Result<Signal> {
         model_version: f.id("model_version")?,
         prediction: f.finite("prediction")?,
         confidence: f.unit("confidence")?,
-        stop_loss: f.opt_positive("stop_loss")?,
-        take_profit: f.opt_positive("take_profit")?,
-        response_window_secs: f.opt_u32("response_window_secs")?,
+        stop_loss: f.opt_positive("stop_loss", bounds::MAX_PRICE)?,
+        take_profit: f.opt_positive("take_profit", bounds::MAX_PRICE)?,
+        response_window_secs: f.opt_seconds("response_window_secs", bounds::MAX_WINDOW_SECS)?,
     })
 }
 
@@ -502,6 +555,9 @@ fn parse_risk_check(f: &Fields) -> Result<RiskCheck> {
     let Some(Value::Array(items)) = f.0.get("checks") else {
         return Err(ParseError::field("checks", "required: an array of {name, status, value, limit}"));
     };
+    if items.len() > bounds::MAX_CHECKS {
+        return Err(ParseError::field("checks", format!("at most {} checks", bounds::MAX_CHECKS)));
+    }
     let mut checks = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let obj = item
@@ -529,7 +585,7 @@ fn parse_risk_check(f: &Fields) -> Result<RiskCheck> {
 
 fn parse_order(f: &Fields) -> Result<Order> {
     let order_type = f.enumerated("order_type", OrderType::parse, OrderType::NAMES)?;
-    let limit_price = f.opt_positive("limit_price")?;
+    let limit_price = f.opt_positive("limit_price", bounds::MAX_PRICE)?;
     if order_type == OrderType::Limit && limit_price.is_none() {
         return Err(ParseError::field("limit_price", "required for a limit order"));
     }
@@ -538,7 +594,7 @@ fn parse_order(f: &Fields) -> Result<Order> {
         signal_id: f.opt_id("signal_id")?,
         instrument: f.id("instrument")?,
         side: f.enumerated("side", Side::parse, Side::NAMES)?,
-        quantity: f.positive("quantity")?,
+        quantity: f.positive("quantity", bounds::MAX_QUANTITY)?,
         order_type,
         limit_price,
         status: f.enumerated("status", OrderStatus::parse, OrderStatus::NAMES)?,
@@ -596,28 +652,37 @@ impl Fields<'_> {
         if ts > now + Duration::seconds(MAX_FUTURE_SKEW_SECS) {
             return Err(ParseError::field(name, "more than 300 s ahead of the server's clock"));
         }
+        if ts.timestamp() < bounds::MIN_TS_SECS {
+            return Err(ParseError::field(name, "before 1970-01-01T00:00:00Z"));
+        }
         Ok(ts)
     }
     fn decimal(&self, name: &str) -> Result<Decimal> {
         decimal(self.get(name)?, name)
     }
-    fn positive(&self, name: &str) -> Result<Decimal> {
+    /// A decimal in `1e-10 <= d <= max` (a quantity or a price).
+    fn positive(&self, name: &str, max: Decimal) -> Result<Decimal> {
         let d = self.decimal(name)?;
         if d <= Decimal::ZERO {
             return Err(ParseError::field(name, "must be greater than zero"));
         }
-        Ok(d)
+        if d < bounds::MIN_PRICE {
+            return Err(ParseError::field(name, "at least 0.0000000001"));
+        }
+        at_most(d, max, name)
     }
-    fn opt_positive(&self, name: &str) -> Result<Option<Decimal>> {
-        self.opt(name).map(|_| self.positive(name)).transpose()
+    fn opt_positive(&self, name: &str, max: Decimal) -> Result<Option<Decimal>> {
+        self.opt(name).map(|_| self.positive(name, max)).transpose()
     }
-    fn non_negative(&self, name: &str) -> Result<Decimal> {
+    /// A decimal in `0 <= d <= max`.
+    fn non_negative(&self, name: &str, max: Decimal) -> Result<Decimal> {
         let d = self.decimal(name)?;
         if d < Decimal::ZERO {
             return Err(ParseError::field(name, "must not be negative"));
         }
-        Ok(d)
+        at_most(d, max, name)
     }
+    /// A finite number of magnitude at most [`bounds::MAX_MODEL_VALUE`].
     fn finite(&self, name: &str) -> Result<f64> {
         finite(self.get(name)?, name)
     }
@@ -644,9 +709,18 @@ impl Fields<'_> {
             })
             .transpose()
     }
+    fn opt_seconds(&self, name: &str, max: u32) -> Result<Option<u32>> {
+        match self.opt_u32(name)? {
+            Some(n) if n > max => Err(ParseError::field(name, format!("at most {max} seconds"))),
+            other => Ok(other),
+        }
+    }
     fn levels(&self, name: &str) -> Result<Vec<Level>> {
         let Some(v) = self.opt(name) else { return Ok(Vec::new()) };
         let items = v.as_array().ok_or_else(|| ParseError::field(name, "expected an array of [price, size]"))?;
+        if items.len() > bounds::MAX_LEVELS {
+            return Err(ParseError::field(name, format!("at most {} levels", bounds::MAX_LEVELS)));
+        }
         items
             .iter()
             .enumerate()
@@ -658,6 +732,9 @@ impl Fields<'_> {
                         let size = decimal(s, &field)?;
                         if price <= Decimal::ZERO || size < Decimal::ZERO {
                             return Err(ParseError::field(&field, "price must be > 0 and size >= 0"));
+                        }
+                        if price < bounds::MIN_PRICE || price > bounds::MAX_PRICE || size > bounds::MAX_QUANTITY {
+                            return Err(ParseError::field(&field, format!("price {}..={} and size at most {}", bounds::MIN_PRICE, bounds::MAX_PRICE, bounds::MAX_QUANTITY)));
                         }
                         Ok(Level { price, size })
                     }
@@ -680,6 +757,13 @@ fn decimal(v: &Value, name: &str) -> Result<Decimal> {
         .map_err(|_| ParseError::field(name, format!("'{}' is not a finite decimal", truncate(&text))))
 }
 
+fn at_most(d: Decimal, max: Decimal, name: &str) -> Result<Decimal> {
+    if d > max {
+        return Err(ParseError::field(name, format!("at most {max}")));
+    }
+    Ok(d)
+}
+
 fn finite(v: &Value, name: &str) -> Result<f64> {
     let x = match v {
         Value::Number(n) => n.as_f64(),
@@ -689,6 +773,9 @@ fn finite(v: &Value, name: &str) -> Result<f64> {
     .ok_or_else(|| ParseError::field(name, "expected a number"))?;
     if !x.is_finite() {
         return Err(ParseError::field(name, "must be finite (no NaN or infinity)"));
+    }
+    if x.abs() > bounds::MAX_MODEL_VALUE {
+        return Err(ParseError::field(name, "magnitude at most 1e15"));
     }
     Ok(x)
 }
@@ -754,6 +841,18 @@ mod tests {
         assert!(err("{not json").reason.starts_with("invalid JSON"));
         let sig = format!(r#"{{{base},"kind":"signal","signal_id":"s","automation_id":"a","instrument":"X","intent":"entry","signal_type":"momentum","side":"buy","strength":"inf","model_version":"v1","prediction":0.1,"confidence":0.5}}"#);
         assert_eq!(err(&sig).field.as_deref(), Some("strength"));
+    }
+
+    #[test]
+    fn the_bounds_are_what_the_docs_say() {
+        assert_eq!(bounds::MAX_QUANTITY.to_string(), "1000000000");
+        assert_eq!(bounds::MAX_PRICE.to_string(), "1000000000");
+        assert_eq!(bounds::MAX_FEE.to_string(), "1000000000000");
+        assert_eq!(bounds::MAX_VOLUME.to_string(), "1000000000000000");
+        assert_eq!(bounds::MIN_PRICE.to_string(), "0.0000000001");
+        // The largest notional summed 10^10 times still fits a Decimal.
+        let notional = bounds::MAX_QUANTITY * bounds::MAX_PRICE;
+        assert!(notional.checked_mul(Decimal::from(10_000_000_000u64)).is_some());
     }
 
     #[test]

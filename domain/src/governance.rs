@@ -396,6 +396,14 @@ impl Config {
         changes.iter().any(|c| Self::ADMIN_ONLY.iter().any(|p| c.path.starts_with(p)))
     }
 
+    /// Whether this config asks fewer human approvals than `before` for some automation (the
+    /// global `gating.threshold` lowered, or an override lowered or removed to a lower global):
+    /// weakening the four-eyes control needs an admin. Raising it does not.
+    pub fn lowers_gating(&self, before: &Config) -> bool {
+        self.gating.threshold < before.gating.threshold
+            || self.gating.overrides.keys().chain(before.gating.overrides.keys()).any(|a| self.threshold_for(a) < before.threshold_for(a))
+    }
+
     /// Whether trader `username` may decide and pause `automation`: it has no owners listed, or
     /// lists them.
     pub fn may_operate(&self, username: &str, automation: &str) -> bool {
@@ -507,6 +515,9 @@ pub enum Due {
 
 /// Decisions an operator may record about a signal.
 pub const DECISIONS: [&str; 4] = ["approve", "reject", "timeout", "acknowledge"];
+
+/// The heartbeat status with which a component announces a clean stop.
+pub const HEARTBEAT_STOPPED: &str = "stopped";
 
 #[derive(Debug, Clone)]
 pub struct Governance {
@@ -798,7 +809,14 @@ impl Governance {
                 }
             }
             Body::Heartbeat(h) => {
-                self.heartbeats.insert(h.component.to_string(), received_at);
+                // A component that says it stopped (status `stopped`: a replay at the end of its
+                // data, an engine shut down cleanly) is no longer watched; its next heartbeat
+                // watches it again. Silence after a clean stop is not a missing heartbeat.
+                if h.status.as_str() == HEARTBEAT_STOPPED {
+                    self.heartbeats.remove(h.component.as_str());
+                } else {
+                    self.heartbeats.insert(h.component.to_string(), received_at);
+                }
                 self.breached.remove(&(GLOBAL.to_string(), format!("heartbeat_missing:{}", h.component)));
             }
             Body::ConfigChange(c) => {
@@ -1025,6 +1043,14 @@ mod tests {
         b.owners.insert("mom".into(), vec!["alice".into()]);
         assert!(b.may_operate("alice", "mom") && !b.may_operate("bob", "mom") && b.may_operate("bob", "rev"));
         assert!(!Config::touches_admin_only(&b.diff(&a)));
+        // Fewer approvals is admin-only; more is not.
+        let mut lower = a.clone();
+        lower.gating.threshold = 0;
+        assert!(lower.lowers_gating(&a) && !a.lowers_gating(&lower));
+        let mut with_override = a.clone();
+        with_override.gating.overrides.insert("mom".into(), 20);
+        assert!(a.lowers_gating(&with_override), "removing an override above the global threshold lowers it");
+        assert!(!with_override.lowers_gating(&a));
         b.security.fresh_totp_for_actions = true;
         let d = b.diff(&a);
         assert!(Config::touches_admin_only(&d));
@@ -1122,5 +1148,18 @@ mod tests {
             })
             .collect();
         assert_eq!(trips, vec![(Some("mom".into()), "automation_max_daily_loss", 152.0)], "150 + 2 fees lost; only this automation trips");
+    }
+
+    #[test]
+    fn a_clean_stop_is_not_a_missing_heartbeat() {
+        let p = Projection::new(Decimal::from(1_000_000));
+        let hb = |id: &str, status: &str| ev(&format!(r#"{{"event_id":"{id}","kind":"heartbeat","ts":"2023-11-14T22:13:20Z","component":"replay-engine","status":"{status}"}}"#));
+        let mut g = Governance::new();
+        g.apply(1, &hb("h1", "ok"), t(0), &p);
+        g.apply(2, &hb("h2", HEARTBEAT_STOPPED), t(10), &p);
+        assert_eq!(g.due(t(600), &p), vec![], "silence after a clean stop trips nothing");
+        // Its next heartbeat watches it again.
+        g.apply(3, &hb("h3", "ok"), t(700), &p);
+        assert!(matches!(g.due(t(800), &p).as_slice(), [Due::Trip { rule: "heartbeat_missing", .. }]));
     }
 }

@@ -343,7 +343,7 @@ impl ExitKpis {
                 .to_string(),
                 realized_gain: c.retention.0,
                 best_gain: c.retention.1,
-                retention: (c.retention.1 > 0.0).then(|| c.retention.0 / c.retention.1),
+                retention: crate::metrics::ratio(c.retention.0, c.retention.1, crate::metrics::MONEY_FLOOR),
             })
             .collect();
         KpiWeek { week, exits, trades }
@@ -381,7 +381,8 @@ impl ExitKpis {
                 v.slar = Some(with_stop.iter().filter(|a| **a).count() as f64 / with_stop.len() as f64);
             }
             let (gain, best) = closed.iter().filter(|c| c.retention.1 > 0.0).fold((0.0, 0.0), |(g, b), c| (g + c.retention.0, b + c.retention.1));
-            v.prr = (best > 0.0).then(|| gain / best);
+            // Undefined under a cent of best gain: a ratio over float noise is not a figure.
+            v.prr = crate::metrics::ratio(gain, best, crate::metrics::MONEY_FLOOR);
             v
         };
         let all_exits: Vec<&Exit> = self.exits.iter().collect();

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod chain;
 pub mod event;
 pub mod format;
+pub mod fuzzing;
 pub mod governance;
 pub mod kpi;
 pub mod lineage;

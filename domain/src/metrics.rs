@@ -18,6 +18,26 @@ pub fn simple_returns(series: &[f64]) -> Vec<f64> {
     series.windows(2).filter(|w| w[0] > 0.0).map(|w| w[1] / w[0] - 1.0).collect()
 }
 
+/// Denominator floors below which a ratio is undefined (`None`, shown as "—"), not a huge number:
+/// - a per-period standard deviation (Sharpe, Sortino's downside risk, tracking error for the
+///   information ratio, the rolling Sharpe): [`STD_FLOOR`];
+/// - a per-period variance (beta) or product of deviations (correlation): [`VAR_FLOOR`];
+/// - a drawdown (Calmar), a sum of losing returns (Omega), the 5th percentile (tail ratio):
+///   [`RETURN_FLOOR`];
+/// - money in USD (profit factor, payoff ratio, the KPIs' profit retention): [`MONEY_FLOOR`].
+pub const STD_FLOOR: f64 = 1e-10;
+pub const VAR_FLOOR: f64 = 1e-20;
+pub const RETURN_FLOOR: f64 = 1e-9;
+pub const MONEY_FLOOR: f64 = 0.01;
+
+/// `num / den`, or `None` when `|den|` is below `floor` or the result is not finite.
+pub fn ratio(num: f64, den: f64, floor: f64) -> Option<f64> {
+    if !(den.abs() >= floor) {
+        return None;
+    }
+    finite(num / den)
+}
+
 pub fn mean(xs: &[f64]) -> Option<f64> {
     (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
 }
@@ -33,13 +53,11 @@ pub fn std_dev(xs: &[f64]) -> Option<f64> {
 }
 
 /// Annualised Sharpe ratio of periodic returns: `mean / std * sqrt(periods_per_year)`, risk-free 0.
-/// Same as empyrical `sharpe_ratio`. `None` for fewer than 2 returns or zero volatility.
+/// Same as empyrical `sharpe_ratio`. `None` for fewer than 2 returns or a standard deviation
+/// under [`STD_FLOOR`].
 pub fn sharpe(returns: &[f64], periods_per_year: f64) -> Option<f64> {
     let sd = std_dev(returns)?;
-    if sd == 0.0 || !sd.is_finite() {
-        return None;
-    }
-    Some(mean(returns)? / sd * periods_per_year.sqrt())
+    ratio(mean(returns)?, sd, STD_FLOOR).map(|x| x * periods_per_year.sqrt())
 }
 
 /// Drawdown at each point: `x / running_peak - 1`, always `<= 0`.
@@ -59,9 +77,9 @@ pub fn max_drawdown(equity: &[f64]) -> f64 {
     drawdowns(equity).into_iter().fold(0.0, f64::min)
 }
 
-/// Gross profit / gross loss (both positive numbers). `None` without losses.
+/// Gross profit / gross loss (both positive numbers, USD). `None` for losses under [`MONEY_FLOOR`].
 pub fn profit_factor(gross_profit: f64, gross_loss: f64) -> Option<f64> {
-    (gross_loss > 0.0).then(|| gross_profit / gross_loss)
+    ratio(gross_profit, gross_loss, MONEY_FLOOR)
 }
 
 
@@ -209,7 +227,8 @@ fn beta_of(r: &[f64], b: &[f64]) -> Option<f64> {
         cov += d * x;
         var += d * d;
     }
-    (var > 0.0).then(|| cov / var).and_then(finite)
+    let n = r.len().max(1) as f64;
+    ratio(cov / n, var / n, VAR_FLOOR)
 }
 
 fn gaussian_tail(mu: f64, sd: f64, level: f64) -> Option<(f64, f64)> {
@@ -308,14 +327,14 @@ impl MetricSet {
         m.sharpe = sharpe(r, ann);
         let downside = (r.iter().map(|x| x.min(0.0).powi(2)).sum::<f64>() / n as f64).sqrt() * ann.sqrt();
         m.downside_risk = Some(downside);
-        m.sortino = (n >= 2 && downside > 0.0).then(|| mu * ann / downside);
+        m.sortino = if n >= 2 { ratio(mu * ann, downside, STD_FLOOR * ann.sqrt()) } else { None };
         let (gains, losses) = r.iter().fold((0.0, 0.0), |(g, l), x| if *x > 0.0 { (g + x, l) } else { (g, l - x) });
-        m.omega = (n >= 2 && losses > 0.0).then(|| gains / losses);
+        m.omega = if n >= 2 { ratio(gains, losses, RETURN_FLOOR) } else { None };
 
         let (dd, eps) = episodes(dates, r);
         let max_dd = dd.iter().copied().fold(0.0, f64::min);
         m.max_drawdown = Some(max_dd);
-        m.calmar = (max_dd < 0.0).then(|| m.cagr.map(|c| c / max_dd.abs())).flatten();
+        m.calmar = m.cagr.and_then(|c| ratio(c, max_dd.abs(), RETURN_FLOOR));
         m.max_drawdown_episode = eps.iter().min_by(|a, b| a.depth.total_cmp(&b.depth)).cloned();
         m.longest_drawdown = eps.iter().max_by_key(|e| e.duration_days).cloned();
         m.ulcer_index = finite((dd.iter().map(|d| d * d).sum::<f64>() / n as f64).sqrt());
@@ -336,7 +355,7 @@ impl MetricSet {
         }
         let p95 = percentile_sorted(&sorted, 0.95).unwrap_or(0.0);
         let p05 = percentile_sorted(&sorted, 0.05).unwrap_or(0.0);
-        m.tail_ratio = (p05 != 0.0).then(|| p95.abs() / p05.abs());
+        m.tail_ratio = ratio(p95.abs(), p05.abs(), RETURN_FLOOR);
         m.best_day = sorted.last().copied();
         m.worst_day = sorted.first().copied();
 
@@ -374,13 +393,13 @@ impl MetricSet {
             let active: Vec<f64> = r.iter().zip(b).map(|(x, y)| x - y).collect();
             let te = std_dev(&active);
             m.tracking_error = te.map(|t| t * ann.sqrt());
-            m.information_ratio = te.filter(|t| *t > 0.0).and_then(|t| mean(&active).map(|a| a / t * ann.sqrt()));
+            m.information_ratio = te.and_then(|t| mean(&active).and_then(|a| ratio(a, t, STD_FLOOR))).map(|x| x * ann.sqrt());
             let (sb, sr) = (std_dev(b), sd);
             m.correlation = match (sb, sr) {
-                (Some(sb), Some(sr)) if sb > 0.0 && sr > 0.0 => {
+                (Some(sb), Some(sr)) => {
                     let mb = mean(b).unwrap_or(0.0);
                     let cov = r.iter().zip(b).map(|(x, y)| (x - mu) * (y - mb)).sum::<f64>() / (nf - 1.0);
-                    finite(cov / (sb * sr))
+                    ratio(cov, sb * sr, VAR_FLOOR)
                 }
                 _ => None,
             };
@@ -423,9 +442,9 @@ impl Rolling {
             let var = ((srr - sr * mean) / (w - 1.0)).max(0.0);
             let sd = var.sqrt();
             out.volatility.push(Some(sd * periods_per_year.sqrt()));
-            out.sharpe.push((sd > 0.0).then(|| mean / sd * periods_per_year.sqrt()).and_then(finite));
+            out.sharpe.push(ratio(mean, sd, STD_FLOOR).map(|x| x * periods_per_year.sqrt()));
             let var_b = sbb - sb * sb / w;
-            out.beta.push(b.and_then(|_| (var_b > 0.0).then(|| (srb - sr * sb / w) / var_b)).and_then(finite));
+            out.beta.push(b.and_then(|_| ratio((srb - sr * sb / w) / w, var_b / w, VAR_FLOOR)));
         }
         out
     }
@@ -609,11 +628,14 @@ impl TradeStats {
         }
         let n = Decimal::from(s.trades);
         s.hit_rate = Some(s.wins as f64 / s.trades as f64);
-        s.profit_factor = (gross_loss > Decimal::ZERO).then(|| (gross_win / gross_loss).to_f64()).flatten();
+        s.profit_factor = match (gross_win.to_f64(), gross_loss.to_f64()) {
+            (Some(w), Some(l)) => profit_factor(w, l),
+            _ => None,
+        };
         s.average_win = (s.wins > 0).then(|| gross_win / Decimal::from(s.wins));
         s.average_loss = (s.losses > 0).then(|| -gross_loss / Decimal::from(s.losses));
-        s.payoff_ratio = match (s.average_win, s.average_loss) {
-            (Some(w), Some(l)) if !l.is_zero() => (w / -l).to_f64(),
+        s.payoff_ratio = match (s.average_win.and_then(|w| w.to_f64()), s.average_loss.and_then(|l| l.to_f64())) {
+            (Some(w), Some(l)) => ratio(w, -l, MONEY_FLOOR),
             _ => None,
         };
         s.expectancy = Some(total / n);
@@ -718,6 +740,52 @@ mod tests {
             for d in drawdowns(&xs) {
                 prop_assert!(d <= 0.0);
                 prop_assert!(d >= -1.0);
+            }
+        }
+    }
+
+    /// Every ratio figure of the metric set: undefined below its floor, never a huge number.
+    fn ratios(m: &MetricSet) -> [(&'static str, Option<f64>); 8] {
+        [("sharpe", m.sharpe), ("sortino", m.sortino), ("calmar", m.calmar), ("omega", m.omega), ("tail_ratio", m.tail_ratio),
+         ("information_ratio", m.information_ratio), ("beta", m.beta), ("correlation", m.correlation)]
+    }
+
+    #[test]
+    fn near_constant_returns_give_undefined_ratios_not_huge_ones() {
+        // A flat book with float noise in its returns: every std, drawdown and loss is ~1e-17.
+        let xs: Vec<f64> = (0..60).map(|i| if i % 2 == 0 { 1e-17 } else { -1e-17 }).collect();
+        let dates: Vec<NaiveDate> = (0..60).map(|i| NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default() + chrono::Duration::days(i)).collect();
+        let m = MetricSet::compute(&dates, &xs, Some(&xs), TRADING_DAYS);
+        for (name, v) in ratios(&m) {
+            assert_eq!(v, None, "{name} over a near-zero denominator");
+        }
+        assert_eq!(sharpe(&[0.01, 0.01, 0.01 + 1e-16], TRADING_DAYS), None);
+        assert_eq!(profit_factor(100.0, 0.001), None, "a tenth of a cent of losses");
+        assert_eq!(ratio(1.0, 0.0, MONEY_FLOOR), None);
+        assert_eq!(ratio(1.0, f64::NAN, MONEY_FLOOR), None);
+        assert_eq!(ratio(1.0, 2.0, MONEY_FLOOR), Some(0.5));
+    }
+
+    proptest! {
+        #[test]
+        fn every_ratio_is_undefined_or_of_sane_size(
+            level in -0.01f64..0.01,
+            noise in prop::collection::vec(-1e-6f64..1e-6, 2..120),
+            scale in prop_oneof![Just(0.0), Just(1e-16), Just(1e-12), Just(1e-8), Just(1.0)],
+        ) {
+            // Returns near a constant level, with noise scaled from nothing to a normal day's.
+            let xs: Vec<f64> = noise.iter().map(|e| level + e * scale).collect();
+            let dates: Vec<NaiveDate> = (0..xs.len() as i64).map(|i| NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default() + chrono::Duration::days(i)).collect();
+            let bench: Vec<f64> = noise.iter().rev().map(|e| e * scale).collect();
+            let m = MetricSet::compute(&dates, &xs, Some(&bench), TRADING_DAYS);
+            for (name, v) in ratios(&m) {
+                if let Some(x) = v {
+                    prop_assert!(x.is_finite() && x.abs() < 1e12, "{name} = {x} for returns {xs:?}");
+                }
+            }
+            let rolling = Rolling::compute(&xs, Some(&bench), 20.min(xs.len()), TRADING_DAYS);
+            for x in rolling.sharpe.iter().chain(&rolling.beta).flatten() {
+                prop_assert!(x.is_finite() && x.abs() < 1e12, "rolling {x}");
             }
         }
     }

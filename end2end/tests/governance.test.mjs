@@ -44,9 +44,12 @@ test('a trader approves a pending signal and sees its order and fill arrive', as
   const page = await open(trader, app.base + '/signals');
   const card = '[data-testid=pending][data-signal=sig-appr]';
   await page.waitForSelector(card);
-  assert.match(await page.textContent(card), /Range break on rising volume/, 'LLM reasoning beside the buttons');
-  assert.match(await page.textContent(card), /atr_14/, 'features beside the buttons');
-  assert.match(await page.textContent(`${card} [data-testid=countdown]`), /expires in \d+ min/);
+  // One compact row; its features, checks and LLM reasoning open below it.
+  await page.click(`${card} [data-testid=details-toggle]`);
+  await page.waitForSelector(`${card} [data-testid=pending-detail]`);
+  assert.match(await page.textContent(card), /Range break on rising volume/, 'LLM reasoning under the row');
+  assert.match(await page.textContent(card), /atr_14/, 'features under the row');
+  assert.match(await page.textContent(`${card} [data-testid=countdown]`), /^\d+:\d\d$/);
   await page.click(`${card} [data-testid=approve]`);
   await page.waitForSelector(card, { state: 'detached' });
   // The engine learns of the decision through the API and orders; the feed shows the fill.
@@ -96,7 +99,19 @@ test('an investor reaches only the investor portal, and approving directly is 40
 });
 
 test('a config change needs a reason and appears in the history with its diff', async () => {
-  const page = await open(risk, app.base + '/config');
+  // Risk may not weaken the four-eyes control: fewer approvals need an admin.
+  const riskPage = await open(risk, app.base + '/config');
+  await riskPage.waitForSelector('[data-testid=config-json]');
+  const lowered = JSON.parse(await riskPage.inputValue('[data-testid=config-json]'));
+  lowered.gating.threshold = 0;
+  await riskPage.fill('[data-testid=config-json]', JSON.stringify(lowered, null, 2));
+  await riskPage.fill('[data-testid=config-reason]', 'risk tries to drop the approvals');
+  await riskPage.click('[data-testid=config-save]');
+  await riskPage.waitForSelector('[data-testid=config-error]');
+  assert.match(await riskPage.textContent('[data-testid=config-error]'), /does not allow/);
+  await riskPage.close();
+
+  const page = await open(admin, app.base + '/config');
   await page.waitForSelector('[data-testid=config-json]');
   const json = JSON.parse(await page.inputValue('[data-testid=config-json]'));
   json.gating.threshold = 0;

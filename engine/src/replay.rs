@@ -38,12 +38,18 @@ impl std::str::FromStr for Dataset {
     }
 }
 
-/// Bars per second, or as fast as the console acknowledges.
+/// How fast the replay runs: bars (time steps) per second, a pace in market time (real seconds
+/// per market day; a gap such as a weekend waits at most [`MAX_GAP_WAIT`]), or as fast as the
+/// console acknowledges.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Speed {
     BarsPerSecond(f64),
+    SecondsPerDay(f64),
     Max,
 }
+
+/// The longest a paced replay waits between two time steps (weekends and holidays pass quickly).
+pub const MAX_GAP_WAIT: StdDuration = StdDuration::from_secs(1);
 
 impl std::str::FromStr for Speed {
     type Err = String;
@@ -51,9 +57,24 @@ impl std::str::FromStr for Speed {
         if s == "max" {
             return Ok(Speed::Max);
         }
-        match s.parse::<f64>() {
+        let (number, per_day) = match s.strip_suffix("s/day") {
+            Some(n) => (n, true),
+            None => (s, false),
+        };
+        match number.parse::<f64>() {
+            Ok(x) if x > 0.0 && x.is_finite() && per_day => Ok(Speed::SecondsPerDay(x)),
             Ok(x) if x > 0.0 && x.is_finite() => Ok(Speed::BarsPerSecond(x)),
-            _ => Err(format!("speed must be a positive number of bars per second or 'max', not '{s}'")),
+            _ => Err(format!("speed must be bars per second (e.g. 20), seconds per market day (e.g. 2.5s/day) or 'max', not '{s}'")),
+        }
+    }
+}
+
+impl std::fmt::Display for Speed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Speed::BarsPerSecond(x) => write!(f, "{x}"),
+            Speed::SecondsPerDay(x) => write!(f, "{x}s/day"),
+            Speed::Max => f.write_str("max"),
         }
     }
 }
@@ -76,6 +97,9 @@ pub struct ReplayConfig {
     pub capital: Decimal,
     /// Stop after this many time steps (for tests).
     pub max_steps: Option<usize>,
+    /// Days of data before `from` that only warm the indicators up (nothing is sent for them),
+    /// so strategies can act from the first sent bar.
+    pub warm_up_days: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,11 +124,12 @@ struct Open {
 
 pub fn load(cfg: &ReplayConfig) -> Result<Timeline> {
     let mut bars: Vec<Bar> = Vec::new();
+    let from = cfg.from.map(|f| f - chrono::Duration::days(i64::from(cfg.warm_up_days)));
     if matches!(cfg.dataset, Dataset::Sp500 | Dataset::All) {
-        bars.extend(data::load_wide_closes(&cfg.data_dir.join("sp500_dataset.csv.gz"), cfg.from, cfg.to)?);
+        bars.extend(data::load_wide_closes(&cfg.data_dir.join("sp500_dataset.csv.gz"), from, cfg.to)?);
     }
     if matches!(cfg.dataset, Dataset::Eurusd | Dataset::All) {
-        bars.extend(data::load_ohlcv(&cfg.data_dir.join("EURUSD.csv"), "EURUSD", chrono::Duration::hours(1), cfg.from, cfg.to)?);
+        bars.extend(data::load_ohlcv(&cfg.data_dir.join("EURUSD.csv"), "EURUSD", chrono::Duration::hours(1), from, cfg.to)?);
     }
     if bars.is_empty() {
         bail!("no bars in the selected dataset and date range");
@@ -205,6 +230,10 @@ pub struct Engine {
     /// automation runs automatically.
     pub gating: bool,
     global_paused: bool,
+    /// The console's gating thresholds (`gating.threshold` and per-automation overrides), for
+    /// automations it has not listed yet.
+    threshold: u32,
+    threshold_overrides: HashMap<String, u32>,
     automations: HashMap<String, AutomationStatus>,
     /// Entry signals waiting for a person, by signal id.
     awaiting: BTreeMap<String, Awaiting>,
@@ -212,6 +241,7 @@ pub struct Engine {
 
 #[derive(Debug, Clone, Default)]
 struct AutomationStatus {
+    /// Entries run without a person: unlocked, or no approvals required (threshold reached).
     automatic: bool,
     paused: bool,
     /// Decisions seen up to this log seq.
@@ -247,6 +277,8 @@ impl Engine {
             stats: ReplayStats::default(),
             gating: false,
             global_paused: false,
+            threshold: 0,
+            threshold_overrides: HashMap::new(),
             automations: HashMap::new(),
             awaiting: BTreeMap::new(),
             cfg,
@@ -258,17 +290,40 @@ impl Engine {
     }
 
     fn gated(&self, automation: &str) -> bool {
-        self.gating && !self.automations.get(automation).is_some_and(|a| a.automatic)
+        self.gating
+            && match self.automations.get(automation) {
+                Some(a) => !a.automatic,
+                None => self.threshold_overrides.get(automation).copied().unwrap_or(self.threshold) > 0,
+            }
+    }
+
+    /// Indicators and marks only, for a time step before the replay's start: nothing is sent.
+    pub fn warm_up(&mut self, t: DateTime<Utc>, bars: &[Bar]) {
+        let day_factors = self.factors.get(&t.date_naive()).cloned().unwrap_or_default();
+        for bar in bars {
+            let ind = self.indicators.entry(bar.instrument.clone()).or_default();
+            ind.push(to_f64(bar.high), to_f64(bar.low), to_f64(bar.close));
+            if bar.class == AssetClass::Equity {
+                ind.push_factors(&day_factors);
+            }
+        }
     }
 
     /// Reads the console's governance: pauses, modes, and decisions on the signals waiting here.
     pub async fn poll(&mut self, client: &Client) -> Result<()> {
         let status = client.get_json("/api/v1/automations").await?;
         self.global_paused = !status["global_pause"].is_null();
+        if let Some(t) = status["gating"]["threshold"].as_u64() {
+            self.threshold = u32::try_from(t).unwrap_or(u32::MAX);
+        }
+        if let Some(o) = status["gating"]["overrides"].as_object() {
+            self.threshold_overrides = o.iter().filter_map(|(k, v)| Some((k.clone(), u32::try_from(v.as_u64()?).ok()?))).collect();
+        }
         for a in status["automations"].as_array().into_iter().flatten() {
             let Some(id) = a["automation_id"].as_str() else { continue };
             let entry = self.automations.entry(id.to_string()).or_default();
-            entry.automatic = a["mode"] == "automatic";
+            let reached = a["approved"].as_u64().zip(a["threshold"].as_u64()).is_some_and(|(n, t)| n >= t);
+            entry.automatic = a["mode"] == "automatic" || reached;
             entry.paused = !a["paused"].is_null();
         }
         // Entries the console is not holding for a person (its automation runs automatically and the
@@ -556,6 +611,9 @@ impl Engine {
 /// How often the engine reads pauses and decisions from the console.
 pub const POLL_INTERVAL: StdDuration = StdDuration::from_millis(250);
 
+/// How often a running replay sends a heartbeat, in real time.
+pub const HEARTBEAT_EVERY: StdDuration = StdDuration::from_secs(5);
+
 impl ReplayConfig {
     /// The reference replay: all bundled data from 2017-04-19 to 2017-12-31, seed 1, 1,000,000
     /// USD (the engine tests and the metrics reference fixture use it).
@@ -572,6 +630,7 @@ impl ReplayConfig {
             run_id: "t".into(),
             capital: Decimal::from(1_000_000),
             max_steps: None,
+            warm_up_days: 0,
         }
     }
 }
@@ -605,9 +664,22 @@ pub async fn run(cfg: ReplayConfig) -> Result<ReplayStats> {
     let mut engine = Engine::new(cfg)?;
     engine.gating = true;
     let mut pending: Vec<Value> = Vec::new();
+    let run_id = engine.cfg.run_id.clone();
+    let first_sent = engine.cfg.from.and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc());
+    let mut steps = timeline.iter().peekable();
+    // Steps before `from` warm the indicators up; nothing is sent for them.
+    while let Some((t, bars)) = steps.next_if(|(t, _)| first_sent.is_some_and(|f| **t < f)) {
+        engine.warm_up(*t, bars);
+    }
     let start = std::time::Instant::now();
     let mut last_poll: Option<std::time::Instant> = None;
-    for (i, (t, bars)) in timeline.iter().enumerate().take(max_steps) {
+    // A heartbeat every few seconds of real time, whatever the pace (the console's heartbeat
+    // breaker watches the wall clock); their ids do not touch the engine's id counter.
+    let mut last_heartbeat = std::time::Instant::now();
+    let mut heartbeats = 0u64;
+    let mut prev_t: Option<DateTime<Utc>> = None;
+    let mut paced = StdDuration::ZERO;
+    for (i, (t, bars)) in steps.enumerate().take(max_steps) {
         // The console's pauses and decisions, at most every 250 ms: a pause stops ordering
         // within one polling interval.
         if last_poll.is_none_or(|p| p.elapsed() >= POLL_INTERVAL) {
@@ -621,6 +693,12 @@ pub async fn run(cfg: ReplayConfig) -> Result<ReplayStats> {
             last_poll = Some(std::time::Instant::now());
         }
         pending.extend(engine.step(*t, bars));
+        if last_heartbeat.elapsed() >= HEARTBEAT_EVERY {
+            heartbeats += 1;
+            pending.push(json!({"event_id": format!("hb-{run_id}-t{heartbeats:08}"), "kind": "heartbeat", "ts": ts(*t),
+                "component": "replay-engine", "status": "ok", "detail": format!("market time {}", ts(*t))}));
+            last_heartbeat = std::time::Instant::now();
+        }
         match speed {
             Speed::Max => {
                 if pending.len() >= 1000 {
@@ -636,11 +714,24 @@ pub async fn run(cfg: ReplayConfig) -> Result<ReplayStats> {
                     tokio::time::sleep(wait).await;
                 }
             }
+            Speed::SecondsPerDay(x) => {
+                client.post(&pending).await?;
+                pending.clear();
+                // Time to the next step in market days, at `x` seconds a day, capped per gap.
+                let gap_days = prev_t.map(|p| (*t - p).num_milliseconds().max(0) as f64 / 86_400_000.0).unwrap_or(0.0);
+                paced += StdDuration::from_secs_f64(gap_days * x).min(MAX_GAP_WAIT);
+                if let Some(wait) = paced.checked_sub(start.elapsed()) {
+                    tokio::time::sleep(wait).await;
+                }
+            }
         }
+        prev_t = Some(*t);
     }
-    if !pending.is_empty() {
-        client.post(&pending).await?;
-    }
+    // A clean stop is not a missing heartbeat: the console stops watching this component.
+    let end = prev_t.unwrap_or_else(Utc::now);
+    pending.push(json!({"event_id": format!("hb-{run_id}-stopped"), "kind": "heartbeat", "ts": ts(end),
+        "component": "replay-engine", "status": "stopped", "detail": "the replay reached the end of its data"}));
+    client.post(&pending).await?;
     tracing::info!(steps = engine.stats.steps, events = engine.stats.events, equity = %engine.equity().round_dp(2), "replay finished");
     Ok(engine.stats)
 }
@@ -699,5 +790,8 @@ mod tests {
         assert!("0".parse::<Speed>().is_err());
         assert!("fast".parse::<Speed>().is_err());
         assert_eq!("sp500".parse::<Dataset>(), Ok(Dataset::Sp500));
+        assert_eq!("2.5s/day".parse::<Speed>(), Ok(Speed::SecondsPerDay(2.5)));
+        assert_eq!(Speed::SecondsPerDay(2.5).to_string(), "2.5s/day");
+        assert!("0s/day".parse::<Speed>().is_err());
     }
 }

@@ -180,8 +180,10 @@ pub fn parse_batch(body: &[u8], now: DateTime<Utc>) -> ApiResult<Vec<Incoming>> 
         })?;
         // Governance events are the console's own record of a person's or a rule's action: an
         // engine must not be able to approve its own signals or resume itself.
+        // Only people act as people: operator responses of every action (approve, reject,
+        // acknowledge ...) are written by the console when a signed-in person decides.
         let console_only = match &event.body {
-            domain::event::Body::OperatorResponse(o) if o.is_gating_decision() => Some(("action", "approve, reject and timeout are recorded by the console when a person decides")),
+            domain::event::Body::OperatorResponse(_) => Some(("kind", "operator responses are written by the console when a signed-in person decides; an API token cannot act as a person")),
             _ if event.kind().console_only() => Some(("kind", "this kind is written by the console only (config changes, pauses, unlocks)")),
             _ => None,
         };
@@ -207,9 +209,9 @@ async fn post_events(State(state): State<AppState>, token: Result<ApiToken, ApiE
         let now = Utc::now();
         let batch = parse_batch(&bytes, now)?;
         let outcome = state.console.ingest(batch, now).await.map_err(|e| match e {
-            AppendError::Conflict { line, event_id } => ApiError::Conflict {
-                message: format!("line {line}: event_id '{event_id}' was already used for a different event; nothing in this batch was stored"),
-                detail: json!({"line": line, "event_id": event_id, "field": "event_id", "reason": "already used for a different event"}),
+            AppendError::Conflict { line, event_id, field, id, reason } => ApiError::Conflict {
+                message: format!("line {line}: {field} '{id}' {reason}; nothing in this batch was stored"),
+                detail: json!({"line": line, "event_id": event_id, "field": field, "reason": reason}),
             },
             AppendError::Storage(e) => ApiError::Internal(e),
         })?;
@@ -274,9 +276,10 @@ async fn summary(State(state): State<AppState>, token: ApiToken) -> ApiResult<Js
     Ok(Json(state.console.summary()))
 }
 
-/// A caller of the read-only analytics: an API token of any scope, or any signed-in user.
-/// `operations`: a token, or a role that sees operations (positions, exits); false for an
-/// investor's session, which gets the track record without the book's current positions.
+/// A caller of the read-only analytics: an API token with the `read` scope (an ingest or engine
+/// token reads nothing here), or any signed-in user. `operations`: a token, or a role that sees
+/// operations (positions, exits); false for an investor's session, which gets the track record
+/// without any instrument, position, signal or order.
 pub struct Reader {
     pub operations: bool,
 }
@@ -287,7 +290,23 @@ impl FromRequestParts<AppState> for Reader {
         if let Some(user) = parts.extensions.get::<app::auth::SessionUser>() {
             return Ok(Reader { operations: user.role.allows(domain::governance::Permission::ViewOperations) });
         }
-        ApiToken::from_request_parts(parts, state).await.map(|_| Reader { operations: true })
+        let token = ApiToken::from_request_parts(parts, state).await?;
+        token.require(Scope::Read)?;
+        Ok(Reader { operations: true })
+    }
+}
+
+/// Any caller: an API token of any scope or any signed-in user. For computations on the caller's
+/// own data (`POST /api/v1/metrics/returns`), which read nothing of the console.
+pub struct AnyCaller;
+
+impl FromRequestParts<AppState> for AnyCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if parts.extensions.get::<app::auth::SessionUser>().is_some() {
+            return Ok(AnyCaller);
+        }
+        ApiToken::from_request_parts(parts, state).await.map(|_| AnyCaller)
     }
 }
 
@@ -392,19 +411,24 @@ async fn metrics(State(state): State<AppState>, reader: Reader, Query(q): Query<
     let index = benchmark_of(q.benchmark.as_deref(), "sp500")?;
     let (dates, returns) = state.console.daily_returns(from, to);
     let Json(mut body) = metrics_json("console_equity_daily", index.map(|_| "sp500"), &dates, &returns, index)?;
+    let json = |v: Result<Value, serde_json::Error>| v.map_err(anyhow::Error::from);
     // Per-trade figures are a different thing from the per-period set: a field of their own.
-    body["trades"] = serde_json::to_value(state.console.trade_stats()).map_err(anyhow::Error::from)?;
-    body["exit_kpis"] = serde_json::to_value(state.console.exit_kpis()).map_err(anyhow::Error::from)?;
-    body["attribution"] = serde_json::to_value(state.console.attribution()).map_err(anyhow::Error::from)?;
-    body["slippage"] = serde_json::to_value(state.console.slippage()).map_err(anyhow::Error::from)?;
-    body["factor_attribution"] = serde_json::to_value(state.console.factor_attribution()).map_err(anyhow::Error::from)?;
-    body["regimes"] = serde_json::to_value(state.console.regimes(from, to)).map_err(anyhow::Error::from)?;
+    body["trades"] = json(serde_json::to_value(state.console.trade_stats()))?;
+    body["regimes"] = json(serde_json::to_value(state.console.regimes(from, to)))?;
     let mut risk = state.console.risk();
-    if !reader.operations {
-        // An investor sees exposure and concentration, not which positions the book holds now.
+    if reader.operations {
+        body["exit_kpis"] = json(serde_json::to_value(state.console.exit_kpis()))?;
+        body["attribution"] = json(serde_json::to_value(state.console.attribution()))?;
+        body["slippage"] = json(serde_json::to_value(state.console.slippage()))?;
+        body["factor_attribution"] = json(serde_json::to_value(state.console.factor_attribution()))?;
+    } else {
+        // An investor sees the book's exposure and concentration, never an instrument: no
+        // positions, no correlation matrix (it lists the held instruments first), and none of
+        // the by-instrument attribution, slippage or exit signals.
         risk.largest.clear();
+        risk.correlation = Default::default();
     }
-    body["risk"] = serde_json::to_value(risk).map_err(anyhow::Error::from)?;
+    body["risk"] = json(serde_json::to_value(risk))?;
     Ok(Json(body))
 }
 
@@ -426,7 +450,7 @@ pub const MAX_RETURNS: usize = 100_000;
 /// `POST /api/v1/metrics/returns?benchmark=none|sp500`: the metric set of a client's series,
 /// a JSON array of `{"date": "YYYY-MM-DD", "return": 0.0123}` (simple daily returns, dates
 /// ascending). Errors name the index and field.
-async fn metrics_of_returns(_: Reader, Query(q): Query<MetricsParams>, body: Bytes) -> ApiResult<Json<Value>> {
+async fn metrics_of_returns(_: AnyCaller, Query(q): Query<MetricsParams>, body: Bytes) -> ApiResult<Json<Value>> {
     let index = benchmark_of(q.benchmark.as_deref(), "none")?;
     let invalid = |i: Option<usize>, field: &str, message: String| ApiError::Unprocessable { message, detail: json!({"error": "invalid_returns", "index": i, "field": field}) };
     let rows: Vec<Value> = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest { code: "invalid_json", message: format!("expected a JSON array of {{\"date\", \"return\"}}: {e}"), detail: Value::Null })?;
@@ -468,9 +492,13 @@ async fn verify(State(state): State<AppState>, token: ApiToken) -> ApiResult<Jso
 async fn automations(State(state): State<AppState>, token: ApiToken) -> ApiResult<Json<Value>> {
     token.require_any(&[Scope::Engine, Scope::Read])?;
     let g = state.console.governance_view();
+    let (_, config) = state.console.current_config();
     Ok(Json(json!({
         "global_pause": g.global_pause,
         "config_version": g.config_version,
+        // How many approvals a new automation's entries wait for (engines gate before the
+        // console has listed an automation).
+        "gating": {"threshold": config.gating.threshold, "overrides": config.gating.overrides},
         "automations": g.automations,
         "pending": g.pending.iter().map(|p| json!({"signal_id": p.signal_id, "automation_id": p.automation_id, "expires_at": p.expires_at})).collect::<Vec<_>>(),
     })))
@@ -515,22 +543,44 @@ async fn config(State(state): State<AppState>, token: ApiToken) -> ApiResult<Jso
 /// Server-sent events: the dashboard view as JSON (`event: dashboard`) on connect and after
 /// every change, coalesced to at most one message per 50 ms. Needs a signed-in session allowed
 /// to see operations.
-async fn live_dashboard(State(state): State<AppState>, user: Option<axum::Extension<app::auth::SessionUser>>) -> Response {
-    match user {
-        Some(axum::Extension(u)) if u.role.allows(domain::governance::Permission::ViewOperations) => live_stream(state).into_response(),
-        Some(_) => StatusCode::FORBIDDEN.into_response(),
-        None => StatusCode::UNAUTHORIZED.into_response(),
+async fn live_dashboard(State(state): State<AppState>, session: tower_sessions::Session, user: Option<axum::Extension<app::auth::SessionUser>>) -> Response {
+    match (user, session.id()) {
+        (Some(axum::Extension(u)), Some(id)) if u.role.allows(domain::governance::Permission::ViewOperations) => live_stream(state, id, u.id).into_response(),
+        (Some(_), _) => StatusCode::FORBIDDEN.into_response(),
+        (None, _) => StatusCode::UNAUTHORIZED.into_response(),
     }
 }
 
-fn live_stream(state: AppState) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+/// How often the live stream re-checks its session: sign-out, expiry or a disabled account end
+/// the stream within this long.
+const LIVE_SESSION_CHECK: Duration = Duration::from_secs(2);
+
+fn live_stream(state: AppState, session: tower_sessions::session::Id, user_id: i64) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = state.console.live();
-    let stream = futures::stream::unfold((rx, true), |(mut rx, first)| async move {
-        if !first && rx.changed().await.is_err() {
-            return None;
+    let sessions = crate::auth::SqliteSessions::new(state.console.store());
+    let stream = futures::stream::unfold((rx, true), move |(mut rx, first)| {
+        let sessions = sessions.clone();
+        async move {
+            if !first {
+                loop {
+                    tokio::select! {
+                        changed = rx.changed() => {
+                            if changed.is_err() { return None; }
+                            break;
+                        }
+                        _ = tokio::time::sleep(LIVE_SESSION_CHECK) => {}
+                    }
+                    if !sessions.still_signed_in(&session, user_id).await {
+                        return None;
+                    }
+                }
+            }
+            if !sessions.still_signed_in(&session, user_id).await {
+                return None;
+            }
+            let json = rx.borrow_and_update().clone();
+            Some((Ok(SseEvent::default().event("dashboard").data(&*json)), (rx, false)))
         }
-        let json = rx.borrow_and_update().clone();
-        Some((Ok(SseEvent::default().event("dashboard").data(&*json)), (rx, false)))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -41,8 +41,23 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// The throttling delay of a failed sign-in after `earlier` recent failures: 250 ms per failure,
+/// this one included, up to [`MAX_FAILURES`].
+fn failure_delay_ms(earlier: i64) -> u64 {
+    250 * (earlier.max(0) + 1).min(MAX_FAILURES) as u64
+}
+
+/// At most this many argon2 computations at once (19 MiB and ~50 ms of a core each): a flood of
+/// logins waits here instead of exhausting memory or starving ingest of CPU.
+const ARGON2_CONCURRENCY: usize = 2;
+static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ARGON2_CONCURRENCY);
+
+/// Login attempts are kept this long (for admins and throttling), then pruned.
+pub const ATTEMPTS_KEPT_DAYS: i64 = 30;
+
 /// Hashes a password (CPU-heavy: off the async threads).
 pub async fn hash_password(password: String) -> Result<String> {
+    let _slot = ARGON2_SLOTS.acquire().await.context("argon2 slots")?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("hashing: {e}"))
@@ -53,6 +68,7 @@ pub async fn hash_password(password: String) -> Result<String> {
 
 /// Verifies a password against a PHC string in constant time (argon2's own comparison).
 async fn verify_password(password: String, phc: String) -> bool {
+    let Ok(_slot) = ARGON2_SLOTS.acquire().await else { return false };
     tokio::task::spawn_blocking(move || PasswordHash::new(&phc).map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false))
         .await
         .unwrap_or(false)
@@ -94,6 +110,42 @@ pub enum LoginError {
 fn role_of(s: &str) -> Role {
     // The column has a CHECK constraint; an unknown value can only come from tampering: least power.
     Role::parse(s).unwrap_or(Role::Investor)
+}
+
+/// A login check's place among those under way (see [`Store::login`]): counted per account and
+/// per address while it lives.
+struct Reservation {
+    map: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    keys: [String; 2],
+}
+
+impl Reservation {
+    /// Takes a place if `room(in flight for the account, in flight for the address)` allows.
+    fn take(map: &std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>, keys: [String; 2], room: impl FnOnce(i64, i64) -> bool) -> Option<Self> {
+        let mut m = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (u, i) = (m.get(&keys[0]).copied().unwrap_or(0), m.get(&keys[1]).copied().unwrap_or(0));
+        if !room(u, i) {
+            return None;
+        }
+        for k in &keys {
+            *m.entry(k.clone()).or_insert(0) += 1;
+        }
+        Some(Self { map: map.clone(), keys })
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut m = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for k in &self.keys {
+            if let Some(n) = m.get_mut(k) {
+                *n -= 1;
+                if *n <= 0 {
+                    m.remove(k);
+                }
+            }
+        }
+    }
 }
 
 impl Store {
@@ -156,18 +208,43 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes login attempts older than [`ATTEMPTS_KEPT_DAYS`].
+    pub async fn prune_attempts(&self, now: DateTime<Utc>) -> Result<u64> {
+        let before = (now - Duration::days(ATTEMPTS_KEPT_DAYS)).timestamp_millis();
+        Ok(sqlx::query("DELETE FROM login_attempts WHERE at_ms < ?").bind(before).execute(self.pool()).await?.rows_affected())
+    }
+
     /// Checks a login. Failed attempts per account and per address within [`LOCK_MINUTES`] slow
     /// the answer down (250 ms per failure) and, from the [`MAX_FAILURES`]th, lock both.
+    ///
+    /// The failure accounting is atomic: under one lock, the stored failures plus the checks
+    /// already under way must leave room, and this check reserves its place *before* argon2
+    /// runs; so 100 concurrent wrong passwords check at most [`MAX_FAILURES`] of them. Attempts
+    /// refused while locked are not recorded as failures (they would extend the lock forever);
+    /// they go to the log.
     pub async fn login(&self, username: &str, password: &str, ip: &str, now: DateTime<Utc>) -> Result<User, LoginError> {
         let since = now - Duration::minutes(LOCK_MINUTES);
+        let keys = [format!("user:{username}"), format!("ip:{ip}")];
+        // Read the stored failures and reserve under one lock: a check's reservation is released
+        // only after its failure is stored, so every reader sees it one way or the other.
+        let gate = self.login_gate.lock().await;
         let (by_user, last_user) = self.failures_since("username", username, since).await?;
         let (by_ip, last_ip) = self.failures_since("ip", ip, since).await?;
-        if by_user >= MAX_FAILURES || by_ip >= MAX_FAILURES_PER_IP {
+        let reservation = Reservation::take(&self.logins_in_flight, keys, |u, i| by_user + u < MAX_FAILURES && by_ip + i < MAX_FAILURES_PER_IP);
+        drop(gate);
+        let Some(_reservation) = reservation else {
             let last = last_user.max(last_ip).unwrap_or(now.timestamp_millis());
             let left = (last + LOCK_MINUTES * 60_000 - now.timestamp_millis()).max(60_000);
-            self.record_attempt(username, ip, false, now).await?;
+            tracing::warn!(username = %username.chars().take(64).collect::<String>(), ip, "login refused: account or address locked");
             return Err(LoginError::Locked { minutes: (left + 59_999) / 60_000 });
-        }
+        };
+        // The reservation is released when this returns (or is dropped mid-way, e.g. by a
+        // client that disconnects), after the attempt is stored.
+        self.check_login(username, password, ip, by_user, now).await
+    }
+
+    /// The check itself, with its place reserved (see [`Store::login`]).
+    async fn check_login(&self, username: &str, password: &str, ip: &str, by_user: i64, now: DateTime<Utc>) -> Result<User, LoginError> {
         let user = self.user_where("username", username).await?;
         let phc = match &user {
             Some(u) => u.password_hash.clone(),
@@ -184,11 +261,20 @@ impl Store {
         match user {
             Some(u) if ok => Ok(u),
             _ => {
-                let delay = 250 * (by_user + 1).min(MAX_FAILURES) as u64;
-                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(failure_delay_ms(by_user))).await;
                 Err(LoginError::Invalid)
             }
         }
+    }
+
+    /// Deletes the sessions of `user_id` (all, or all but `keep`); returns how many ended.
+    pub async fn end_sessions_of(&self, user_id: i64, keep: Option<&str>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE json_extract(data, '$.user_id') = ? AND id != ?")
+            .bind(user_id)
+            .bind(keep.unwrap_or(""))
+            .execute(self.pool())
+            .await?
+            .rows_affected())
     }
 
     pub async fn set_password(&self, user_id: i64, password: &str) -> Result<()> {
@@ -303,6 +389,29 @@ impl SessionStore for SqliteSessions {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.delete_id(id).await
+    }
+}
+
+impl SqliteSessions {
+    /// Whether session `id` is still live (not signed out, not expired) for `user_id`, and that
+    /// user still enabled: the live stream re-checks this while it runs.
+    pub async fn still_signed_in(&self, id: &Id, user_id: i64) -> bool {
+        match self.load(id).await {
+            Ok(Some(r)) => r.data.get(SESSION_USER_ID).and_then(serde_json::Value::as_i64) == Some(user_id) && self.user_enabled(user_id).await,
+            _ => false,
+        }
+    }
+
+    async fn user_enabled(&self, user_id: i64) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE id = ? AND disabled_at_ms IS NULL")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .is_ok_and(|n| n == 1)
+    }
+
+    async fn delete_id(&self, id: &Id) -> session_store::Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = ?").bind(id.to_string()).execute(&self.pool).await.map_err(backend)?;
         Ok(())
     }
@@ -310,6 +419,8 @@ impl SessionStore for SqliteSessions {
 
 pub const SESSION_USER_ID: &str = "user_id";
 pub const SESSION_LOGIN_AT: &str = "login_at_ms";
+/// The minute of the session's last request (see [`resolve_user`]).
+pub const SESSION_SEEN_MINUTE: &str = "seen_minute";
 
 /// Resolves the session to the caller ([`SessionUser`] in the request's extensions), ending
 /// sessions past the absolute timeout or whose user was disabled.
@@ -320,6 +431,12 @@ pub async fn resolve_user(State(state): State<AppState>, session: Session, mut r
         let expired = Utc::now().timestamp_millis() - login_at > ABSOLUTE_TIMEOUT_HOURS * 3_600_000;
         match state.console.store().user(id).await {
             Ok(Some(u)) if !expired => {
+                // The idle timeout counts from the last request: a session is saved (and its
+                // expiry moved on) only when modified, so mark it once a minute of activity.
+                let minute = Utc::now().timestamp() / 60;
+                if session.get::<i64>(SESSION_SEEN_MINUTE).await.ok().flatten() != Some(minute) {
+                    let _ = session.insert(SESSION_SEEN_MINUTE, minute).await;
+                }
                 req.extensions_mut().insert(SessionUser { id: u.id, username: u.username, role: u.role });
             }
             Ok(_) => {
@@ -440,6 +557,13 @@ fn internal_app(e: anyhow::Error) -> app::api::AppError {
 }
 
 impl AuthProvider {
+    /// Ends every session of `user_id` but `keep` (after a password or second-factor change).
+    async fn end_other_sessions(&self, user_id: i64, keep: Option<&str>) -> Result<(), app::api::AppError> {
+        let n = self.store.end_sessions_of(user_id, keep).await.map_err(internal_app)?;
+        tracing::info!(user_id, sessions = n, "ended the user's other sessions");
+        Ok(())
+    }
+
     /// An access change in the audit chain: a `system` event from component `console.access`.
     async fn audit_access(&self, actor: &SessionUser, status: &str, detail: String) -> Result<(), app::api::AppError> {
         tracing::info!(user = %actor.username, status, "access change");
@@ -465,6 +589,10 @@ impl app::service::AuthService for AuthProvider {
                 };
                 if !second {
                     self.store.record_attempt(username, ip, false, now).await.map_err(internal_app)?;
+                    // The same cost as a wrong password (argon2 ran; now the same throttling
+                    // delay), so the timing does not tell that the password was right.
+                    let (failures, _) = self.store.failures_since("username", username, now - Duration::minutes(LOCK_MINUTES)).await.map_err(internal_app)?;
+                    tokio::time::sleep(std::time::Duration::from_millis(failure_delay_ms(failures - 1))).await;
                     return Err(app::api::AppError::Invalid(WRONG_CREDENTIALS.into()));
                 }
                 tracing::info!(user = %u.username, role = u.role.as_str(), "login");
@@ -486,13 +614,31 @@ impl app::service::AuthService for AuthProvider {
         crate::totp::new_enrolment(&user.username).map_err(internal_app)
     }
 
-    async fn totp_enable(&self, user: &SessionUser, secret: &str, code: &str) -> Result<Vec<String>, app::api::AppError> {
-        match self.store.enable_totp(user.id, &user.username, secret, code, Utc::now()).await.map_err(internal_app)? {
+    async fn totp_enable(&self, user: &SessionUser, secret: &str, code: &str, proof: Option<(&str, &str)>, keep_session: Option<&str>) -> Result<Vec<String>, app::api::AppError> {
+        use app::api::AppError::{Forbidden, Invalid};
+        let now = Utc::now();
+        let replacing = self.store.totp_secret(user.id).await.map_err(internal_app)?.is_some();
+        if replacing {
+            // Whoever holds a signed-in session must still prove the account to replace its
+            // second factor: the password and a code of the current one.
+            let Some((password, current)) = proof else {
+                return Err(Forbidden);
+            };
+            let ok = self.store.check_password(user.id, password).await.map_err(internal_app)?
+                && self.store.second_factor(user.id, &user.username, current, now).await.map_err(internal_app)?;
+            if !ok {
+                self.store.record_attempt(&user.username, "2fa-change", false, now).await.map_err(internal_app)?;
+                return Err(Invalid("the current password or two-factor code is wrong".into()));
+            }
+        }
+        match self.store.enable_totp(user.id, &user.username, secret, code, now).await.map_err(internal_app)? {
             Some(codes) => {
-                tracing::info!(user = %user.username, "two-factor enabled");
+                let status = if replacing { "two_factor_replaced" } else { "two_factor_enabled" };
+                self.audit_access(user, status, format!("two-factor {} by {}", if replacing { "replaced" } else { "turned on" }, user.username)).await?;
+                self.end_other_sessions(user.id, keep_session).await?;
                 Ok(codes)
             }
-            None => Err(app::api::AppError::Invalid("that code does not match; check the device's clock and try the next code".into())),
+            None => Err(Invalid("that code does not match; check the device's clock and try the next code".into())),
         }
     }
 
@@ -500,12 +646,25 @@ impl app::service::AuthService for AuthProvider {
         Ok(self.store.totp_secret(user_id).await.map_err(internal_app)?.is_some())
     }
 
-    async fn change_password(&self, user_id: i64, current: &str, new: &str) -> Result<(), app::api::AppError> {
-        if !self.store.check_password(user_id, current).await.map_err(internal_app)? {
-            return Err(app::api::AppError::Invalid("the current password is wrong".into()));
+    async fn change_password(&self, user: &SessionUser, current: &str, new: &str, code: Option<&str>, keep_session: Option<&str>) -> Result<(), app::api::AppError> {
+        use app::api::AppError::Invalid;
+        let now = Utc::now();
+        if !self.store.check_password(user.id, current).await.map_err(internal_app)? {
+            return Err(Invalid("the current password is wrong".into()));
         }
-        check_password_rules(new).map_err(app::api::AppError::Invalid)?;
-        self.store.set_password(user_id, new).await.map_err(internal_app)
+        if self.store.totp_secret(user.id).await.map_err(internal_app)?.is_some() {
+            let ok = match code {
+                Some(c) => self.store.second_factor(user.id, &user.username, c, now).await.map_err(internal_app)?,
+                None => false,
+            };
+            if !ok {
+                return Err(Invalid("two-factor is on: a current code (or a recovery code) is needed too".into()));
+            }
+        }
+        check_password_rules(new).map_err(Invalid)?;
+        self.store.set_password(user.id, new).await.map_err(internal_app)?;
+        self.audit_access(user, "password_changed", format!("password changed by {}", user.username)).await?;
+        self.end_other_sessions(user.id, keep_session).await
     }
 
     async fn step_up(&self, user: &SessionUser, code: &str) -> Result<(), app::api::AppError> {

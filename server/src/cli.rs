@@ -34,8 +34,9 @@ pub enum Command {
         /// Also run the paper engine on the bundled real data, as a child process.
         #[arg(long)]
         demo: bool,
-        /// Replay speed for --demo: bars per second, or `max`.
-        #[arg(long, default_value = "20")]
+        /// Replay pace for --demo: seconds per market day (`2.5s/day`: the bundled 2017-2022 data
+        /// lasts about an hour), bars per second (`20`), or `max`.
+        #[arg(long, default_value = "2.5s/day")]
         demo_speed: Speed,
         /// Where the bundled market data is (for --demo).
         #[arg(long, default_value = "data")]
@@ -48,7 +49,7 @@ pub enum Command {
         /// An API token with the `ingest` scope.
         #[arg(long, env = "TRADEWATCH_TOKEN", hide_env_values = true)]
         token: String,
-        /// Bars (time steps) per second, or `max`.
+        /// Bars (time steps) per second (`20`), seconds per market day (`2.5s/day`), or `max`.
         #[arg(long, default_value = "20")]
         speed: Speed,
         /// sp500 (20 stocks, daily), eurusd (hourly) or all.
@@ -67,6 +68,10 @@ pub enum Command {
         run_id: Option<String>,
         #[arg(long, default_value = "1000000")]
         capital: Decimal,
+        /// Days of data before --from that only warm the strategies' indicators up (nothing is
+        /// sent for them), so the first sent bars can already trade.
+        #[arg(long, default_value = "120")]
+        warm_up_days: u32,
     },
     /// Verify the audit chain offline; exits 1 on a broken link.
     Verify {
@@ -199,10 +204,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     app.console.demo_config().await?;
                 }
                 let exe = std::env::current_exe().context("locating the tradewatch binary")?;
-                let speed = match demo_speed {
-                    Speed::Max => "max".to_string(),
-                    Speed::BarsPerSecond(x) => x.to_string(),
-                };
+                let speed = demo_speed.to_string();
                 child = Some(
                     tokio::process::Command::new(exe)
                         .arg("replay")
@@ -226,7 +228,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             served?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { console, token, speed, dataset, market_data, from, to, seed, run_id, capital } => {
+        Command::Replay { console, token, speed, dataset, market_data, from, to, seed, run_id, capital, warm_up_days } => {
             let run_id = run_id.unwrap_or_else(|| format!("{:06x}", rand::random::<u32>() & 0xff_ffff));
             let cfg = ReplayConfig {
                 console,
@@ -240,6 +242,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 run_id,
                 capital,
                 max_steps: None,
+                warm_up_days,
             };
             let stats = engine::run(cfg).await?;
             println!("replay finished: {} steps, {} events, {} signals, {} orders, {} fills", stats.steps, stats.events, stats.signals, stats.orders, stats.fills);

@@ -2,7 +2,7 @@
 //! and the API read. Implements [`app::service::ConsoleService`] for the server functions.
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -20,6 +20,9 @@ use rust_decimal::Decimal;
 use tokio::sync::{Mutex, watch};
 
 use crate::store::{AppendError, Incoming, Store};
+
+/// The automation whose first entries wait for a person in the demo.
+pub const DEMO_GATED_AUTOMATION: &str = "mean_reversion-us-equity";
 
 /// Signals shown on the dashboard's feed.
 const DASHBOARD_FEED: usize = 15;
@@ -71,6 +74,59 @@ struct Counters {
     rejected_batches: AtomicU64,
 }
 
+/// A fold that failed on one stored event (it skipped the event; the others went on).
+#[derive(Debug)]
+struct FoldFailure {
+    seq: u64,
+    fold: &'static str,
+    reason: String,
+}
+
+/// Runs one fold on one event, containing a panic: the event is skipped by that fold, the
+/// failure is reported, and the lock the caller holds is not poisoned (the panic never unwinds
+/// past here). Bounds at parse time make this a last resort, not the plan.
+fn fold_guarded(failures: &mut Vec<FoldFailure>, seq: u64, fold: &'static str, f: impl FnOnce()) {
+    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panicked".into());
+        failures.push(FoldFailure { seq, fold, reason: reason.chars().take(200).collect() });
+    }
+}
+
+/// Folds one stored event into every fold, in order, each guarded (see [`fold_guarded`]): the
+/// one list of folds that start-up, catch-up and appends share.
+#[allow(clippy::too_many_arguments)]
+fn fold_event(
+    failures: &mut Vec<FoldFailure>,
+    seq: u64,
+    event: &Event,
+    received_at: DateTime<Utc>,
+    projection: &mut Projection,
+    governance: &mut Governance,
+    kpis: &mut domain::kpi::ExitKpis,
+    slippage: &mut domain::analytics::Slippage,
+) {
+    fold_guarded(failures, seq, "projection", || {
+        projection.apply(seq, event);
+    });
+    fold_guarded(failures, seq, "governance", || governance.apply(seq, event, received_at, projection));
+    fold_guarded(failures, seq, "kpis", || kpis.apply(event));
+    fold_guarded(failures, seq, "slippage", || slippage.apply(event));
+}
+
+/// Read access that never answers a poisoned lock with made-up defaults: folds cannot poison
+/// (see [`fold_guarded`]), and if anything else ever did, the state itself is still the truth.
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// What an accepted batch did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IngestOutcome {
@@ -118,13 +174,14 @@ impl Console {
         let mut kpis = domain::kpi::ExitKpis::new(domain::kpi::KpiParams::default());
         let mut slippage = domain::analytics::Slippage::default();
         let started = std::time::Instant::now();
+        let mut failures = Vec::new();
         let n = store.for_each_event(|seq, e, received_at| {
-            projection.apply(seq, &e);
-            governance.apply(seq, &e, received_at, &projection);
-            kpis.apply(&e);
-            slippage.apply(&e);
+            fold_event(&mut failures, seq, &e, received_at, &mut projection, &mut governance, &mut kpis, &mut slippage);
         })
         .await?;
+        for f in &failures {
+            tracing::error!(seq = f.seq, fold = f.fold, reason = %f.reason, "a fold failed on a stored event at start-up; skipped by that fold");
+        }
         let head = store.head().await?;
         tracing::info!(events = n, head_seq = head.0, elapsed_ms = started.elapsed().as_millis() as u64, "projection rebuilt");
         let (head_tx, _) = watch::channel(head.0);
@@ -166,8 +223,8 @@ impl Console {
         let mut head = self.head.lock().await;
         let mut flagged = Vec::new();
         {
-            let projection = self.projection.read().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
-            let governance = self.governance.read().map_err(|_| anyhow::anyhow!("governance lock poisoned"))?;
+            let projection = read(&self.projection);
+            let governance = read(&self.governance);
             let mut batch_orders = HashSet::new();
             // Entry signals of this batch that will wait for a person: their orders are unapproved.
             let mut batch_gated: HashSet<String> = HashSet::new();
@@ -226,8 +283,9 @@ impl Console {
         self.catch_up(&mut head).await?;
         let out = self.store.append(*head, batch, now).await?;
         *head = (out.head_seq, out.head_hash);
-        self.apply_stored(&out.stored, now)?;
+        let failures = self.apply_stored(&out.stored, now);
         drop(head);
+        self.record_fold_failures(failures, now).await;
         self.evaluate(now).await;
         // A flagged line that turned out to be a duplicate was not stored now: do not report it.
         let stored_ids: HashSet<&str> = out.stored.iter().map(|s| s.event.event_id.as_str()).collect();
@@ -261,30 +319,50 @@ impl Console {
         }
         let mut missed = Vec::new();
         self.store.for_each_event_after(head.0, |seq, event, received_at| missed.push((seq, event, received_at))).await?;
-        self.apply_events(missed.iter().map(|(seq, event, received_at)| (*seq, event, *received_at)))?;
+        for f in self.apply_events(missed.iter().map(|(seq, event, received_at)| (*seq, event, *received_at))) {
+            tracing::error!(seq = f.seq, fold = f.fold, reason = %f.reason, "a fold failed on a caught-up event; skipped by that fold");
+        }
         tracing::warn!(events = missed.len(), from_seq = head.0 + 1, to_seq = stored_head.0, "applied events committed by a request that did not finish");
         *head = stored_head;
         self.head_tx.send_replace(head.0);
         Ok(())
     }
 
-    fn apply_stored(&self, stored: &[crate::store::Stored], now: DateTime<Utc>) -> Result<()> {
+    fn apply_stored(&self, stored: &[crate::store::Stored], now: DateTime<Utc>) -> Vec<FoldFailure> {
         self.apply_events(stored.iter().map(|s| (s.seq, &s.event, now)))
     }
 
     /// Folds stored events `(seq, event, received_at)` into every fold, under their write locks.
-    fn apply_events<'a>(&self, events: impl Iterator<Item = (u64, &'a Event, DateTime<Utc>)>) -> Result<()> {
-        let mut projection = self.projection.write().map_err(|_| anyhow::anyhow!("projection lock poisoned"))?;
-        let mut governance = self.governance.write().map_err(|_| anyhow::anyhow!("governance lock poisoned"))?;
-        let mut kpis = self.kpis.write().map_err(|_| anyhow::anyhow!("kpi lock poisoned"))?;
-        let mut slippage = self.slippage.write().map_err(|_| anyhow::anyhow!("slippage lock poisoned"))?;
+    /// A fold that fails on an event skips it and the others go on (see [`fold_guarded`]).
+    fn apply_events<'a>(&self, events: impl Iterator<Item = (u64, &'a Event, DateTime<Utc>)>) -> Vec<FoldFailure> {
+        let mut projection = write(&self.projection);
+        let mut governance = write(&self.governance);
+        let mut kpis = write(&self.kpis);
+        let mut slippage = write(&self.slippage);
+        let mut failures = Vec::new();
         for (seq, event, received_at) in events {
-            projection.apply(seq, event);
-            governance.apply(seq, event, received_at, &projection);
-            kpis.apply(event);
-            slippage.apply(event);
+            fold_event(&mut failures, seq, event, received_at, &mut projection, &mut governance, &mut kpis, &mut slippage);
         }
-        Ok(())
+        failures
+    }
+
+    /// Marks events a fold failed on: one `system` event each (component `console.fold`, status
+    /// `fold_error`, naming the seq, the fold and the reason), in the chain and on the audit page.
+    async fn record_fold_failures(&self, failures: Vec<FoldFailure>, now: DateTime<Utc>) {
+        if failures.is_empty() {
+            return;
+        }
+        let bodies = failures
+            .iter()
+            .map(|f| {
+                tracing::error!(seq = f.seq, fold = f.fold, reason = %f.reason, "a fold failed on a stored event; skipped by that fold");
+                json!({"kind": "system", "component": "console.fold", "status": "fold_error",
+                    "detail": format!("event seq {} skipped by the {} fold: {}", f.seq, f.fold, f.reason)})
+            })
+            .collect();
+        if let Err(e) = self.record(bodies, now).await {
+            tracing::error!(error = %e, "recording fold failures");
+        }
     }
 
     /// Appends events the console itself writes (decisions, config, pauses, breaker trips): each
@@ -304,7 +382,9 @@ impl Console {
         self.catch_up(&mut head).await?;
         let out = self.store.append(*head, batch, now).await?;
         *head = (out.head_seq, out.head_hash);
-        self.apply_stored(&out.stored, now)?;
+        for f in self.apply_stored(&out.stored, now) {
+            tracing::error!(seq = f.seq, fold = f.fold, reason = %f.reason, "a fold failed on a console event; skipped by that fold");
+        }
         drop(head);
         if !out.stored.is_empty() {
             self.head_tx.send_replace(out.head_seq);
@@ -312,13 +392,16 @@ impl Console {
         Ok(out.stored.iter().map(|s| s.seq).collect())
     }
 
-    /// The demo's first config version: the gating threshold at 3 so a demo unlocks after a few
-    /// approvals (the default stays 10). Recorded like any change, with its reason.
+    /// The demo's first config version: every automation trades on its own from the start except
+    /// [`DEMO_GATED_AUTOMATION`], whose first 3 entries wait for a person on /signals (the
+    /// default threshold stays 10). Recorded like any change, with its reason.
     pub async fn demo_config(&self) -> Result<()> {
         let mut config = Config::default();
-        config.gating.threshold = 3;
+        config.gating.threshold = 0;
+        config.gating.overrides.insert(DEMO_GATED_AUTOMATION.to_string(), 3);
         self.record(
-            vec![json!({"kind": "config_change", "version": 1, "actor": "demo", "reason": "demo set-up: gating threshold 3 so the replay unlocks after a few approvals", "config": config})],
+            vec![json!({"kind": "config_change", "version": 1, "actor": "demo", "config": config,
+                "reason": format!("demo set-up: automations trade automatically, except {DEMO_GATED_AUTOMATION}, whose first 3 entries need a person's approval")})],
             Utc::now(),
         )
         .await
@@ -328,20 +411,14 @@ impl Console {
 
     /// Whether a new entry signal of this automation would wait for a person.
     pub fn gates(&self, automation: &str) -> bool {
-        self.governance.read().map(|g| g.would_gate(automation)).unwrap_or(true)
+        read(&self.governance).would_gate(automation)
     }
 
     /// Runs the rules once: times out pending signals, unlocks automations, trips breakers.
     pub async fn evaluate(&self, now: DateTime<Utc>) {
         let due = {
-            let projection = match self.projection.read() {
-                Ok(p) => p,
-                Err(_) => return,
-            };
-            match self.governance.write() {
-                Ok(mut g) => g.due(now, &projection),
-                Err(_) => return,
-            }
+            let projection = read(&self.projection);
+            write(&self.governance).due(now, &projection)
         };
         if due.is_empty() {
             return;
@@ -379,15 +456,18 @@ impl Console {
     }
 
     pub fn governance_view(&self) -> domain::view::GovernanceView {
-        self.governance.read().map(|g| g.view(Utc::now())).unwrap_or_else(|_| Governance::new().view(Utc::now()))
+        read(&self.governance).view(Utc::now())
     }
 
     pub fn decisions(&self, automation: Option<&str>, after_seq: u64, limit: usize) -> Vec<domain::view::DecisionRow> {
-        self.governance.read().map(|g| g.decisions(automation, after_seq, limit)).unwrap_or_default()
+        read(&self.governance).decisions(automation, after_seq, limit)
     }
 
     pub fn current_config(&self) -> (u32, Config) {
-        self.governance.read().map(|g| (g.config_version(), g.config().clone())).unwrap_or_default()
+        {
+        let g = read(&self.governance);
+        (g.config_version(), g.config().clone())
+    }
     }
 
     pub fn record_rejected_batch(&self) {
@@ -409,17 +489,17 @@ impl Console {
     /// Daily returns of the console's equity (last equity of each UTC day), between two dates
     /// (inclusive) when given.
     pub fn daily_returns(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> (Vec<chrono::NaiveDate>, Vec<f64>) {
-        let (dates, returns) = match self.projection.read() {
-            Ok(p) => domain::metrics::daily_returns(p.daily_closes()),
-            Err(_) => return (Vec::new(), Vec::new()),
-        };
+        let (dates, returns) = domain::metrics::daily_returns(read(&self.projection).daily_closes());
         dates.into_iter().zip(returns).filter(|(d, _)| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t)).unzip()
     }
 
     /// Returns of the console's equity at the native bar interval (one per distinct market
     /// timestamp) and the observed periods per year, between two dates when given.
     pub fn native_returns(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> domain::metrics::NativeReturns {
-        self.projection.read().map(|p| domain::metrics::native_returns(p.equity_points(), from, to)).unwrap_or_default()
+        {
+        let p = read(&self.projection);
+        domain::metrics::native_returns(p.equity_points(), from, to)
+    }
     }
 
     /// The seq of the last event applied (a version of everything folded from the log).
@@ -429,18 +509,21 @@ impl Console {
 
     /// Exit-quality KPIs as of the latest market time in the log.
     pub fn exit_kpis(&self) -> domain::kpi::KpiReport {
-        let now = self.projection.read().ok().and_then(|p| p.as_of()).unwrap_or_else(Utc::now);
-        self.kpis.read().map(|k| k.report(now)).unwrap_or_default()
+        let now = read(&self.projection).as_of().unwrap_or_else(Utc::now);
+        read(&self.kpis).report(now)
     }
 
     /// Execution cost of every fill against its decision price, in parts.
     pub fn slippage(&self) -> domain::analytics::SlippageReport {
-        self.slippage.read().map(|s| s.report().clone()).unwrap_or_default()
+        read(&self.slippage).report().clone()
     }
 
     /// Realized PnL of the closed round trips, broken down four ways.
     pub fn attribution(&self) -> domain::analytics::Attribution {
-        self.projection.read().map(|p| domain::analytics::Attribution::compute(p.closed_trades())).unwrap_or_default()
+        {
+        let p = read(&self.projection);
+        domain::analytics::Attribution::compute(p.closed_trades())
+    }
     }
 
     /// Realized PnL of the closed round trips by factor (exposures of the opening signal times
@@ -448,7 +531,10 @@ impl Console {
     pub fn factor_attribution(&self) -> domain::analytics::FactorAttribution {
         let empty = domain::analytics::FactorReturns::default();
         let factors = crate::api::factors().unwrap_or(&empty);
-        self.projection.read().map(|p| domain::analytics::FactorAttribution::compute(p.closed_trades(), factors)).unwrap_or_default()
+        {
+        let p = read(&self.projection);
+        domain::analytics::FactorAttribution::compute(p.closed_trades(), factors)
+    }
     }
 
     /// The fund's daily returns and closed trades by the S&P 500's regime.
@@ -456,33 +542,34 @@ impl Console {
         let (Some(index), Some(labels)) = (crate::api::sp500(), crate::api::sp500_regimes()) else { return Default::default() };
         let (dates, returns) = self.daily_returns(from, to);
         let params = domain::regime::RegimeParams::default();
-        self.projection.read().map(|p| domain::regime::RegimeReport::compute_with(&dates, &returns, p.closed_trades(), index, labels, &params)).unwrap_or_default()
+        {
+        let p = read(&self.projection);
+        domain::regime::RegimeReport::compute_with(&dates, &returns, p.closed_trades(), index, labels, &params)
+    }
     }
 
     /// Exposure, leverage, concentration and correlation of the book.
     pub fn risk(&self) -> domain::risk::RiskReport {
-        self.projection
-            .read()
-            .map(|p| domain::risk::RiskReport::compute(&p.daily_exposure(), &p.position_notionals(), p.daily_marks()))
-            .unwrap_or_default()
+        let p = read(&self.projection);
+        domain::risk::RiskReport::compute(&p.daily_exposure(), &p.position_notionals(), p.daily_marks())
     }
 
     /// The exits and trades behind one week of the KPIs.
     pub fn kpi_week(&self, week: chrono::NaiveDate) -> domain::kpi::KpiWeek {
-        let now = self.projection.read().ok().and_then(|p| p.as_of()).unwrap_or_else(Utc::now);
-        self.kpis.read().map(|k| k.week(week, now)).unwrap_or_default()
+        let now = read(&self.projection).as_of().unwrap_or_else(Utc::now);
+        read(&self.kpis).week(week, now)
     }
 
     /// Per-trade figures of every closed round trip.
     pub fn trade_stats(&self) -> domain::metrics::TradeStats {
-        self.projection.read().map(|p| domain::metrics::TradeStats::compute(p.closed_trades())).unwrap_or_default()
+        {
+        let p = read(&self.projection);
+        domain::metrics::TradeStats::compute(p.closed_trades())
+    }
     }
 
     pub fn summary(&self) -> DashboardView {
-        let mut view = match self.projection.read() {
-            Ok(p) => p.dashboard(DASHBOARD_FEED),
-            Err(_) => DashboardView::default(),
-        };
+        let mut view = read(&self.projection).dashboard(DASHBOARD_FEED);
         view.ingest = self.ingest_view();
         view
     }
@@ -527,7 +614,7 @@ impl ConsoleService for Console {
         self.summary()
     }
     fn signals(&self, limit: usize) -> Vec<SignalRow> {
-        self.projection.read().map(|p| p.signals(limit)).unwrap_or_default()
+        read(&self.projection).signals(limit)
     }
     async fn events(&self, q: EventQuery) -> Result<EventPage, Internal> {
         self.store.events(&q).await.map_err(internal)
@@ -591,14 +678,14 @@ impl ConsoleService for Console {
     }
 
     fn config_history(&self) -> Vec<domain::view::ConfigVersionView> {
-        self.governance.read().map(|g| g.versions().iter().rev().cloned().collect()).unwrap_or_default()
+        read(&self.governance).versions().iter().rev().cloned().collect()
     }
 
     async fn decide(&self, actor: &SessionUser, signal_id: &str, action: &str, comment: Option<String>) -> Result<(), AppError> {
         let now = Utc::now();
         let comment = comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
         let response_ms = {
-            let g = self.governance.read().map_err(|_| AppError::Internal)?;
+            let g = read(&self.governance);
             let received = match action {
                 "approve" | "reject" => g.pending(signal_id).map(|p| p.received_at),
                 "acknowledge" => g.exit(signal_id).map(|e| e.received_at),
@@ -631,7 +718,7 @@ impl ConsoleService for Console {
         let reason = Reason::parse(reason).map_err(|e| AppError::Invalid(e.to_string()))?;
         let now = Utc::now();
         {
-            let g = self.governance.read().map_err(|_| AppError::Internal)?;
+            let g = read(&self.governance);
             if let Some(a) = &automation {
                 if !g.knows_automation(a) {
                     return Err(AppError::NotFound);
@@ -668,7 +755,7 @@ impl ConsoleService for Console {
         if changes.is_empty() {
             return Err(AppError::Invalid("nothing changed".into()));
         }
-        if Config::touches_admin_only(&changes) && actor.role != Role::Admin {
+        if (Config::touches_admin_only(&changes) || config.lowers_gating(&old)) && actor.role != Role::Admin {
             return Err(AppError::Forbidden);
         }
         let version = current + 1;

@@ -66,12 +66,16 @@ impl Application {
         let sessions = crate::auth::SqliteSessions::new(console.store());
         {
             let sessions = sessions.clone();
+            let store = console.store().clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
                 loop {
                     tick.tick().await;
                     if let Err(e) = sessions.delete_expired().await {
                         tracing::warn!(error = %e, "deleting expired sessions");
+                    }
+                    if let Err(e) = store.prune_attempts(chrono::Utc::now()).await {
+                        tracing::warn!(error = %e, "pruning old login attempts");
                     }
                 }
             });
@@ -111,6 +115,20 @@ impl Application {
             .layer(header_if_absent(header::X_FRAME_OPTIONS, "DENY"))
             .layer(header_if_absent(header::REFERRER_POLICY, "no-referrer"))
             .layer(header_if_absent(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"))
+            // HSTS where the console is served over TLS (secure cookies on): a browser that has
+            // seen it never talks plain HTTP to this host again.
+            .layer(axum::middleware::from_fn({
+                let hsts = config.secure_cookies;
+                move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                    let mut res = next.run(req).await;
+                    if hsts {
+                        res.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+                    }
+                    res
+                }
+            }))
+            // A client that sends a request body slower than this is cut off.
+            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(std::time::Duration::from_secs(30)))
             .layer(CompressionLayer::new())
             .layer(TraceLayer::new_for_http())
             .with_state(state);
@@ -125,21 +143,68 @@ impl Application {
         self.listener.local_addr().ok()
     }
 
+    /// Serves until `shutdown` resolves, then lets open requests finish. Each connection: TCP_NODELAY
+    /// (pages are written in several chunks; with Nagle on each waited ~40 ms for the client's
+    /// delayed ACK), request headers within [`HEADER_READ_TIMEOUT`] (a client that trickles
+    /// them is cut off), and at most [`MAX_CONNECTIONS`] open at once (further clients wait in
+    /// the kernel's accept queue).
     pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
-        use axum::serve::ListenerExt;
-        // TCP_NODELAY: pages are written in several chunks (streamed SSR); with Nagle on, each
-        // small chunk after the first waited for the client's delayed ACK (~40 ms a page).
-        let listener = self.listener.tap_io(|tcp| {
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        use hyper_util::server::conn::auto::Builder;
+        use tower::ServiceExt;
+        let max = std::env::var("TRADEWATCH_MAX_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(MAX_CONNECTIONS);
+        let slots = Arc::new(tokio::sync::Semaphore::new(max));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                p = Arc::clone(&slots).acquire_owned() => p.context("connection slots")?,
+                () = &mut shutdown => break,
+            };
+            let (tcp, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a moment, keep serving.
+                        tracing::warn!(error = %e, "accept");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %e, "TCP_NODELAY on an accepted connection");
             }
-        });
-        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving")
+            let router = self.router.clone();
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                router.clone().oneshot(req.map(axum::body::Body::new))
+            });
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection");
+                }
+                drop(permit);
+            });
+        }
+        tracing::info!("no new connections; waiting for open requests");
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(std::time::Duration::from_secs(10)) => tracing::warn!("open connections did not finish in 10 s"),
+        }
+        Ok(())
     }
 }
+
+/// How long a client may take to send a request's headers.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Connections open at once (`TRADEWATCH_MAX_CONNECTIONS` overrides it).
+pub const MAX_CONNECTIONS: usize = 1024;
 
 fn header_if_absent(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))

@@ -35,9 +35,10 @@ pub struct Incoming {
 /// Why an append was refused (nothing of the batch is stored).
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
-    /// An event id already used for different content: idempotent retries must resend the same bytes.
-    #[error("line {line}: event_id '{event_id}' was already used for a different event")]
-    Conflict { line: usize, event_id: String },
+    /// An id already used for different content: an event id (idempotent retries must resend
+    /// the same bytes), a signal id with another signal, or an order id with another order.
+    #[error("line {line}: {field} '{id}' {reason}")]
+    Conflict { line: usize, event_id: String, field: &'static str, id: String, reason: &'static str },
     #[error(transparent)]
     Storage(#[from] anyhow::Error),
 }
@@ -121,6 +122,12 @@ impl FromStr for Scopes {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Login checks under way, by `user:NAME` and `ip:ADDR`: counted with the stored failures
+    /// before argon2 runs, so concurrent wrong passwords cannot all be checked (see
+    /// [`Store::login`]).
+    pub(crate) logins_in_flight: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    /// Serialises "read the stored failures, then reserve" across concurrent logins.
+    pub(crate) login_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 fn ms_to_dt(ms: i64) -> DateTime<Utc> {
@@ -150,7 +157,7 @@ impl Store {
             .pragma("cache_size", "-65536");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.context("opening the database")?;
         sqlx::migrate!("../migrations").run(&pool).await.context("applying migrations")?;
-        Ok(Self { pool })
+        Ok(Self { pool, logins_in_flight: Default::default(), login_gate: Default::default() })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -204,7 +211,10 @@ impl Store {
         for inc in batch {
             match seen.get(inc.event.event_id.as_str()) {
                 Some(prior) if *prior == inc.raw => duplicates += 1,
-                Some(_) => return Err(AppendError::Conflict { line: inc.line, event_id: inc.event.event_id.to_string() }),
+                Some(_) => {
+                    let event_id = inc.event.event_id.to_string();
+                    return Err(AppendError::Conflict { line: inc.line, id: event_id.clone(), event_id, field: "event_id", reason: "was already used for a different event" });
+                }
                 None => {
                     seen.insert(inc.event.event_id.to_string(), inc.raw.clone());
                     fresh.push(inc);
@@ -212,19 +222,21 @@ impl Store {
             }
         }
 
+        Self::refuse_reused_ids(&mut tx, &fresh).await?;
+
         let (mut seq, mut prev) = head;
         let received_ms = received_at.timestamp_millis();
         let mut links = Vec::with_capacity(fresh.len());
         for inc in &fresh {
             seq += 1;
-            let hash = chain::link(&prev, seq, inc.raw.as_bytes());
+            let hash = chain::link_v2(&prev, seq, received_ms, inc.flags, inc.raw.as_bytes());
             links.push((seq, prev, hash));
             prev = hash;
         }
         let rows: Vec<_> = links.iter().zip(&fresh).map(|((seq, prev, hash), inc)| (seq, prev, hash, inc)).collect();
         for chunk in rows.chunks(INSERT_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (seq, event_id, kind, instrument, signal_id, order_id, ts_ms, received_at_ms, drift_ms, flags, payload, prev_hash, hash) ",
+                "INSERT INTO events (seq, event_id, kind, instrument, signal_id, order_id, ts_ms, received_at_ms, drift_ms, flags, payload, prev_hash, hash, chain_version) ",
             );
             q.push_values(chunk, |mut b, (seq, prev, hash, inc)| {
                 let e = &inc.event;
@@ -241,7 +253,8 @@ impl Store {
                     .push_bind(inc.flags)
                     .push_bind(inc.raw.clone())
                     .push_bind(prev.to_vec())
-                    .push_bind(hash.to_vec());
+                    .push_bind(hash.to_vec())
+                    .push_bind(2_i64);
             });
             q.build().execute(&mut *tx).await.context("inserting events")?;
         }
@@ -252,6 +265,75 @@ impl Store {
             head_seq: seq,
             head_hash: prev,
         })
+    }
+
+    /// A signal id names one signal, and an order id one order (its status may change, not its
+    /// instrument, side, quantity, type, limit or signal). Refuses a batch that re-uses either
+    /// with other content, against the log and within the batch itself.
+    async fn refuse_reused_ids(tx: &mut sqlx::Transaction<'_, Sqlite>, fresh: &[Incoming]) -> Result<(), AppendError> {
+        use domain::event::{Body, OrderIdentity};
+        #[derive(PartialEq)]
+        enum Identity<'a> {
+            Signal(std::borrow::Cow<'a, domain::event::Signal>),
+            Order(OrderIdentity),
+        }
+        fn identity(e: &Event) -> Option<(&'static str, &str, Identity<'_>)> {
+            match &e.body {
+                Body::Signal(s) => Some(("signal", s.signal_id.as_str(), Identity::Signal(std::borrow::Cow::Borrowed(s)))),
+                Body::Order(o) => Some(("order", o.order_id.as_str(), Identity::Order(o.identity()))),
+                _ => None,
+            }
+        }
+        let wanted: Vec<(&'static str, &str)> = fresh.iter().filter_map(|inc| identity(&inc.event).map(|(k, id, _)| (k, id))).collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        // (kind, id) -> the identity it was first seen with (stored, or earlier in this batch).
+        let mut known: std::collections::HashMap<(&'static str, String), Identity<'static>> = std::collections::HashMap::new();
+        for (kind, column) in [("signal", "signal_id"), ("order", "order_id")] {
+            let ids: Vec<&str> = wanted.iter().filter(|(k, _)| *k == kind).map(|(_, id)| *id).collect();
+            for chunk in ids.chunks(LOOKUP_CHUNK) {
+                let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT payload, received_at_ms FROM events WHERE kind = '{kind}' AND {column} IN ("));
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(id.to_string());
+                }
+                q.push(format!(") GROUP BY {column}"));
+                for r in q.build().fetch_all(&mut **tx).await.context("id look-up")? {
+                    let payload: String = r.try_get("payload").context("row")?;
+                    let received: i64 = r.try_get("received_at_ms").context("row")?;
+                    let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) else { continue };
+                    let owned = match e.body {
+                        Body::Signal(s) => (s.signal_id.to_string(), Identity::Signal(std::borrow::Cow::Owned(s))),
+                        Body::Order(o) => (o.order_id.to_string(), Identity::Order(o.identity())),
+                        _ => continue,
+                    };
+                    known.insert((kind, owned.0), owned.1);
+                }
+            }
+        }
+        for inc in fresh {
+            let Some((kind, id, this)) = identity(&inc.event) else { continue };
+            let key = (kind, id.to_string());
+            match known.get(&key) {
+                Some(prior) if *prior != this => {
+                    let (field, reason) = match kind {
+                        "signal" => ("signal_id", "was already used for a different signal"),
+                        _ => ("order_id", "was already used for a different order (instrument, side, quantity, type, limit or signal)"),
+                    };
+                    return Err(AppendError::Conflict { line: inc.line, event_id: inc.event.event_id.to_string(), field, id: id.to_string(), reason });
+                }
+                Some(_) => {}
+                None => {
+                    let owned = match this {
+                        Identity::Signal(s) => Identity::Signal(std::borrow::Cow::Owned(s.into_owned())),
+                        Identity::Order(o) => Identity::Order(o),
+                    };
+                    known.insert(key, owned);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Streams every stored event in seq order (to rebuild projections at start-up).
@@ -277,17 +359,38 @@ impl Store {
         Ok(n)
     }
 
-    /// Re-checks every link of the chain from the first event.
+    /// Re-checks every link of the chain from the first event, and every stored column against
+    /// the hashed bytes (see [`chain::Verifier::push_row`]).
     pub async fn verify(&self) -> Result<chain::Report> {
-        let mut rows = sqlx::query("SELECT seq, prev_hash, hash, payload FROM events ORDER BY seq").fetch(&self.pool);
+        let mut rows = sqlx::query(
+            "SELECT seq, prev_hash, hash, payload, chain_version, received_at_ms, flags, kind, instrument, signal_id, order_id, ts_ms, drift_ms FROM events ORDER BY seq",
+        )
+        .fetch(&self.pool);
         let mut v = Verifier::new();
         while let Some(r) = rows.try_next().await? {
             let seq = r.try_get::<i64, _>("seq")? as u64;
             let prev: Vec<u8> = r.try_get("prev_hash")?;
             let hash: Vec<u8> = r.try_get("hash")?;
-            let payload: Vec<u8> = r.try_get("payload")?;
+            let payload: String = r.try_get("payload")?;
+            let flags: Option<String> = r.try_get("flags")?;
+            let kind: String = r.try_get("kind")?;
+            let (instrument, signal_id, order_id): (Option<String>, Option<String>, Option<String>) = (r.try_get("instrument")?, r.try_get("signal_id")?, r.try_get("order_id")?);
             match (<Hash>::try_from(prev.as_slice()), <Hash>::try_from(hash.as_slice())) {
-                (Ok(p), Ok(h)) => v.push(seq, &p, &h, &payload),
+                (Ok(prev), Ok(hash)) => v.push_row(&chain::StoredRow {
+                    seq,
+                    prev,
+                    hash,
+                    chain_version: r.try_get("chain_version")?,
+                    payload: &payload,
+                    received_at_ms: r.try_get("received_at_ms")?,
+                    flags: flags.as_deref(),
+                    kind: &kind,
+                    instrument: instrument.as_deref(),
+                    signal_id: signal_id.as_deref(),
+                    order_id: order_id.as_deref(),
+                    ts_ms: r.try_get("ts_ms")?,
+                    drift_ms: r.try_get("drift_ms")?,
+                }),
                 _ => v.push_malformed(seq),
             }
         }

@@ -130,35 +130,29 @@ fn PendingCard(
     let local_error = RwSignal::new(None::<String>);
     let left = move || (p.expires_at - now).num_seconds() - tick.get();
     let (approve_id, reject_id) = (p.signal_id.clone(), p.signal_id.clone());
-    view! {
-        <article class="pending" data-testid="pending" data-signal=p.signal_id.clone()>
-            <header>
-                <strong>{format!("{} {} {}", p.side, p.instrument, p.signal_type)}</strong>
-                " · "{p.automation_id.clone()}" · "
-                <a href=format!("/trades/{}", p.signal_id)>{p.signal_id.clone()}</a>
-                <span class="countdown" data-testid="countdown">{move || { let l = left(); if l > 0 { format!("expires in {} min {:02} s", l / 60, l % 60) } else { "expiring…".to_string() } }}</span>
-            </header>
-            <p class="hint">{format!("strength {:.2}, confidence {:.2}; stop {} / target {}; signal time {}", p.strength, p.confidence,
-                p.stop_loss.map(|d| d.to_string()).unwrap_or("—".into()), p.take_profit.map(|d| d.to_string()).unwrap_or("—".into()), time(p.ts))}</p>
-            <div class="cols">
-                <div>
-                    <h4>"Features"</h4>
-                    <table class="grid compact"><tbody>
-                        {p.features.iter().map(|(k, v)| view! { <tr><td>{k.clone()}</td><td class="num">{format!("{v:.4}")}</td></tr> }).collect_view()}
-                    </tbody></table>
-                </div>
-                <div>
-                    <h4>{format!("Risk checks ({})", p.risk_decision.clone().unwrap_or("pending".into()))}</h4>
-                    <table class="grid compact"><tbody>
-                        {p.checks.iter().map(|c| view! { <tr><td>{c.name.clone()}</td><td class=format!("badge {}", c.status)>{c.status.clone()}</td><td class="num">{format!("{:.3} / {:.3}", c.value, c.limit)}</td></tr> }).collect_view()}
-                    </tbody></table>
-                    {p.llm_reasoning.clone().map(|r| view! { <h4>"LLM reasoning"</h4><p class="hint">{r}</p> })}
-                </div>
-            </div>
-            <div class="actions">
+    let open = RwSignal::new(false);
+    let (features, checks, llm) = (p.features.clone(), p.checks.clone(), p.llm_reasoning.clone());
+    let detail = format!("stop {} / target {}; signal time {}; confidence {:.2}",
+        p.stop_loss.map(|d| d.to_string()).unwrap_or("—".into()), p.take_profit.map(|d| d.to_string()).unwrap_or("—".into()), time(p.ts), p.confidence);
+    let risk = p.risk_decision.clone().unwrap_or("pending".into());
+    let checks_title = format!("Risk checks ({risk})");
+    // Built in parts and type-erased (`into_any`): one view this deep overflows the compiler's
+    // layout query depth on the server build.
+    let row = view! {
+            <div class="pending-row">
+                <button class="toggle" data-testid="details-toggle" aria-expanded=move || open.get().to_string()
+                    title="features, risk checks and LLM reasoning" on:click=move |_| open.update(|o| *o = !*o)>
+                    {move || if open.get() { "▾" } else { "▸" }}
+                </button>
+                <span class=format!("side {}", p.side)>{p.side.clone()}</span>
+                <a class="instrument" href=format!("/trades/{}", p.signal_id) title=p.signal_id.clone()>{p.instrument.clone()}</a>
+                <span class="automation">{p.automation_id.clone()}</span>
+                <span class="num" title="strength">{format!("{:.2}", p.strength)}</span>
+                <span class=format!("badge {}", if risk == "approve" { "ok" } else if risk == "reject" { "bad" } else { "warn" }) title="risk decision">{risk.clone()}</span>
+                <span class="countdown" data-testid="countdown">{move || { let l = left(); if l > 0 { format!("{}:{:02}", l / 60, l % 60) } else { "expiring…".to_string() } }}</span>
                 <button class="approve" data-testid="approve" disabled=move || !may_decide() || decide.pending().get()
                     on:click=move |_| { decide.dispatch(DecideSignal { signal_id: approve_id.clone(), action: "approve".into(), comment: None, totp: take_code(totp) }); }>"Approve"</button>
-                <input data-testid="reject-reason" placeholder="reason to reject (10+ characters)" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
+                <input data-testid="reject-reason" placeholder="reason to reject (10+ chars)" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
                 <button class="reject" data-testid="reject" disabled=move || !may_decide() || decide.pending().get()
                     on:click=move |_| {
                         // Checked here for a quick answer; the server parses the reason again.
@@ -168,10 +162,44 @@ fn PendingCard(
                             decide.dispatch(DecideSignal { signal_id: reject_id.clone(), action: "reject".into(), comment: Some(r), totp: take_code(totp) });
                         }
                     }>"Reject"</button>
-                {move || local_error.get().map(|e| view! { <span class="error" data-testid="reject-error">{e}</span> })}
             </div>
+    }
+    .into_any();
+    let details = move || {
+        open.get().then(|| {
+            view! {
+                <div class="pending-detail" data-testid="pending-detail">
+                    <p class="hint">{detail.clone()}</p>
+                    <div class="cols">
+                        <div>
+                            <h4>"Features"</h4>
+                            <table class="grid compact"><tbody>
+                                {features.iter().map(|(k, v)| view! { <tr><td>{k.clone()}</td><td class="num">{format!("{v:.4}")}</td></tr> }).collect_view()}
+                            </tbody></table>
+                        </div>
+                        <div>
+                            <h4>{checks_title.clone()}</h4>
+                            <table class="grid compact"><tbody>
+                                {checks.iter().map(|c| view! { <tr><td>{c.name.clone()}</td><td class=format!("badge {}", c.status)>{c.status.clone()}</td><td class="num">{format!("{:.3} / {:.3}", c.value, c.limit)}</td></tr> }).collect_view()}
+                            </tbody></table>
+                            {llm.clone().map(|r| view! { <h4>"LLM reasoning"</h4><p class="hint">{r}</p> })}
+                        </div>
+                    </div>
+                </div>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        // One compact row a signal (a trader's work list: 20 fit on a screen); the details open
+        // below it. The buttons are ordinary buttons: Tab to one, Enter or Space presses it.
+        <article class="pending" data-testid="pending" data-signal=p.signal_id.clone()>
+            {row}
+            {move || local_error.get().map(|e| view! { <p class="error" data-testid="reject-error">{e}</p> })}
+            {details}
         </article>
     }
+    .into_any()
 }
 
 /// Breaker state, pauses and the emergency stop (on the dashboard).
@@ -451,7 +479,7 @@ pub fn LoginPage() -> impl IntoView {
     // new session (and the live stream connects with it).
     Effect::new(move |_| {
         if let Some(Ok(user)) = login.value().get() {
-            let next = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("next")).filter(|n| n.starts_with('/') && !n.starts_with("//"));
+            let next = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("next")).filter(|n| crate::auth::safe_next(n).is_some());
             let target = next.unwrap_or_else(|| if user.role.allows(Permission::ViewOperations) { "/".into() } else { "/investor".into() });
             #[cfg(feature = "hydrate")]
             let _ = window().location().set_href(&target);
@@ -485,6 +513,10 @@ pub fn AccountPage() -> impl IntoView {
     let confirm = ServerAction::<TotpConfirm>::new();
     let status = Resource::new(move || confirm.version().get(), |_| totp_status());
     let (current, new, code) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (pw_code, proof_password, proof_code) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    // Read only inside <Transition> (a resource read outside one mismatches on hydration).
+    let enabled = move || matches!(status.get(), Some(Ok(true)));
+    let opt = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
     let user = use_user();
     view! {
         <h1>"Your account"</h1>
@@ -493,7 +525,11 @@ pub fn AccountPage() -> impl IntoView {
             <h2>"Two-factor sign-in (TOTP)"</h2>
             <Transition fallback=|| ()>
                 {move || status.get().map(|s| match s {
-                    Ok(true) => view! { <p class="badge ok" data-testid="totp-on">"Two-factor is on: sign-in asks for a code from your authenticator app."</p> }.into_any(),
+                    Ok(true) => view! {
+                        <p class="badge ok" data-testid="totp-on">"Two-factor is on: sign-in asks for a code from your authenticator app."</p>
+                        <p class="hint">"A new device? Replacing the second factor needs your password and a code from the current one (or a recovery code)."</p>
+                        <button data-testid="totp-replace" on:click=move |_| { begin.dispatch(TotpBegin {}); }>"Replace two-factor"</button>
+                    }.into_any(),
                     Ok(false) => view! {
                         <p class="hint">"Off. Turn it on: scan the QR code with an authenticator app (RFC 6238: 6 digits, 30 s), then type the code it shows."</p>
                         <button data-testid="totp-begin" on:click=move |_| { begin.dispatch(TotpBegin {}); }>"Set up two-factor"</button>
@@ -501,14 +537,20 @@ pub fn AccountPage() -> impl IntoView {
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                 })}
             </Transition>
+            <Transition fallback=|| ()>
             {move || begin.value().get().and_then(Result::ok).filter(|_| confirm.value().get().is_none_or(|r| r.is_err())).map(|e| view! {
                 <div class="enrol">
                     <div class="qr" inner_html=e.qr_svg.clone()></div>
                     <p>"Or type this secret: "<code data-testid="totp-secret">{e.secret.clone()}</code></p>
-                    <input data-testid="totp-code" placeholder="6-digit code" prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
-                    <button data-testid="totp-confirm" on:click=move |_| { confirm.dispatch(TotpConfirm { code: code.get_untracked() }); }>"Confirm"</button>
+                    <Show when=enabled>
+                        <input type="password" data-testid="totp-proof-password" placeholder="current password" prop:value=move || proof_password.get() on:input=move |ev| proof_password.set(event_target_value(&ev))/>
+                        <input data-testid="totp-proof-code" placeholder="code of the current device (or a recovery code)" prop:value=move || proof_code.get() on:input=move |ev| proof_code.set(event_target_value(&ev))/>
+                    </Show>
+                    <input data-testid="totp-code" placeholder="6-digit code of the new device" prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+                    <button data-testid="totp-confirm" on:click=move |_| { confirm.dispatch(TotpConfirm { code: code.get_untracked(), current_password: opt(proof_password), current_code: opt(proof_code) }); }>"Confirm"</button>
                 </div>
             })}
+            </Transition>
             {move || confirm.value().get().map(|r| match r {
                 Ok(codes) => view! {
                     <p>"Recovery codes: each works once if you lose the device. They are shown only now; keep them safe."</p>
@@ -522,7 +564,10 @@ pub fn AccountPage() -> impl IntoView {
             <div class="actions">
                 <input type="password" placeholder="current password" prop:value=move || current.get() on:input=move |ev| current.set(event_target_value(&ev))/>
                 <input type="password" placeholder="new password (12+ characters)" prop:value=move || new.get() on:input=move |ev| new.set(event_target_value(&ev))/>
-                <button on:click=move |_| { change.dispatch(ChangePassword { current: current.get_untracked(), new: new.get_untracked() }); }>"Change password"</button>
+                <Transition fallback=|| ()><Show when=enabled>
+                    <input data-testid="password-code" placeholder="two-factor code" prop:value=move || pw_code.get() on:input=move |ev| pw_code.set(event_target_value(&ev))/>
+                </Show></Transition>
+                <button on:click=move |_| { change.dispatch(ChangePassword { current: current.get_untracked(), new: new.get_untracked(), code: opt(pw_code) }); }>"Change password"</button>
             </div>
             {move || change.value().get().map(|r| match r {
                 Ok(()) => view! { <p class="badge ok">"Password changed."</p> }.into_any(),

@@ -177,3 +177,17 @@ pub fn round_trip() -> Vec<Value> {
         snapshot("e7", "BTCUSDT", "68000", 60_000),
     ]
 }
+
+/// A TOTP code for `username` at `offset_secs` from now (one step of skew is accepted, so +30 s
+/// gives a code newer than one used a moment ago).
+pub fn totp_code(secret: &str, username: &str, offset_secs: i64) -> String {
+    totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32"))
+        .with_account_name(username.to_string())
+        .with_issuer(Some("Tradewatch"))
+        .build()
+        .expect("totp")
+        .generate((chrono::Utc::now().timestamp() + offset_secs) as u64)
+        .to_string()
+}
+

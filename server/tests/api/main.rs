@@ -5,5 +5,6 @@ mod ingest;
 mod governance;
 mod metrics;
 mod reads;
+mod hardening;
 
 pub use helpers::*;

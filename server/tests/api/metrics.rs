@@ -121,6 +121,14 @@ async fn the_consoles_own_equity_has_daily_metrics() {
     let res = app.http.get(format!("{}/api/v1/metrics", app.base)).header("cookie", &investor).send().await.expect("get");
     let inv: Value = res.json().await.unwrap_or(Value::Null);
     assert_eq!(inv["risk"]["largest"].as_array().map(Vec::len), Some(0), "an investor does not see the book's positions");
+    // Nor any instrument anywhere in the answer (attribution and slippage by instrument, the
+    // correlation matrix, exit signals).
+    assert!(inv["sharpe"].is_number() || inv["sharpe"].is_null(), "the track record is there: {inv}");
+    assert!(!inv.to_string().contains("BTCUSDT"), "an investor's metrics name no instrument: {inv}");
+    assert!(!inv.to_string().contains("sig-x"), "an investor's metrics name no signal: {inv}");
+    // An ingest-only token reads nothing.
+    let res = app.http.get(format!("{}/api/v1/metrics", app.base)).bearer_auth(&app.ingest_token).send().await.expect("get");
+    assert_eq!(res.status().as_u16(), 403);
     let (status, native) = app.get("/api/v1/metrics?interval=native").await;
     assert_eq!((status, native["series"].as_str(), native["benchmark"].is_null()), (200, Some("console_equity_native"), true), "{native}");
     assert!(native["periods"].as_u64().is_some_and(|n| n > 4), "more marks than days: {native}");

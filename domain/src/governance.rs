@@ -525,7 +525,7 @@ pub struct Governance {
     versions: Vec<ConfigVersionView>,
     global_pause: Option<PauseInfo>,
     automations: BTreeMap<String, AutomationState>,
-    pending: BTreeMap<String, PendingView>,
+    pending: PendingBook,
     exits: BTreeMap<String, ExitView>,
     gates: HashMap<String, Gate>,
     signal_automation: HashMap<String, String>,
@@ -541,6 +541,55 @@ pub struct Governance {
 
 const GLOBAL: &str = "*";
 const BREACH_LOG: usize = 200;
+/// How many pending signals a view lists (soonest to expire first); `pending_total` counts all.
+pub const PENDING_LISTED: usize = 200;
+
+/// The entry signals waiting for a person, indexed by expiry and counted per automation, so the
+/// timeout sweep and the view cost what they return, not what is waiting (a stalled book can
+/// hold 100k+).
+#[derive(Debug, Clone, Default)]
+struct PendingBook {
+    by_id: HashMap<String, PendingView>,
+    by_expiry: BTreeSet<(DateTime<Utc>, String)>,
+    per_automation: HashMap<String, u32>,
+}
+
+impl PendingBook {
+    fn insert(&mut self, p: PendingView) {
+        self.remove(&p.signal_id);
+        self.by_expiry.insert((p.expires_at, p.signal_id.clone()));
+        *self.per_automation.entry(p.automation_id.clone()).or_default() += 1;
+        self.by_id.insert(p.signal_id.clone(), p);
+    }
+    fn remove(&mut self, id: &str) -> Option<PendingView> {
+        let p = self.by_id.remove(id)?;
+        self.by_expiry.remove(&(p.expires_at, p.signal_id.clone()));
+        if let Some(n) = self.per_automation.get_mut(&p.automation_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_automation.remove(&p.automation_id);
+            }
+        }
+        Some(p)
+    }
+    fn get(&self, id: &str) -> Option<&PendingView> {
+        self.by_id.get(id)
+    }
+    /// Risk and LLM fields only: the expiry and the automation never change.
+    fn get_mut(&mut self, id: &str) -> Option<&mut PendingView> {
+        self.by_id.get_mut(id)
+    }
+    fn len(&self) -> usize {
+        self.by_id.len()
+    }
+    fn of(&self, automation: &str) -> u32 {
+        self.per_automation.get(automation).copied().unwrap_or(0)
+    }
+    /// Soonest to expire first.
+    fn by_expiry(&self) -> impl Iterator<Item = &PendingView> {
+        self.by_expiry.iter().filter_map(|(_, id)| self.by_id.get(id))
+    }
+}
 
 impl Default for Governance {
     fn default() -> Self {
@@ -555,7 +604,7 @@ impl Governance {
             versions: Vec::new(),
             global_pause: None,
             automations: BTreeMap::new(),
-            pending: BTreeMap::new(),
+            pending: PendingBook::default(),
             exits: BTreeMap::new(),
             gates: HashMap::new(),
             signal_automation: HashMap::new(),
@@ -659,9 +708,7 @@ impl Governance {
                     Intent::Entry if !a.unlocked && a.approved < threshold => {
                         self.gates.insert(id.clone(), Gate::Pending);
                         let timeout = Duration::seconds(i64::from(self.config.gating.approval_timeout_secs));
-                        self.pending.insert(
-                            id.clone(),
-                            PendingView {
+                        self.pending.insert(PendingView {
                                 seq,
                                 signal_id: id,
                                 automation_id: automation,
@@ -680,8 +727,7 @@ impl Governance {
                                 llm_decision: None,
                                 received_at,
                                 expires_at: received_at + timeout,
-                            },
-                        );
+                            });
                     }
                     Intent::Entry => {
                         self.gates.insert(id, Gate::Automatic);
@@ -868,14 +914,12 @@ impl Governance {
     /// reports (and clears those no longer beyond their limit), so each trips once per episode.
     pub fn due(&mut self, now: DateTime<Utc>, projection: &Projection) -> Vec<Due> {
         let mut out = Vec::new();
-        for p in self.pending.values() {
-            if p.expires_at <= now {
-                out.push(Due::Timeout {
-                    signal_id: p.signal_id.clone(),
-                    automation_id: p.automation_id.clone(),
-                    response_ms: (now - p.received_at).num_milliseconds(),
-                });
-            }
+        for p in self.pending.by_expiry().take_while(|p| p.expires_at <= now) {
+            out.push(Due::Timeout {
+                signal_id: p.signal_id.clone(),
+                automation_id: p.automation_id.clone(),
+                response_ms: (now - p.received_at).num_milliseconds(),
+            });
         }
         // Exit windows that passed unacknowledged leave the list (the log keeps the signal).
         let stale = Duration::seconds(3600);
@@ -956,7 +1000,7 @@ impl Governance {
                     timed_out: a.timed_out,
                     threshold: self.config.threshold_for(name),
                     paused: a.paused.as_ref().map(pause_view),
-                    pending: self.pending.values().filter(|p| &p.automation_id == name).count() as u32,
+                    pending: self.pending.of(name),
                     open_orders: a.open_orders.len() as u32,
                     signals_last_hour: a.signal_times.len() as u32,
                     consecutive_losses: a.consecutive_losses,
@@ -964,7 +1008,8 @@ impl Governance {
                 })
                 .collect(),
             fresh_totp_required: self.config.security.fresh_totp_for_actions,
-            pending: self.pending.values().cloned().collect(),
+            pending: self.pending.by_expiry().take(PENDING_LISTED).cloned().collect(),
+            pending_total: self.pending.len() as u64,
             exits: self.exits.values().cloned().collect(),
             breaches: self.breaches.iter().rev().cloned().collect(),
         }
@@ -1067,6 +1112,33 @@ mod tests {
         assert_eq!(ok.ok(), Some((Band::at_most(120_000.0), Band::at_least(0.6))), "unnamed bands keep their defaults");
         assert_eq!(Band::at_least(0.6).holds(Some(0.5)), Some(false));
         assert_eq!(Band::at_most(0.3).holds(Some(0.3)), Some(true));
+    }
+
+    #[test]
+    fn a_view_lists_the_soonest_to_expire_and_counts_every_waiting_signal() {
+        let p = Projection::new(Decimal::from(1_000_000));
+        let mut g = Governance::new();
+        let n = PENDING_LISTED + 50;
+        // Received newest-first by id order, so expiry order is not id order.
+        for i in 0..n {
+            let (id, automation) = (format!("s{:04}", n - i), if i % 2 == 0 { "mom" } else { "rev" });
+            g.apply(i as u64 + 1, &signal(&id, automation), t(i as i64), &p);
+        }
+        let v = g.view(t(n as i64));
+        assert_eq!(v.pending.len(), PENDING_LISTED);
+        assert_eq!(v.pending_total, n as u64);
+        assert_eq!(v.pending[0].signal_id, format!("s{n:04}"), "the first received expires first");
+        assert!(v.pending.windows(2).all(|w| w[0].expires_at <= w[1].expires_at));
+        let per: Vec<(String, u32)> = v.automations.iter().map(|a| (a.automation_id.clone(), a.pending)).collect();
+        assert_eq!(per, vec![("mom".into(), 125), ("rev".into(), 125)]);
+        // The sweep returns exactly the expired ones, oldest first, and a decision takes one out.
+        let due: Vec<String> =
+            g.due(t(300 + 2), &p).into_iter().filter_map(|d| if let Due::Timeout { signal_id, .. } = d { Some(signal_id) } else { None }).collect();
+        assert_eq!(due, vec![format!("s{n:04}"), format!("s{:04}", n - 1), format!("s{:04}", n - 2)]);
+        g.apply(n as u64 + 1, &decision(&format!("s{n:04}"), "timeout"), t(303), &p);
+        let v = g.view(t(303));
+        assert_eq!((v.pending_total, v.automations[0].pending), (n as u64 - 1, 124));
+        assert!(g.pending(&format!("s{n:04}")).is_none());
     }
 
     #[test]

@@ -312,7 +312,11 @@ pub struct GovernanceView {
     pub config_version: u32,
     pub global_pause: Option<PauseView>,
     pub automations: Vec<AutomationView>,
+    /// The entry signals waiting for a person, soonest to expire first, at most
+    /// `governance::PENDING_LISTED` (200) of them.
     pub pending: Vec<PendingView>,
+    /// How many are waiting in all.
+    pub pending_total: u64,
     pub exits: Vec<ExitView>,
     /// Newest first.
     pub breaches: Vec<BreachView>,

@@ -82,6 +82,10 @@ test('the gated automation waits on /signals as compact rows; a keyboard approva
   // Details open below the row.
   await rows[0].$eval('[data-testid=details-toggle]', (b) => b.click());
   await page.waitForSelector('[data-testid=pending-detail]');
+  // The book keeps trading (the view is refetched on every live update): the open row stays
+  // open and stays the same element, so a button is never replaced under the pointer.
+  await page.waitForTimeout(6_000); // >= 2 market days of the demo: dozens of events
+  assert.ok(await rows[0].evaluate((e) => e.isConnected && !!e.querySelector('[data-testid=pending-detail]')), 'details stay open across live updates');
   assert.match(await page.textContent('[data-testid=pending-detail]'), /Features[\s\S]*Risk checks/);
   await page.screenshot({ path: join(root, 'end2end', 'screenshots', 'demo-signals.png') });
   // Approve with the keyboard: focus the button, press Enter.

@@ -43,6 +43,11 @@ fn governance_resource(version: impl Fn() -> usize + Send + Sync + 'static) -> R
     Resource::new(move || (head.get(), version()), |_| get_governance())
 }
 
+/// The loaded view, if it loaded (errors are shown once, above the lists).
+fn ok(gov: Resource<Result<GovernanceView, crate::api::AppError>>) -> Option<GovernanceView> {
+    gov.get().and_then(Result::ok)
+}
+
 fn reason_error(s: &str) -> Option<String> {
     Reason::parse(s).err().map(|e| e.to_string())
 }
@@ -84,34 +89,45 @@ pub fn Approvals() -> impl IntoView {
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     Ok(g) if g.pending.is_empty() && g.exits.is_empty() => view! { <p class="empty" data-testid="no-pending">"Nothing is waiting."</p> }.into_any(),
                     Ok(g) => {
-                        let now = g.now;
+                        let more = (g.pending_total > g.pending.len() as u64)
+                            .then(|| format!("Showing the {} soonest to expire of {} waiting.", g.pending.len(), g.pending_total));
                         view! {
+                            {more.map(|m| view! { <p class="hint" data-testid="pending-more">{m}</p> })}
                             <StepUpField required=g.fresh_totp_required code=totp/>
-                            <div class="pending-list">
-                                {g.pending.into_iter().map(|p| view! { <PendingCard p now tick decide may_decide totp/> }).collect_view()}
-                            </div>
-                            <Show when={let has = !g.exits.is_empty(); move || has}>
-                                <h3>"Exit signals to acknowledge"</h3>
-                            </Show>
-                            <table class="grid">
-                                <tbody>
-                                {g.exits.clone().into_iter().map(|e| {
-                                    let id = e.signal_id.clone();
-                                    let left = move || e.window_secs as i64 - (now - e.received_at).num_seconds() - tick.get();
-                                    view! {
-                                        <tr data-testid="exit-row">
-                                            <td><a href=format!("/trades/{}", e.signal_id)>{e.signal_id.clone()}</a></td>
-                                            <td>{e.automation_id.clone()}</td><td>{e.instrument.clone()}</td>
-                                            <td>{move || { let l = left(); if l > 0 { format!("window: {l} s left") } else { "window passed".to_string() } }}</td>
-                                            <td><button disabled=move || !may_decide() on:click=move |_| { decide.dispatch(DecideSignal { signal_id: id.clone(), action: "acknowledge".into(), comment: None, totp: take_code(totp) }); }>"Acknowledge"</button></td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any()
+                        }
+                        .into_any()
                     }
                 })}
+                // Keyed rows: the view is refetched on every live update (the log grows many
+                // times a second in a running book); a row that stays keeps its open details,
+                // its typed reason and its place under the pointer.
+                <div class="pending-list">
+                    <For each=move || ok(gov).map(|g| g.pending.into_iter().map(|p| (g.now, p)).collect::<Vec<_>>()).unwrap_or_default()
+                        key=|(_, p)| p.signal_id.clone()
+                        children=move |(now, p)| view! { <PendingCard p now tick decide may_decide totp/> }/>
+                </div>
+                <Show when=move || ok(gov).is_some_and(|g| !g.exits.is_empty())>
+                    <h3>"Exit signals to acknowledge"</h3>
+                </Show>
+                <table class="grid">
+                    <tbody>
+                    <For each=move || ok(gov).map(|g| g.exits.into_iter().map(|e| (g.now, e)).collect::<Vec<_>>()).unwrap_or_default()
+                        key=|(_, e)| e.signal_id.clone()
+                        children=move |(now, e)| {
+                            let id = e.signal_id.clone();
+                            let since = tick.get_untracked();
+                            let left = move || e.window_secs as i64 - (now - e.received_at).num_seconds() - (tick.get() - since);
+                            view! {
+                                <tr data-testid="exit-row">
+                                    <td><a href=format!("/trades/{}", e.signal_id)>{e.signal_id.clone()}</a></td>
+                                    <td>{e.automation_id.clone()}</td><td>{e.instrument.clone()}</td>
+                                    <td>{move || { let l = left(); if l > 0 { format!("window: {l} s left") } else { "window passed".to_string() } }}</td>
+                                    <td><button disabled=move || !may_decide() on:click=move |_| { decide.dispatch(DecideSignal { signal_id: id.clone(), action: "acknowledge".into(), comment: None, totp: take_code(totp) }); }>"Acknowledge"</button></td>
+                                </tr>
+                            }
+                        }/>
+                    </tbody>
+                </table>
             </Transition>
         </section>
     }
@@ -128,7 +144,9 @@ fn PendingCard(
 ) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let local_error = RwSignal::new(None::<String>);
-    let left = move || (p.expires_at - now).num_seconds() - tick.get();
+    // `now` is the server's clock when this row first arrived; the ticker counts from page load.
+    let since = tick.get_untracked();
+    let left = move || (p.expires_at - now).num_seconds() - (tick.get() - since);
     let (approve_id, reject_id) = (p.signal_id.clone(), p.signal_id.clone());
     let open = RwSignal::new(false);
     let (features, checks, llm) = (p.features.clone(), p.checks.clone(), p.llm_reasoning.clone());

@@ -155,6 +155,7 @@ async fn gated_entries_wait_for_an_approval_that_the_engine_reads() {
     assert_eq!(status, 200);
     assert_eq!(automations["automations"][0]["mode"], "gated");
     assert_eq!(automations["automations"][0]["pending"], 2);
+    assert_eq!((automations["pending"].as_array().map(Vec::len), &automations["pending_total"]), (Some(2), &serde_json::json!(2)));
     // An order for a signal nobody approved is stored but flagged.
     let (_, ack) = app.post(&[order("g4", "ord-g1", "sig-g1", "buy", "1", "submitted", 20)]).await;
     assert_eq!(ack["flagged"][0]["flag"], "unapproved_signal");

@@ -1,20 +1,14 @@
-//! Who is calling: the signed-in user, the role check every server function starts with, and
-//! the login / logout / change-password server functions.
+//! Sign-in: the login / logout / change-password / two-factor server functions, and where a
+//! request comes from (trusted proxies) and may go after sign-in.
 #[cfg(feature = "ssr")]
 use domain::governance::Permission;
-use domain::governance::Role;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::api::AppError;
-
-/// The signed-in user, as the server resolved it from the session for this request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionUser {
-    pub id: i64,
-    pub username: String,
-    pub role: Role,
-}
+use crate::error::AppError;
+pub use crate::session::SessionUser;
+#[cfg(feature = "ssr")]
+pub use crate::session::{caller, require};
 
 /// Where to go after sign-in: only a path on this site. Refused (`None`): anything not starting
 /// with one `/`, `//host` and `/\host` (browsers read both as another host), backslashes,
@@ -50,33 +44,6 @@ pub fn client_address(peer: std::net::IpAddr, forwarded_for: Option<&str>, trust
 fn trusted_proxies() -> &'static [std::net::IpAddr] {
     static TRUSTED: std::sync::OnceLock<Vec<std::net::IpAddr>> = std::sync::OnceLock::new();
     TRUSTED.get_or_init(|| std::env::var("TRADEWATCH_TRUSTED_PROXIES").unwrap_or_default().split(',').filter_map(|a| a.trim().parse().ok()).collect())
-}
-
-/// The caller of this request, if signed in.
-#[cfg(feature = "ssr")]
-pub fn caller() -> Option<SessionUser> {
-    use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<SessionUser>().cloned())
-}
-
-/// The caller, if signed in and allowed `p`; otherwise 401 / 403 (set on the response too).
-#[cfg(feature = "ssr")]
-pub fn require(p: Permission) -> Result<SessionUser, AppError> {
-    let status = |s| {
-        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-            r.set_status(s);
-        }
-    };
-    match caller() {
-        None => {
-            status(axum::http::StatusCode::UNAUTHORIZED);
-            Err(AppError::Unauthorized)
-        }
-        Some(u) if u.role.allows(p) => Ok(u),
-        Some(_) => {
-            status(axum::http::StatusCode::FORBIDDEN);
-            Err(AppError::Forbidden)
-        }
-    }
 }
 
 #[server(endpoint = "whoami")]
@@ -124,7 +91,7 @@ pub async fn change_password(current: String, new: String, code: Option<String>)
     let user = require(Permission::ViewInvestor)?;
     let session: tower_sessions::Session = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
     let keep = session.id().map(|id| id.to_string());
-    crate::api::with_status(crate::service::auth()?.change_password(&user, &current, &new, code.as_deref().filter(|c| !c.trim().is_empty()), keep.as_deref()).await)
+    crate::error::with_status(crate::service::auth()?.change_password(&user, &current, &new, code.as_deref().filter(|c| !c.trim().is_empty()), keep.as_deref()).await)
 }
 
 /// A TOTP enrolment in progress: scan the QR code (or type the secret), then confirm a code.
@@ -164,7 +131,7 @@ pub async fn totp_confirm(code: String, current_password: Option<String>, curren
         _ => None,
     };
     let keep = session.id().map(|id| id.to_string());
-    let codes = crate::api::with_status(crate::service::auth()?.totp_enable(&user, &secret, &code, proof, keep.as_deref()).await)?;
+    let codes = crate::error::with_status(crate::service::auth()?.totp_enable(&user, &secret, &code, proof, keep.as_deref()).await)?;
     let _ = session.remove::<String>("totp_pending").await;
     Ok(codes)
 }

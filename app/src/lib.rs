@@ -3,10 +3,12 @@
 pub mod api;
 pub mod auth;
 pub mod charts;
+pub mod error;
 mod live;
 mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

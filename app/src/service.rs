@@ -8,8 +8,8 @@ use domain::view::{
     ConfigVersionView, DashboardView, EventPage, EventQuery, EventRow, GovernanceView, Lineage, LoginAttemptView, SignalRow, TokenView, UserAdminView,
 };
 
-use crate::api::AppError;
-use crate::auth::SessionUser;
+use crate::error::AppError;
+use crate::session::SessionUser;
 
 /// An internal failure; its details are logged by the server, never sent to a browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -12,8 +12,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Longest accepted id (event, order, fill, signal, automation, instrument ...), in bytes.
-pub const MAX_ID_LEN: usize = 128;
+pub use crate::text::MAX_ID_LEN;
+
 /// Longest accepted free text (prompt, response, reasoning, comment, detail), in bytes.
 pub const MAX_TEXT_LEN: usize = 64 * 1024;
 /// How far in the future of the server's clock a source timestamp may be.
@@ -326,8 +326,8 @@ pub struct OperatorResponse {
 pub struct ConfigChange {
     pub version: u32,
     pub actor: Id,
-    pub reason: crate::governance::Reason,
-    pub config: crate::governance::Config,
+    pub reason: crate::text::Reason,
+    pub config: crate::config::Config,
 }
 
 /// Pause, resume or unlock an automation (or, without `automation_id`, everything). Breaker
@@ -337,7 +337,7 @@ pub struct Control {
     pub action: ControlAction,
     pub automation_id: Option<Id>,
     pub actor: Id,
-    pub reason: crate::governance::Reason,
+    pub reason: crate::text::Reason,
     pub rule: Option<Id>,
     pub value: Option<f64>,
     pub limit: Option<f64>,
@@ -473,7 +473,7 @@ impl Event {
                 version: f.opt_u32("version")?.ok_or_else(|| ParseError::field("version", "required"))?,
                 actor: f.id("actor")?,
                 reason: f.reason("reason")?,
-                config: crate::governance::Config::parse_value(f.get("config")?)
+                config: crate::config::Config::parse_value(f.get("config")?)
                     .map_err(|e| ParseError::field(&if e.field == "config" { e.field } else { format!("config.{}", e.field) }, e.reason))?,
             }),
             Kind::Control => Body::Control(Control {
@@ -697,8 +697,8 @@ impl Fields<'_> {
     fn opt_u64(&self, name: &str) -> Result<Option<u64>> {
         self.opt(name).map(|v| v.as_u64().ok_or_else(|| ParseError::field(name, "expected a whole number"))).transpose()
     }
-    fn reason(&self, name: &str) -> Result<crate::governance::Reason> {
-        crate::governance::Reason::parse(self.str(name)?).map_err(|e| ParseError::field(name, e.to_string()))
+    fn reason(&self, name: &str) -> Result<crate::text::Reason> {
+        crate::text::Reason::parse(self.str(name)?).map_err(|e| ParseError::field(name, e.to_string()))
     }
     fn opt_u32(&self, name: &str) -> Result<Option<u32>> {
         self.opt(name)

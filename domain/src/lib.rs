@@ -2,8 +2,10 @@
 //!
 //! Everything here is a function of its inputs: no IO, no clock reads (callers pass `now`),
 //! so the same code runs in the server, in tests and in the browser (wasm32).
+pub mod access;
 pub mod analytics;
 pub mod chain;
+pub mod config;
 pub mod event;
 pub mod format;
 pub mod fuzzing;
@@ -14,6 +16,8 @@ pub mod metrics;
 pub mod projection;
 pub mod regime;
 pub mod risk;
+pub mod series;
+pub mod text;
 pub mod view;
 
 /// Sets `map[key] = value`, allocating the key only when it is new (the folds do this for every

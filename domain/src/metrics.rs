@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
+use crate::series::Point;
 use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 
 /// Trading days in a year, for annualising daily figures.
@@ -456,15 +457,14 @@ pub const CHART_POINTS: usize = 2_000;
 pub const DISTRIBUTION_SAMPLE: usize = 20_000;
 
 /// Everything the Performance page draws, from daily returns and a benchmark by date.
-pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>, trades: TradeStats) -> crate::view::PerformanceView {
+pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>, trades: TradeStats) -> PerformanceView {
     let times: Vec<i64> = dates.iter().map(|d| d.and_hms_opt(21, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default()).collect();
     performance_view_at(dates, &times, returns, benchmark, trades, TRADING_DAYS)
 }
 
 /// [`performance_view`] for any periodic returns: `times` (ms) place each return on the charts,
 /// `periods_per_year` annualises (252 for daily returns).
-pub fn performance_view_at(dates: &[NaiveDate], times: &[i64], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>, trades: TradeStats, periods_per_year: f64) -> crate::view::PerformanceView {
-    use crate::view::Point;
+pub fn performance_view_at(dates: &[NaiveDate], times: &[i64], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>, trades: TradeStats, periods_per_year: f64) -> PerformanceView {
     let metrics = match benchmark {
         Some(b) => MetricSet::compute_against(dates, returns, b, periods_per_year),
         None => MetricSet::compute(dates, returns, None, periods_per_year),
@@ -486,10 +486,10 @@ pub fn performance_view_at(dates: &[NaiveDate], times: &[i64], returns: &[f64], 
     // Charts get at most CHART_POINTS points each and the histogram an even sample of
     // DISTRIBUTION_SAMPLE returns (a native-interval series can hold hundreds of thousands);
     // the figures use every return.
-    let chart = |pts: Vec<Point>| crate::projection::downsample(&pts, CHART_POINTS);
+    let chart = |pts: Vec<Point>| crate::series::downsample(&pts, CHART_POINTS);
     let points = |v: &[Option<f64>]| chart(times.iter().zip(v).filter_map(|(t, x)| x.map(|x| Point { t: *t, v: x })).collect::<Vec<_>>());
     let step = returns.len().div_ceil(DISTRIBUTION_SAMPLE).max(1);
-    crate::view::PerformanceView {
+    PerformanceView {
         interval: "daily".into(),
         periods_per_year,
         metrics,
@@ -509,9 +509,9 @@ pub fn performance_view_at(dates: &[NaiveDate], times: &[i64], returns: &[f64], 
 /// distinct market timestamp), dated by the later point's UTC day, and the observed periods per
 /// year, `returns / span in years` (365.25-day years) to annualise them; `None` for fewer than
 /// two returns or a zero span.
-pub fn native_returns(points: &[crate::view::Point], from: Option<NaiveDate>, to: Option<NaiveDate>) -> NativeReturns {
+pub fn native_returns(points: &[Point], from: Option<NaiveDate>, to: Option<NaiveDate>) -> NativeReturns {
     let day = |t: i64| chrono::DateTime::from_timestamp_millis(t).map(|x| x.date_naive()).unwrap_or_default();
-    let pts: Vec<&crate::view::Point> = points.iter().filter(|p| from.is_none_or(|f| day(p.t) >= f) && to.is_none_or(|t| day(p.t) <= t)).collect();
+    let pts: Vec<&Point> = points.iter().filter(|p| from.is_none_or(|f| day(p.t) >= f) && to.is_none_or(|t| day(p.t) <= t)).collect();
     let (mut dates, mut times, mut rets) = (Vec::new(), Vec::new(), Vec::new());
     for w in pts.windows(2) {
         if w[0].v > 0.0 {
@@ -644,6 +644,31 @@ impl TradeStats {
     }
 }
 
+/// The Performance page: the metric set of the daily equity returns against the S&P 500, and
+/// the series its charts draw (daily points at 21:00 UTC; fractions, not %).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PerformanceView {
+    /// `daily` or `native` (returns between consecutive market timestamps).
+    pub interval: String,
+    /// Periods per year used to annualise (252 for daily; observed for native).
+    pub periods_per_year: f64,
+    pub metrics: crate::metrics::MetricSet,
+    /// Cumulative return of the fund since the first day.
+    pub growth: Vec<Point>,
+    /// Cumulative return of the S&P 500 index over the same dates (where it has them).
+    pub benchmark_growth: Vec<Point>,
+    /// Drawdown of the fund below its running peak (<= 0).
+    pub underwater: Vec<Point>,
+    pub rolling_window: usize,
+    pub rolling_sharpe: Vec<Point>,
+    pub rolling_volatility: Vec<Point>,
+    pub rolling_beta: Vec<Point>,
+    /// The returns for the distribution chart (every one up to 20,000, an even sample beyond).
+    pub returns: Vec<f64>,
+    /// Per-trade figures of the closed round trips.
+    pub trades: crate::metrics::TradeStats,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -651,8 +676,7 @@ mod tests {
 
     #[test]
     fn native_returns_follow_the_points_and_annualise_by_their_frequency() {
-        use crate::view::Point;
-        let h = 3_600_000;
+            let h = 3_600_000;
         // One point an hour for 3 days: 71 returns over 71 hours.
         let pts: Vec<Point> = (0..72).map(|i| Point { t: 1_700_000_000_000 + i * h, v: 1_000_000.0 + (i % 5) as f64 * 100.0 }).collect();
         let n = native_returns(&pts, None, None);

@@ -10,10 +10,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hdrhistogram::Histogram;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use crate::event::{Body, Event, Fill, MarketSnapshot, Order, OrderStatus, RiskDecision, Side, Signal};
 use crate::metrics;
-use crate::view::{CountsView, DashboardView, LatencyView, PnlView, Point, PositionView, Quantiles, SignalRow};
+use crate::series::Point;
+pub use crate::series::downsample;
+pub use crate::risk::DayExposure;
 
 /// Daily returns used for the dashboard's rolling Sharpe.
 pub const SHARPE_WINDOW: u32 = 63;
@@ -95,20 +98,6 @@ struct SignalState {
     orders: Vec<String>,
     /// Factor exposures the signal carried (`beta_<factor>` features, by lower-case factor).
     exposures: BTreeMap<String, f64>,
-}
-
-/// End-of-day exposure of the book (market time), recorded when the next day's first market
-/// snapshot arrives (the current day is read live).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DayExposure {
-    pub date: NaiveDate,
-    /// Sum of |quantity x mark| over positions, USD.
-    pub gross: Decimal,
-    /// Sum of quantity x mark, USD (long minus short).
-    pub net: Decimal,
-    pub equity: Decimal,
-    /// Herfindahl index of the positions' absolute notionals (see `risk::Concentration`).
-    pub hhi: Option<f64>,
 }
 
 /// What the last applied fill did, for the rule evaluators (circuit breakers).
@@ -684,13 +673,129 @@ fn quantiles(h: &Histogram<u64>) -> Quantiles {
     Quantiles { count: n, p50_ms: q(0.50), p95_ms: q(0.95), p99_ms: q(0.99) }
 }
 
-/// Keeps at most `max` points, evenly spaced, always including the last one.
-pub fn downsample(points: &[Point], max: usize) -> Vec<Point> {
-    if points.len() <= max || max < 2 {
-        return points.to_vec();
-    }
-    let step = (points.len() - 1) as f64 / (max - 1) as f64;
-    (0..max).map(|i| points[((i as f64 * step).round() as usize).min(points.len() - 1)]).collect()
+
+// ---------------------------------------------------------------------------------------------
+// View types (the dashboard)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DashboardView {
+    /// Log position the view reflects.
+    pub head_seq: u64,
+    /// Latest market time seen (from market snapshots).
+    pub as_of: Option<DateTime<Utc>>,
+    pub capital: Decimal,
+    pub equity: Decimal,
+    pub pnl: PnlView,
+    /// Current drawdown from the equity peak, a fraction <= 0.
+    pub drawdown: f64,
+    /// Deepest drawdown so far, a fraction <= 0.
+    pub max_drawdown: f64,
+    /// Annualised Sharpe of the last `sharpe_window` daily returns (sqrt(252), risk-free 0).
+    pub rolling_sharpe: Option<f64>,
+    pub sharpe_window: u32,
+    /// Per trade (flat-to-flat round trips, net of fees): winners / closed trades.
+    pub hit_rate: Option<f64>,
+    /// Per trade: gross profit / gross loss of closed round trips.
+    pub profit_factor: Option<f64>,
+    pub closed_trades: u64,
+    /// Mean over fills of side x (fill - arrival mid) / arrival mid x 10,000; positive is a cost.
+    pub avg_slippage_bps: Option<f64>,
+    /// Orders filled / orders that reached a final status.
+    pub fill_rate: Option<f64>,
+    pub gross_exposure: Decimal,
+    pub net_exposure: Decimal,
+    pub latency: LatencyView,
+    pub counts: CountsView,
+    pub ingest: IngestView,
+    pub positions: Vec<PositionView>,
+    /// Equity after each market timestamp, downsampled to at most a few hundred points.
+    pub equity_curve: Vec<Point>,
+    pub signals: Vec<SignalRow>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PnlView {
+    pub realized: Decimal,
+    pub unrealized: Decimal,
+    /// realized + unrealized - fees.
+    pub total: Decimal,
+    pub fees: Decimal,
+    /// Equity now minus equity at the last mark of the previous UTC day (market time).
+    pub daily: Decimal,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyView {
+    pub signal_to_order: Quantiles,
+    pub order_to_fill: Quantiles,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CountsView {
+    pub events: u64,
+    pub market_snapshots: u64,
+    pub signals: u64,
+    pub risk_checks: u64,
+    pub orders: u64,
+    pub fills: u64,
+    /// Fills naming an order the log has not seen: stored and flagged, not applied to positions.
+    pub orphan_fills: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PositionView {
+    pub instrument: String,
+    /// Signed: positive long, negative short.
+    pub quantity: Decimal,
+    pub avg_cost: Decimal,
+    pub mark: Option<Decimal>,
+    /// quantity x mark, signed, in account currency.
+    pub exposure: Decimal,
+    /// |exposure| / gross exposure, 0..1.
+    pub concentration: Option<f64>,
+    pub realized: Decimal,
+    pub unrealized: Decimal,
+    pub fees: Decimal,
+    /// realized + unrealized - fees.
+    pub total: Decimal,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Quantiles {
+    pub count: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SignalRow {
+    pub seq: u64,
+    pub signal_id: String,
+    pub ts: DateTime<Utc>,
+    pub automation_id: String,
+    pub instrument: String,
+    pub intent: String,
+    pub side: String,
+    pub signal_type: String,
+    pub strength: f64,
+    pub confidence: f64,
+    /// "approve" / "reject" from the risk check, if one arrived.
+    pub risk_decision: Option<String>,
+    /// Where the signal stands: awaiting risk check, rejected by risk, approved, ordered,
+    /// partially filled, filled, cancelled, rejected by venue.
+    pub status: String,
+    pub filled_quantity: Decimal,
+    pub avg_fill_price: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestView {
+    pub accepted_events: u64,
+    pub duplicate_events: u64,
+    pub rejected_batches: u64,
+    pub accepted_batches: u64,
+    /// rejected_batches / (accepted_batches + rejected_batches), since the server started.
+    pub error_rate: Option<f64>,
 }
 
 #[cfg(test)]

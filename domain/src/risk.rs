@@ -7,7 +7,6 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
-use crate::projection::DayExposure;
 
 /// Pairs of daily returns below which a correlation is not shown.
 pub const MIN_PAIRS: usize = 20;
@@ -192,6 +191,20 @@ impl RiskReport {
             correlation: Correlation::compute(&correlation_subset(&sorted, closes), None),
         }
     }
+}
+
+/// End-of-day exposure of the book (market time), recorded when the next day's first market
+/// snapshot arrives (the current day is read live).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayExposure {
+    pub date: NaiveDate,
+    /// Sum of |quantity x mark| over positions, USD.
+    pub gross: Decimal,
+    /// Sum of quantity x mark, USD (long minus short).
+    pub net: Decimal,
+    pub equity: Decimal,
+    /// Herfindahl index of the positions' absolute notionals (see `risk::Concentration`).
+    pub hhi: Option<f64>,
 }
 
 #[cfg(test)]

@@ -324,40 +324,6 @@ impl FromRequestParts<AppState> for OperationsReader {
     }
 }
 
-/// The benchmark of the metrics: the bundled S&P 500 index, parsed once.
-pub fn sp500() -> Option<&'static std::collections::BTreeMap<chrono::NaiveDate, f64>> {
-    static INDEX: std::sync::OnceLock<Option<std::collections::BTreeMap<chrono::NaiveDate, f64>>> = std::sync::OnceLock::new();
-    INDEX
-        .get_or_init(|| match engine::data::sp500_index_returns() {
-            Ok(r) => Some(r),
-            Err(e) => {
-                tracing::error!(error = format!("{e:#}"), "loading the bundled S&P 500 index");
-                None
-            }
-        })
-        .as_ref()
-}
-
-/// The S&P 500's regime labels with the default parameters, made once.
-pub fn sp500_regimes() -> Option<&'static std::collections::BTreeMap<chrono::NaiveDate, domain::regime::Labels>> {
-    static LABELS: std::sync::OnceLock<Option<std::collections::BTreeMap<chrono::NaiveDate, domain::regime::Labels>>> = std::sync::OnceLock::new();
-    LABELS.get_or_init(|| sp500().map(|b| domain::regime::classify(b, &domain::regime::RegimeParams::default()))).as_ref()
-}
-
-/// Daily returns of the factor ETFs, compiled into the binary, parsed once.
-pub fn factors() -> Option<&'static domain::analytics::FactorReturns> {
-    static FACTORS: std::sync::OnceLock<Option<domain::analytics::FactorReturns>> = std::sync::OnceLock::new();
-    FACTORS
-        .get_or_init(|| match engine::data::factor_returns_embedded() {
-            Ok(r) => Some(domain::analytics::FactorReturns::from_daily(r)),
-            Err(e) => {
-                tracing::error!(error = format!("{e:#}"), "loading the bundled factor ETFs");
-                None
-            }
-        })
-        .as_ref()
-}
-
 #[derive(Debug, Deserialize)]
 struct MetricsParams {
     from: Option<String>,
@@ -376,7 +342,7 @@ fn parse_date(field: &'static str, s: Option<&str>) -> ApiResult<Option<chrono::
 
 fn benchmark_of(name: Option<&str>, default: &str) -> ApiResult<Option<&'static std::collections::BTreeMap<chrono::NaiveDate, f64>>> {
     match name.unwrap_or(default) {
-        "sp500" => Ok(Some(sp500().ok_or_else(|| anyhow::anyhow!("the benchmark is unavailable"))?)),
+        "sp500" => Ok(Some(crate::reference::sp500().ok_or_else(|| anyhow::anyhow!("the benchmark is unavailable"))?)),
         "none" => Ok(None),
         other => Err(ApiError::BadRequest { code: "invalid_query", message: format!("benchmark: 'sp500' or 'none', not '{other}'"), detail: json!({"field": "benchmark"}) }),
     }
@@ -586,5 +552,3 @@ fn live_stream(state: AppState, session: tower_sessions::session::Id, user_id: i
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
-
-pub type SharedConsole = Arc<Console>;

@@ -512,14 +512,6 @@ fn is_same_origin(h: &HeaderMap) -> bool {
     }
 }
 
-/// The client address for throttling (the direct peer; a proxy in front must be configured to
-/// pass it, which this release does not read).
-pub fn client_ip(connect: Option<&ConnectInfo<SocketAddr>>) -> String {
-    connect.map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into())
-}
-
-pub type Sessions = Arc<SqliteSessions>;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -530,7 +530,7 @@ impl Console {
     /// the factor ETFs' returns over the holding span) and residual.
     pub fn factor_attribution(&self) -> domain::analytics::FactorAttribution {
         let empty = domain::analytics::FactorReturns::default();
-        let factors = crate::api::factors().unwrap_or(&empty);
+        let factors = crate::reference::factors().unwrap_or(&empty);
         {
         let p = read(&self.projection);
         domain::analytics::FactorAttribution::compute(p.closed_trades(), factors)
@@ -539,7 +539,7 @@ impl Console {
 
     /// The fund's daily returns and closed trades by the S&P 500's regime.
     pub fn regimes(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> domain::regime::RegimeReport {
-        let (Some(index), Some(labels)) = (crate::api::sp500(), crate::api::sp500_regimes()) else { return Default::default() };
+        let (Some(index), Some(labels)) = (crate::reference::sp500(), crate::reference::sp500_regimes()) else { return Default::default() };
         let (dates, returns) = self.daily_returns(from, to);
         let params = domain::regime::RegimeParams::default();
         {
@@ -645,7 +645,7 @@ impl ConsoleService for Console {
         }
         self.reports.performance.get(head, || {
             let (dates, returns) = self.daily_returns(None, None);
-            domain::metrics::performance_view(&dates, &returns, crate::api::sp500(), self.trade_stats())
+            domain::metrics::performance_view(&dates, &returns, crate::reference::sp500(), self.trade_stats())
         })
     }
 

@@ -320,6 +320,15 @@ impl Slippage {
     }
 }
 
+impl crate::fold::Fold for Slippage {
+    fn name(&self) -> &'static str {
+        "slippage"
+    }
+    fn apply(&mut self, s: &crate::fold::Stored<'_>, _book: &crate::projection::Projection) {
+        Slippage::apply(self, s.event);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

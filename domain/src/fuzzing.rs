@@ -14,22 +14,21 @@ pub fn fixed_now() -> DateTime<Utc> {
 /// Parses each line of `text`; folds the events that parse. Returns how many parsed.
 pub fn parse_and_fold(text: &str) -> usize {
     let now = fixed_now();
-    let mut projection = crate::projection::Projection::new(Decimal::from(1_000_000));
-    let mut governance = crate::governance::Governance::new();
-    let mut kpis = crate::kpi::ExitKpis::new(crate::kpi::KpiParams::default());
-    let mut slippage = crate::analytics::Slippage::default();
+    let mut folds = crate::folds::Folds::new(Decimal::from(1_000_000));
+    let mut failures = Vec::new();
     let mut n = 0;
     for (i, line) in text.lines().enumerate() {
         let Ok(e) = Event::parse_json(line, now) else { continue };
         let seq = i as u64 + 1;
-        projection.apply(seq, &e);
-        governance.apply(seq, &e, now, &projection);
-        kpis.apply(&e);
-        slippage.apply(&e);
+        folds.apply(&crate::fold::Stored { seq, event: &e, received_at: now }, &mut failures);
+        // The console contains a fold's panic; here it must not happen at all.
+        assert!(failures.is_empty(), "a fold failed: {failures:?}");
         n += 1;
     }
     if n > 0 {
-        let _ = governance.due(now, &projection);
+        let _ = folds.due(now);
+        let projection = &folds.book;
+        let kpis = &folds.kpis;
         let _ = projection.dashboard(15);
         let _ = kpis.report(now);
         let trades = crate::metrics::TradeStats::compute(projection.closed_trades());

@@ -16,6 +16,7 @@ pub use crate::access::{Permission, Role};
 pub use crate::config::{Band, Breakers, Config, ConfigError, Gating, KpiTargets, Security};
 pub use crate::text::{Reason, ReasonError};
 use crate::config::FieldChange;
+use crate::fold::{Action, Fold, Stored};
 use crate::event::{Body, Control, ControlAction, Event, Intent, RiskDecision};
 use crate::projection::Projection;
 
@@ -69,16 +70,6 @@ impl AutomationState {
     }
 }
 
-/// Something the console must append now.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Due {
-    /// A pending entry signal ran out of time.
-    Timeout { signal_id: String, automation_id: String, response_ms: i64 },
-    /// An automation reached its approvals threshold.
-    Unlock { automation_id: String, approved: u32, threshold: u32 },
-    /// A circuit breaker tripped: pause `automation_id` (or everything when `None`).
-    Trip { automation_id: Option<String>, rule: &'static str, value: f64, limit: f64 },
-}
 
 /// The heartbeat status with which a component announces a clean stop.
 pub const HEARTBEAT_STOPPED: &str = "stopped";
@@ -476,10 +467,10 @@ impl Governance {
 
     /// What the console must append now: timeouts, unlocks, breaker trips. Marks the breaches it
     /// reports (and clears those no longer beyond their limit), so each trips once per episode.
-    pub fn due(&mut self, now: DateTime<Utc>, projection: &Projection) -> Vec<Due> {
+    pub fn due(&mut self, now: DateTime<Utc>, projection: &Projection) -> Vec<Action> {
         let mut out = Vec::new();
         for p in self.pending.by_expiry().take_while(|p| p.expires_at <= now) {
-            out.push(Due::Timeout {
+            out.push(Action::Timeout {
                 signal_id: p.signal_id.clone(),
                 automation_id: p.automation_id.clone(),
                 response_ms: (now - p.received_at).num_milliseconds(),
@@ -498,7 +489,7 @@ impl Governance {
         for (name, a) in &self.automations {
             let threshold = self.config.threshold_for(name);
             if !a.unlocked && a.approved >= threshold {
-                out.push(Due::Unlock { automation_id: name.clone(), approved: a.approved, threshold });
+                out.push(Action::Unlock { automation_id: name.clone(), approved: a.approved, threshold });
             }
             let scope = Some(name.clone());
             checks.push((scope.clone(), "max_signals_per_hour", a.signal_times.len() as f64, f64::from(b.max_signals_per_hour), false));
@@ -523,16 +514,16 @@ impl Governance {
         for (scope, rule, value, limit, at_limit) in checks {
             let key = (scope.clone().unwrap_or_else(|| GLOBAL.to_string()), rule.to_string());
             let beyond = if at_limit { value >= limit } else { value > limit };
-            self.edge(key, beyond, || Due::Trip { automation_id: scope, rule, value, limit }, &mut out);
+            self.edge(key, beyond, || Action::Trip { automation_id: scope, rule, value, limit }, &mut out);
         }
         for (rule, value, limit) in heartbeat_rules {
             let key = (GLOBAL.to_string(), rule);
-            self.edge(key, value > limit, || Due::Trip { automation_id: None, rule: "heartbeat_missing", value, limit }, &mut out);
+            self.edge(key, value > limit, || Action::Trip { automation_id: None, rule: "heartbeat_missing", value, limit }, &mut out);
         }
         out
     }
 
-    fn edge(&mut self, key: (String, String), beyond: bool, trip: impl FnOnce() -> Due, out: &mut Vec<Due>) {
+    fn edge(&mut self, key: (String, String), beyond: bool, trip: impl FnOnce() -> Action, out: &mut Vec<Action>) {
         if beyond {
             if !self.breached.contains(&key) {
                 let already_paused = if key.0 == GLOBAL { self.global_pause.is_some() } else { self.is_paused(Some(&key.0)) };
@@ -577,6 +568,18 @@ impl Governance {
             exits: self.exits.values().cloned().collect(),
             breaches: self.breaches.iter().rev().cloned().collect(),
         }
+    }
+}
+
+impl Fold for Governance {
+    fn name(&self) -> &'static str {
+        "governance"
+    }
+    fn apply(&mut self, s: &Stored<'_>, book: &Projection) {
+        Governance::apply(self, s.seq, s.event, s.received_at, book);
+    }
+    fn due(&mut self, now: DateTime<Utc>, book: &Projection) -> Vec<Action> {
+        Governance::due(self, now, book)
     }
 }
 
@@ -827,7 +830,7 @@ mod tests {
         assert_eq!(per, vec![("mom".into(), 125), ("rev".into(), 125)]);
         // The sweep returns exactly the expired ones, oldest first, and a decision takes one out.
         let due: Vec<String> =
-            g.due(t(300 + 2), &p).into_iter().filter_map(|d| if let Due::Timeout { signal_id, .. } = d { Some(signal_id) } else { None }).collect();
+            g.due(t(300 + 2), &p).into_iter().filter_map(|d| if let Action::Timeout { signal_id, .. } = d { Some(signal_id) } else { None }).collect();
         assert_eq!(due, vec![format!("s{n:04}"), format!("s{:04}", n - 1), format!("s{:04}", n - 2)]);
         g.apply(n as u64 + 1, &decision(&format!("s{n:04}"), "timeout"), t(303), &p);
         let v = g.view(t(303));
@@ -852,16 +855,16 @@ mod tests {
         g.apply(3, &signal("s2", "mom"), t(10), &p);
         g.apply(4, &decision("s2", "reject"), t(11), &p);
         assert_eq!(g.gate("s2"), Some(Gate::Rejected));
-        assert!(g.due(t(12), &p).iter().all(|d| !matches!(d, Due::Unlock { .. })), "one approval of two");
+        assert!(g.due(t(12), &p).iter().all(|d| !matches!(d, Action::Unlock { .. })), "one approval of two");
         g.apply(5, &signal("s3", "mom"), t(20), &p);
         // Unanswered: it times out after approval_timeout_secs on the console's clock.
         assert!(g.due(t(21), &p).is_empty());
         let due = g.due(t(20 + 300), &p);
-        assert!(due.contains(&Due::Timeout { signal_id: "s3".into(), automation_id: "mom".into(), response_ms: 300_000 }), "{due:?}");
+        assert!(due.contains(&Action::Timeout { signal_id: "s3".into(), automation_id: "mom".into(), response_ms: 300_000 }), "{due:?}");
         g.apply(6, &decision("s3", "timeout"), t(320), &p);
         g.apply(7, &signal("s4", "mom"), t(330), &p);
         g.apply(8, &decision("s4", "approve"), t(331), &p);
-        assert_eq!(g.due(t(332), &p), vec![Due::Unlock { automation_id: "mom".into(), approved: 2, threshold: 2 }]);
+        assert_eq!(g.due(t(332), &p), vec![Action::Unlock { automation_id: "mom".into(), approved: 2, threshold: 2 }]);
         let unlock = ev(r#"{"event_id":"u1","kind":"control","ts":"2023-11-14T22:20:00Z","action":"unlock","automation_id":"mom","actor":"console","reason":"2 approved trades reached"}"#);
         g.apply(9, &unlock, t(333), &p);
         g.apply(10, &signal("s5", "mom"), t(340), &p);
@@ -878,9 +881,9 @@ mod tests {
         for (i, id) in ["a", "b", "c"].iter().enumerate() {
             g.apply(i as u64 + 1, &signal(id, "mom"), t(i as i64), &p);
         }
-        let due: Vec<Due> = g.due(t(5), &p).into_iter().filter(|d| matches!(d, Due::Trip { .. })).collect();
-        assert_eq!(due, vec![Due::Trip { automation_id: Some("mom".into()), rule: "max_signals_per_hour", value: 3.0, limit: 2.0 }]);
-        assert!(g.due(t(6), &p).iter().all(|d| !matches!(d, Due::Trip { .. })), "a breach trips once");
+        let due: Vec<Action> = g.due(t(5), &p).into_iter().filter(|d| matches!(d, Action::Trip { .. })).collect();
+        assert_eq!(due, vec![Action::Trip { automation_id: Some("mom".into()), rule: "max_signals_per_hour", value: 3.0, limit: 2.0 }]);
+        assert!(g.due(t(6), &p).iter().all(|d| !matches!(d, Action::Trip { .. })), "a breach trips once");
         let pause = ev(r#"{"event_id":"p1","kind":"control","ts":"2023-11-14T22:20:00Z","action":"pause","automation_id":"mom","actor":"circuit_breaker","reason":"max_signals_per_hour 3 > 2","rule":"max_signals_per_hour","value":3,"limit":2}"#);
         g.apply(10, &pause, t(7), &p);
         assert!(g.is_paused(Some("mom")));
@@ -909,7 +912,7 @@ mod tests {
             .due(t(10), &p)
             .into_iter()
             .filter_map(|d| match d {
-                Due::Trip { automation_id, rule, value, .. } => Some((automation_id, rule, value)),
+                Action::Trip { automation_id, rule, value, .. } => Some((automation_id, rule, value)),
                 _ => None,
             })
             .collect();
@@ -926,6 +929,6 @@ mod tests {
         assert_eq!(g.due(t(600), &p), vec![], "silence after a clean stop trips nothing");
         // Its next heartbeat watches it again.
         g.apply(3, &hb("h3", "ok"), t(700), &p);
-        assert!(matches!(g.due(t(800), &p).as_slice(), [Due::Trip { rule: "heartbeat_missing", .. }]));
+        assert!(matches!(g.due(t(800), &p).as_slice(), [Action::Trip { rule: "heartbeat_missing", .. }]));
     }
 }

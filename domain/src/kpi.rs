@@ -395,6 +395,15 @@ impl ExitKpis {
     }
 }
 
+impl crate::fold::Fold for ExitKpis {
+    fn name(&self) -> &'static str {
+        "kpis"
+    }
+    fn apply(&mut self, s: &crate::fold::Stored<'_>, _book: &crate::projection::Projection) {
+        ExitKpis::apply(self, s.event);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

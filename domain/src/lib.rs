@@ -7,6 +7,8 @@ pub mod analytics;
 pub mod chain;
 pub mod config;
 pub mod event;
+pub mod fold;
+pub mod folds;
 pub mod format;
 pub mod fuzzing;
 pub mod governance;

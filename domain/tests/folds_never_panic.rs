@@ -78,23 +78,27 @@ proptest! {
     #[test]
     fn every_fold_and_report_survives_any_valid_events(steps in proptest::collection::vec(step(), 1..80)) {
         let now = t0() + Duration::days(400);
-        let mut projection = domain::projection::Projection::new(Decimal::from(1_000_000));
-        let mut governance = domain::governance::Governance::new();
-        let mut kpis = domain::kpi::ExitKpis::new(domain::kpi::KpiParams::default());
-        let mut slippage = domain::analytics::Slippage::default();
+        // The console's own list of folds; a contained panic is a failure here.
+        let mut folds = domain::folds::Folds::new(Decimal::from(1_000_000));
+        let mut failures = Vec::new();
         for (i, s) in steps.iter().enumerate() {
             let v = wire(i, s);
             let e = match Event::parse_value(&v, now) {
                 Ok(e) => e,
                 Err(e) => { prop_assert!(false, "a generated event must be valid: {e}: {v}"); return Ok(()); }
             };
+            // The one writer writes what the one parser reads back as the same event.
+            let written = domain::event::wire::to_json(&e);
+            match Event::parse_json(&written, now) {
+                Ok(back) => prop_assert_eq!(&back, &e, "written as {}", written),
+                Err(err) => prop_assert!(false, "the writer's output does not parse: {err}: {written}"),
+            }
             let seq = i as u64 + 1;
-            projection.apply(seq, &e);
-            governance.apply(seq, &e, now, &projection);
-            kpis.apply(&e);
-            slippage.apply(&e);
+            folds.apply(&domain::fold::Stored { seq, event: &e, received_at: now }, &mut failures);
         }
-        let _ = governance.due(now, &projection);
+        prop_assert!(failures.is_empty(), "no fold may fail: {failures:?}");
+        let _ = folds.due(now);
+        let domain::folds::Folds { book: projection, governance, kpis, slippage } = &folds;
         let _ = governance.view(now);
         let _ = projection.dashboard(15);
         let _ = kpis.report(now);

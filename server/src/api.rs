@@ -1,7 +1,6 @@
 //! The HTTP API under `/api/v1`, health checks, and the live dashboard stream.
 //! Every error is JSON `{"error": code, "message": text, ...}`; internal details go to the log only.
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -21,7 +20,6 @@ use serde_json::{Value, json};
 use serde_json::value::RawValue;
 
 use crate::AppState;
-use crate::console::Console;
 use crate::store::{AppendError, Incoming, Scope, Scopes};
 
 /// Largest request body accepted by `POST /api/v1/events`.

@@ -1,6 +1,5 @@
 //! Accounts and sessions: argon2id passwords, server-side sessions (tower-sessions, stored in our
 //! SQLite file), login throttling, and the middleware that turns a session into the caller.
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -8,7 +7,7 @@ use app::auth::SessionUser;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -560,7 +559,7 @@ impl AuthProvider {
     async fn audit_access(&self, actor: &SessionUser, status: &str, detail: String) -> Result<(), app::api::AppError> {
         tracing::info!(user = %actor.username, status, "access change");
         self.console
-            .record(vec![serde_json::json!({"kind": "system", "component": "console.access", "status": status, "detail": detail})], Utc::now())
+            .record(vec![crate::console::system_event("console.access", status, detail).map_err(internal_app)?], Utc::now())
             .await
             .map(|_| ())
             .map_err(|e| internal_app(anyhow::anyhow!("{e}")))

@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use domain::chain::{self, Hash, Report};
 use app::api::AppError;
 use app::auth::SessionUser;
-use domain::event::{Body, Event, Intent};
-use domain::governance::{Config, Due, Governance, Reason, Role};
-use domain::projection::Projection;
-use serde_json::{Value, json};
+use domain::event::{Body, ConfigChange, Control, ControlAction, Event, Id, Intent, OperatorResponse, Status, wire};
+use domain::fold::{Action, Stored};
+use domain::folds::{FoldFailure, Folds};
+use domain::governance::{Config, Reason, Role};
 use domain::view::{DashboardView, EventPage, EventQuery, EventRow, IngestView, Lineage, SignalRow};
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, watch};
@@ -74,51 +74,8 @@ struct Counters {
     rejected_batches: AtomicU64,
 }
 
-/// A fold that failed on one stored event (it skipped the event; the others went on).
-#[derive(Debug)]
-struct FoldFailure {
-    seq: u64,
-    fold: &'static str,
-    reason: String,
-}
-
-/// Runs one fold on one event, containing a panic: the event is skipped by that fold, the
-/// failure is reported, and the lock the caller holds is not poisoned (the panic never unwinds
-/// past here). Bounds at parse time make this a last resort, not the plan.
-fn fold_guarded(failures: &mut Vec<FoldFailure>, seq: u64, fold: &'static str, f: impl FnOnce()) {
-    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        let reason = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panicked".into());
-        failures.push(FoldFailure { seq, fold, reason: reason.chars().take(200).collect() });
-    }
-}
-
-/// Folds one stored event into every fold, in order, each guarded (see [`fold_guarded`]): the
-/// one list of folds that start-up, catch-up and appends share.
-#[allow(clippy::too_many_arguments)]
-fn fold_event(
-    failures: &mut Vec<FoldFailure>,
-    seq: u64,
-    event: &Event,
-    received_at: DateTime<Utc>,
-    projection: &mut Projection,
-    governance: &mut Governance,
-    kpis: &mut domain::kpi::ExitKpis,
-    slippage: &mut domain::analytics::Slippage,
-) {
-    fold_guarded(failures, seq, "projection", || {
-        projection.apply(seq, event);
-    });
-    fold_guarded(failures, seq, "governance", || governance.apply(seq, event, received_at, projection));
-    fold_guarded(failures, seq, "kpis", || kpis.apply(event));
-    fold_guarded(failures, seq, "slippage", || slippage.apply(event));
-}
-
 /// Read access that never answers a poisoned lock with made-up defaults: folds cannot poison
-/// (see [`fold_guarded`]), and if anything else ever did, the state itself is still the truth.
+/// (see `domain::folds::Folds::apply`), and if anything else ever did, the state itself is still the truth.
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(PoisonError::into_inner)
 }
@@ -150,12 +107,9 @@ pub struct Flagged {
 
 pub struct Console {
     store: Store,
-    projection: RwLock<Projection>,
-    governance: RwLock<Governance>,
-    /// Exit-quality KPIs, folded like the projections.
-    kpis: RwLock<domain::kpi::ExitKpis>,
-    /// Slippage decomposition of every fill, folded like the projections.
-    slippage: RwLock<domain::analytics::Slippage>,
+    /// Every fold over the log (the book first; see `domain::folds`), behind one lock: a batch
+    /// is applied to all of them at once, and a read sees them at one log position.
+    folds: RwLock<Folds>,
     /// The chain head; holding this lock is what makes the console the single writer.
     head: Mutex<(u64, Hash)>,
     head_tx: watch::Sender<u64>,
@@ -169,14 +123,11 @@ pub struct Console {
 impl Console {
     /// Opens the console on a store: rebuilds the projection from the whole log.
     pub async fn open(store: Store, capital: Decimal) -> Result<Arc<Self>> {
-        let mut projection = Projection::new(capital);
-        let mut governance = Governance::new();
-        let mut kpis = domain::kpi::ExitKpis::new(domain::kpi::KpiParams::default());
-        let mut slippage = domain::analytics::Slippage::default();
+        let mut folds = Folds::new(capital);
         let started = std::time::Instant::now();
         let mut failures = Vec::new();
         let n = store.for_each_event(|seq, e, received_at| {
-            fold_event(&mut failures, seq, &e, received_at, &mut projection, &mut governance, &mut kpis, &mut slippage);
+            folds.apply(&Stored { seq, event: &e, received_at }, &mut failures);
         })
         .await?;
         for f in &failures {
@@ -188,10 +139,7 @@ impl Console {
         let (live_tx, _) = watch::channel(Arc::<str>::from("{}"));
         let console = Arc::new(Self {
             store,
-            projection: RwLock::new(projection),
-            governance: RwLock::new(governance),
-            kpis: RwLock::new(kpis),
-            slippage: RwLock::new(slippage),
+            folds: RwLock::new(folds),
             head: Mutex::new(head),
             head_tx,
             config_lock: Mutex::new(()),
@@ -223,8 +171,8 @@ impl Console {
         let mut head = self.head.lock().await;
         let mut flagged = Vec::new();
         {
-            let projection = read(&self.projection);
-            let governance = read(&self.governance);
+            let folds = read(&self.folds);
+            let (projection, governance) = (&folds.book, &folds.governance);
             let mut batch_orders = HashSet::new();
             // Entry signals of this batch that will wait for a person: their orders are unapproved.
             let mut batch_gated: HashSet<String> = HashSet::new();
@@ -333,15 +281,12 @@ impl Console {
     }
 
     /// Folds stored events `(seq, event, received_at)` into every fold, under their write locks.
-    /// A fold that fails on an event skips it and the others go on (see [`fold_guarded`]).
+    /// A fold that fails on an event skips it and the others go on (see `domain::folds::Folds::apply`).
     fn apply_events<'a>(&self, events: impl Iterator<Item = (u64, &'a Event, DateTime<Utc>)>) -> Vec<FoldFailure> {
-        let mut projection = write(&self.projection);
-        let mut governance = write(&self.governance);
-        let mut kpis = write(&self.kpis);
-        let mut slippage = write(&self.slippage);
+        let mut folds = write(&self.folds);
         let mut failures = Vec::new();
         for (seq, event, received_at) in events {
-            fold_event(&mut failures, seq, event, received_at, &mut projection, &mut governance, &mut kpis, &mut slippage);
+            folds.apply(&Stored { seq, event, received_at }, &mut failures);
         }
         failures
     }
@@ -354,10 +299,9 @@ impl Console {
         }
         let bodies = failures
             .iter()
-            .map(|f| {
+            .filter_map(|f| {
                 tracing::error!(seq = f.seq, fold = f.fold, reason = %f.reason, "a fold failed on a stored event; skipped by that fold");
-                json!({"kind": "system", "component": "console.fold", "status": "fold_error",
-                    "detail": format!("event seq {} skipped by the {} fold: {}", f.seq, f.fold, f.reason)})
+                system_event("console.fold", "fold_error", format!("event seq {} skipped by the {} fold: {}", f.seq, f.fold, f.reason)).ok()
             })
             .collect();
         if let Err(e) = self.record(bodies, now).await {
@@ -367,14 +311,13 @@ impl Console {
 
     /// Appends events the console itself writes (decisions, config, pauses, breaker trips): each
     /// gets a console event id and `ts = now`, and goes through the same parser as ingest.
-    pub async fn record(&self, bodies: Vec<Value>, now: DateTime<Utc>) -> Result<Vec<u64>, AppendError> {
+    pub async fn record(&self, bodies: Vec<Body>, now: DateTime<Utc>) -> Result<Vec<u64>, AppendError> {
+        let ts = chrono::SubsecRound::trunc_subsecs(now, 3);
         let mut batch = Vec::with_capacity(bodies.len());
-        for (i, mut body) in bodies.into_iter().enumerate() {
-            if let Some(o) = body.as_object_mut() {
-                o.insert("event_id".into(), json!(format!("tw-{}-{:016x}", now.timestamp_millis(), rand::random::<u64>())));
-                o.insert("ts".into(), json!(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
-            }
-            let raw = body.to_string();
+        for (i, body) in bodies.into_iter().enumerate() {
+            let event_id = wire_id(&format!("tw-{}-{:016x}", now.timestamp_millis(), rand::random::<u64>()))?;
+            let raw = wire::to_json(&Event { event_id, ts, body });
+            // The same gate as ingest: what the console writes must parse, within every bound.
             let event = Event::parse_json(&raw, now).map_err(|e| anyhow::anyhow!("console event does not parse: {e}"))?;
             batch.push(Incoming { line: i + 1, event, raw, flags: None });
         }
@@ -399,11 +342,10 @@ impl Console {
         let mut config = Config::default();
         config.gating.threshold = 0;
         config.gating.overrides.insert(DEMO_GATED_AUTOMATION.to_string(), 3);
-        self.record(
-            vec![json!({"kind": "config_change", "version": 1, "actor": "demo", "config": config,
-                "reason": format!("demo set-up: automations trade automatically, except {DEMO_GATED_AUTOMATION}, whose first 3 entries need a person's approval")})],
-            Utc::now(),
-        )
+        let reason = Reason::parse(&format!(
+            "demo set-up: automations trade automatically, except {DEMO_GATED_AUTOMATION}, whose first 3 entries need a person's approval"
+        ))?;
+        self.record(vec![Body::ConfigChange(ConfigChange { version: 1, actor: wire_id("demo")?, reason, config })], Utc::now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(())
@@ -411,34 +353,23 @@ impl Console {
 
     /// Whether a new entry signal of this automation would wait for a person.
     pub fn gates(&self, automation: &str) -> bool {
-        read(&self.governance).would_gate(automation)
+        read(&self.folds).governance.would_gate(automation)
     }
 
     /// Runs the rules once: times out pending signals, unlocks automations, trips breakers.
     pub async fn evaluate(&self, now: DateTime<Utc>) {
-        let due = {
-            let projection = read(&self.projection);
-            write(&self.governance).due(now, &projection)
-        };
+        let due = write(&self.folds).due(now);
         if due.is_empty() {
             return;
         }
-        let bodies: Vec<Value> = due
+        let bodies: Vec<Body> = due
             .into_iter()
-            .map(|d| match d {
-                Due::Timeout { signal_id, response_ms, .. } => json!({
-                    "kind": "operator_response", "signal_id": signal_id, "action": "timeout", "actor": "console",
-                    "comment": "no decision within the approval timeout", "response_ms": response_ms.max(0),
-                }),
-                Due::Unlock { automation_id, approved, threshold } => json!({
-                    "kind": "control", "action": "unlock", "automation_id": automation_id, "actor": "console",
-                    "reason": format!("{approved} approved trades reached the gating threshold of {threshold}; entries now run without a person"),
-                }),
-                Due::Trip { automation_id, rule, value, limit } => json!({
-                    "kind": "control", "action": "pause", "automation_id": automation_id, "actor": "circuit_breaker",
-                    "reason": format!("circuit breaker {rule}: value {value:.2} beyond limit {limit:.2}"),
-                    "rule": rule, "value": value, "limit": limit,
-                }),
+            .filter_map(|a| match action_event(a) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::error!(error = %e, "a rule action that cannot be written");
+                    None
+                }
             })
             .collect();
         if let Err(e) = self.record(bodies, now).await {
@@ -456,16 +387,17 @@ impl Console {
     }
 
     pub fn governance_view(&self) -> domain::view::GovernanceView {
-        read(&self.governance).view(Utc::now())
+        read(&self.folds).governance.view(Utc::now())
     }
 
     pub fn decisions(&self, automation: Option<&str>, after_seq: u64, limit: usize) -> Vec<domain::view::DecisionRow> {
-        read(&self.governance).decisions(automation, after_seq, limit)
+        read(&self.folds).governance.decisions(automation, after_seq, limit)
     }
 
     pub fn current_config(&self) -> (u32, Config) {
         {
-        let g = read(&self.governance);
+        let folds = read(&self.folds);
+            let g = &folds.governance;
         (g.config_version(), g.config().clone())
     }
     }
@@ -489,7 +421,7 @@ impl Console {
     /// Daily returns of the console's equity (last equity of each UTC day), between two dates
     /// (inclusive) when given.
     pub fn daily_returns(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> (Vec<chrono::NaiveDate>, Vec<f64>) {
-        let (dates, returns) = domain::metrics::daily_returns(read(&self.projection).daily_closes());
+        let (dates, returns) = domain::metrics::daily_returns(read(&self.folds).book.daily_closes());
         dates.into_iter().zip(returns).filter(|(d, _)| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t)).unzip()
     }
 
@@ -497,7 +429,8 @@ impl Console {
     /// timestamp) and the observed periods per year, between two dates when given.
     pub fn native_returns(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> domain::metrics::NativeReturns {
         {
-        let p = read(&self.projection);
+        let folds = read(&self.folds);
+        let p = &folds.book;
         domain::metrics::native_returns(p.equity_points(), from, to)
     }
     }
@@ -509,19 +442,20 @@ impl Console {
 
     /// Exit-quality KPIs as of the latest market time in the log.
     pub fn exit_kpis(&self) -> domain::kpi::KpiReport {
-        let now = read(&self.projection).as_of().unwrap_or_else(Utc::now);
-        read(&self.kpis).report(now)
+        let now = read(&self.folds).book.as_of().unwrap_or_else(Utc::now);
+        read(&self.folds).kpis.report(now)
     }
 
     /// Execution cost of every fill against its decision price, in parts.
     pub fn slippage(&self) -> domain::analytics::SlippageReport {
-        read(&self.slippage).report().clone()
+        read(&self.folds).slippage.report().clone()
     }
 
     /// Realized PnL of the closed round trips, broken down four ways.
     pub fn attribution(&self) -> domain::analytics::Attribution {
         {
-        let p = read(&self.projection);
+        let folds = read(&self.folds);
+        let p = &folds.book;
         domain::analytics::Attribution::compute(p.closed_trades())
     }
     }
@@ -532,7 +466,8 @@ impl Console {
         let empty = domain::analytics::FactorReturns::default();
         let factors = crate::reference::factors().unwrap_or(&empty);
         {
-        let p = read(&self.projection);
+        let folds = read(&self.folds);
+        let p = &folds.book;
         domain::analytics::FactorAttribution::compute(p.closed_trades(), factors)
     }
     }
@@ -543,33 +478,36 @@ impl Console {
         let (dates, returns) = self.daily_returns(from, to);
         let params = domain::regime::RegimeParams::default();
         {
-        let p = read(&self.projection);
+        let folds = read(&self.folds);
+        let p = &folds.book;
         domain::regime::RegimeReport::compute_with(&dates, &returns, p.closed_trades(), index, labels, &params)
     }
     }
 
     /// Exposure, leverage, concentration and correlation of the book.
     pub fn risk(&self) -> domain::risk::RiskReport {
-        let p = read(&self.projection);
+        let folds = read(&self.folds);
+        let p = &folds.book;
         domain::risk::RiskReport::compute(&p.daily_exposure(), &p.position_notionals(), p.daily_marks())
     }
 
     /// The exits and trades behind one week of the KPIs.
     pub fn kpi_week(&self, week: chrono::NaiveDate) -> domain::kpi::KpiWeek {
-        let now = read(&self.projection).as_of().unwrap_or_else(Utc::now);
-        read(&self.kpis).week(week, now)
+        let now = read(&self.folds).book.as_of().unwrap_or_else(Utc::now);
+        read(&self.folds).kpis.week(week, now)
     }
 
     /// Per-trade figures of every closed round trip.
     pub fn trade_stats(&self) -> domain::metrics::TradeStats {
         {
-        let p = read(&self.projection);
+        let folds = read(&self.folds);
+        let p = &folds.book;
         domain::metrics::TradeStats::compute(p.closed_trades())
     }
     }
 
     pub fn summary(&self) -> DashboardView {
-        let mut view = read(&self.projection).dashboard(DASHBOARD_FEED);
+        let mut view = read(&self.folds).book.dashboard(DASHBOARD_FEED);
         view.ingest = self.ingest_view();
         view
     }
@@ -614,7 +552,7 @@ impl ConsoleService for Console {
         self.summary()
     }
     fn signals(&self, limit: usize) -> Vec<SignalRow> {
-        read(&self.projection).signals(limit)
+        read(&self.folds).book.signals(limit)
     }
     async fn events(&self, q: EventQuery) -> Result<EventPage, Internal> {
         self.store.events(&q).await.map_err(internal)
@@ -678,14 +616,15 @@ impl ConsoleService for Console {
     }
 
     fn config_history(&self) -> Vec<domain::view::ConfigVersionView> {
-        read(&self.governance).versions().iter().rev().cloned().collect()
+        read(&self.folds).governance.versions().iter().rev().cloned().collect()
     }
 
     async fn decide(&self, actor: &SessionUser, signal_id: &str, action: &str, comment: Option<String>) -> Result<(), AppError> {
         let now = Utc::now();
         let comment = comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
         let response_ms = {
-            let g = read(&self.governance);
+            let folds = read(&self.folds);
+            let g = &folds.governance;
             let received = match action {
                 "approve" | "reject" => g.pending(signal_id).map(|p| p.received_at),
                 "acknowledge" => g.exit(signal_id).map(|e| e.received_at),
@@ -703,11 +642,14 @@ impl ConsoleService for Console {
         } else {
             comment.map(|c| c.chars().take(2000).collect::<String>())
         };
-        self.record(
-            vec![json!({"kind": "operator_response", "signal_id": signal_id, "action": action, "actor": actor.username,
-                "comment": comment, "response_ms": response_ms})],
-            now,
-        )
+        let body = OperatorResponse {
+            signal_id: wire_id(signal_id).map_err(|_| AppError::NotFound)?,
+            action: wire_id(action).map_err(internal)?,
+            actor: wire_id(&actor.username).map_err(internal)?,
+            comment,
+            response_ms: Some(response_ms.unsigned_abs()),
+        };
+        self.record(vec![Body::OperatorResponse(body)], now)
         .await
         .map_err(|e| internal(anyhow::anyhow!("{e}")))?;
         self.evaluate(now).await;
@@ -718,7 +660,8 @@ impl ConsoleService for Console {
         let reason = Reason::parse(reason).map_err(|e| AppError::Invalid(e.to_string()))?;
         let now = Utc::now();
         {
-            let g = read(&self.governance);
+            let folds = read(&self.folds);
+            let g = &folds.governance;
             if let Some(a) = &automation {
                 if !g.knows_automation(a) {
                     return Err(AppError::NotFound);
@@ -733,11 +676,16 @@ impl ConsoleService for Console {
                 return Err(AppError::Conflict(if pause { "already paused".into() } else { "not paused".into() }));
             }
         }
-        self.record(
-            vec![json!({"kind": "control", "action": if pause { "pause" } else { "resume" }, "automation_id": automation,
-                "actor": actor.username, "reason": reason.as_str()})],
-            now,
-        )
+        let body = Control {
+            action: if pause { ControlAction::Pause } else { ControlAction::Resume },
+            automation_id: automation.as_deref().map(wire_id).transpose().map_err(internal)?,
+            actor: wire_id(&actor.username).map_err(internal)?,
+            reason,
+            rule: None,
+            value: None,
+            limit: None,
+        };
+        self.record(vec![Body::Control(body)], now)
         .await
         .map_err(|e| internal(anyhow::anyhow!("{e}")))?;
         Ok(())
@@ -759,15 +707,54 @@ impl ConsoleService for Console {
             return Err(AppError::Forbidden);
         }
         let version = current + 1;
-        self.record(
-            vec![json!({"kind": "config_change", "version": version, "actor": actor.username, "reason": reason.as_str(), "config": config})],
-            Utc::now(),
-        )
+        let actor_id = wire_id(&actor.username).map_err(internal)?;
+        self.record(vec![Body::ConfigChange(ConfigChange { version, actor: actor_id, reason, config })], Utc::now())
         .await
         .map_err(|e| internal(anyhow::anyhow!("{e}")))?;
         self.evaluate(Utc::now()).await;
         Ok(version)
     }
+}
+
+/// An id the console writes (its own names, a user's name, an id a page sent back).
+fn wire_id(s: &str) -> anyhow::Result<Id> {
+    Id::parse(s).map_err(|e| anyhow::anyhow!("id '{}': {e}", s.chars().take(40).collect::<String>()))
+}
+
+/// A `system` event from one of the console's components.
+pub fn system_event(component: &str, status: &str, detail: String) -> anyhow::Result<Body> {
+    Ok(Body::System(Status { component: wire_id(component)?, status: wire_id(status)?, detail: Some(detail) }))
+}
+
+/// The event that carries out a fold's action.
+fn action_event(action: Action) -> anyhow::Result<Body> {
+    Ok(match action {
+        Action::Timeout { signal_id, response_ms, .. } => Body::OperatorResponse(OperatorResponse {
+            signal_id: wire_id(&signal_id)?,
+            action: wire_id("timeout")?,
+            actor: wire_id("console")?,
+            comment: Some("no decision within the approval timeout".into()),
+            response_ms: Some(response_ms.max(0).unsigned_abs()),
+        }),
+        Action::Unlock { automation_id, approved, threshold } => Body::Control(Control {
+            action: ControlAction::Unlock,
+            automation_id: Some(wire_id(&automation_id)?),
+            actor: wire_id("console")?,
+            reason: Reason::parse(&format!("{approved} approved trades reached the gating threshold of {threshold}; entries now run without a person"))?,
+            rule: None,
+            value: None,
+            limit: None,
+        }),
+        Action::Trip { automation_id, rule, value, limit } => Body::Control(Control {
+            action: ControlAction::Pause,
+            automation_id: automation_id.as_deref().map(wire_id).transpose()?,
+            actor: wire_id("circuit_breaker")?,
+            reason: Reason::parse(&format!("circuit breaker {rule}: value {value:.2} beyond limit {limit:.2}"))?,
+            rule: Some(wire_id(rule)?),
+            value: Some(value),
+            limit: Some(limit),
+        }),
+    })
 }
 
 /// Traders act only on the automations they own (or on those without owners); risk may pause

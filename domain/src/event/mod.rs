@@ -4,6 +4,8 @@
 //! beside the fields of its kind. Numbers may be JSON numbers or decimal strings. Money and
 //! quantities are [`Decimal`] (exact); model outputs (strength, confidence, features) are `f64`
 //! and must be finite.
+pub mod wire;
+
 use std::collections::BTreeMap;
 use std::str::FromStr;
 

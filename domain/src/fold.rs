@@ -1,0 +1,45 @@
+//! What a fold is: a function of the log, applied one stored event at a time, in log order.
+//! Decisions a fold reaches (time out an approval, unlock an automation, trip a breaker) come
+//! out as typed [`Action`]s; the console turns each into an event and appends it through the
+//! normal path, so every decision, automatic or human, is in the chain.
+//!
+//! The book (positions, PnL, equity; `projection::Projection`) is applied first and every other
+//! fold reads it. The ordered list is `folds::Folds`.
+use chrono::{DateTime, Utc};
+
+use crate::event::Event;
+use crate::projection::Projection;
+
+/// One stored event as a fold sees it. `received_at` is the console's clock when it was
+/// appended (gating and heartbeats run on it; `event.ts` may be a historical replay's).
+#[derive(Debug, Clone, Copy)]
+pub struct Stored<'a> {
+    pub seq: u64,
+    pub event: &'a Event,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Something a fold decided that the console must append now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// A pending entry signal ran out of time.
+    Timeout { signal_id: String, automation_id: String, response_ms: i64 },
+    /// An automation reached its approvals threshold.
+    Unlock { automation_id: String, approved: u32, threshold: u32 },
+    /// A circuit breaker tripped: pause `automation_id` (or everything when `None`).
+    Trip { automation_id: Option<String>, rule: &'static str, value: f64, limit: f64 },
+}
+
+/// A fold over the log. Adding one = a module implementing this + one line in `folds::Folds`.
+pub trait Fold {
+    /// Its name in logs and in `fold_error` events.
+    fn name(&self) -> &'static str;
+    /// Folds one stored event in; `book` has already applied it. Never panics on a bounded
+    /// event (the console contains a panic anyway: the fold skips that event).
+    fn apply(&mut self, stored: &Stored<'_>, book: &Projection);
+    /// What must be appended at `now` (a clock ran out, a limit was crossed). Each action is
+    /// returned once: the fold remembers what it has asked for.
+    fn due(&mut self, _now: DateTime<Utc>, _book: &Projection) -> Vec<Action> {
+        Vec::new()
+    }
+}

@@ -136,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
             Ok::<_, anyhow::Error>(quantiles(xs))
         }
     };
-    for page in ["/", "/performance", "/performance?interval=native", "/kpis", "/attribution", "/execution", "/risk"] {
+    for page in ["/", "/signals", "/performance", "/performance?interval=native", "/kpis", "/attribution", "/execution", "/risk"] {
         let url = format!("{base}{page}");
         let mut xs = Vec::new();
         for _ in 0..300 {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The load run behind the README's figures: a release console on a fresh data dir, 1,000,000
+# events over HTTP (every entry of the load's automation waits for a person, so 142,857 approvals
+# are pending right after), then the live stream, every page and the lineage query timed while
+# they are still pending, then the console's resident memory, and again after the timeouts.
+#   scripts/load.sh [EVENTS=1000000]     (builds the release site first; loopback only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${1:-1000000}
+bash scripts/build-site.sh --release
+cargo build --release -p server --example load
+B=target/release/tradewatch; L=target/release/examples/load
+D=$(mktemp -d /tmp/tradewatch-load-XXXX); port=3100
+IT=$($B token create --data-dir "$D" --name load-ingest --scope ingest | tail -1)
+RT=$($B token create --data-dir "$D" --name load-read --scope read | tail -1)
+echo "load-risk-password-1" | $B user add --data-dir "$D" --username loadrisk --role risk >/dev/null
+LEPTOS_SITE_ROOT=target/site RUST_LOG=warn $B serve --addr 127.0.0.1:$port --data-dir "$D" &
+pid=$!
+trap 'kill $pid 2>/dev/null; rm -rf "$D"' EXIT
+for _ in $(seq 50); do curl -fs http://127.0.0.1:$port/healthz >/dev/null 2>&1 && break; sleep 0.2; done
+rss() { echo "$(( $(ps -o rss= -p $pid) / 1024 )) MB"; }
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GB"
+echo "== resident memory at start: $(rss)"
+export TW_USER=loadrisk TW_PASSWORD=load-risk-password-1
+$L http://127.0.0.1:$port "$IT" "$RT" "$events"
+echo "== resident memory after ingest and the timed reads: $(rss)"
+echo "== waiting for the approval timeouts (300 s after the last entry) ..."
+sleep 310
+echo "== resident memory after the timeouts: $(rss)"
+$L http://127.0.0.1:$port "$IT" "$RT" 0
+echo "== resident memory at the end: $(rss)"

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Builds the console without cargo-leptos: what `cargo leptos build [--release]` does, with only
 # cargo, wasm-bindgen-cli (the version in Cargo.lock) and, for --release, the npm wasm-opt.
-#   1. the browser bundle: `frontend` for wasm32 -> wasm-bindgen --target web -> target/site/pkg/
-#      tradewatch.js + tradewatch_bg.wasm (the names Leptos' hydration script asks for);
-#   2. style/main.css -> target/site/pkg/tradewatch.css, public/ -> target/site/;
-#   3. the server binary target/{debug,release}/tradewatch.
+#   1. the browser bundle: `frontend` for wasm32 -> wasm-bindgen --target web -> target/site/pkg/;
+#   2. style/main.css -> target/site/pkg/, public/ -> target/site/;
+#   3. content-hashed names (tradewatch.<hash>.js / .wasm / .css) and a gzip copy of each, with
+#      the hashes in target/{debug,release}/hash.txt beside the binary, where Leptos' hydration
+#      scripts and the server read them (`hash-files` as cargo-leptos does it): /pkg is then
+#      served precompressed with a one-year immutable cache;
+#   4. the server binary target/{debug,release}/tradewatch.
 # Usage: scripts/build-site.sh [--release]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# wasm-opt comes from npm (end2end/node_modules, installed by scripts/setup.sh).
+export PATH="$PWD/end2end/node_modules/.bin:$PATH"
 profile=debug; wasm_profile=debug; cargo_wasm=(); cargo_bin=()
 if [ "${1:-}" = "--release" ]; then
   profile=release; wasm_profile=wasm-release
@@ -24,9 +29,19 @@ if [ "$profile" = release ]; then
     "$site/pkg.new/tradewatch_bg.wasm" -o "$site/pkg.new/tradewatch_bg.wasm"
 fi
 cp style/main.css "$site/pkg.new/tradewatch.css"
+# Content-hashed names, so a browser may keep each file for a year and never sees a stale one.
+hash() { sha256sum "$1" | cut -c1-16; }
+hj=$(hash "$site/pkg.new/tradewatch.js"); hw=$(hash "$site/pkg.new/tradewatch_bg.wasm"); hc=$(hash "$site/pkg.new/tradewatch.css")
+mv "$site/pkg.new/tradewatch.js" "$site/pkg.new/tradewatch.$hj.js"
+mv "$site/pkg.new/tradewatch_bg.wasm" "$site/pkg.new/tradewatch.$hw.wasm"
+mv "$site/pkg.new/tradewatch.css" "$site/pkg.new/tradewatch.$hc.css"
+gzip -9 -k "$site/pkg.new/tradewatch.$hj.js" "$site/pkg.new/tradewatch.$hw.wasm" "$site/pkg.new/tradewatch.$hc.css"
 rm -rf "$site/pkg"; mv "$site/pkg.new" "$site/pkg"
+mkdir -p "target/$profile"
+printf 'js: %s\nwasm: %s\ncss: %s\n' "$hj" "$hw" "$hc" > "target/$profile/hash.txt"
 cp -r public/. "$site/"
-echo "[build-site] browser bundle ($profile) in $((SECONDS - t0)) s: $(stat -c %s "$site/pkg/tradewatch_bg.wasm") bytes wasm"
+wasm="$site/pkg/tradewatch.$hw.wasm"
+echo "[build-site] browser bundle ($profile) in $((SECONDS - t0)) s: $wasm $(stat -c %s "$wasm") bytes, $(stat -c %s "$wasm.gz") gzip -9"
 t1=$SECONDS
 cargo build -p server --bin tradewatch "${cargo_bin[@]}"
 echo "[build-site] server ($profile) in $((SECONDS - t1)) s: target/$profile/tradewatch"

@@ -11,11 +11,35 @@ pub mod service;
 pub mod session;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 
 pub use live::LiveDashboard;
+
+/// The content hashes of the site's files (`js`, `wasm`, `css`), from the `hash.txt` that
+/// `scripts/build-site.sh` (or cargo-leptos with `hash-files`) writes beside the server binary:
+/// the file Leptos' hydration scripts read when `hash_files` is on. `None`: unhashed names.
+#[cfg(feature = "ssr")]
+pub fn asset_hashes() -> Option<&'static std::collections::HashMap<String, String>> {
+    static HASHES: std::sync::OnceLock<Option<std::collections::HashMap<String, String>>> = std::sync::OnceLock::new();
+    HASHES
+        .get_or_init(|| {
+            let path = std::env::current_exe().ok()?.parent()?.join("hash.txt");
+            let text = std::fs::read_to_string(path).ok()?;
+            Some(text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect())
+        })
+        .as_ref()
+}
+
+/// `/pkg/tradewatch.<hash>.css`, or `/pkg/tradewatch.css` without hashes.
+fn stylesheet_href() -> String {
+    #[cfg(feature = "ssr")]
+    if let Some(h) = asset_hashes().and_then(|h| h.get("css")) {
+        return format!("/pkg/tradewatch.{h}.css");
+    }
+    "/pkg/tradewatch.css".to_string()
+}
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -38,6 +62,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="stylesheet" href=stylesheet_href()/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -72,7 +97,6 @@ pub fn App() -> impl IntoView {
     let can = move |p: domain::governance::Permission| user.get().is_some_and(|u| u.role.allows(p));
     use domain::governance::Permission as P;
     view! {
-        <Stylesheet id="leptos" href="/pkg/tradewatch.css"/>
         <Title text="Tradewatch"/>
         <Router>
             <header class="topbar">

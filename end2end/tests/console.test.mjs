@@ -23,6 +23,28 @@ test('the dashboard renders, hydrates, and its chart tabs respond', async () => 
   await page.close();
 });
 
+test('the browser bundle: hashed names, served gzip with a one-year cache, and the page hydrates', async () => {
+  const res = await fetch(consoleApp.base + '/login');
+  const html = await res.text();
+  const assets = [...html.matchAll(/\/pkg\/tradewatch\.([0-9a-f]{16})\.(js|wasm|css)/g)].map((m) => m[0]);
+  assert.deepEqual(new Set(assets.map((a) => a.split('.').pop())), new Set(['js', 'wasm', 'css']), `hashed names in the page: ${assets}`);
+  for (const a of new Set(assets)) {
+    const r = await fetch(consoleApp.base + a, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(r.status, 200, a);
+    assert.equal(r.headers.get('content-encoding'), 'gzip', `${a} served precompressed`);
+    assert.equal(r.headers.get('cache-control'), 'public, max-age=31536000, immutable', a);
+  }
+  const missing = await fetch(consoleApp.base + '/pkg/tradewatch.0000000000000000.js');
+  assert.equal(missing.status, 404);
+  assert.equal(missing.headers.get('cache-control'), null, 'a 404 is not cached');
+  // Hydration time of this (debug) build, printed for the record; the release figure is in the README.
+  const page = await open(trader, consoleApp.base + '/login');
+  const ms = await page.evaluate(() => performance.now());
+  console.log(`# hydrated /login in <= ${ms.toFixed(0)} ms (debug bundle)`);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('PnL on an open dashboard changes when events are posted, without a reload', async () => {
   const page = await open(trader, consoleApp.base + '/');
   await page.waitForSelector('[data-testid=live-status].on', { timeout: 10_000 });

@@ -59,6 +59,7 @@ impl Application {
             .site_root(config.site_root.to_string_lossy().to_string())
             .site_pkg_dir("pkg")
             .site_addr(local)
+            .hash_files(app::asset_hashes().is_some())
             .build();
         let state = AppState { leptos_options: leptos_options.clone(), console: Arc::clone(&console) };
         let service: app::service::Console = console.clone();
@@ -87,7 +88,20 @@ impl Application {
             .with_secure(config.secure_cookies)
             .with_expiry(Expiry::OnInactivity(time::Duration::minutes(crate::auth::IDLE_TIMEOUT_MINUTES)));
         let routes = generate_route_list(app::App);
+        // The browser bundle: gzip copies served to clients that accept them; hashed names may
+        // be cached for a year (a new build has new names), unhashed ones are revalidated.
+        let pkg_cache = if app::asset_hashes().is_some() { "public, max-age=31536000, immutable" } else { "no-cache" };
+        let pkg = Router::new().fallback_service(tower_http::services::ServeDir::new(config.site_root.join("pkg")).precompressed_gzip()).layer(
+            axum::middleware::map_response(move |mut res: axum::response::Response| async move {
+                // Only a file that exists may be kept: a 404 is asked again.
+                if res.status().is_success() || res.status() == axum::http::StatusCode::NOT_MODIFIED {
+                    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(pkg_cache));
+                }
+                res
+            }),
+        );
         let router = Router::new()
+            .nest_service("/pkg", pkg)
             .merge(crate::api::router())
             .leptos_routes_with_context(
                 &state,

@@ -36,9 +36,16 @@ mv "$site/pkg.new/tradewatch.js" "$site/pkg.new/tradewatch.$hj.js"
 mv "$site/pkg.new/tradewatch_bg.wasm" "$site/pkg.new/tradewatch.$hw.wasm"
 mv "$site/pkg.new/tradewatch.css" "$site/pkg.new/tradewatch.$hc.css"
 gzip -9 -k "$site/pkg.new/tradewatch.$hj.js" "$site/pkg.new/tradewatch.$hw.wasm" "$site/pkg.new/tradewatch.$hc.css"
-rm -rf "$site/pkg"; mv "$site/pkg.new" "$site/pkg"
-mkdir -p "target/$profile"
+mkdir -p "$site/pkg" "target/$profile"
+mv -f "$site/pkg.new"/* "$site/pkg/"; rmdir "$site/pkg.new"
 printf 'js: %s\nwasm: %s\ncss: %s\n' "$hj" "$hw" "$hc" > "target/$profile/hash.txt"
+# The debug and release bundles live side by side (their names differ); files neither build
+# names any more go.
+keep=$(cat target/debug/hash.txt target/release/hash.txt 2>/dev/null | awk '{print $2}')
+for f in "$site/pkg"/tradewatch.*; do
+  h=$(basename "$f" | cut -d. -f2)
+  grep -qx "$h" <<<"$keep" || rm -rf "$f"
+done
 cp -r public/. "$site/"
 wasm="$site/pkg/tradewatch.$hw.wasm"
 echo "[build-site] browser bundle ($profile) in $((SECONDS - t0)) s: $wasm $(stat -c %s "$wasm") bytes, $(stat -c %s "$wasm.gz") gzip -9"

@@ -330,8 +330,9 @@ impl SqliteSessions {
         Self { pool: store.pool().clone() }
     }
 
-    pub async fn delete_expired(&self) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE expiry_ms < ?").bind(Utc::now().timestamp_millis()).execute(&self.pool).await?.rows_affected())
+    /// Deletes the sessions that expired before `now`; returns how many.
+    pub async fn delete_expired(&self, now: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE expiry_ms < ?").bind(now.timestamp_millis()).execute(&self.pool).await?.rows_affected())
     }
 }
 

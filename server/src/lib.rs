@@ -3,6 +3,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod console;
+pub mod jobs;
 pub mod reference;
 pub mod startup;
 pub mod store;

@@ -65,22 +65,7 @@ impl Application {
         let service: app::service::Console = console.clone();
         let auth: app::service::Auth = Arc::new(crate::auth::AuthProvider { store: console.store().clone(), console: Arc::clone(&console) });
         let sessions = crate::auth::SqliteSessions::new(console.store());
-        {
-            let sessions = sessions.clone();
-            let store = console.store().clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-                loop {
-                    tick.tick().await;
-                    if let Err(e) = sessions.delete_expired().await {
-                        tracing::warn!(error = %e, "deleting expired sessions");
-                    }
-                    if let Err(e) = store.prune_attempts(chrono::Utc::now()).await {
-                        tracing::warn!(error = %e, "pruning old login attempts");
-                    }
-                }
-            });
-        }
+        crate::jobs::Housekeeping { sessions: sessions.clone(), store: console.store().clone() }.spawn(std::time::Duration::from_secs(600));
         let session_layer = SessionManagerLayer::new(sessions)
             .with_name("tradewatch_session")
             .with_http_only(true)

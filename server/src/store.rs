@@ -15,6 +15,13 @@ use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
+/// The stored rows of signal or order ids. `+kind` keeps SQLite off the `(kind, seq)` index: with
+/// a long IN list the planner otherwise scans every stored signal (or order) for each batch, and
+/// ingest slows with the log (17,000 -> 4,000 events/s between 100k and 600k events, measured).
+fn id_lookup_prefix(kind: &str, column: &str) -> String {
+    format!("SELECT payload, received_at_ms FROM events WHERE +kind = '{kind}' AND {column} IN (")
+}
+
 /// Rows per multi-row INSERT (13 columns each; well under SQLite's variable limit).
 const INSERT_CHUNK: usize = 500;
 /// Ids per `IN (...)` duplicate look-up.
@@ -270,6 +277,19 @@ impl Store {
     /// A signal id names one signal, and an order id one order (its status may change, not its
     /// instrument, side, quantity, type, limit or signal). Refuses a batch that re-uses either
     /// with other content, against the log and within the batch itself.
+    /// The query plan SQLite picks for `refuse_reused_ids`' look-up of `n` ids (for the test
+    /// that keeps it on the id index).
+    pub async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("EXPLAIN QUERY PLAN {}", id_lookup_prefix(kind, column)));
+        let mut list = q.separated(", ");
+        for i in 0..n {
+            list.push_bind(format!("id-{i}"));
+        }
+        q.push(format!(") GROUP BY {column}"));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        Ok(rows.iter().filter_map(|r| r.try_get::<String, _>("detail").ok()).collect::<Vec<_>>().join("; "))
+    }
+
     async fn refuse_reused_ids(tx: &mut sqlx::Transaction<'_, Sqlite>, fresh: &[Incoming]) -> Result<(), AppendError> {
         use domain::event::{Body, OrderIdentity};
         #[derive(PartialEq)]
@@ -293,7 +313,7 @@ impl Store {
         for (kind, column) in [("signal", "signal_id"), ("order", "order_id")] {
             let ids: Vec<&str> = wanted.iter().filter(|(k, _)| *k == kind).map(|(_, id)| *id).collect();
             for chunk in ids.chunks(LOOKUP_CHUNK) {
-                let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT payload, received_at_ms FROM events WHERE kind = '{kind}' AND {column} IN ("));
+                let mut q = QueryBuilder::<Sqlite>::new(id_lookup_prefix(kind, column));
                 let mut list = q.separated(", ");
                 for id in chunk {
                     list.push_bind(id.to_string());

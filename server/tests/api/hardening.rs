@@ -288,3 +288,41 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     assert!(closed.is_ok(), "the half-sent request was still open after 15 s");
     assert!(started.elapsed() >= std::time::Duration::from_secs(5), "cut off by the header timeout, not at once");
 }
+
+/// Housekeeping is a `run_once(now)` job: driven here with a clock two days ahead, it deletes the
+/// expired session (whose cookie then leads to the sign-in page) and sign-in attempts past their
+/// retention, and leaves a live session and recent attempts alone.
+#[tokio::test]
+async fn housekeeping_removes_expired_sessions_and_old_attempts_and_nothing_else() {
+    let app = spawn().await;
+    let cookie = app.login(Role::Trader).await;
+    let store = server::store::Store::open(&app.data_dir).await.expect("store");
+    let now = chrono::Utc::now();
+    store.record_attempt("someone", "10.0.0.9", false, now - chrono::Duration::days(40)).await.expect("old attempt");
+    let jobs = server::jobs::Housekeeping { sessions: server::auth::SqliteSessions::new(&store), store: store.clone() };
+
+    let swept = jobs.run_once(now).await.expect("run");
+    assert_eq!((swept.sessions, swept.login_attempts), (0, 1), "only the 40-day-old attempt is past retention");
+    assert_eq!(app.page(Some(&cookie), "/").await.0, 200, "a live session stays");
+
+    let swept = jobs.run_once(now + chrono::Duration::days(2)).await.expect("run");
+    assert_eq!(swept.sessions, 1, "the idle session expired");
+    let (status, _, location) = app.page(Some(&cookie), "/").await;
+    assert_eq!((status, location.as_deref()), (303, Some("/login")), "the cookie of a swept session is signed out");
+    let attempts = store.login_attempts(100).await.expect("attempts");
+    assert!(attempts.iter().any(|a| a.username == "trader"), "this session's own sign-in is recent and stays");
+}
+
+/// The id-reuse look-up of every append stays on the id indexes for any batch size: a plan on
+/// the `(kind, seq)` index reads every stored signal or order per batch (quadratic ingest).
+#[tokio::test]
+async fn the_id_reuse_lookup_uses_the_id_index_for_large_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = server::store::Store::open(dir.path()).await.expect("store");
+    for n in [1, 50, 300, 900] {
+        for (kind, column, index) in [("signal", "signal_id", "events_signal"), ("order", "order_id", "events_order")] {
+            let plan = store.id_lookup_plan(kind, column, n).await.expect("plan");
+            assert!(plan.contains(index) && !plan.contains("events_kind_seq"), "{n} {kind} ids: {plan}");
+        }
+    }
+}

@@ -5,7 +5,8 @@
 //! state (time out a pending signal, unlock an automation, trip a breaker) comes out of
 //! [`Governance::due`] as a list of actions; the console appends them as events, so every
 //! decision, automatic or human, is in the chain.
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -22,6 +23,15 @@ use crate::projection::Projection;
 
 // ---------------------------------------------------------------------------------------------
 // The governance projection
+
+/// What governance keeps of each signal.
+#[derive(Debug, Clone)]
+struct SignalInfo {
+    automation: Arc<str>,
+    received: DateTime<Utc>,
+    /// Entry signals only: how the gate stands.
+    gate: Option<Gate>,
+}
 
 /// How a gated entry signal ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +92,11 @@ pub struct Governance {
     automations: BTreeMap<String, AutomationState>,
     pending: PendingBook,
     exits: BTreeMap<String, ExitView>,
-    gates: HashMap<String, Gate>,
-    signal_automation: HashMap<String, String>,
-    signal_received: HashMap<String, DateTime<Utc>>,
-    order_automation: HashMap<String, String>,
+    /// Every signal seen: its automation (interned), when it arrived, how its gate ended.
+    signals: HashMap<String, SignalInfo>,
+    order_automation: HashMap<String, Arc<str>>,
+    /// One shared copy of each automation name (a signal or order refers to it, not a copy).
+    names: HashSet<Arc<str>>,
     decisions: Vec<DecisionRow>,
     heartbeats: BTreeMap<String, DateTime<Utc>>,
     /// (scope, rule) pairs currently beyond their limit: a breaker trips on the way in only, so a
@@ -97,7 +108,7 @@ pub struct Governance {
 const GLOBAL: &str = "*";
 const BREACH_LOG: usize = 200;
 /// How many pending signals a view lists (soonest to expire first); `pending_total` counts all.
-pub const PENDING_LISTED: usize = 200;
+pub const PENDING_LISTED: usize = 50;
 
 /// The entry signals waiting for a person, indexed by expiry and counted per automation, so the
 /// timeout sweep and the view cost what they return, not what is waiting (a stalled book can
@@ -161,10 +172,9 @@ impl Governance {
             automations: BTreeMap::new(),
             pending: PendingBook::default(),
             exits: BTreeMap::new(),
-            gates: HashMap::new(),
-            signal_automation: HashMap::new(),
-            signal_received: HashMap::new(),
+            signals: HashMap::new(),
             order_automation: HashMap::new(),
+            names: HashSet::new(),
             decisions: Vec::new(),
             heartbeats: BTreeMap::new(),
             breached: BTreeSet::new(),
@@ -185,8 +195,23 @@ impl Governance {
         &self.versions
     }
 
+    fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(name) {
+            return n.clone();
+        }
+        let n: Arc<str> = Arc::from(name);
+        self.names.insert(n.clone());
+        n
+    }
+
+    fn set_gate(&mut self, signal_id: &str, gate: Gate) {
+        if let Some(i) = self.signals.get_mut(signal_id) {
+            i.gate = Some(gate);
+        }
+    }
+
     pub fn gate(&self, signal_id: &str) -> Option<Gate> {
-        self.gates.get(signal_id).copied()
+        self.signals.get(signal_id).and_then(|i| i.gate)
     }
 
     pub fn pending(&self, signal_id: &str) -> Option<&PendingView> {
@@ -198,7 +223,7 @@ impl Governance {
     }
 
     pub fn automation_of(&self, signal_id: &str) -> Option<&str> {
-        self.signal_automation.get(signal_id).map(String::as_str)
+        self.signals.get(signal_id).map(|i| &*i.automation)
     }
 
     pub fn is_paused(&self, automation: Option<&str>) -> bool {
@@ -227,11 +252,11 @@ impl Governance {
         if self.order_automation.contains_key(order_id) {
             return None; // a status update of an order already seen
         }
-        let automation = signal_id.and_then(|s| self.signal_automation.get(s)).map(String::as_str);
+        let automation = signal_id.and_then(|s| self.signals.get(s)).map(|i| &*i.automation);
         if self.is_paused(automation) {
             return Some("paused");
         }
-        match signal_id.and_then(|s| self.gates.get(s)) {
+        match signal_id.and_then(|s| self.signals.get(s)).and_then(|i| i.gate) {
             Some(Gate::Pending | Gate::Rejected | Gate::TimedOut) => Some("unapproved_signal"),
             _ => None,
         }
@@ -251,8 +276,8 @@ impl Governance {
             Body::Signal(s) => {
                 let id = s.signal_id.as_str().to_string();
                 let automation = s.automation_id.as_str().to_string();
-                self.signal_automation.insert(id.clone(), automation.clone());
-                self.signal_received.insert(id.clone(), received_at);
+                let name = self.intern(&automation);
+                self.signals.insert(id.clone(), SignalInfo { automation: name, received: received_at, gate: None });
                 let threshold = self.config.threshold_for(&automation);
                 let a = self.automations.entry(automation.clone()).or_default();
                 a.signal_times.push_back(event.ts);
@@ -261,7 +286,7 @@ impl Governance {
                 }
                 match s.intent {
                     Intent::Entry if !a.unlocked && a.approved < threshold => {
-                        self.gates.insert(id.clone(), Gate::Pending);
+                        self.set_gate(&id, Gate::Pending);
                         let timeout = Duration::seconds(i64::from(self.config.gating.approval_timeout_secs));
                         self.pending.insert(PendingView {
                                 seq,
@@ -285,7 +310,7 @@ impl Governance {
                             });
                     }
                     Intent::Entry => {
-                        self.gates.insert(id, Gate::Automatic);
+                        self.set_gate(&id, Gate::Automatic);
                     }
                     Intent::Exit => {
                         let window = s.response_window_secs.unwrap_or(0);
@@ -316,7 +341,7 @@ impl Governance {
                     if r.decision == RiskDecision::Reject {
                         // Risk already refused it: there is nothing for a person to approve.
                         self.pending.remove(r.signal_id.as_str());
-                        self.gates.insert(r.signal_id.to_string(), Gate::Rejected);
+                        self.set_gate(r.signal_id.as_str(), Gate::Rejected);
                     }
                 }
             }
@@ -328,9 +353,8 @@ impl Governance {
             }
             Body::OperatorResponse(o) => {
                 let id = o.signal_id.as_str();
-                let automation = self.signal_automation.get(id).cloned().unwrap_or_default();
-                let response_ms =
-                    o.response_ms.map(|m| m as i64).or_else(|| self.signal_received.get(id).map(|t| (received_at - *t).num_milliseconds()));
+                let automation = self.signals.get(id).map(|i| i.automation.to_string()).unwrap_or_default();
+                let response_ms = o.response_ms.map(|m| m as i64).or_else(|| self.signals.get(id).map(|i| (received_at - i.received).num_milliseconds()));
                 let action = o.action.as_str();
                 let a = self.automations.entry(automation.clone()).or_default();
                 match action {
@@ -350,7 +374,7 @@ impl Governance {
                                     Gate::TimedOut
                                 }
                             };
-                            self.gates.insert(id.to_string(), gate);
+                            self.set_gate(id, gate);
                         }
                     }
                     _ => {
@@ -373,12 +397,12 @@ impl Governance {
                 let automation = o
                     .signal_id
                     .as_ref()
-                    .and_then(|s| self.signal_automation.get(s.as_str()))
-                    .cloned()
+                    .and_then(|s| self.signals.get(s.as_str()))
+                    .map(|i| i.automation.clone())
                     .or_else(|| self.order_automation.get(id).cloned());
                 if let Some(automation) = automation {
                     self.order_automation.insert(id.to_string(), automation.clone());
-                    let a = self.automations.entry(automation).or_default();
+                    let a = self.automations.entry(automation.to_string()).or_default();
                     if o.status.is_terminal() {
                         a.open_orders.remove(id);
                     } else {
@@ -389,7 +413,7 @@ impl Governance {
             Body::Fill(f) => {
                 let Some(automation) = self.order_automation.get(f.order_id.as_str()).cloned() else { return };
                 let limit = self.config.breakers.slippage_limit_bps;
-                let a = self.automations.entry(automation).or_default();
+                let a = self.automations.entry(automation.to_string()).or_default();
                 if let Some(outcome) = projection.last_fill() {
                     if let Some(pnl) = outcome.closed_pnl {
                         a.consecutive_losses = if pnl < Decimal::ZERO { a.consecutive_losses + 1 } else { 0 };
@@ -668,7 +692,7 @@ pub struct GovernanceView {
     pub global_pause: Option<PauseView>,
     pub automations: Vec<AutomationView>,
     /// The entry signals waiting for a person, soonest to expire first, at most
-    /// `governance::PENDING_LISTED` (200) of them.
+    /// `governance::PENDING_LISTED` (50) of them.
     pub pending: Vec<PendingView>,
     /// How many are waiting in all.
     pub pending_total: u64,
@@ -827,14 +851,15 @@ mod tests {
         assert_eq!(v.pending[0].signal_id, format!("s{n:04}"), "the first received expires first");
         assert!(v.pending.windows(2).all(|w| w[0].expires_at <= w[1].expires_at));
         let per: Vec<(String, u32)> = v.automations.iter().map(|a| (a.automation_id.clone(), a.pending)).collect();
-        assert_eq!(per, vec![("mom".into(), 125), ("rev".into(), 125)]);
+        let half = (n / 2) as u32;
+        assert_eq!(per, vec![("mom".into(), half), ("rev".into(), half)]);
         // The sweep returns exactly the expired ones, oldest first, and a decision takes one out.
         let due: Vec<String> =
             g.due(t(300 + 2), &p).into_iter().filter_map(|d| if let Action::Timeout { signal_id, .. } = d { Some(signal_id) } else { None }).collect();
         assert_eq!(due, vec![format!("s{n:04}"), format!("s{:04}", n - 1), format!("s{:04}", n - 2)]);
         g.apply(n as u64 + 1, &decision(&format!("s{n:04}"), "timeout"), t(303), &p);
         let v = g.view(t(303));
-        assert_eq!((v.pending_total, v.automations[0].pending), (n as u64 - 1, 124));
+        assert_eq!((v.pending_total, v.automations[0].pending), (n as u64 - 1, half - 1));
         assert!(g.pending(&format!("s{n:04}")).is_none());
     }
 

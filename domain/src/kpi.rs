@@ -147,14 +147,21 @@ struct Closed {
     retention: (f64, f64),
 }
 
+/// What the KPI fold keeps of an order.
+#[derive(Debug, Clone)]
+struct OrderRef {
+    signal: String,
+    side: Side,
+    instrument: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ExitKpis {
     params: KpiParams,
     stops: HashMap<String, Option<f64>>,
     exit_index: HashMap<String, usize>,
-    order_signal: HashMap<String, String>,
-    order_side: HashMap<String, Side>,
-    order_instrument: HashMap<String, String>,
+    /// Each order's signal, side and instrument (one entry an order).
+    orders: HashMap<String, OrderRef>,
     open: HashMap<String, Open>,
     mids: HashMap<String, f64>,
     exits: Vec<Exit>,
@@ -223,15 +230,14 @@ impl ExitKpis {
             }
             Body::Order(o) => {
                 let Some(signal) = o.signal_id.as_ref().map(|s| s.as_str().to_string()) else { return };
-                if self.order_signal.insert(o.order_id.as_str().to_string(), signal.clone()).is_none()
+                let order = OrderRef { signal: signal.clone(), side: o.side, instrument: o.instrument.as_str().to_string() };
+                if self.orders.insert(o.order_id.as_str().to_string(), order).is_none()
                     && let Some(i) = self.exit_index.get(&signal)
                 {
                     let e = &mut self.exits[*i];
                     let ms = (ts - e.ts).num_milliseconds().max(0);
                     e.reaction_ms = Some(e.reaction_ms.map_or(ms, |x| x.min(ms)));
                 }
-                self.order_side.insert(o.order_id.as_str().to_string(), o.side);
-                self.order_instrument.insert(o.order_id.as_str().to_string(), o.instrument.as_str().to_string());
             }
             Body::Fill(f) => self.on_fill(ts, f.order_id.as_str(), f.quantity.to_f64().unwrap_or(0.0), f.price.to_f64().unwrap_or(0.0)),
             _ => {}
@@ -239,8 +245,7 @@ impl ExitKpis {
     }
 
     fn on_fill(&mut self, ts: DateTime<Utc>, order_id: &str, qty: f64, price: f64) {
-        let (Some(signal), Some(side)) = (self.order_signal.get(order_id).cloned(), self.order_side.get(order_id).copied()) else { return };
-        let Some(instrument) = self.order_instrument.get(order_id).cloned() else { return };
+        let Some(OrderRef { signal, side, instrument }) = self.orders.get(order_id).cloned() else { return };
         let sign = side.sign().to_f64().unwrap_or(1.0);
         match self.open.get_mut(&instrument) {
             None => {

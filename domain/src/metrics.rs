@@ -454,7 +454,7 @@ impl Rolling {
 /// Most points a Performance chart is drawn with (evenly spaced, the last one kept).
 pub const CHART_POINTS: usize = 2_000;
 /// Most returns the Performance page's histogram is drawn from (an even sample beyond it).
-pub const DISTRIBUTION_SAMPLE: usize = 20_000;
+pub const DISTRIBUTION_SAMPLE: usize = 5_000;
 
 /// Everything the Performance page draws, from daily returns and a benchmark by date.
 pub fn performance_view(dates: &[NaiveDate], returns: &[f64], benchmark: Option<&BTreeMap<NaiveDate, f64>>, trades: TradeStats) -> PerformanceView {
@@ -663,7 +663,7 @@ pub struct PerformanceView {
     pub rolling_sharpe: Vec<Point>,
     pub rolling_volatility: Vec<Point>,
     pub rolling_beta: Vec<Point>,
-    /// The returns for the distribution chart (every one up to 20,000, an even sample beyond).
+    /// The returns for the distribution chart (every one up to 5,000, an even sample beyond).
     pub returns: Vec<f64>,
     /// Per-trade figures of the closed round trips.
     pub trades: crate::metrics::TradeStats,

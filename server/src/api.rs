@@ -464,7 +464,7 @@ async fn automations(State(state): State<AppState>, token: ApiToken) -> ApiResul
         // console has listed an automation).
         "gating": {"threshold": config.gating.threshold, "overrides": config.gating.overrides},
         "automations": g.automations,
-        // The soonest to expire first, at most 200; `pending_total` counts all.
+        // The soonest to expire first, at most 50; `pending_total` counts all.
         "pending": g.pending.iter().map(|p| json!({"signal_id": p.signal_id, "automation_id": p.automation_id, "expires_at": p.expires_at})).collect::<Vec<_>>(),
         "pending_total": g.pending_total,
     })))

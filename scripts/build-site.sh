@@ -11,6 +11,8 @@
 # Usage: scripts/build-site.sh [--release]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Binaries `cargo install` put in CARGO_HOME (wasm-bindgen-cli) are found even when it is not ~/.cargo.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 # wasm-opt comes from npm (end2end/node_modules, installed by scripts/setup.sh).
 export PATH="$PWD/end2end/node_modules/.bin:$PATH"
 profile=debug; wasm_profile=debug; cargo_wasm=(); cargo_bin=()

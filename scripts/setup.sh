@@ -5,6 +5,8 @@
 # cargo-leptos is not needed: scripts/build-site.sh builds the site with cargo and wasm-bindgen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Binaries `cargo install` put in CARGO_HOME (wasm-bindgen-cli) are found even when it is not ~/.cargo.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 with_browser=0; [ "${1:-}" = "--test" ] && with_browser=1

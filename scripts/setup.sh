@@ -21,7 +21,7 @@ fi
 WB=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB\$"; then
   say "installing wasm-bindgen-cli $WB"
-  cargo install wasm-bindgen-cli --version "$WB"
+  cargo install --locked wasm-bindgen-cli --version "$WB"
 fi
 
 # npm: binaryen 132 (wasm-opt for release builds; never Debian's binaryen 108, whose output

@@ -113,7 +113,7 @@ pub async fn get_risk() -> Result<domain::risk::RiskReport, AppError> {
 
 #[server(endpoint = "get_governance")]
 pub async fn get_governance() -> Result<GovernanceView, AppError> {
-    Ok(console(Permission::ViewOperations)?.governance())
+    Ok(console(Permission::ViewOperations)?.governance().await)
 }
 
 /// Approve or reject a pending entry signal, or acknowledge an exit signal.

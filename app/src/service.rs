@@ -25,7 +25,8 @@ pub trait ConsoleService: Send + Sync + 'static {
     async fn lineage(&self, signal_id: &str) -> Result<Option<Lineage>, Internal>;
     async fn verify(&self) -> Result<Report, Internal>;
 
-    fn governance(&self) -> GovernanceView;
+    /// Governance state; pending rows carry their features, risk checks and LLM reasoning.
+    async fn governance(&self) -> GovernanceView;
     /// The Performance page: metrics of the daily equity returns against the S&P 500, or
     /// (`native`) of the returns between consecutive market timestamps.
     fn performance(&self, native: bool) -> domain::view::PerformanceView;

@@ -298,7 +298,9 @@ impl Governance {
                                 ts: event.ts,
                                 strength: s.strength,
                                 confidence: s.confidence,
-                                features: s.features.clone(),
+                                // Features, risk checks and LLM reasoning stay in the log: a
+                                // view reads them for the rows it lists (`fill_pending_detail`).
+                                features: Default::default(),
                                 stop_loss: s.stop_loss,
                                 take_profit: s.take_profit,
                                 risk_decision: None,
@@ -333,22 +335,11 @@ impl Governance {
             Body::RiskCheck(r) => {
                 if let Some(p) = self.pending.get_mut(r.signal_id.as_str()) {
                     p.risk_decision = Some(r.decision.as_str().to_string());
-                    p.checks = r
-                        .checks
-                        .iter()
-                        .map(|c| CheckRow { name: c.name.to_string(), status: c.status.as_str().to_string(), value: c.value, limit: c.limit })
-                        .collect();
                     if r.decision == RiskDecision::Reject {
                         // Risk already refused it: there is nothing for a person to approve.
                         self.pending.remove(r.signal_id.as_str());
                         self.set_gate(r.signal_id.as_str(), Gate::Rejected);
                     }
-                }
-            }
-            Body::LlmDecision(l) => {
-                if let Some(p) = self.pending.get_mut(l.signal_id.as_str()) {
-                    p.llm_reasoning = Some(l.reasoning.clone());
-                    p.llm_decision = Some(l.decision.to_string());
                 }
             }
             Body::OperatorResponse(o) => {
@@ -458,7 +449,8 @@ impl Governance {
                 });
             }
             Body::Control(c) => self.on_control(seq, event.ts, c),
-            Body::MarketSnapshot(_) | Body::System(_) => {}
+            // An LLM decision is detail of a pending row: read from the log when listed.
+            Body::MarketSnapshot(_) | Body::System(_) | Body::LlmDecision(_) => {}
         }
     }
 
@@ -591,6 +583,26 @@ impl Governance {
             pending_total: self.pending.len() as u64,
             exits: self.exits.values().cloned().collect(),
             breaches: self.breaches.iter().rev().cloned().collect(),
+        }
+    }
+}
+
+/// Fills a pending row's detail (features, risk checks, LLM reasoning and decision) from the
+/// stored events of its signal, oldest first: the fold keeps pending signals compact (a stalled
+/// book can hold 100k+ of them), and a page lists only the 50 soonest to expire.
+pub fn fill_pending_detail(row: &mut PendingView, events: &[Event]) {
+    for e in events {
+        match &e.body {
+            Body::Signal(s) if s.signal_id.as_str() == row.signal_id => row.features = s.features.clone(),
+            Body::RiskCheck(r) if r.signal_id.as_str() == row.signal_id => {
+                row.risk_decision = Some(r.decision.as_str().to_string());
+                row.checks = r.checks.iter().map(|c| CheckRow { name: c.name.to_string(), status: c.status.as_str().to_string(), value: c.value, limit: c.limit }).collect();
+            }
+            Body::LlmDecision(l) if l.signal_id.as_str() == row.signal_id => {
+                row.llm_reasoning = Some(l.reasoning.clone());
+                row.llm_decision = Some(l.decision.to_string());
+            }
+            _ => {}
         }
     }
 }
@@ -861,6 +873,25 @@ mod tests {
         let v = g.view(t(303));
         assert_eq!((v.pending_total, v.automations[0].pending), (n as u64 - 1, half - 1));
         assert!(g.pending(&format!("s{n:04}")).is_none());
+    }
+
+    #[test]
+    fn pending_rows_are_compact_and_their_detail_comes_from_the_log() {
+        let p = Projection::new(Decimal::from(1_000_000));
+        let mut g = Governance::new();
+        let signal = ev(r#"{"event_id":"e-s9","kind":"signal","ts":"2023-11-14T22:13:20Z","signal_id":"s9","automation_id":"mom","instrument":"AAPL","intent":"entry","signal_type":"momentum","side":"buy","strength":0.5,"features":{"rsi_14":61.5},"model_version":"m1","prediction":0.01,"confidence":0.7}"#);
+        let risk = ev(r#"{"event_id":"e-r9","kind":"risk_check","ts":"2023-11-14T22:13:21Z","signal_id":"s9","decision":"approve","risk_score":0.2,"checks":[{"name":"position_limit","status":"pass","value":0.03,"limit":0.1}]}"#);
+        let llm = ev(r#"{"event_id":"e-l9","kind":"llm_decision","ts":"2023-11-14T22:13:22Z","signal_id":"s9","model":"m","prompt":"p","response":"r","reasoning":"trend intact","confidence":0.8,"decision":"approve"}"#);
+        for (i, e) in [&signal, &risk, &llm].into_iter().enumerate() {
+            g.apply(i as u64 + 1, e, t(i as i64), &p);
+        }
+        let mut row = g.view(t(5)).pending.remove(0);
+        assert!(row.features.is_empty() && row.checks.is_empty() && row.llm_reasoning.is_none(), "kept compact: {row:?}");
+        assert_eq!(row.risk_decision.as_deref(), Some("approve"), "the decision is kept: it decides whether the row stays");
+        fill_pending_detail(&mut row, &[signal, risk, llm]);
+        assert_eq!(row.features.get("rsi_14"), Some(&61.5));
+        assert_eq!((row.checks.len(), row.checks[0].name.as_str()), (1, "position_limit"));
+        assert_eq!((row.llm_reasoning.as_deref(), row.llm_decision.as_deref()), (Some("trend intact"), Some("approve")));
     }
 
     #[test]

@@ -386,8 +386,26 @@ impl Console {
         }
     }
 
+    /// The governance state: pending rows compact (no features, checks or LLM text).
     pub fn governance_view(&self) -> domain::view::GovernanceView {
         read(&self.folds).governance.view(Utc::now())
+    }
+
+    /// The governance state with each listed pending row's detail read from the log (at most
+    /// `governance::PENDING_LISTED` rows, one query). If the store cannot answer, the rows come
+    /// without detail rather than not at all.
+    pub async fn governance_view_detailed(&self) -> domain::view::GovernanceView {
+        let mut view = self.governance_view();
+        let ids: Vec<&str> = view.pending.iter().map(|p| p.signal_id.as_str()).collect();
+        match self.store.signal_details(&ids).await {
+            Ok(events) => {
+                for row in &mut view.pending {
+                    domain::governance::fill_pending_detail(row, &events);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "reading pending signals' detail"),
+        }
+        view
     }
 
     pub fn decisions(&self, automation: Option<&str>, after_seq: u64, limit: usize) -> Vec<domain::view::DecisionRow> {
@@ -567,8 +585,8 @@ impl ConsoleService for Console {
         self.store.verify().await.map_err(internal)
     }
 
-    fn governance(&self) -> domain::view::GovernanceView {
-        self.governance_view()
+    async fn governance(&self) -> domain::view::GovernanceView {
+        self.governance_view_detailed().await
     }
 
     fn performance(&self, native: bool) -> domain::view::PerformanceView {

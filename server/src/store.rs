@@ -501,6 +501,30 @@ impl Store {
         Ok(out)
     }
 
+    /// The signal, risk-check and LLM-decision events of these signals, oldest first: the
+    /// detail of the pending rows a page lists (the governance fold keeps them compact).
+    pub async fn signal_details(&self, signal_ids: &[&str]) -> Result<Vec<Event>> {
+        if signal_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // `+kind`: stay on the signal_id index (see `id_lookup_prefix`).
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT payload, received_at_ms FROM events WHERE +kind IN ('signal', 'risk_check', 'llm_decision') AND signal_id IN (");
+        let mut list = q.separated(", ");
+        for id in signal_ids.iter().take(LOOKUP_CHUNK) {
+            list.push_bind(id.to_string());
+        }
+        q.push(") ORDER BY seq");
+        let mut out = Vec::new();
+        for r in q.build().fetch_all(&self.pool).await? {
+            let payload: String = r.try_get("payload")?;
+            let received: i64 = r.try_get("received_at_ms")?;
+            if let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
     /// Creates an API token and returns its secret (shown once; only its hash is stored).
     pub async fn create_token(&self, name: &str, scope: &Scopes, now: DateTime<Utc>) -> Result<String> {
         let mut bytes = [0u8; 32];

@@ -156,6 +156,14 @@ async fn gated_entries_wait_for_an_approval_that_the_engine_reads() {
     assert_eq!(automations["automations"][0]["mode"], "gated");
     assert_eq!(automations["automations"][0]["pending"], 2);
     assert_eq!((automations["pending"].as_array().map(Vec::len), &automations["pending_total"]), (Some(2), &serde_json::json!(2)));
+    // The page's view reads each listed row's detail from the log (the fold keeps it compact).
+    let (status, g) = app.call(Some(&trader), "get_governance", "").await;
+    assert_eq!(status, 200, "{g}");
+    let g: Value = serde_json::from_str(&g).expect("json");
+    let first = &g["pending"][0];
+    assert_eq!((first["signal_id"].as_str(), first["features"]["rsi_14"].as_f64()), (Some("sig-g1"), Some(61.2)), "{first}");
+    assert_eq!((first["checks"][0]["name"].as_str(), first["risk_decision"].as_str()), (Some("position_limit"), Some("approve")));
+    assert_eq!(g["pending"][1]["checks"].as_array().map(Vec::len), Some(0), "no risk check yet for the second");
     // An order for a signal nobody approved is stored but flagged.
     let (_, ack) = app.post(&[order("g4", "ord-g1", "sig-g1", "buy", "1", "submitted", 20)]).await;
     assert_eq!(ack["flagged"][0]["flag"], "unapproved_signal");

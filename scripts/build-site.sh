@@ -27,8 +27,18 @@ rm -rf "$site/pkg.new"; mkdir -p "$site/pkg.new"
 wasm-bindgen --target web --no-typescript --out-dir "$site/pkg.new" --out-name tradewatch \
   "target/wasm32-unknown-unknown/$wasm_profile/frontend.wasm"
 if [ "$profile" = release ]; then
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-    "$site/pkg.new/tradewatch_bg.wasm" -o "$site/pkg.new/tradewatch_bg.wasm"
+  # wasm-opt takes ~70 s here: reuse its last output when its input has not changed (a warm
+  # `scripts/demo.sh` then starts in seconds).
+  in_hash=$(sha256sum "$site/pkg.new/tradewatch_bg.wasm" | cut -c1-64)
+  cached="target/$profile/wasm-opt.$in_hash.wasm"
+  if [ -f "$cached" ]; then
+    cp "$cached" "$site/pkg.new/tradewatch_bg.wasm"
+  else
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+      "$site/pkg.new/tradewatch_bg.wasm" -o "$site/pkg.new/tradewatch_bg.wasm"
+    mkdir -p "target/$profile"; rm -f target/$profile/wasm-opt.*.wasm
+    cp "$site/pkg.new/tradewatch_bg.wasm" "$cached"
+  fi
 fi
 cp style/main.css "$site/pkg.new/tradewatch.css"
 # Content-hashed names, so a browser may keep each file for a year and never sees a stale one.

@@ -21,7 +21,9 @@ fi
 WB=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB\$"; then
   say "installing wasm-bindgen-cli $WB"
-  cargo install --locked wasm-bindgen-cli --version "$WB"
+  # Not --locked: the crate's published lock file names a webpki-roots release this registry
+  # mirror does not have (seen 2026-11-23); the newest compatible versions build.
+  cargo install wasm-bindgen-cli --version "$WB"
 fi
 
 # npm: binaryen 132 (wasm-opt for release builds; never Debian's binaryen 108, whose output

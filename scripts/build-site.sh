@@ -53,7 +53,8 @@ mv -f "$site/pkg.new"/* "$site/pkg/"; rmdir "$site/pkg.new"
 printf 'js: %s\nwasm: %s\ncss: %s\n' "$hj" "$hw" "$hc" > "target/$profile/hash.txt"
 # The debug and release bundles live side by side (their names differ); files neither build
 # names any more go.
-keep=$(cat target/debug/hash.txt target/release/hash.txt 2>/dev/null | awk '{print $2}')
+# (`|| true`: on a fresh clone only one of the two exists, and pipefail would stop the script.)
+keep=$(cat target/debug/hash.txt target/release/hash.txt 2>/dev/null | awk '{print $2}' || true)
 for f in "$site/pkg"/tradewatch.*; do
   h=$(basename "$f" | cut -d. -f2)
   grep -qx "$h" <<<"$keep" || rm -rf "$f"

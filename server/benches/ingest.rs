@@ -43,7 +43,7 @@ fn ingest(c: &mut Criterion) {
             },
             |body| {
                 rt.block_on(async {
-                    let batch = server::api::parse_batch(&body, Utc::now()).unwrap_or_else(|_| panic!("parse"));
+                    let batch = server::http::parse_batch(&body, Utc::now()).unwrap_or_else(|_| panic!("parse"));
                     console.ingest(batch, Utc::now()).await.unwrap_or_else(|e| panic!("ingest: {e}"))
                 })
             },

@@ -1,5 +1,5 @@
 //! The `tradewatch` server: storage, the ingest API, live updates and the server-rendered console.
-pub mod api;
+pub mod http;
 pub mod auth;
 pub mod cli;
 pub mod console;
@@ -7,7 +7,7 @@ pub mod jobs;
 pub mod reference;
 pub mod startup;
 pub mod store;
-pub mod totp;
+
 
 use std::sync::Arc;
 

@@ -87,7 +87,7 @@ impl Application {
         );
         let router = Router::new()
             .nest_service("/pkg", pkg)
-            .merge(crate::api::router())
+            .merge(crate::http::router())
             .leptos_routes_with_context(
                 &state,
                 routes,

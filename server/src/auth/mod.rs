@@ -2,24 +2,23 @@
 //! SQLite file), login throttling, and the middleware that turns a session into the caller.
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use app::auth::SessionUser;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
 use domain::governance::Role;
-use sqlx::{Row, SqlitePool};
-use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::Session;
+
+pub mod password;
+pub mod totp;
 
 use crate::AppState;
 use crate::store::Store;
+pub use crate::store::accounts::User;
+pub use crate::store::sessions::SqliteSessions;
 
 /// Failed attempts per account within the window before the account locks.
 pub const MAX_FAILURES: i64 = 5;
@@ -32,13 +31,7 @@ pub const LOCK_MINUTES: i64 = 15;
 pub const ABSOLUTE_TIMEOUT_HOURS: i64 = 12;
 /// Idle timeout of a session.
 pub const IDLE_TIMEOUT_MINUTES: i64 = 30;
-pub const MIN_PASSWORD_CHARS: usize = 12;
-
-/// OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
+pub use password::MIN_PASSWORD_CHARS;
 
 /// The throttling delay of a failed sign-in after `earlier` recent failures: 250 ms per failure,
 /// this one included, up to [`MAX_FAILURES`].
@@ -46,54 +39,11 @@ fn failure_delay_ms(earlier: i64) -> u64 {
     250 * (earlier.max(0) + 1).min(MAX_FAILURES) as u64
 }
 
-/// At most this many argon2 computations at once (19 MiB and ~50 ms of a core each): a flood of
-/// logins waits here instead of exhausting memory or starving ingest of CPU.
-const ARGON2_CONCURRENCY: usize = 2;
-static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ARGON2_CONCURRENCY);
-
 /// Login attempts are kept this long (for admins and throttling), then pruned.
 pub const ATTEMPTS_KEPT_DAYS: i64 = 30;
 
-/// Hashes a password (CPU-heavy: off the async threads).
-pub async fn hash_password(password: String) -> Result<String> {
-    let _slot = ARGON2_SLOTS.acquire().await.context("argon2 slots")?;
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("hashing: {e}"))
-    })
-    .await
-    .context("hashing task")?
-}
-
-/// Verifies a password against a PHC string in constant time (argon2's own comparison).
-async fn verify_password(password: String, phc: String) -> bool {
-    let Ok(_slot) = ARGON2_SLOTS.acquire().await else { return false };
-    tokio::task::spawn_blocking(move || PasswordHash::new(&phc).map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false))
-        .await
-        .unwrap_or(false)
-}
-
-/// A hash of a random password: verified against when the user does not exist, so an unknown
-/// user costs the same time as a wrong password.
-static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-pub fn check_password_rules(password: &str) -> Result<(), String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!("a password needs at least {MIN_PASSWORD_CHARS} characters"));
-    }
-    if password.len() > 1024 {
-        return Err("a password may have at most 1024 bytes".into());
-    }
-    Ok(())
-}
-
-#[derive(Debug, Clone)]
-pub struct User {
-    pub id: i64,
-    pub username: String,
-    pub role: Role,
-    password_hash: String,
-}
+pub use password::{check_password_rules, hash_password};
+use password::{DUMMY_HASH, verify_password};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -104,11 +54,6 @@ pub enum LoginError {
     Locked { minutes: i64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
-}
-
-fn role_of(s: &str) -> Role {
-    // The column has a CHECK constraint; an unknown value can only come from tampering: least power.
-    Role::parse(s).unwrap_or(Role::Investor)
 }
 
 /// A login check's place among those under way (see [`Store::login`]): counted per account and
@@ -153,64 +98,12 @@ impl Store {
         anyhow::ensure!(!username.is_empty() && username.len() <= 64 && username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)), "a username is 1 to 64 letters, digits, '.', '_' or '-'");
         check_password_rules(password).map_err(anyhow::Error::msg)?;
         let hash = hash_password(password.to_string()).await?;
-        let id = sqlx::query("INSERT INTO users (username, role, password_hash, created_at_ms) VALUES (?, ?, ?, ?)")
-            .bind(username)
-            .bind(role.as_str())
-            .bind(hash)
-            .bind(now.timestamp_millis())
-            .execute(self.pool())
-            .await
-            .with_context(|| format!("adding user '{username}' (usernames are unique)"))?
-            .last_insert_rowid();
-        Ok(id)
-    }
-
-    pub async fn user_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(self.pool()).await?)
-    }
-
-    async fn user_where(&self, column: &str, value: impl ToString) -> Result<Option<User>> {
-        let sql = if column == "id" {
-            "SELECT id, username, role, password_hash FROM users WHERE id = ? AND disabled_at_ms IS NULL"
-        } else {
-            "SELECT id, username, role, password_hash FROM users WHERE username = ? AND disabled_at_ms IS NULL"
-        };
-        let row = sqlx::query(sql).bind(value.to_string()).fetch_optional(self.pool()).await?;
-        row.map(|r| -> Result<User> {
-            Ok(User { id: r.try_get("id")?, username: r.try_get("username")?, role: role_of(&r.try_get::<String, _>("role")?), password_hash: r.try_get("password_hash")? })
-        })
-        .transpose()
-    }
-
-    pub async fn user(&self, id: i64) -> Result<Option<User>> {
-        self.user_where("id", id).await
-    }
-
-    pub async fn failures_since(&self, column: &str, value: &str, since: DateTime<Utc>) -> Result<(i64, Option<i64>)> {
-        let sql = if column == "ip" {
-            "SELECT COUNT(*), MAX(at_ms) FROM login_attempts WHERE ip = ? AND success = 0 AND at_ms >= ?"
-        } else {
-            "SELECT COUNT(*), MAX(at_ms) FROM login_attempts WHERE username = ? AND success = 0 AND at_ms >= ?"
-        };
-        let r = sqlx::query(sql).bind(value).bind(since.timestamp_millis()).fetch_one(self.pool()).await?;
-        Ok((r.try_get(0)?, r.try_get(1)?))
-    }
-
-    pub async fn record_attempt(&self, username: &str, ip: &str, success: bool, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("INSERT INTO login_attempts (username, ip, at_ms, success) VALUES (?, ?, ?, ?)")
-            .bind(username.chars().take(64).collect::<String>())
-            .bind(ip)
-            .bind(now.timestamp_millis())
-            .bind(success)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        self.insert_user(username, role, hash, now).await
     }
 
     /// Deletes login attempts older than [`ATTEMPTS_KEPT_DAYS`].
     pub async fn prune_attempts(&self, now: DateTime<Utc>) -> Result<u64> {
-        let before = (now - Duration::days(ATTEMPTS_KEPT_DAYS)).timestamp_millis();
-        Ok(sqlx::query("DELETE FROM login_attempts WHERE at_ms < ?").bind(before).execute(self.pool()).await?.rows_affected())
+        self.prune_attempts_before(now - Duration::days(ATTEMPTS_KEPT_DAYS)).await
     }
 
     /// Checks a login. Failed attempts per account and per address within [`LOCK_MINUTES`] slow
@@ -266,21 +159,10 @@ impl Store {
         }
     }
 
-    /// Deletes the sessions of `user_id` (all, or all but `keep`); returns how many ended.
-    pub async fn end_sessions_of(&self, user_id: i64, keep: Option<&str>) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE json_extract(data, '$.user_id') = ? AND id != ?")
-            .bind(user_id)
-            .bind(keep.unwrap_or(""))
-            .execute(self.pool())
-            .await?
-            .rows_affected())
-    }
-
     pub async fn set_password(&self, user_id: i64, password: &str) -> Result<()> {
         check_password_rules(password).map_err(anyhow::Error::msg)?;
         let hash = hash_password(password.to_string()).await?;
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?").bind(hash).bind(user_id).execute(self.pool()).await?;
-        Ok(())
+        self.set_password_hash(user_id, hash).await
     }
 
     pub async fn check_password(&self, user_id: i64, password: &str) -> Result<bool> {
@@ -288,135 +170,7 @@ impl Store {
         Ok(verify_password(password.to_string(), u.password_hash).await)
     }
 
-    pub async fn users(&self) -> Result<Vec<domain::view::UserAdminView>> {
-        let rows = sqlx::query("SELECT id, username, role, created_at_ms, disabled_at_ms FROM users ORDER BY username").fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(domain::view::UserAdminView {
-                    id: r.try_get("id")?,
-                    username: r.try_get("username")?,
-                    role: role_of(&r.try_get::<String, _>("role")?),
-                    created_at: DateTime::from_timestamp_millis(r.try_get("created_at_ms")?).unwrap_or_default(),
-                    disabled: r.try_get::<Option<i64>, _>("disabled_at_ms")?.is_some(),
-                })
-            })
-            .collect()
-    }
-
-    pub async fn login_attempts(&self, limit: i64) -> Result<Vec<domain::view::LoginAttemptView>> {
-        let rows = sqlx::query("SELECT username, ip, at_ms, success FROM login_attempts ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(domain::view::LoginAttemptView {
-                    username: r.try_get("username")?,
-                    ip: r.try_get("ip")?,
-                    at: DateTime::from_timestamp_millis(r.try_get("at_ms")?).unwrap_or_default(),
-                    success: r.try_get("success")?,
-                })
-            })
-            .collect()
-    }
 }
-
-/// tower-sessions' records in our SQLite file. (tower-sessions-sqlx-store is built on sqlx 0.8,
-/// which cannot link beside the sqlx 0.9 this workspace uses, so the three calls are ours.)
-#[derive(Debug, Clone)]
-pub struct SqliteSessions {
-    pool: SqlitePool,
-}
-
-impl SqliteSessions {
-    pub fn new(store: &Store) -> Self {
-        Self { pool: store.pool().clone() }
-    }
-
-    /// Deletes the sessions that expired before `now`; returns how many.
-    pub async fn delete_expired(&self, now: DateTime<Utc>) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE expiry_ms < ?").bind(now.timestamp_millis()).execute(&self.pool).await?.rows_affected())
-    }
-}
-
-fn backend(e: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(e.to_string())
-}
-
-#[async_trait::async_trait]
-impl SessionStore for SqliteSessions {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        loop {
-            let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-            let done = sqlx::query("INSERT INTO sessions (id, data, expiry_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
-                .bind(record.id.to_string())
-                .bind(data)
-                .bind(record.expiry_date.unix_timestamp() * 1000)
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?;
-            if done.rows_affected() == 1 {
-                return Ok(());
-            }
-            record.id = Id::default(); // a collision of 128 random bits: draw again
-        }
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        sqlx::query("INSERT INTO sessions (id, data, expiry_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_ms = excluded.expiry_ms")
-            .bind(record.id.to_string())
-            .bind(data)
-            .bind(record.expiry_date.unix_timestamp() * 1000)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row = sqlx::query("SELECT data, expiry_ms FROM sessions WHERE id = ? AND expiry_ms > ?")
-            .bind(id.to_string())
-            .bind(Utc::now().timestamp_millis())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        let Some(r) = row else { return Ok(None) };
-        let data: String = r.try_get("data").map_err(backend)?;
-        let expiry: i64 = r.try_get("expiry_ms").map_err(backend)?;
-        Ok(Some(Record {
-            id: *id,
-            data: serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,
-            expiry_date: time::OffsetDateTime::from_unix_timestamp(expiry / 1000).map_err(backend)?,
-        }))
-    }
-
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.delete_id(id).await
-    }
-}
-
-impl SqliteSessions {
-    /// Whether session `id` is still live (not signed out, not expired) for `user_id`, and that
-    /// user still enabled: the live stream re-checks this while it runs.
-    pub async fn still_signed_in(&self, id: &Id, user_id: i64) -> bool {
-        match self.load(id).await {
-            Ok(Some(r)) => r.data.get(SESSION_USER_ID).and_then(serde_json::Value::as_i64) == Some(user_id) && self.user_enabled(user_id).await,
-            _ => false,
-        }
-    }
-
-    async fn user_enabled(&self, user_id: i64) -> bool {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE id = ? AND disabled_at_ms IS NULL")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await
-            .is_ok_and(|n| n == 1)
-    }
-
-    async fn delete_id(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?").bind(id.to_string()).execute(&self.pool).await.map_err(backend)?;
-        Ok(())
-    }
-}
-
 pub const SESSION_USER_ID: &str = "user_id";
 pub const SESSION_LOGIN_AT: &str = "login_at_ms";
 /// The minute of the session's last request (see [`resolve_user`]).
@@ -603,7 +357,7 @@ impl app::service::AuthService for AuthProvider {
     }
 
     async fn totp_enrolment(&self, user: &SessionUser) -> Result<(String, String, String), app::api::AppError> {
-        crate::totp::new_enrolment(&user.username).map_err(internal_app)
+        crate::auth::totp::new_enrolment(&user.username).map_err(internal_app)
     }
 
     async fn totp_enable(&self, user: &SessionUser, secret: &str, code: &str, proof: Option<(&str, &str)>, keep_session: Option<&str>) -> Result<Vec<String>, app::api::AppError> {

@@ -1,6 +1,10 @@
 //! Storage: the append-only, hash-chained event log and API tokens, on SQLite (WAL, one file).
 //!
 //! All SQL lives here. Appends are serialised by the caller (one writer); reads use the pool.
+pub mod accounts;
+pub mod sessions;
+mod totp;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -168,7 +172,8 @@ impl Store {
         Ok(Self { pool, logins_in_flight: Default::default(), login_gate: Default::default() })
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    /// The pool, for this module's children only: no SQL outside `store/`.
+    fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 

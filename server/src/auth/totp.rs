@@ -4,7 +4,6 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use totp_rs::{Builder, Secret, Totp};
 
 use crate::store::Store;
@@ -49,22 +48,13 @@ fn code_hash(code: &str) -> Vec<u8> {
 }
 
 impl Store {
-    pub async fn totp_secret(&self, user_id: i64) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT totp_secret FROM users WHERE id = ?").bind(user_id).fetch_optional(self.pool()).await?.flatten())
-    }
-
     /// Turns two-factor on once the user proved the secret with a code; returns the recovery
     /// codes (shown once; only their hashes are kept).
     pub async fn enable_totp(&self, user_id: i64, username: &str, secret: &str, code: &str, now: DateTime<Utc>) -> Result<Option<Vec<String>>> {
         let Some(step) = check(secret, username, code, now) else { return Ok(None) };
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| format!("{:05x}-{:05x}", rand::random::<u32>() & 0xfffff, rand::random::<u32>() & 0xfffff)).collect();
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE users SET totp_secret = ?, totp_last_step = ? WHERE id = ?").bind(secret).bind(step as i64).bind(user_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?").bind(user_id).execute(&mut *tx).await?;
-        for c in &codes {
-            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)").bind(user_id).bind(code_hash(c)).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+        let hashes: Vec<Vec<u8>> = codes.iter().map(|c| code_hash(c)).collect();
+        self.set_totp(user_id, secret, step, &hashes).await?;
         Ok(Some(codes))
     }
 
@@ -76,35 +66,16 @@ impl Store {
         Ok(Some(self.spend_step(user_id, step).await?))
     }
 
-    /// Marks a time step used; false when it (or a later one) already was.
-    async fn spend_step(&self, user_id: i64, step: u64) -> Result<bool> {
-        let n = sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)")
-            .bind(step as i64)
-            .bind(user_id)
-            .bind(step as i64)
-            .execute(self.pool())
-            .await?
-            .rows_affected();
-        Ok(n == 1)
-    }
-
     /// Checks a second factor: a TOTP code not used before (its step later than the last
     /// accepted), or an unused recovery code (then spent).
     pub async fn second_factor(&self, user_id: i64, username: &str, code: &str, now: DateTime<Utc>) -> Result<bool> {
-        let row = sqlx::query("SELECT totp_secret FROM users WHERE id = ?").bind(user_id).fetch_optional(self.pool()).await?;
-        let Some(row) = row else { return Ok(false) };
-        let Some(secret): Option<String> = row.try_get("totp_secret")? else { return Ok(true) };
+        let Some(secret) = self.totp_secret_of(user_id).await? else { return Ok(false) };
+        let Some(secret) = secret else { return Ok(true) };
         if let Some(step) = check(&secret, username, code, now) {
             return self.spend_step(user_id, step).await;
         }
-        let spent = sqlx::query("UPDATE recovery_codes SET used_at_ms = ? WHERE user_id = ? AND code_hash = ? AND used_at_ms IS NULL")
-            .bind(now.timestamp_millis())
-            .bind(user_id)
-            .bind(code_hash(code))
-            .execute(self.pool())
-            .await?
-            .rows_affected();
-        Ok(spent > 0)
+        let spent = self.spend_recovery_code(user_id, &code_hash(code), now).await?;
+        Ok(spent)
     }
 }
 

@@ -1,5 +1,4 @@
-//! Background work, each job a `run_once(now)` that tests call directly and a loop in
-//! [`spawn`] calls on a timer. Jobs take `now` and never read the clock themselves.
+//! Housekeeping: expired sessions and old sign-in attempts.
 use std::time::Duration;
 
 use anyhow::Result;

@@ -1,0 +1,200 @@
+//! What the pages and the API read: fold views at one log position, and the analytics reports,
+//! each computed once per head seq.
+use std::sync::atomic::Ordering;
+
+use anyhow::Result;
+use chrono::Utc;
+use domain::governance::Config;
+use domain::view::{DashboardView, IngestView, Lineage};
+
+
+use super::*;
+
+/// A report computed once per version of the log (its head seq): pages and API reads between
+/// two appends share one computation.
+pub(super) struct PerHead<T> {
+    pub(super) slot: std::sync::Mutex<Option<(u64, T)>>,
+}
+
+impl<T: Clone> PerHead<T> {
+    pub(super) fn new() -> Self {
+        Self { slot: std::sync::Mutex::new(None) }
+    }
+
+    pub(super) fn get(&self, head: u64, compute: impl FnOnce() -> T) -> T {
+        if let Ok(slot) = self.slot.lock()
+            && let Some((h, v)) = slot.as_ref()
+            && *h == head
+        {
+            return v.clone();
+        }
+        // Computed outside the lock: a slow report never blocks a reader of a cached one.
+        let v = compute();
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some((head, v.clone()));
+        }
+        v
+    }
+}
+
+/// The analytics pages' reports, each cached per head seq.
+pub(super) struct Reports {
+    pub(super) performance: PerHead<domain::view::PerformanceView>,
+    pub(super) performance_native: PerHead<domain::view::PerformanceView>,
+    pub(super) kpis: PerHead<domain::view::KpiView>,
+    pub(super) attribution: PerHead<domain::view::AttributionView>,
+    pub(super) execution: PerHead<domain::analytics::SlippageReport>,
+    pub(super) risk: PerHead<domain::risk::RiskReport>,
+}
+
+impl Console {
+    /// The governance state: pending rows compact (no features, checks or LLM text).
+    pub fn governance_view(&self) -> domain::view::GovernanceView {
+        read(&self.folds).governance.view(Utc::now())
+    }
+
+    /// The governance state with each listed pending row's detail read from the log (at most
+    /// `governance::PENDING_LISTED` rows, one query). If the store cannot answer, the rows come
+    /// without detail rather than not at all.
+    pub async fn governance_view_detailed(&self) -> domain::view::GovernanceView {
+        let mut view = self.governance_view();
+        let ids: Vec<&str> = view.pending.iter().map(|p| p.signal_id.as_str()).collect();
+        match self.store.signal_details(&ids).await {
+            Ok(events) => {
+                for row in &mut view.pending {
+                    domain::governance::fill_pending_detail(row, &events);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "reading pending signals' detail"),
+        }
+        view
+    }
+
+    pub fn decisions(&self, automation: Option<&str>, after_seq: u64, limit: usize) -> Vec<domain::view::DecisionRow> {
+        read(&self.folds).governance.decisions(automation, after_seq, limit)
+    }
+
+    pub fn current_config(&self) -> (u32, Config) {
+        {
+        let folds = read(&self.folds);
+            let g = &folds.governance;
+        (g.config_version(), g.config().clone())
+    }
+    }
+
+    pub fn record_rejected_batch(&self) {
+        self.counters.rejected_batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn ingest_view(&self) -> IngestView {
+        let c = &self.counters;
+        let (ok, bad) = (c.accepted_batches.load(Ordering::Relaxed), c.rejected_batches.load(Ordering::Relaxed));
+        IngestView {
+            accepted_events: c.accepted_events.load(Ordering::Relaxed),
+            duplicate_events: c.duplicate_events.load(Ordering::Relaxed),
+            accepted_batches: ok,
+            rejected_batches: bad,
+            error_rate: (ok + bad > 0).then(|| bad as f64 / (ok + bad) as f64),
+        }
+    }
+
+    /// Daily returns of the console's equity (last equity of each UTC day), between two dates
+    /// (inclusive) when given.
+    pub fn daily_returns(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> (Vec<chrono::NaiveDate>, Vec<f64>) {
+        let (dates, returns) = domain::metrics::daily_returns(read(&self.folds).book.daily_closes());
+        dates.into_iter().zip(returns).filter(|(d, _)| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t)).unzip()
+    }
+
+    /// Returns of the console's equity at the native bar interval (one per distinct market
+    /// timestamp) and the observed periods per year, between two dates when given.
+    pub fn native_returns(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> domain::metrics::NativeReturns {
+        {
+        let folds = read(&self.folds);
+        let p = &folds.book;
+        domain::metrics::native_returns(p.equity_points(), from, to)
+    }
+    }
+
+    /// The seq of the last event applied (a version of everything folded from the log).
+    pub(super) fn head_seq(&self) -> u64 {
+        *self.head_tx.borrow()
+    }
+
+    /// Exit-quality KPIs as of the latest market time in the log.
+    pub fn exit_kpis(&self) -> domain::kpi::KpiReport {
+        let now = read(&self.folds).book.as_of().unwrap_or_else(Utc::now);
+        read(&self.folds).kpis.report(now)
+    }
+
+    /// Execution cost of every fill against its decision price, in parts.
+    pub fn slippage(&self) -> domain::analytics::SlippageReport {
+        read(&self.folds).slippage.report().clone()
+    }
+
+    /// Realized PnL of the closed round trips, broken down four ways.
+    pub fn attribution(&self) -> domain::analytics::Attribution {
+        {
+        let folds = read(&self.folds);
+        let p = &folds.book;
+        domain::analytics::Attribution::compute(p.closed_trades())
+    }
+    }
+
+    /// Realized PnL of the closed round trips by factor (exposures of the opening signal times
+    /// the factor ETFs' returns over the holding span) and residual.
+    pub fn factor_attribution(&self) -> domain::analytics::FactorAttribution {
+        let empty = domain::analytics::FactorReturns::default();
+        let factors = crate::reference::factors().unwrap_or(&empty);
+        {
+        let folds = read(&self.folds);
+        let p = &folds.book;
+        domain::analytics::FactorAttribution::compute(p.closed_trades(), factors)
+    }
+    }
+
+    /// The fund's daily returns and closed trades by the S&P 500's regime.
+    pub fn regimes(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> domain::regime::RegimeReport {
+        let (Some(index), Some(labels)) = (crate::reference::sp500(), crate::reference::sp500_regimes()) else { return Default::default() };
+        let (dates, returns) = self.daily_returns(from, to);
+        let params = domain::regime::RegimeParams::default();
+        {
+        let folds = read(&self.folds);
+        let p = &folds.book;
+        domain::regime::RegimeReport::compute_with(&dates, &returns, p.closed_trades(), index, labels, &params)
+    }
+    }
+
+    /// Exposure, leverage, concentration and correlation of the book.
+    pub fn risk(&self) -> domain::risk::RiskReport {
+        let folds = read(&self.folds);
+        let p = &folds.book;
+        domain::risk::RiskReport::compute(&p.daily_exposure(), &p.position_notionals(), p.daily_marks())
+    }
+
+    /// The exits and trades behind one week of the KPIs.
+    pub fn kpi_week(&self, week: chrono::NaiveDate) -> domain::kpi::KpiWeek {
+        let now = read(&self.folds).book.as_of().unwrap_or_else(Utc::now);
+        read(&self.folds).kpis.week(week, now)
+    }
+
+    /// Per-trade figures of every closed round trip.
+    pub fn trade_stats(&self) -> domain::metrics::TradeStats {
+        {
+        let folds = read(&self.folds);
+        let p = &folds.book;
+        domain::metrics::TradeStats::compute(p.closed_trades())
+    }
+    }
+
+    pub fn summary(&self) -> DashboardView {
+        let mut view = read(&self.folds).book.dashboard(DASHBOARD_FEED);
+        view.ingest = self.ingest_view();
+        view
+    }
+
+    /// The dashboard as JSON, re-rendered after each change (see [`Console::run_live`]).
+    pub async fn lineage_of(&self, signal_id: &str) -> Result<Option<Lineage>> {
+        let events = self.store.trade_events(signal_id).await?;
+        Ok(domain::lineage::build(signal_id, &events))
+    }
+}

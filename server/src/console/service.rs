@@ -1,0 +1,200 @@
+//! [`app::service::ConsoleService`]: what the server functions call. Each operator action is
+//! authorised here again (the server function checked the role; this checks ownership) and
+//! appended as an event.
+
+use anyhow::Result;
+use app::service::{ConsoleService, Internal};
+use chrono::Utc;
+use domain::chain::Report;
+use app::api::AppError;
+use app::auth::SessionUser;
+use domain::event::{Body, ConfigChange, Control, ControlAction, OperatorResponse};
+use domain::governance::{Config, Reason, Role};
+use domain::view::{DashboardView, EventPage, EventQuery, EventRow, Lineage, SignalRow};
+
+
+use super::*;
+
+fn internal(e: anyhow::Error) -> Internal {
+    tracing::error!(error = format!("{e:#}"), "console service");
+    Internal
+}
+
+#[async_trait::async_trait]
+impl ConsoleService for Console {
+    fn dashboard(&self) -> DashboardView {
+        self.summary()
+    }
+    fn signals(&self, limit: usize) -> Vec<SignalRow> {
+        read(&self.folds).book.signals(limit)
+    }
+    async fn events(&self, q: EventQuery) -> Result<EventPage, Internal> {
+        self.store.events(&q).await.map_err(internal)
+    }
+    async fn event(&self, seq: u64) -> Result<Option<EventRow>, Internal> {
+        self.store.event(seq).await.map_err(internal)
+    }
+    async fn lineage(&self, signal_id: &str) -> Result<Option<Lineage>, Internal> {
+        self.lineage_of(signal_id).await.map_err(internal)
+    }
+    async fn verify(&self) -> Result<Report, Internal> {
+        self.store.verify().await.map_err(internal)
+    }
+
+    async fn governance(&self) -> domain::view::GovernanceView {
+        self.governance_view_detailed().await
+    }
+
+    fn performance(&self, native: bool) -> domain::view::PerformanceView {
+        let head = self.head_seq();
+        if native {
+            return self.reports.performance_native.get(head, || {
+                let n = self.native_returns(None, None);
+                let mut view = domain::metrics::performance_view_at(&n.dates, &n.times, &n.returns, None, self.trade_stats(), n.per_year.unwrap_or(domain::metrics::TRADING_DAYS));
+                view.interval = "native".into();
+                view
+            });
+        }
+        self.reports.performance.get(head, || {
+            let (dates, returns) = self.daily_returns(None, None);
+            domain::metrics::performance_view(&dates, &returns, crate::reference::sp500(), self.trade_stats())
+        })
+    }
+
+    fn kpi_view(&self) -> domain::view::KpiView {
+        self.reports.kpis.get(self.head_seq(), || domain::view::KpiView { report: self.exit_kpis(), targets: self.current_config().1.kpi_targets })
+    }
+
+    fn kpi_week_view(&self, week: chrono::NaiveDate) -> domain::kpi::KpiWeek {
+        self.kpi_week(week)
+    }
+
+    fn attribution_view(&self) -> domain::view::AttributionView {
+        self.reports.attribution.get(self.head_seq(), || domain::view::AttributionView {
+            attribution: self.attribution(),
+            factors: self.factor_attribution(),
+            regimes: self.regimes(None, None),
+        })
+    }
+
+    fn execution_view(&self) -> domain::analytics::SlippageReport {
+        self.reports.execution.get(self.head_seq(), || self.slippage())
+    }
+
+    fn risk_view(&self) -> domain::risk::RiskReport {
+        self.reports.risk.get(self.head_seq(), || self.risk())
+    }
+
+    fn config(&self) -> (u32, Config) {
+        self.current_config()
+    }
+
+    fn config_history(&self) -> Vec<domain::view::ConfigVersionView> {
+        read(&self.folds).governance.versions().iter().rev().cloned().collect()
+    }
+
+    async fn decide(&self, actor: &SessionUser, signal_id: &str, action: &str, comment: Option<String>) -> Result<(), AppError> {
+        let now = Utc::now();
+        let comment = comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+        let response_ms = {
+            let folds = read(&self.folds);
+            let g = &folds.governance;
+            let received = match action {
+                "approve" | "reject" => g.pending(signal_id).map(|p| p.received_at),
+                "acknowledge" => g.exit(signal_id).map(|e| e.received_at),
+                _ => return Err(AppError::Invalid("the decision is approve, reject or acknowledge".into())),
+            };
+            let received = received.ok_or_else(|| AppError::Conflict("this signal is no longer waiting for a decision".into()))?;
+            if let Some(a) = g.automation_of(signal_id) {
+                may_operate(actor, g.config(), a)?;
+            }
+            (now - received).num_milliseconds().max(0)
+        };
+        let comment = if action == "reject" {
+            let reason = Reason::parse(comment.as_deref().unwrap_or("")).map_err(|e| AppError::Invalid(format!("reject needs a reason: {e}")))?;
+            Some(reason.to_string())
+        } else {
+            comment.map(|c| c.chars().take(2000).collect::<String>())
+        };
+        let body = OperatorResponse {
+            signal_id: wire_id(signal_id).map_err(|_| AppError::NotFound)?,
+            action: wire_id(action).map_err(internal)?,
+            actor: wire_id(&actor.username).map_err(internal)?,
+            comment,
+            response_ms: Some(response_ms.unsigned_abs()),
+        };
+        self.record(vec![Body::OperatorResponse(body)], now)
+        .await
+        .map_err(|e| internal(anyhow::anyhow!("{e}")))?;
+        self.evaluate(now).await;
+        Ok(())
+    }
+
+    async fn control(&self, actor: &SessionUser, automation: Option<String>, pause: bool, reason: &str) -> Result<(), AppError> {
+        let reason = Reason::parse(reason).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let now = Utc::now();
+        {
+            let folds = read(&self.folds);
+            let g = &folds.governance;
+            if let Some(a) = &automation {
+                if !g.knows_automation(a) {
+                    return Err(AppError::NotFound);
+                }
+                may_operate(actor, g.config(), a)?;
+            }
+            let paused_now = match &automation {
+                Some(a) => g.automation_paused(a),
+                None => g.is_paused(None),
+            };
+            if paused_now == pause {
+                return Err(AppError::Conflict(if pause { "already paused".into() } else { "not paused".into() }));
+            }
+        }
+        let body = Control {
+            action: if pause { ControlAction::Pause } else { ControlAction::Resume },
+            automation_id: automation.as_deref().map(wire_id).transpose().map_err(internal)?,
+            actor: wire_id(&actor.username).map_err(internal)?,
+            reason,
+            rule: None,
+            value: None,
+            limit: None,
+        };
+        self.record(vec![Body::Control(body)], now)
+        .await
+        .map_err(|e| internal(anyhow::anyhow!("{e}")))?;
+        Ok(())
+    }
+
+    async fn change_config(&self, actor: &SessionUser, base_version: u32, config: Config, reason: &str) -> Result<u32, AppError> {
+        let reason = Reason::parse(reason).map_err(|e| AppError::Invalid(e.to_string()))?;
+        config.validate().map_err(|e| AppError::Invalid(e.to_string()))?;
+        let _one_at_a_time = self.config_lock.lock().await;
+        let (current, old) = self.current_config();
+        if base_version != current {
+            return Err(AppError::Conflict(format!("the config changed meanwhile (now version {current}); reload and apply your change again")));
+        }
+        let changes = config.diff(&old);
+        if changes.is_empty() {
+            return Err(AppError::Invalid("nothing changed".into()));
+        }
+        if (Config::touches_admin_only(&changes) || config.lowers_gating(&old)) && actor.role != Role::Admin {
+            return Err(AppError::Forbidden);
+        }
+        let version = current + 1;
+        let actor_id = wire_id(&actor.username).map_err(internal)?;
+        self.record(vec![Body::ConfigChange(ConfigChange { version, actor: actor_id, reason, config })], Utc::now())
+        .await
+        .map_err(|e| internal(anyhow::anyhow!("{e}")))?;
+        self.evaluate(Utc::now()).await;
+        Ok(version)
+    }
+}
+
+/// Traders act only on the automations they own (or on those without owners); risk may pause
+/// any automation.
+fn may_operate(actor: &SessionUser, config: &Config, automation: &str) -> Result<(), AppError> {
+    if actor.role == Role::Trader && !config.may_operate(&actor.username, automation) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! The HTTP API under `/api/v1`, health checks, and the live dashboard stream: a `router()` per
+//! theme, merged here. Every error is JSON (see [`error`]); who may call what is checked by the
+//! extractors in [`extract`] and by each handler.
+use axum::Router;
+
+use crate::AppState;
+
+pub mod analytics;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod governance;
+pub mod health;
+pub mod live;
+
+pub use error::{ApiError, ApiResult};
+pub(crate) use error::bad;
+pub use events::{MAX_BATCH_EVENTS, MAX_BODY_BYTES, parse_batch};
+pub use analytics::MAX_RETURNS;
+
+/// Every route of the API, the health checks and the live stream.
+pub fn router() -> Router<AppState> {
+    Router::new().merge(events::router()).merge(analytics::router()).merge(governance::router()).merge(live::router()).merge(health::router())
+}

@@ -52,6 +52,8 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self> {
         let store = Store::open(&config.data_dir).await?;
         let console = Console::open(store, config.capital).await?;
+        // Timeouts and heartbeats need a clock, not an event: evaluated every second.
+        crate::jobs::Rules { console: Arc::clone(&console) }.spawn(std::time::Duration::from_secs(1));
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let local = listener.local_addr()?;
         let leptos_options = LeptosOptions::builder()

@@ -171,7 +171,7 @@ impl Store {
     }
 
 }
-pub const SESSION_USER_ID: &str = "user_id";
+pub use crate::store::sessions::SESSION_USER_ID;
 pub const SESSION_LOGIN_AT: &str = "login_at_ms";
 /// The minute of the session's last request (see [`resolve_user`]).
 pub const SESSION_SEEN_MINUTE: &str = "seen_minute";

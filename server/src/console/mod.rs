@@ -124,8 +124,6 @@ impl Console {
         });
         console.publish();
         tokio::spawn(Arc::clone(&console).run_live());
-        // Timeouts and heartbeats need a clock, not an event: evaluated every second.
-        crate::jobs::Rules { console: Arc::clone(&console) }.spawn(Duration::from_secs(1));
         Ok(console)
     }
 

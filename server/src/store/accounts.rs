@@ -1,4 +1,4 @@
-//! Accounts and sign-in attempts: the SQL behind `crate::auth`'s policy (hashing, throttling).
+//! Accounts and sign-in attempts: the SQL behind the auth module's policy (hashing, throttling).
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use domain::governance::Role;
@@ -21,7 +21,7 @@ fn role_of(s: &str) -> Role {
 }
 
 impl Store {
-    /// Adds an account with an already hashed password (see `crate::auth` for the rules).
+    /// Adds an account with an already hashed password (the auth module holds the rules).
     pub(crate) async fn insert_user(&self, username: &str, role: Role, password_hash: String, now: DateTime<Utc>) -> Result<i64> {
         let id = sqlx::query("INSERT INTO users (username, role, password_hash, created_at_ms) VALUES (?, ?, ?, ?)")
             .bind(username)

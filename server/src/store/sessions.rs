@@ -6,7 +6,9 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use super::Store;
-use crate::auth::SESSION_USER_ID;
+
+/// The session key holding the signed-in user's id.
+pub const SESSION_USER_ID: &str = "user_id";
 
 /// tower-sessions' records in our SQLite file. (tower-sessions-sqlx-store is built on sqlx 0.8,
 /// which cannot link beside the sqlx 0.9 this workspace uses, so the three calls are ours.)

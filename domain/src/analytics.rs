@@ -237,7 +237,9 @@ struct OrderInfo {
 #[derive(Debug, Clone, Default)]
 pub struct Slippage {
     quotes: std::collections::HashMap<String, (Decimal, Decimal, Decimal)>,
-    signal_mid: std::collections::HashMap<String, Decimal>,
+    /// The mid when each recent signal arrived (its decision price; see [`crate::recent::SIGNALS_KEPT`]).
+    signal_mid: crate::recent::Recent<Decimal>,
+    /// Orders not yet final (the book says when one is).
     orders: std::collections::HashMap<String, OrderInfo>,
     report: SlippageReport,
 }
@@ -320,12 +322,22 @@ impl Slippage {
     }
 }
 
+impl Slippage {
+    /// Orders this fold keeps state for (not yet final).
+    pub fn orders_kept(&self) -> usize {
+        self.orders.len()
+    }
+}
+
 impl crate::fold::Fold for Slippage {
     fn name(&self) -> &'static str {
         "slippage"
     }
-    fn apply(&mut self, s: &crate::fold::Stored<'_>, _book: &crate::projection::Projection) {
+    fn apply(&mut self, s: &crate::fold::Stored<'_>, book: &crate::projection::Projection) {
         Slippage::apply(self, s.event);
+        if let Some(id) = book.finalised() {
+            self.orders.remove(id);
+        }
     }
 }
 

@@ -100,6 +100,36 @@ mod tests {
     }
 
     #[test]
+    fn once_orders_are_final_no_fold_keeps_them() {
+        let mut f = Folds::new(Decimal::from(1_000_000));
+        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default();
+        let mut failures = Vec::new();
+        let mut seq = 0;
+        for n in 0..40 {
+            let side = if n % 2 == 0 { "buy" } else { "sell" };
+            let ts = |s: u32| format!("2024-01-02T15:{:02}:{s:02}Z", n);
+            let lines = [
+                format!(r#"{{"event_id":"m{n}","kind":"market_snapshot","ts":"{}","instrument":"AAPL","bid":"99","ask":"101","mid":"100","last":"100","volume":"0"}}"#, ts(0)),
+                format!(r#"{{"event_id":"s{n}","kind":"signal","ts":"{}","signal_id":"sig{n}","automation_id":"a","instrument":"AAPL","intent":"entry","signal_type":"momentum","side":"{side}","strength":0.5,"features":{{}},"model_version":"m","prediction":0.0,"confidence":0.5}}"#, ts(1)),
+                format!(r#"{{"event_id":"o{n}","kind":"order","ts":"{}","order_id":"ord{n}","signal_id":"sig{n}","instrument":"AAPL","side":"{side}","quantity":"10","order_type":"market","status":"submitted"}}"#, ts(2)),
+                format!(r#"{{"event_id":"f{n}","kind":"fill","ts":"{}","fill_id":"fill{n}","order_id":"ord{n}","quantity":"10","price":"100.5","fee":"0","fee_currency":"USD","liquidity":"taker"}}"#, ts(3)),
+                format!(r#"{{"event_id":"d{n}","kind":"order","ts":"{}","order_id":"ord{n}","signal_id":"sig{n}","instrument":"AAPL","side":"{side}","quantity":"10","order_type":"market","status":"filled"}}"#, ts(4)),
+            ];
+            for line in &lines {
+                let e = match Event::parse_json(line, now) {
+                    Ok(e) => e,
+                    Err(e) => panic!("{e}: {line}"),
+                };
+                seq += 1;
+                f.apply(&Stored { seq, event: &e, received_at: now }, &mut failures);
+            }
+        }
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(f.book.dashboard(5).counts.fills, 40);
+        assert_eq!([f.book.open_orders(), f.governance.orders_kept(), f.kpis.orders_kept(), f.slippage.orders_kept()], [0; 4]);
+    }
+
+    #[test]
     fn a_panicking_fold_is_contained_and_reported() {
         let mut failures = Vec::new();
         guarded(&mut failures, 7, "kpis", || panic!("boom"));

@@ -94,6 +94,7 @@ pub struct Governance {
     exits: BTreeMap<String, ExitView>,
     /// Every signal seen: its automation (interned), when it arrived, how its gate ended.
     signals: HashMap<String, SignalInfo>,
+    /// Each order's automation while the order is not final (the book says when one is).
     order_automation: HashMap<String, Arc<str>>,
     /// One shared copy of each automation name (a signal or order refers to it, not a copy).
     names: HashSet<Arc<str>>,
@@ -607,12 +608,22 @@ pub fn fill_pending_detail(row: &mut PendingView, events: &[Event]) {
     }
 }
 
+impl Governance {
+    /// Orders this fold keeps state for (not yet final).
+    pub fn orders_kept(&self) -> usize {
+        self.order_automation.len()
+    }
+}
+
 impl Fold for Governance {
     fn name(&self) -> &'static str {
         "governance"
     }
     fn apply(&mut self, s: &Stored<'_>, book: &Projection) {
         Governance::apply(self, s.seq, s.event, s.received_at, book);
+        if let Some(id) = book.finalised() {
+            self.order_automation.remove(id);
+        }
     }
     fn due(&mut self, now: DateTime<Utc>, book: &Projection) -> Vec<Action> {
         Governance::due(self, now, book)

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Body, Event, Intent, Side};
 use crate::metrics::percentile_sorted;
+use crate::recent::Recent;
 
 /// Parameters of the KPIs (from config later; these are the defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -158,9 +159,10 @@ struct OrderRef {
 #[derive(Debug, Clone, Default)]
 pub struct ExitKpis {
     params: KpiParams,
-    stops: HashMap<String, Option<f64>>,
+    /// Each recent entry signal's stop (see [`crate::recent::SIGNALS_KEPT`]).
+    stops: Recent<Option<f64>>,
     exit_index: HashMap<String, usize>,
-    /// Each order's signal, side and instrument (one entry an order).
+    /// Each order's signal, side and instrument, while the order is not final.
     orders: HashMap<String, OrderRef>,
     open: HashMap<String, Open>,
     mids: HashMap<String, f64>,
@@ -400,12 +402,22 @@ impl ExitKpis {
     }
 }
 
+impl ExitKpis {
+    /// Orders this fold keeps state for (not yet final).
+    pub fn orders_kept(&self) -> usize {
+        self.orders.len()
+    }
+}
+
 impl crate::fold::Fold for ExitKpis {
     fn name(&self) -> &'static str {
         "kpis"
     }
-    fn apply(&mut self, s: &crate::fold::Stored<'_>, _book: &crate::projection::Projection) {
+    fn apply(&mut self, s: &crate::fold::Stored<'_>, book: &crate::projection::Projection) {
         ExitKpis::apply(self, s.event);
+        if let Some(id) = book.finalised() {
+            self.orders.remove(id);
+        }
     }
 }
 

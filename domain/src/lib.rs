@@ -16,6 +16,7 @@ pub mod kpi;
 pub mod lineage;
 pub mod metrics;
 pub mod projection;
+pub mod recent;
 pub mod regime;
 pub mod risk;
 pub mod series;

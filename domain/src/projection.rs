@@ -4,7 +4,7 @@
 //! PnL uses the average-cost method per instrument, in the account currency (fees are assumed
 //! to be charged in it). Realized PnL is booked when a fill reduces a position; unrealized PnL
 //! is `(mark - avg_cost) x quantity` with the mark the last mid seen for the instrument.
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hdrhistogram::Histogram;
@@ -96,6 +96,9 @@ struct OrderState {
 struct SignalState {
     row: SignalRow,
     orders: Vec<String>,
+    /// The figures of this signal's orders that are final and gone from the book's order map
+    /// (quantity, filled, filled notional, status): the row's status still sums them.
+    settled: HashMap<String, (Decimal, Decimal, Decimal, OrderStatus)>,
     /// Factor exposures the signal carried (`beta_<factor>` features, by lower-case factor).
     exposures: BTreeMap<String, f64>,
 }
@@ -125,6 +128,8 @@ pub struct RiskSnapshot {
 pub enum Flag {
     /// A fill for an order id the log has not seen: not applied to positions.
     UnknownOrder,
+    /// A fill for an order already final (filled in full, cancelled or rejected): not applied.
+    FinalOrder,
 }
 
 #[derive(Debug, Clone)]
@@ -133,7 +138,15 @@ pub struct Projection {
     head_seq: u64,
     positions: BTreeMap<String, Position>,
     marks: HashMap<String, Decimal>,
+    /// Orders not yet final. An order is final when its status is terminal and, if `filled`,
+    /// its fills cover its quantity; it then leaves this map (see [`Projection::finalised`]).
     orders: HashMap<String, OrderState>,
+    /// Hashes of the ids of final orders (8 bytes each): a later fill for one is flagged
+    /// [`Flag::FinalOrder`] rather than taken for an unknown order.
+    final_orders: HashSet<u64>,
+    /// The order that became final with the event just applied: the folds after the book drop
+    /// what they keep for it.
+    finalised: Option<String>,
     signals: HashMap<String, SignalState>,
     feed: VecDeque<String>,
     as_of: Option<DateTime<Utc>>,
@@ -172,6 +185,15 @@ pub struct Projection {
     daily_marks: HashMap<String, Vec<(NaiveDate, f64)>>,
 }
 
+/// A fixed (unkeyed) 64-bit hash of an id: the same in every process, so a restart rebuilds
+/// the same set.
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
 fn histogram() -> Histogram<u64> {
     // 1 ms .. ~11.5 days, 3 significant digits; new_with_bounds only fails for invalid bounds.
     Histogram::new_with_bounds(1, 1_000_000_000, 3).unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()))
@@ -185,6 +207,8 @@ impl Projection {
             positions: BTreeMap::new(),
             marks: HashMap::new(),
             orders: HashMap::new(),
+            final_orders: HashSet::new(),
+            finalised: None,
             signals: HashMap::new(),
             feed: VecDeque::new(),
             as_of: None,
@@ -241,14 +265,47 @@ impl Projection {
         self.head_seq
     }
 
-    /// Whether an order id has been seen (to flag fills for unknown orders at ingest).
+    /// Whether an order id is open in the book (to flag fills for unknown or final orders at ingest).
     pub fn knows_order(&self, order_id: &str) -> bool {
         self.orders.contains_key(order_id)
+    }
+
+    /// Orders the book still holds (not yet final).
+    pub fn open_orders(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// Whether an order id belongs to an order already final (hash match; see `final_orders`).
+    pub fn order_is_final(&self, order_id: &str) -> bool {
+        !self.orders.contains_key(order_id) && self.final_orders.contains(&id_hash(order_id))
+    }
+
+    /// The order that became final with the last applied event, if one did. Folds that keep
+    /// per-order state drop theirs for it (after using it for this event).
+    pub fn finalised(&self) -> Option<&str> {
+        self.finalised.as_deref()
+    }
+
+    /// Moves an order that has become final out of the order map: its signal keeps its figures
+    /// (for the signal's status), a hash of its id stays (to flag late fills).
+    fn settle_if_final(&mut self, order_id: &str) {
+        let Some(o) = self.orders.get(order_id) else { return };
+        let done = o.status.is_terminal() && (o.status != OrderStatus::Filled || o.filled >= o.quantity);
+        if !done {
+            return;
+        }
+        let Some(o) = self.orders.remove(order_id) else { return };
+        if let Some(sig) = o.signal_id.as_deref().and_then(|s| self.signals.get_mut(s)) {
+            sig.settled.insert(order_id.to_string(), (o.quantity, o.filled, o.filled_notional, o.status));
+        }
+        self.final_orders.insert(id_hash(order_id));
+        self.finalised = Some(order_id.to_string());
     }
 
     /// Folds one stored event (with its log position) into the projection.
     pub fn apply(&mut self, seq: u64, event: &Event) -> Option<Flag> {
         self.head_seq = self.head_seq.max(seq);
+        self.finalised = None;
         self.counts.events += 1;
         match &event.body {
             Body::MarketSnapshot(m) => {
@@ -277,8 +334,9 @@ impl Projection {
                 self.counts.fills += 1;
                 if !self.on_fill(event.ts, f) {
                     self.counts.orphan_fills += 1;
-                    return Some(Flag::UnknownOrder);
+                    return Some(if self.final_orders.contains(&id_hash(f.order_id.as_str())) { Flag::FinalOrder } else { Flag::UnknownOrder });
                 }
+                self.settle_if_final(f.order_id.as_str());
             }
             Body::LlmDecision(_)
             | Body::OperatorResponse(_)
@@ -368,7 +426,7 @@ impl Projection {
             avg_fill_price: None,
         };
         let exposures = s.features.iter().filter_map(|(k, v)| k.strip_prefix("beta_").map(|f| (f.to_string(), *v))).collect();
-        if self.signals.insert(id.clone(), SignalState { row, orders: Vec::new(), exposures }).is_none() {
+        if self.signals.insert(id.clone(), SignalState { row, orders: Vec::new(), settled: HashMap::new(), exposures }).is_none() {
             self.feed.push_back(id);
             if self.feed.len() > FEED_LEN {
                 // The feed is bounded; the full history stays in the log.
@@ -418,6 +476,7 @@ impl Projection {
             }
         }
         self.refresh_signal_status(id);
+        self.settle_if_final(id);
     }
 
     /// Applies a fill to its order and position. `false` when the order is unknown.
@@ -492,11 +551,16 @@ impl Projection {
         let Some(sig) = self.signals.get(&sig_id) else { return };
         let (mut qty, mut filled, mut notional) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
         let mut last_status = None;
-        for o in sig.orders.iter().filter_map(|id| self.orders.get(id)) {
-            qty += o.quantity;
-            filled += o.filled;
-            notional += o.filled_notional;
-            last_status = Some(o.status);
+        for id in &sig.orders {
+            let (q, f, n, st) = match (self.orders.get(id), sig.settled.get(id)) {
+                (Some(o), _) => (o.quantity, o.filled, o.filled_notional, o.status),
+                (None, Some(s)) => *s,
+                (None, None) => continue,
+            };
+            qty += q;
+            filled += f;
+            notional += n;
+            last_status = Some(st);
         }
         let status = if !filled.is_zero() && filled >= qty {
             "filled"
@@ -925,6 +989,36 @@ mod tests {
         assert_eq!(v.pnl.unrealized, d("-10"));
         assert!(v.drawdown < 0.0);
         assert!(v.max_drawdown <= v.drawdown);
+    }
+
+    #[test]
+    fn a_final_order_leaves_the_book_its_signal_keeps_its_figures_and_a_late_fill_is_flagged() {
+        let mut p = Projection::new(d("100000"));
+        let sig = ev(r#"{"event_id":"e-s1","kind":"signal","ts":"2024-01-02T21:00:00Z","signal_id":"s1","automation_id":"a","instrument":"AAPL","intent":"entry","signal_type":"momentum","side":"buy","strength":0.5,"features":{},"model_version":"m1","prediction":0.01,"confidence":0.7}"#);
+        assert_eq!(p.apply(1, &sig), None);
+        // "filled" announced before its fills: not final until the fills cover the quantity.
+        assert_eq!(p.apply(2, &order("o1", "2024-01-02T21:00:01Z", "buy", "10", "filled")), None);
+        assert_eq!((p.open_orders(), p.finalised()), (1, None));
+        assert_eq!(p.apply(3, &fill("f1", "o1", "2024-01-02T21:00:02Z", "4", "10", "0")), None);
+        assert_eq!(p.open_orders(), 1);
+        assert_eq!(p.apply(4, &fill("f2", "o1", "2024-01-02T21:00:03Z", "6", "10", "0")), None);
+        assert_eq!((p.open_orders(), p.finalised()), (0, Some("o1")));
+        assert!(p.order_is_final("o1") && !p.order_is_final("o2"));
+        // The signal's row still sums the settled order.
+        let row = p.signals(5).into_iter().find(|r| r.signal_id == "s1").unwrap_or_else(|| panic!("row"));
+        assert_eq!((row.status.as_str(), row.filled_quantity), ("filled", d("10")));
+        // A second order of the same signal is summed with the settled one.
+        assert_eq!(p.apply(5, &order("o2", "2024-01-02T21:00:04Z", "buy", "5", "submitted")), None);
+        assert_eq!(p.finalised(), None);
+        let row = p.signals(5).into_iter().find(|r| r.signal_id == "s1").unwrap_or_else(|| panic!("row"));
+        assert_eq!((row.status.as_str(), row.filled_quantity), ("partially filled", d("10")));
+        // A cancel is final at once; a fill after it is flagged and not applied.
+        assert_eq!(p.apply(6, &order("o2", "2024-01-02T21:00:05Z", "buy", "5", "cancelled")), None);
+        assert_eq!((p.open_orders(), p.finalised()), (0, Some("o2")));
+        let held = p.position("AAPL").map(|x| x.quantity);
+        assert_eq!(p.apply(7, &fill("f3", "o2", "2024-01-02T21:00:06Z", "5", "10", "0")), Some(Flag::FinalOrder));
+        assert_eq!(p.position("AAPL").map(|x| x.quantity), held);
+        assert_eq!(held, Some(d("10")));
     }
 
     #[test]

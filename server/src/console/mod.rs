@@ -182,6 +182,15 @@ impl Console {
                             });
                         }
                     }
+                    Body::Fill(f) if projection.order_is_final(f.order_id.as_str()) && !batch_orders.contains(f.order_id.as_str()) => {
+                        inc.flags = Some("final_order");
+                        flagged.push(Flagged {
+                            line: inc.line,
+                            event_id: inc.event.event_id.to_string(),
+                            flag: "final_order",
+                            reason: "fill for an order already final (filled in full, cancelled or rejected); stored, not applied to positions",
+                        });
+                    }
                     Body::Fill(f) if !projection.knows_order(f.order_id.as_str()) && !batch_orders.contains(f.order_id.as_str()) => {
                         inc.flags = Some("unknown_order");
                         flagged.push(Flagged {

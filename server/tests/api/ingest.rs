@@ -97,6 +97,23 @@ async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
 }
 
 #[tokio::test]
+async fn a_fill_for_an_order_already_final_is_stored_flagged_and_not_applied() {
+    let app = spawn().await;
+    let (status, body) = app.post(&[order("o1", "ord-1", "s", "buy", "2", "submitted", 0), fill("f1", "ord-1", "2", "100", "0", 1), order("o2", "ord-1", "s", "buy", "2", "filled", 2)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["flagged"], json!([]));
+    let (_, before) = app.get("/api/v1/summary").await;
+    let (status, body) = app.post(&[fill("f2", "ord-1", "1", "100", "0", 3)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["flagged"][0]["flag"], "final_order", "{body}");
+    let (_, after) = app.get("/api/v1/summary").await;
+    assert_eq!(after["positions"], before["positions"], "a fill after the order is final is not applied");
+    assert_eq!(after["counts"]["orphan_fills"], 1);
+    let (_, page) = app.get("/api/v1/events?kind=fill").await;
+    assert_eq!(page["events"][1]["flags"], "final_order", "{page}");
+}
+
+#[tokio::test]
 async fn a_fill_for_an_unknown_order_is_stored_and_flagged() {
     let app = spawn().await;
     let (status, body) = app.post(&[fill("orphan", "ord-nobody", "1", "100", "0", 0)]).await;

@@ -18,7 +18,7 @@ step() { # step NAME COMMAND...: runs it and prints its time
 }
 
 step "set-up (installs only what is missing)" bash scripts/setup.sh --test
-step "unit and property tests: domain, engine" cargo test -p domain -p engine
+step "unit and property tests: domain, charts, engine" cargo test -p domain -p charts -p engine
 step "unit tests: app (ssr)" cargo test -p app --features ssr
 step "integration tests (server)" cargo test -p server
 # The end-to-end tests start target/debug/tradewatch themselves (port 0, fresh data dir).

@@ -1,11 +1,10 @@
 //! Tradewatch's UI: server-rendered with Leptos, hydrated in the browser.
 #![recursion_limit = "256"]
-pub mod api;
-pub mod auth;
-pub mod charts;
+mod components;
 pub mod error;
 mod live;
 mod pages;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod session;
@@ -77,8 +76,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     // Who is signed in, resolved on the server for this request and carried to the browser.
-    let me = Resource::new(|| (), |_| auth::whoami());
-    let user: Signal<Option<auth::SessionUser>> = Signal::derive(move || me.get().and_then(Result::ok).flatten());
+    let me = Resource::new(|| (), |_| server_fns::auth::whoami());
+    let user: Signal<Option<session::SessionUser>> = Signal::derive(move || me.get().and_then(Result::ok).flatten());
     provide_context(user);
     live::provide(Signal::derive(move || user.get().is_some_and(|u| u.role.allows(domain::governance::Permission::ViewOperations))));
     // Effects run only in the browser: a marker that hydration finished (end-to-end tests wait for it).
@@ -87,7 +86,7 @@ pub fn App() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
-    let logout = ServerAction::<auth::Logout>::new();
+    let logout = ServerAction::<server_fns::auth::Logout>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
             #[cfg(feature = "hydrate")]
@@ -126,14 +125,14 @@ pub fn App() -> impl IntoView {
                     </Show>
                     {move || user.get().map(|u| view! {
                         <a class="who" href="/account" data-testid="who">{format!("{} ({})", u.username, u.role.as_str())}</a>
-                        <button class="link" data-testid="logout" on:click=move |_| { logout.dispatch(auth::Logout {}); }>"Sign out"</button>
+                        <button class="link" data-testid="logout" on:click=move |_| { logout.dispatch(server_fns::auth::Logout {}); }>"Sign out"</button>
                     })}
                 </Transition>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=path!("/") view=pages::dashboard::Dashboard/>
-                    <Route path=path!("/login") view=pages::governance::LoginPage/>
+                    <Route path=path!("/login") view=pages::login::LoginPage/>
                     <Route path=path!("/signals") view=pages::signals::Signals/>
                     <Route path=path!("/performance") view=pages::performance::PerformancePage/>
                     <Route path=path!("/kpis") view=pages::kpis::KpiPage/>
@@ -143,10 +142,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=pages::audit::Audit/>
                     <Route path=path!("/audit/:seq") view=pages::audit::EventDetail/>
                     <Route path=path!("/trades/:signal_id") view=pages::lineage::LineagePage/>
-                    <Route path=path!("/config") view=pages::governance::ConfigPage/>
-                    <Route path=path!("/admin") view=pages::governance::AdminPage/>
+                    <Route path=path!("/config") view=pages::config::ConfigPage/>
+                    <Route path=path!("/admin") view=pages::admin::AdminPage/>
                     <Route path=path!("/investor") view=pages::investor::InvestorPage/>
-                    <Route path=path!("/account") view=pages::governance::AccountPage/>
+                    <Route path=path!("/account") view=pages::account::AccountPage/>
                 </Routes>
             </main>
         </Router>

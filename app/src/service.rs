@@ -11,6 +11,11 @@ use domain::view::{
 use crate::error::AppError;
 use crate::session::SessionUser;
 
+/// Reverse proxies whose `X-Forwarded-For` names the client (the server's setting
+/// `trusted_proxies`); empty: the header is never believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Arc<Vec<std::net::IpAddr>>);
+
 /// An internal failure; its details are logged by the server, never sent to a browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("internal error")]

@@ -84,7 +84,7 @@ impl Attribution {
 pub const FACTORS: [&str; 5] = ["mtum", "qual", "size", "usmv", "vlue"];
 
 /// Daily factor returns as a wealth index per factor, for compounding over any span of dates.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FactorReturns {
     dates: Vec<NaiveDate>,
     /// `wealth[k][i]`: growth of 1 in factor k from before the first date to the close of date i.
@@ -221,20 +221,20 @@ pub struct SlippageReport {
     pub by_liquidity: BTreeMap<String, CostParts>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct OrderInfo {
     instrument: String,
     sign: Decimal,
     quantity: Decimal,
     filled: Decimal,
-    order_type: &'static str,
+    order_type: crate::event::OrderType,
     decision: Option<Decimal>,
     arrival: Option<(Decimal, Decimal)>,
     done: bool,
 }
 
 /// The slippage decomposition as a fold over the log.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Slippage {
     quotes: std::collections::HashMap<String, (Decimal, Decimal, Decimal)>,
     /// The mid when each recent signal arrived (its decision price; see [`crate::recent::SIGNALS_KEPT`]).
@@ -265,7 +265,7 @@ impl Slippage {
                     let arrival = quote.map(|(bid, ask, mid)| (mid, if sign.is_sign_positive() { ask } else { bid }));
                     self.orders.insert(
                         id.clone(),
-                        OrderInfo { instrument: o.instrument.as_str().to_string(), sign, quantity: o.quantity, filled: Decimal::ZERO, order_type: o.order_type.as_str(), decision, arrival, done: false },
+                        OrderInfo { instrument: o.instrument.as_str().to_string(), sign, quantity: o.quantity, filled: Decimal::ZERO, order_type: o.order_type, decision, arrival, done: false },
                     );
                 }
                 if o.status.is_terminal() {
@@ -286,7 +286,7 @@ impl Slippage {
                     fills: 1,
                 };
                 let (instrument, order_type) = (info.instrument.clone(), info.order_type);
-                self.book(&instrument, order_type, f.liquidity.as_str(), &part);
+                self.book(&instrument, order_type.as_str(), f.liquidity.as_str(), &part);
             }
             _ => {}
         }
@@ -306,7 +306,7 @@ impl Slippage {
         let (Some(decision), Some((_, _, now))) = (info.decision, self.quotes.get(&info.instrument).copied()) else { return };
         let part = CostParts { opportunity: info.sign * (now - decision) * unfilled, ..CostParts::default() };
         let (instrument, order_type) = (info.instrument.clone(), info.order_type);
-        self.book(&instrument, order_type, "unfilled", &part);
+        self.book(&instrument, order_type.as_str(), "unfilled", &part);
     }
 
     fn book(&mut self, instrument: &str, order_type: &str, liquidity: &str, part: &CostParts) {
@@ -330,6 +330,13 @@ impl Slippage {
 }
 
 impl crate::fold::Fold for Slippage {
+    fn snapshot(&self) -> Result<Vec<u8>, crate::fold::SnapshotError> {
+        crate::fold::encode(self)
+    }
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), crate::fold::SnapshotError> {
+        *self = crate::fold::decode(bytes)?;
+        Ok(())
+    }
     fn name(&self) -> &'static str {
         "slippage"
     }

@@ -6,6 +6,8 @@
 //! The book (positions, PnL, equity; `projection::Projection`) is applied first and every other
 //! fold reads it. The ordered list is `folds::Folds`.
 use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::event::Event;
 use crate::projection::Projection;
@@ -42,4 +44,27 @@ pub trait Fold {
     fn due(&mut self, _now: DateTime<Utc>, _book: &Projection) -> Vec<Action> {
         Vec::new()
     }
+    /// The fold's whole state as bytes ([`encode`]): with the seq and head hash it covers, a
+    /// snapshot lets a restart skip re-folding the log up to there.
+    fn snapshot(&self) -> Result<Vec<u8>, SnapshotError>;
+    /// Replaces the fold's state by one [`Fold::snapshot`] wrote.
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError>;
+}
+
+/// A snapshot that could not be written or read (a stale format, corrupt bytes): the caller
+/// falls back to folding the log from the start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("fold snapshot: {0}")]
+pub struct SnapshotError(pub String);
+
+/// A fold's state as CBOR (self-describing, compact, any map key).
+pub fn encode<T: Serialize>(state: &T) -> Result<Vec<u8>, SnapshotError> {
+    let mut out = Vec::new();
+    ciborium::into_writer(state, &mut out).map_err(|e| SnapshotError(e.to_string()))?;
+    Ok(out)
+}
+
+/// Reads back what [`encode`] wrote.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, SnapshotError> {
+    ciborium::from_reader(bytes).map_err(|e| SnapshotError(e.to_string()))
 }

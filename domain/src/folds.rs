@@ -4,10 +4,13 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::analytics::Slippage;
-use crate::fold::{Action, Fold, Stored};
+use crate::fold::{Action, Fold, SnapshotError, Stored};
 use crate::governance::Governance;
 use crate::kpi::{ExitKpis, KpiParams};
 use crate::projection::Projection;
+
+/// The version of [`Folds::snapshot`]'s layout; bump it when a fold's state changes shape.
+pub const SNAPSHOT_FORMAT: u32 = 1;
 
 /// Every fold's state. Reads go to the typed fields; writes only through [`Folds::apply`].
 #[derive(Debug, Clone)]
@@ -59,6 +62,41 @@ impl Folds {
     pub fn due(&mut self, now: DateTime<Utc>) -> Vec<Action> {
         let (book, list) = self.split();
         list.into_iter().flat_map(|f| f.due(now, book)).collect()
+    }
+
+    /// Every fold's state, the book first, as one blob: `(name, bytes)` per fold in list order.
+    /// What it covers (seq, head hash) is the caller's to record beside it.
+    pub fn snapshot(&mut self) -> Result<Vec<u8>, SnapshotError> {
+        let mut parts = vec![("projection".to_string(), crate::fold::encode(&self.book)?)];
+        let (_, list) = self.split();
+        for f in list {
+            parts.push((f.name().to_string(), f.snapshot()?));
+        }
+        crate::fold::encode(&(SNAPSHOT_FORMAT, parts))
+    }
+
+    /// The folds as [`Folds::snapshot`] wrote them. Refused (the caller re-folds the log): another
+    /// format version, a fold missing, extra or out of order, or bytes that do not decode.
+    pub fn restore(bytes: &[u8]) -> Result<Self, SnapshotError> {
+        let (format, parts): (u32, Vec<(String, Vec<u8>)>) = crate::fold::decode(bytes)?;
+        if format != SNAPSHOT_FORMAT {
+            return Err(SnapshotError(format!("format {format}, this build reads {SNAPSHOT_FORMAT}")));
+        }
+        let mut folds = Folds::new(Decimal::ZERO);
+        let names = folds.names();
+        let got: Vec<&str> = parts.iter().map(|(n, _)| n.as_str()).collect();
+        if got != names {
+            return Err(SnapshotError(format!("folds {got:?}, this build runs {names:?}")));
+        }
+        let mut parts = parts.into_iter();
+        if let Some((_, book)) = parts.next() {
+            folds.book = crate::fold::decode(&book)?;
+        }
+        let (_, list) = folds.split();
+        for (fold, (_, bytes)) in list.into_iter().zip(parts) {
+            fold.restore(&bytes)?;
+        }
+        Ok(folds)
     }
 
     /// The folds' names in the order they run, the book first.

@@ -25,7 +25,7 @@ use crate::projection::Projection;
 // The governance projection
 
 /// What governance keeps of each signal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct SignalInfo {
     automation: Arc<str>,
     received: DateTime<Utc>,
@@ -34,7 +34,7 @@ struct SignalInfo {
 }
 
 /// How a gated entry signal ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Gate {
     Pending,
     Approved,
@@ -44,7 +44,7 @@ pub enum Gate {
     Automatic,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PauseInfo {
     pub actor: String,
     pub reason: String,
@@ -52,7 +52,7 @@ pub struct PauseInfo {
     pub rule: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct AutomationState {
     approved: u32,
     rejected: u32,
@@ -84,7 +84,7 @@ impl AutomationState {
 /// The heartbeat status with which a component announces a clean stop.
 pub const HEARTBEAT_STOPPED: &str = "stopped";
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Governance {
     config: Config,
     versions: Vec<ConfigVersionView>,
@@ -114,7 +114,7 @@ pub const PENDING_LISTED: usize = 50;
 /// The entry signals waiting for a person, indexed by expiry and counted per automation, so the
 /// timeout sweep and the view cost what they return, not what is waiting (a stalled book can
 /// hold 100k+).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct PendingBook {
     by_id: HashMap<String, PendingView>,
     by_expiry: BTreeSet<(DateTime<Utc>, String)>,
@@ -616,6 +616,13 @@ impl Governance {
 }
 
 impl Fold for Governance {
+    fn snapshot(&self) -> Result<Vec<u8>, crate::fold::SnapshotError> {
+        crate::fold::encode(self)
+    }
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), crate::fold::SnapshotError> {
+        *self = crate::fold::decode(bytes)?;
+        Ok(())
+    }
     fn name(&self) -> &'static str {
         "governance"
     }

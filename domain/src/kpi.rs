@@ -104,7 +104,7 @@ pub struct KpiWeek {
 }
 
 /// What became of one exit signal.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Exit {
     signal_id: String,
     instrument: String,
@@ -120,7 +120,7 @@ struct Exit {
     after_stop: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Open {
     direction: f64,
     quantity: f64,
@@ -135,7 +135,7 @@ struct Open {
 }
 
 /// A closed trade as the KPIs see it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Closed {
     week: NaiveDate,
     instrument: String,
@@ -149,14 +149,14 @@ struct Closed {
 }
 
 /// What the KPI fold keeps of an order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct OrderRef {
     signal: String,
     side: Side,
     instrument: String,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ExitKpis {
     params: KpiParams,
     /// Each recent entry signal's stop (see [`crate::recent::SIGNALS_KEPT`]).
@@ -410,6 +410,13 @@ impl ExitKpis {
 }
 
 impl crate::fold::Fold for ExitKpis {
+    fn snapshot(&self) -> Result<Vec<u8>, crate::fold::SnapshotError> {
+        crate::fold::encode(self)
+    }
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), crate::fold::SnapshotError> {
+        *self = crate::fold::decode(bytes)?;
+        Ok(())
+    }
     fn name(&self) -> &'static str {
         "kpis"
     }

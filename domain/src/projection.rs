@@ -27,7 +27,7 @@ const CURVE_POINTS: usize = 400;
 /// Decimal places kept in an average cost (far below a cent on any realistic position).
 const AVG_COST_DP: u32 = 12;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Position {
     pub quantity: Decimal,
     pub avg_cost: Decimal,
@@ -78,7 +78,7 @@ impl Position {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct OrderState {
     signal_id: Option<String>,
     instrument: String,
@@ -92,7 +92,7 @@ struct OrderState {
     first_fill_seen: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct SignalState {
     row: SignalRow,
     orders: Vec<String>,
@@ -104,7 +104,7 @@ struct SignalState {
 }
 
 /// What the last applied fill did, for the rule evaluators (circuit breakers).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FillOutcome {
     /// Net PnL of the round trip this fill closed, if it closed one.
     pub closed_pnl: Option<Decimal>,
@@ -113,7 +113,7 @@ pub struct FillOutcome {
 }
 
 /// The figures the global circuit breakers watch.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct RiskSnapshot {
     /// Equity now minus the previous day's close (market time), USD.
     pub daily_pnl: Decimal,
@@ -124,7 +124,7 @@ pub struct RiskSnapshot {
 }
 
 /// What applying one event found worth flagging (the event is applied and kept regardless).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Flag {
     /// A fill for an order id the log has not seen: not applied to positions.
     UnknownOrder,
@@ -132,7 +132,7 @@ pub enum Flag {
     FinalOrder,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Projection {
     capital: Decimal,
     head_seq: u64,
@@ -164,7 +164,9 @@ pub struct Projection {
     slippage_n: u64,
     orders_final: u64,
     orders_filled: u64,
+    #[serde(with = "histogram_serde")]
     signal_to_order: Histogram<u64>,
+    #[serde(with = "histogram_serde")]
     order_to_fill: Histogram<u64>,
     counts: CountsView,
     last_fill: Option<FillOutcome>,
@@ -192,6 +194,27 @@ fn id_hash(id: &str) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     id.hash(&mut h);
     h.finish()
+}
+
+/// A latency histogram in a snapshot: its recorded (value, count) pairs; recording them again
+/// lands each in the same bucket, so every quantile is the same after a restore.
+mod histogram_serde {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<(u64, u64)> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+        pairs.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let pairs = Vec::<(u64, u64)>::deserialize(d)?;
+        let mut h = super::histogram();
+        for (v, n) in pairs {
+            h.record_n(v, n).map_err(|e| serde::de::Error::custom(format!("latency histogram: {e}")))?;
+        }
+        Ok(h)
+    }
 }
 
 fn histogram() -> Histogram<u64> {

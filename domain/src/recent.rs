@@ -2,6 +2,7 @@
 //! of them, at no cost per entry (two generations: when the current one is full, the older one
 //! is dropped whole). For what a fold keeps per signal that only orders arriving soon after the
 //! signal need (its mid, its stop).
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// How many recent signals the folds keep per-signal facts for (their mid, their stop): an order
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 /// decision price falls back to the arrival mid; no stop is known).
 pub const SIGNALS_KEPT: usize = 100_000;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Recent<V> {
     cap: usize,
     current: HashMap<String, V>,

@@ -195,7 +195,7 @@ impl RiskReport {
 
 /// End-of-day exposure of the book (market time), recorded when the next day's first market
 /// snapshot arrives (the current day is read live).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DayExposure {
     pub date: NaiveDate,
     /// Sum of |quantity x mark| over positions, USD.

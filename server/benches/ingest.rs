@@ -25,8 +25,15 @@ fn ingest(c: &mut Criterion) {
     // first N approved trades. With the default threshold every entry would wait for a person
     // and every order be flagged, which is the first hours of an automation, not its life.
     rt.block_on(async {
-        let config = serde_json::json!({"kind": "config_change", "version": 1, "actor": "bench", "reason": "benchmark: automations run unattended", "config": {"gating": {"threshold": 0}}});
-        console.record(vec![config], Utc::now()).await.unwrap_or_else(|e| panic!("config: {e}"))
+        let mut config = domain::config::Config::default();
+        config.gating.threshold = 0;
+        let change = domain::event::ConfigChange {
+            version: 1,
+            actor: domain::event::Id::parse("bench").unwrap_or_else(|e| panic!("id: {e}")),
+            reason: domain::text::Reason::parse("benchmark: automations run unattended").unwrap_or_else(|e| panic!("reason: {e}")),
+            config,
+        };
+        console.record(vec![domain::event::Body::ConfigChange(change)], Utc::now()).await.unwrap_or_else(|e| panic!("config: {e}"))
     });
     let base = Utc.with_ymd_and_hms(2024, 1, 2, 14, 30, 0).single().unwrap_or_default();
     let mut group = c.benchmark_group("ingest");

@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 use engine::{Dataset, ReplayConfig, Speed};
 use rust_decimal::Decimal;
 
-use crate::startup::{Application, Config};
+use crate::config::{Flags, Settings};
+use crate::startup::Application;
 use crate::store::{Scopes, Store};
 use domain::governance::Role;
 
@@ -22,15 +23,23 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the console (web UI and API).
+    /// Run the console (web UI and API). Settings come from the built-in defaults, then the
+    /// file (`--config` or `TRADEWATCH_CONFIG`), then `TRADEWATCH_<KEY>` variables, then these
+    /// flags (see `tradewatch config`).
     Serve {
-        #[arg(long, default_value = "127.0.0.1:3000", env = "TRADEWATCH_ADDR")]
-        addr: SocketAddr,
-        #[arg(long, default_value = "./tradewatch-data", env = "TRADEWATCH_DATA_DIR")]
-        data_dir: PathBuf,
-        /// Starting capital in USD (base of equity, returns and drawdown).
-        #[arg(long, default_value = "1000000")]
-        capital: Decimal,
+        /// A TOML file of settings (keys: addr, data_dir, capital, site_root, secure_cookies,
+        /// max_connections, trusted_proxies).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on [default: 127.0.0.1:3000].
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        /// Directory of the SQLite database [default: ./tradewatch-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Starting capital in USD (base of equity, returns and drawdown) [default: 1000000].
+        #[arg(long)]
+        capital: Option<Decimal>,
         /// Also run the paper engine on the bundled real data, as a child process.
         #[arg(long)]
         demo: bool,
@@ -72,6 +81,11 @@ pub enum Command {
         /// sent for them), so the first sent bars can already trade.
         #[arg(long, default_value = "120")]
         warm_up_days: u32,
+    },
+    /// Print the settings `serve` would run with (every layer applied; secrets redacted).
+    Config {
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Verify the audit chain offline; exits 1 on a broken link.
     Verify {
@@ -180,9 +194,13 @@ fn default_market_data(dir: PathBuf) -> PathBuf {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { addr, data_dir, capital, demo, demo_speed, market_data } => {
-            let mut config = Config::new(addr, data_dir.clone());
-            config.capital = capital;
+        Command::Config { config } => {
+            print!("{}", Settings::from_process(config, &Flags::default())?.to_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { config, addr, data_dir, capital, demo, demo_speed, market_data } => {
+            let flags = Flags { addr, data_dir, capital: capital.map(|c| c.to_string()) };
+            let config = Settings::from_process(config, &flags)?.into_config()?;
             let app = Application::build(config).await?;
             let local = app.local_addr().context("no local address")?;
             let mut child = None;

@@ -2,6 +2,7 @@
 pub mod http;
 pub mod auth;
 pub mod cli;
+pub mod config;
 pub mod console;
 pub mod jobs;
 pub mod reference;

@@ -32,19 +32,24 @@ pub struct Config {
     /// Mark the session cookie `Secure` (set when the console is served over TLS, e.g. behind
     /// a TLS-terminating proxy): `TRADEWATCH_SECURE_COOKIES=1`.
     pub secure_cookies: bool,
+    /// Connections open at once (further clients wait in the kernel's accept queue).
+    pub max_connections: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
     pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
         let site_root = std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/site"));
         let secure_cookies = std::env::var("TRADEWATCH_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true");
-        Self { addr, data_dir, capital: Decimal::from(1_000_000), site_root, secure_cookies }
+        Self { addr, data_dir, capital: Decimal::from(1_000_000), site_root, secure_cookies, max_connections: MAX_CONNECTIONS, trusted_proxies: Vec::new() }
     }
 }
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    max_connections: usize,
     pub console: Arc<Console>,
 }
 
@@ -74,6 +79,7 @@ impl Application {
             .with_same_site(SameSite::Strict)
             .with_secure(config.secure_cookies)
             .with_expiry(Expiry::OnInactivity(time::Duration::minutes(crate::auth::IDLE_TIMEOUT_MINUTES)));
+        let trusted = app::service::TrustedProxies(Arc::new(config.trusted_proxies.clone()));
         let routes = generate_route_list(app::App);
         // The browser bundle: gzip copies served to clients that accept them; hashed names may
         // be cached for a year (a new build has new names), unhashed ones are revalidated.
@@ -96,6 +102,7 @@ impl Application {
                 move || {
                     provide_context(service.clone());
                     provide_context(auth.clone());
+                    provide_context(trusted.clone());
                     leptos::nonce::provide_nonce();
                 },
                 {
@@ -133,7 +140,7 @@ impl Application {
             .layer(CompressionLayer::new())
             .layer(TraceLayer::new_for_http())
             .with_state(state);
-        Ok(Self { listener, router, console })
+        Ok(Self { listener, router, console, max_connections: config.max_connections.max(1) })
     }
 
     pub fn port(&self) -> u16 {
@@ -153,8 +160,7 @@ impl Application {
         use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
         use hyper_util::server::conn::auto::Builder;
         use tower::ServiceExt;
-        let max = std::env::var("TRADEWATCH_MAX_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(MAX_CONNECTIONS);
-        let slots = Arc::new(tokio::sync::Semaphore::new(max));
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
@@ -204,7 +210,7 @@ impl Application {
 
 /// How long a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// Connections open at once (`TRADEWATCH_MAX_CONNECTIONS` overrides it).
+/// Connections open at once by default (setting `max_connections`).
 pub const MAX_CONNECTIONS: usize = 1024;
 
 fn header_if_absent(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::{opt_pct, pnl_class, ratio};
-use crate::api::get_attribution;
-use crate::charts;
+use super::Loaded;
+use crate::server_fns::get_attribution;
+use domain::view::AttributionView;
 
 /// A bucket key without its sort prefix ("3: 1-5 d" -> "1-5 d", "2 Tue" -> "Tue").
 fn label(k: &str) -> String {
@@ -119,25 +120,20 @@ pub fn AttributionPage() -> impl IntoView {
     view! {
         <h1>"PnL attribution"</h1>
         <p class="hint">"Realized PnL net of fees of the closed round trips (flat to flat), split several ways; each split sums to the total exactly. Open positions are not included. The same figures are in GET /api/v1/metrics (attribution, factor_attribution, regimes)."</p>
-        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
-            {move || data.get().map(|r| match r {
-                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                Ok(v) => view! {
-                    <p class="asof" data-testid="attribution-total">{format!("Total {} USD over {} trades", format::pnl(v.attribution.total), v.attribution.trades)}</p>
-                    <section class="panel">
-                        <h2>"By factor"</h2>
-                        <Factors f=v.factors.clone()/>
-                    </section>
-                    <section class="panel">
-                        <h2>"By instrument, holding horizon and time"</h2>
-                        <Splits a=v.attribution.clone()/>
-                    </section>
-                    <section class="panel">
-                        <h2>"By market regime"</h2>
-                        <Regimes r=v.regimes.clone()/>
-                    </section>
-                }.into_any(),
-            })}
-        </Suspense>
+        <Loaded data view=|v: AttributionView| view! {
+                <p class="asof" data-testid="attribution-total">{format!("Total {} USD over {} trades", format::pnl(v.attribution.total), v.attribution.trades)}</p>
+                <section class="panel">
+                    <h2>"By factor"</h2>
+                    <Factors f=v.factors.clone()/>
+                </section>
+                <section class="panel">
+                    <h2>"By instrument, holding horizon and time"</h2>
+                    <Splits a=v.attribution.clone()/>
+                </section>
+                <section class="panel">
+                    <h2>"By market regime"</h2>
+                    <Regimes r=v.regimes.clone()/>
+                </section>
+            }/>
     }
 }

@@ -7,7 +7,7 @@ use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::time;
-use crate::api::{VerifyChain, get_event, get_events};
+use crate::server_fns::{VerifyChain, get_event, get_events};
 
 const PAGE: u32 = 50;
 

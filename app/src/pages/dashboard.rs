@@ -6,8 +6,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::{Kpi, opt_pct, time, tone};
-use crate::api::get_dashboard;
-use crate::charts;
+use crate::server_fns::get_dashboard;
 use crate::live::use_live;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -31,7 +30,7 @@ pub fn Dashboard() -> impl IntoView {
     });
     view! {
         <h1>"Trading dashboard"</h1>
-        <super::governance::Controls/>
+        <super::controls::Controls/>
         <Suspense fallback=|| view! { <p class="empty">"Loading the dashboard…"</p> }>
             {move || match initial.get() {
                 Some(Err(e)) => view! { <p class="error">{e.to_string()}</p> }.into_any(),

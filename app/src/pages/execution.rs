@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::api::get_execution;
-use crate::charts;
+use super::{Empty, Loaded};
+use crate::server_fns::get_execution;
 
 fn cell(c: &CostParts, part: Decimal) -> String {
     format!("{} ({})", format::pnl(part), format::opt(c.bps(part), format::bps))
@@ -49,26 +49,20 @@ pub fn ExecutionPage() -> impl IntoView {
     view! {
         <h1>"Execution quality"</h1>
         <p class="hint">"Cost of the fills against the decision price, in USD and in bps of filled notional; positive is a cost. s is +1 for a buy and -1 for a sell. The parts add up to the total exactly (decimals). The same figures are in GET /api/v1/metrics (slippage); definitions in docs/methodology.md."</p>
-        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
-            {move || data.get().map(|r| match r {
-                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                Ok(v) if v.total.fills == 0 && v.total.opportunity.is_zero() => view! { <p class="empty" data-testid="execution-empty">"No fills yet."</p> }.into_any(),
-                Ok(v) => {
-                    let t = &v.total;
-                    let parts = [("Timing", t.timing), ("Spread", t.spread), ("Impact", t.impact), ("Opportunity", t.opportunity), ("Total", t.total())];
-                    let bars: Vec<(String, f64)> = parts.iter().map(|(k, x)| (k.to_string(), x.to_f64().unwrap_or(0.0))).collect();
-                    let svg = charts::bars_svg(&bars, "USD", 640);
-                    let by_instrument: Vec<(String, f64)> = v.by_instrument.iter().map(|(k, c)| (k.clone(), c.bps(c.total()).unwrap_or(0.0))).collect();
-                    let svg_bps = charts::bars_svg(&by_instrument, "bps", 640);
-                    view! {
-                        <div class="cols">
-                            <section class="panel"><h2>"All fills: cost by part (USD)"</h2><div class="chart" data-testid="execution-parts" inner_html=svg></div></section>
-                            <section class="panel"><h2>"Total cost by instrument (bps of filled notional)"</h2><div class="chart" inner_html=svg_bps></div></section>
-                        </div>
-                        <section class="panel"><h2>"By instrument, order type and liquidity"</h2><SlippageTable r=v.clone()/></section>
-                    }.into_any()
-                }
-            })}
-        </Suspense>
+        <Loaded data empty=Empty { when: |v: &SlippageReport| v.total.fills == 0 && v.total.opportunity.is_zero(), text: "No fills yet.", testid: "execution-empty" } view=|v: SlippageReport| {
+            let t = &v.total;
+            let parts = [("Timing", t.timing), ("Spread", t.spread), ("Impact", t.impact), ("Opportunity", t.opportunity), ("Total", t.total())];
+            let bars: Vec<(String, f64)> = parts.iter().map(|(k, x)| (k.to_string(), x.to_f64().unwrap_or(0.0))).collect();
+            let svg = charts::bars_svg(&bars, "USD", 640);
+            let by_instrument: Vec<(String, f64)> = v.by_instrument.iter().map(|(k, c)| (k.clone(), c.bps(c.total()).unwrap_or(0.0))).collect();
+            let svg_bps = charts::bars_svg(&by_instrument, "bps", 640);
+            view! {
+                <div class="cols">
+                    <section class="panel"><h2>"All fills: cost by part (USD)"</h2><div class="chart" data-testid="execution-parts" inner_html=svg></div></section>
+                    <section class="panel"><h2>"Total cost by instrument (bps of filled notional)"</h2><div class="chart" inner_html=svg_bps></div></section>
+                </div>
+                <section class="panel"><h2>"By instrument, order type and liquidity"</h2><SlippageTable r=v.clone()/></section>
+            }
+        }/>
     }
 }

@@ -6,9 +6,8 @@ use domain::governance::Band;
 use domain::kpi::{KpiValues, KpiWeek};
 use leptos::prelude::*;
 
-use super::opt_pct;
-use crate::api::{get_kpi_week, get_kpis};
-use crate::charts;
+use super::{Empty, Loaded, opt_pct};
+use crate::server_fns::{get_kpi_week, get_kpis};
 
 /// One KPI: field name (as in the API and config), label, value, rate (else ms), definition.
 struct Def {
@@ -109,72 +108,64 @@ pub fn KpiPage() -> impl IntoView {
     view! {
         <h1>"Exit quality (KPIs)"</h1>
         <p class="hint">"How well exits work, per ISO week of the exit signal (trades by the week they closed). The green band is the target from config (kpi_targets); red points are off target. Click a point or a week to see the exit signals and trades behind it. Definitions on hover and in docs/methodology.md; the same figures are in GET /api/v1/metrics (exit_kpis) and GET /api/v1/kpis/week."</p>
-        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
-            {move || data.get().map(|r| match r {
-                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                Ok(v) if v.report.weekly.is_empty() => view! {
-                    <p class="empty" data-testid="kpis-empty">"No exit signals or closed trades yet."</p>
-                }.into_any(),
-                Ok(v) => {
-                    let targets = v.targets;
-                    let weekly = v.report.weekly.clone();
-                    let cell = move |d: &Def, x: Option<f64>| {
-                        let off = band_of(&targets, d.key).holds(x) == Some(false);
-                        view! { <td class=if off { "num off" } else { "num" } title=if off { "off target" } else { "" }>{show(d, x)}</td> }
-                    };
-                    let row = move |label: String, week: Option<chrono::NaiveDate>, v: &KpiValues| view! {
-                        <tr class=if week.is_some() { "clickable" } else { "" } on:click=move |_| if week.is_some() { selected.set(week) }>
-                            <td>{label}</td>
-                            {DEFS.iter().map(|d| cell(d, (d.get)(v))).collect_view()}
-                            <td class="num">{format!("{} ({})", v.exits, v.exits_judged)}</td>
-                            <td class="num">{v.trades_with_stop}</td>
-                        </tr>
-                    };
-                    let charts = DEFS.iter().map(|d| {
-                        let points: Vec<(chrono::NaiveDate, f64)> = weekly.iter().filter_map(|(w, v)| (d.get)(v).map(|x| (*w, x))).collect();
-                        let band = band_of(&targets, d.key);
-                        let series: Vec<(i64, f64)> = points.iter().map(|(w, x)| (week_ms(w), *x)).collect();
-                        let unit = if d.rate { "%" } else { "seconds" };
-                        let (svg, xs) = charts::kpi_trend_svg(&series, (band.min, band.max), d.rate, &format!("{} ({unit})", d.label), 560, 200);
-                        let hits = points.iter().zip(xs).map(|((w, x), pos)| {
-                            let (w, tip) = (*w, format!("week of {w}: {}", show(d, Some(*x))));
-                            view! { <button class="hit" style=format!("left: calc({:.3}% - 7px)", pos * 100.0) title=tip data-week=w.to_string() on:click=move |_| selected.set(Some(w))></button> }
-                        }).collect_view();
-                        view! {
-                            <section class="panel" data-testid=format!("kpi-trend-{}", d.key)>
-                                <h2 title=d.definition>{format!("{} — target {}", d.label, band_text(d, band))}</h2>
-                                <div class="trend chart"><div inner_html=svg></div>{hits}</div>
-                            </section>
-                        }
-                    }).collect_view();
-                    view! {
-                        <section class="panel">
-                            <h2>"By week"</h2>
-                            <table class="grid compact" data-testid="kpi-table">
-                                <thead><tr><th></th>
-                                    {DEFS.iter().map(|d| view! { <th class="num" title=format!("{} Target: {}.", d.definition, band_text(d, band_of(&targets, d.key)))>{d.label}</th> }).collect_view()}
-                                    <th class="num" title="Exit signals (of them judged for TTDR / FER)">"Exits"</th>
-                                    <th class="num" title="Closed trades that had a stop-loss (the SLAR denominator)">"With stop"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {row("All".into(), None, &v.report.overall)}
-                                    {v.report.weekly.iter().rev().take(26).map(|(w, x)| row(format!("week of {w}"), Some(*w), x)).collect_view()}
-                                </tbody>
-                            </table>
-                        </section>
-                        <section class="panel" data-testid="kpi-week">
-                            <Transition fallback=|| ()>
-                                {move || detail.get().map(|r| match r {
-                                    Ok(Some(w)) => view! { <WeekDetail week=w/> }.into_any(),
-                                    Ok(None) => view! { <p class="hint">"Click a point on a chart, or a week in the table, to see the exit signals and trades behind it."</p> }.into_any(),
-                                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                                })}
-                            </Transition>
-                        </section>
-                        <div class="cols">{charts}</div>
-                    }.into_any()
+        <Loaded data empty=Empty { when: |v: &domain::view::KpiView| v.report.weekly.is_empty(), text: "No exit signals or closed trades yet.", testid: "kpis-empty" } view=move |v: domain::view::KpiView| {
+            let targets = v.targets;
+            let weekly = v.report.weekly.clone();
+            let cell = move |d: &Def, x: Option<f64>| {
+                let off = band_of(&targets, d.key).holds(x) == Some(false);
+                view! { <td class=if off { "num off" } else { "num" } title=if off { "off target" } else { "" }>{show(d, x)}</td> }
+            };
+            let row = move |label: String, week: Option<chrono::NaiveDate>, v: &KpiValues| view! {
+                <tr class=if week.is_some() { "clickable" } else { "" } on:click=move |_| if week.is_some() { selected.set(week) }>
+                    <td>{label}</td>
+                    {DEFS.iter().map(|d| cell(d, (d.get)(v))).collect_view()}
+                    <td class="num">{format!("{} ({})", v.exits, v.exits_judged)}</td>
+                    <td class="num">{v.trades_with_stop}</td>
+                </tr>
+            };
+            let charts = DEFS.iter().map(|d| {
+                let points: Vec<(chrono::NaiveDate, f64)> = weekly.iter().filter_map(|(w, v)| (d.get)(v).map(|x| (*w, x))).collect();
+                let band = band_of(&targets, d.key);
+                let series: Vec<(i64, f64)> = points.iter().map(|(w, x)| (week_ms(w), *x)).collect();
+                let unit = if d.rate { "%" } else { "seconds" };
+                let (svg, xs) = charts::kpi_trend_svg(&series, (band.min, band.max), d.rate, &format!("{} ({unit})", d.label), 560, 200);
+                let hits = points.iter().zip(xs).map(|((w, x), pos)| {
+                    let (w, tip) = (*w, format!("week of {w}: {}", show(d, Some(*x))));
+                    view! { <button class="hit" style=format!("left: calc({:.3}% - 7px)", pos * 100.0) title=tip data-week=w.to_string() on:click=move |_| selected.set(Some(w))></button> }
+                }).collect_view();
+                view! {
+                    <section class="panel" data-testid=format!("kpi-trend-{}", d.key)>
+                        <h2 title=d.definition>{format!("{} — target {}", d.label, band_text(d, band))}</h2>
+                        <div class="trend chart"><div inner_html=svg></div>{hits}</div>
+                    </section>
                 }
-            })}
-        </Suspense>
+            }).collect_view();
+            view! {
+                <section class="panel">
+                    <h2>"By week"</h2>
+                    <table class="grid compact" data-testid="kpi-table">
+                        <thead><tr><th></th>
+                            {DEFS.iter().map(|d| view! { <th class="num" title=format!("{} Target: {}.", d.definition, band_text(d, band_of(&targets, d.key)))>{d.label}</th> }).collect_view()}
+                            <th class="num" title="Exit signals (of them judged for TTDR / FER)">"Exits"</th>
+                            <th class="num" title="Closed trades that had a stop-loss (the SLAR denominator)">"With stop"</th>
+                        </tr></thead>
+                        <tbody>
+                            {row("All".into(), None, &v.report.overall)}
+                            {v.report.weekly.iter().rev().take(26).map(|(w, x)| row(format!("week of {w}"), Some(*w), x)).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+                <section class="panel" data-testid="kpi-week">
+                    <Transition fallback=|| ()>
+                        {move || detail.get().map(|r| match r {
+                            Ok(Some(w)) => view! { <WeekDetail week=w/> }.into_any(),
+                            Ok(None) => view! { <p class="hint">"Click a point on a chart, or a week in the table, to see the exit signals and trades behind it."</p> }.into_any(),
+                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                        })}
+                    </Transition>
+                </section>
+                <div class="cols">{charts}</div>
+            }
+        }/>
     }
 }

@@ -5,7 +5,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::time;
-use crate::api::get_lineage;
+use crate::server_fns::get_lineage;
 
 #[component]
 pub fn LineagePage() -> impl IntoView {

@@ -6,9 +6,8 @@ use domain::format;
 use domain::metrics::{MetricSet, PeriodReturn};
 use leptos::prelude::*;
 
-use super::{opt_pct, ratio};
-use crate::api::get_performance;
-use crate::charts;
+use super::{Empty, Loaded, opt_pct, ratio};
+use crate::server_fns::get_performance;
 
 
 fn date(d: Option<chrono::NaiveDate>) -> String {
@@ -111,58 +110,50 @@ pub fn PerformancePage() -> impl IntoView {
         } else {
             "Daily returns of the fund's equity (last equity of each UTC day) against the S&P 500 index. Per-period figures, not per trade; definitions on hover and in docs/methodology.md. The same set is at GET /api/v1/metrics. Exit quality, attribution, execution cost and risk have pages of their own."
         }}</p>
-        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
-            {move || data.get().map(|r| match r {
-                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                Ok(v) if v.metrics.periods < 2 => view! {
-                    <p class="empty" data-testid="performance-empty">"No daily returns yet: the metrics need equity on at least three days. Run the replay (tradewatch serve --demo) or post events."</p>
-                }.into_any(),
-                Ok(v) => {
-                    let m = v.metrics.clone();
-                    let unit = if v.interval == "native" { "bar" } else { "daily" };
-                    let later = format!("Rolling figures appear once there are {} {unit} returns.", v.rolling_window);
-                    let growth = charts::lines_svg(&[("Fund", &v.growth, true), ("S&P 500", &v.benchmark_growth, false)], "Cumulative return (%)", true, "", 900, 260);
-                    let underwater = charts::lines_svg(&[("Drawdown", &v.underwater, true)], "Drawdown (%)", true, "", 900, 180);
-                    let rolling = charts::lines_svg(&[("Sharpe", &v.rolling_sharpe, true), ("Beta", &v.rolling_beta, false)], &format!("Rolling {}-period Sharpe / beta", v.rolling_window), false, &later, 900, 200);
-                    let vol = charts::lines_svg(&[("Volatility", &v.rolling_volatility, true)], &format!("Rolling {}-period volatility (%)", v.rolling_window), true, &later, 900, 180);
-                    let dist = charts::distribution_svg(&v.returns, m.var_95, 440, 240);
-                    view! {
-                        <p class="asof" data-testid="performance-span">{if v.interval == "native" {
-                            format!("{} bar returns, {} to {}; annualised with {:.0} bars a year", m.periods, date(m.start), date(m.end), v.periods_per_year)
-                        } else {
-                            format!("{} daily returns, {} to {}; {} with an S&P 500 return on the same date", m.periods, date(m.start), date(m.end), m.benchmark_periods.unwrap_or(0))
-                        }}</p>
-                        <section class="panel chart" data-testid="growth-chart" inner_html=growth></section>
-                        <section class="panel chart" inner_html=underwater></section>
-                        <div class="cols">
-                            <section class="panel">
-                                <h2>"Metrics"</h2>
-                                <table class="grid compact" data-testid="metrics-table"><tbody>
-                                    {rows(&m).into_iter().map(|(label, value, def)| view! {
-                                        <tr title=def><td>{label}</td><td class="num">{value}</td></tr>
-                                    }).collect_view()}
-                                </tbody></table>
-                            </section>
-                            <section class="panel">
-                                <h2>{format!("Distribution of {unit} returns")}</h2>
-                                {(v.returns.len() < m.periods).then(|| view! { <p class="hint">{format!("Drawn from an even sample of {} of the {} returns; the figures use all of them.", v.returns.len(), m.periods)}</p> })}
-                                <div class="chart" inner_html=dist></div>
-                            </section>
-                        </div>
-                        <section class="panel">
-                            <h2>"Per trade (closed round trips)"</h2>
-                            <p class="hint">"Per-trade figures: each closed round trip (flat to flat) counts once, whatever its size or length. Not comparable with the per-period figures above."</p>
-                            <TradeTable t=v.trades.clone()/>
-                        </section>
-                        <section class="panel chart" inner_html=rolling></section>
-                        <section class="panel chart" inner_html=vol></section>
-                        <section class="panel">
-                            <h2>"Monthly returns (%)"</h2>
-                            <MonthlyTable months=m.monthly_returns.clone() years=m.yearly_returns.clone()/>
-                        </section>
-                    }.into_any()
-                }
-            })}
-        </Suspense>
+        <Loaded data empty=Empty { when: |v: &domain::view::PerformanceView| v.metrics.periods < 2, text: "No daily returns yet: the metrics need equity on at least three days. Run the replay (tradewatch serve --demo) or post events.", testid: "performance-empty" } view=move |v: domain::view::PerformanceView| {
+            let m = v.metrics.clone();
+            let unit = if v.interval == "native" { "bar" } else { "daily" };
+            let later = format!("Rolling figures appear once there are {} {unit} returns.", v.rolling_window);
+            let growth = charts::lines_svg(&[("Fund", &v.growth, true), ("S&P 500", &v.benchmark_growth, false)], "Cumulative return (%)", true, "", 900, 260);
+            let underwater = charts::lines_svg(&[("Drawdown", &v.underwater, true)], "Drawdown (%)", true, "", 900, 180);
+            let rolling = charts::lines_svg(&[("Sharpe", &v.rolling_sharpe, true), ("Beta", &v.rolling_beta, false)], &format!("Rolling {}-period Sharpe / beta", v.rolling_window), false, &later, 900, 200);
+            let vol = charts::lines_svg(&[("Volatility", &v.rolling_volatility, true)], &format!("Rolling {}-period volatility (%)", v.rolling_window), true, &later, 900, 180);
+            let dist = charts::distribution_svg(&v.returns, m.var_95, 440, 240);
+            view! {
+                <p class="asof" data-testid="performance-span">{if v.interval == "native" {
+                    format!("{} bar returns, {} to {}; annualised with {:.0} bars a year", m.periods, date(m.start), date(m.end), v.periods_per_year)
+                } else {
+                    format!("{} daily returns, {} to {}; {} with an S&P 500 return on the same date", m.periods, date(m.start), date(m.end), m.benchmark_periods.unwrap_or(0))
+                }}</p>
+                <section class="panel chart" data-testid="growth-chart" inner_html=growth></section>
+                <section class="panel chart" inner_html=underwater></section>
+                <div class="cols">
+                    <section class="panel">
+                        <h2>"Metrics"</h2>
+                        <table class="grid compact" data-testid="metrics-table"><tbody>
+                            {rows(&m).into_iter().map(|(label, value, def)| view! {
+                                <tr title=def><td>{label}</td><td class="num">{value}</td></tr>
+                            }).collect_view()}
+                        </tbody></table>
+                    </section>
+                    <section class="panel">
+                        <h2>{format!("Distribution of {unit} returns")}</h2>
+                        {(v.returns.len() < m.periods).then(|| view! { <p class="hint">{format!("Drawn from an even sample of {} of the {} returns; the figures use all of them.", v.returns.len(), m.periods)}</p> })}
+                        <div class="chart" inner_html=dist></div>
+                    </section>
+                </div>
+                <section class="panel">
+                    <h2>"Per trade (closed round trips)"</h2>
+                    <p class="hint">"Per-trade figures: each closed round trip (flat to flat) counts once, whatever its size or length. Not comparable with the per-period figures above."</p>
+                    <TradeTable t=v.trades.clone()/>
+                </section>
+                <section class="panel chart" inner_html=rolling></section>
+                <section class="panel chart" inner_html=vol></section>
+                <section class="panel">
+                    <h2>"Monthly returns (%)"</h2>
+                    <MonthlyTable months=m.monthly_returns.clone() years=m.yearly_returns.clone()/>
+                </section>
+            }
+        }/>
     }
 }

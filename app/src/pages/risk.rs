@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::{opt_pct, ratio};
-use crate::api::get_risk;
-use crate::charts;
+use super::{Empty, Loaded};
+use crate::server_fns::get_risk;
 
 fn at(d: &chrono::NaiveDate) -> i64 {
     d.and_hms_opt(21, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default()
@@ -69,12 +69,6 @@ pub fn RiskPage() -> impl IntoView {
     view! {
         <h1>"Risk"</h1>
         <p class="hint">"The book at each day's close (market time) and now: exposure at the marks, leverage, concentration, and how the instruments move together. The same figures are in GET /api/v1/metrics (risk); definitions in docs/methodology.md."</p>
-        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
-            {move || data.get().map(|r| match r {
-                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                Ok(v) if v.exposure.is_empty() => view! { <p class="empty" data-testid="risk-empty">"No marks yet."</p> }.into_any(),
-                Ok(v) => view! { <RiskBody r=v/> }.into_any(),
-            })}
-        </Suspense>
+        <Loaded data empty=Empty { when: |v: &RiskReport| v.exposure.is_empty(), text: "No marks yet.", testid: "risk-empty" } view=|v: RiskReport| view! { <RiskBody r=v/> }/>
     }
 }

@@ -2,7 +2,7 @@
 use leptos::prelude::*;
 
 use super::dashboard::SignalTable;
-use crate::api::get_signals;
+use crate::server_fns::get_signals;
 use crate::live::use_live;
 
 #[component]
@@ -13,7 +13,7 @@ pub fn Signals() -> impl IntoView {
     let rows = Resource::new(move || head.get(), |_| get_signals(100));
     view! {
         <h1>"Signal feed"</h1>
-        <super::governance::Approvals/>
+        <super::approvals::Approvals/>
         <p class="hint">"Newest first. A signal's status follows its risk check, orders and fills; open one for its full lineage."</p>
         <Transition fallback=|| view! { <p class="empty">"Loading signals…"</p> }>
             {move || rows.get().map(|r| match r {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use app::auth::SessionUser;
+use app::session::SessionUser;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -297,21 +297,21 @@ pub struct AuthProvider {
 /// Failed step-up codes per account within [`LOCK_MINUTES`] before step-up locks.
 pub const MAX_STEP_UP_FAILURES: i64 = 5;
 
-fn internal_app(e: anyhow::Error) -> app::api::AppError {
+fn internal_app(e: anyhow::Error) -> app::error::AppError {
     tracing::error!(error = format!("{e:#}"), "auth service");
-    app::api::AppError::Internal
+    app::error::AppError::Internal
 }
 
 impl AuthProvider {
     /// Ends every session of `user_id` but `keep` (after a password or second-factor change).
-    async fn end_other_sessions(&self, user_id: i64, keep: Option<&str>) -> Result<(), app::api::AppError> {
+    async fn end_other_sessions(&self, user_id: i64, keep: Option<&str>) -> Result<(), app::error::AppError> {
         let n = self.store.end_sessions_of(user_id, keep).await.map_err(internal_app)?;
         tracing::info!(user_id, sessions = n, "ended the user's other sessions");
         Ok(())
     }
 
     /// An access change in the audit chain: a `system` event from component `console.access`.
-    async fn audit_access(&self, actor: &SessionUser, status: &str, detail: String) -> Result<(), app::api::AppError> {
+    async fn audit_access(&self, actor: &SessionUser, status: &str, detail: String) -> Result<(), app::error::AppError> {
         tracing::info!(user = %actor.username, status, "access change");
         self.console
             .record(vec![crate::console::system_event("console.access", status, detail).map_err(internal_app)?], Utc::now())
@@ -323,7 +323,7 @@ impl AuthProvider {
 
 #[async_trait::async_trait]
 impl app::service::AuthService for AuthProvider {
-    async fn login(&self, username: &str, password: &str, code: Option<&str>, ip: &str) -> Result<SessionUser, app::api::AppError> {
+    async fn login(&self, username: &str, password: &str, code: Option<&str>, ip: &str) -> Result<SessionUser, app::error::AppError> {
         let now = Utc::now();
         match self.store.login(username, password, ip, now).await {
             Ok(u) => {
@@ -339,29 +339,29 @@ impl app::service::AuthService for AuthProvider {
                     // delay), so the timing does not tell that the password was right.
                     let (failures, _) = self.store.failures_since("username", username, now - Duration::minutes(LOCK_MINUTES)).await.map_err(internal_app)?;
                     tokio::time::sleep(std::time::Duration::from_millis(failure_delay_ms(failures - 1))).await;
-                    return Err(app::api::AppError::Invalid(WRONG_CREDENTIALS.into()));
+                    return Err(app::error::AppError::Invalid(WRONG_CREDENTIALS.into()));
                 }
                 tracing::info!(user = %u.username, role = u.role.as_str(), "login");
                 Ok(SessionUser { id: u.id, username: u.username, role: u.role })
             }
             Err(LoginError::Invalid) => {
                 tracing::warn!(ip, "failed login");
-                Err(app::api::AppError::Invalid(WRONG_CREDENTIALS.into()))
+                Err(app::error::AppError::Invalid(WRONG_CREDENTIALS.into()))
             }
             Err(e @ LoginError::Locked { .. }) => {
                 tracing::warn!(ip, "login refused: locked");
-                Err(app::api::AppError::Locked(e.to_string()))
+                Err(app::error::AppError::Locked(e.to_string()))
             }
             Err(LoginError::Internal(e)) => Err(internal_app(e)),
         }
     }
 
-    async fn totp_enrolment(&self, user: &SessionUser) -> Result<(String, String, String), app::api::AppError> {
+    async fn totp_enrolment(&self, user: &SessionUser) -> Result<(String, String, String), app::error::AppError> {
         crate::auth::totp::new_enrolment(&user.username).map_err(internal_app)
     }
 
-    async fn totp_enable(&self, user: &SessionUser, secret: &str, code: &str, proof: Option<(&str, &str)>, keep_session: Option<&str>) -> Result<Vec<String>, app::api::AppError> {
-        use app::api::AppError::{Forbidden, Invalid};
+    async fn totp_enable(&self, user: &SessionUser, secret: &str, code: &str, proof: Option<(&str, &str)>, keep_session: Option<&str>) -> Result<Vec<String>, app::error::AppError> {
+        use app::error::AppError::{Forbidden, Invalid};
         let now = Utc::now();
         let replacing = self.store.totp_secret(user.id).await.map_err(internal_app)?.is_some();
         if replacing {
@@ -388,12 +388,12 @@ impl app::service::AuthService for AuthProvider {
         }
     }
 
-    async fn totp_enabled(&self, user_id: i64) -> Result<bool, app::api::AppError> {
+    async fn totp_enabled(&self, user_id: i64) -> Result<bool, app::error::AppError> {
         Ok(self.store.totp_secret(user_id).await.map_err(internal_app)?.is_some())
     }
 
-    async fn change_password(&self, user: &SessionUser, current: &str, new: &str, code: Option<&str>, keep_session: Option<&str>) -> Result<(), app::api::AppError> {
-        use app::api::AppError::Invalid;
+    async fn change_password(&self, user: &SessionUser, current: &str, new: &str, code: Option<&str>, keep_session: Option<&str>) -> Result<(), app::error::AppError> {
+        use app::error::AppError::Invalid;
         let now = Utc::now();
         if !self.store.check_password(user.id, current).await.map_err(internal_app)? {
             return Err(Invalid("the current password is wrong".into()));
@@ -413,8 +413,8 @@ impl app::service::AuthService for AuthProvider {
         self.end_other_sessions(user.id, keep_session).await
     }
 
-    async fn step_up(&self, user: &SessionUser, code: &str) -> Result<(), app::api::AppError> {
-        use app::api::AppError::{Locked, SecondFactor};
+    async fn step_up(&self, user: &SessionUser, code: &str) -> Result<(), app::error::AppError> {
+        use app::error::AppError::{Locked, SecondFactor};
         let now = Utc::now();
         // Failed step-ups are attempts like failed logins (address "step-up"), so an account
         // guessing codes locks the same way.
@@ -433,16 +433,16 @@ impl app::service::AuthService for AuthProvider {
         }
     }
 
-    async fn users(&self) -> Result<Vec<domain::view::UserAdminView>, app::api::AppError> {
+    async fn users(&self) -> Result<Vec<domain::view::UserAdminView>, app::error::AppError> {
         self.store.users().await.map_err(internal_app)
     }
 
-    async fn tokens(&self) -> Result<Vec<domain::view::TokenView>, app::api::AppError> {
+    async fn tokens(&self) -> Result<Vec<domain::view::TokenView>, app::error::AppError> {
         self.store.tokens().await.map_err(internal_app)
     }
 
-    async fn create_token(&self, actor: &SessionUser, name: &str, scopes: &[String]) -> Result<String, app::api::AppError> {
-        use app::api::AppError::{Conflict, Invalid};
+    async fn create_token(&self, actor: &SessionUser, name: &str, scopes: &[String]) -> Result<String, app::error::AppError> {
+        use app::error::AppError::{Conflict, Invalid};
         let name = name.trim();
         if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
             return Err(Invalid("name: 1 to 64 characters of letters, digits, '-', '_' or '.'".into()));
@@ -456,12 +456,12 @@ impl app::service::AuthService for AuthProvider {
         Ok(token)
     }
 
-    async fn revoke_token(&self, actor: &SessionUser, id: i64) -> Result<(), app::api::AppError> {
-        let name = self.store.revoke_token(id, Utc::now()).await.map_err(internal_app)?.ok_or(app::api::AppError::NotFound)?;
+    async fn revoke_token(&self, actor: &SessionUser, id: i64) -> Result<(), app::error::AppError> {
+        let name = self.store.revoke_token(id, Utc::now()).await.map_err(internal_app)?.ok_or(app::error::AppError::NotFound)?;
         self.audit_access(actor, "token_revoked", format!("API token '{name}' revoked by {}", actor.username)).await
     }
 
-    async fn login_attempts(&self, limit: i64) -> Result<Vec<domain::view::LoginAttemptView>, app::api::AppError> {
+    async fn login_attempts(&self, limit: i64) -> Result<Vec<domain::view::LoginAttemptView>, app::error::AppError> {
         self.store.login_attempts(limit).await.map_err(internal_app)
     }
 }

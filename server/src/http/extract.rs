@@ -42,7 +42,7 @@ pub struct Reader {
 impl FromRequestParts<AppState> for Reader {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(user) = parts.extensions.get::<app::auth::SessionUser>() {
+        if let Some(user) = parts.extensions.get::<app::session::SessionUser>() {
             return Ok(Reader { operations: user.role.allows(domain::governance::Permission::ViewOperations) });
         }
         let token = ApiToken::from_request_parts(parts, state).await?;
@@ -58,7 +58,7 @@ pub struct AnyCaller;
 impl FromRequestParts<AppState> for AnyCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if parts.extensions.get::<app::auth::SessionUser>().is_some() {
+        if parts.extensions.get::<app::session::SessionUser>().is_some() {
             return Ok(AnyCaller);
         }
         ApiToken::from_request_parts(parts, state).await.map(|_| AnyCaller)

@@ -20,7 +20,7 @@ pub fn router() -> Router<AppState> {
 /// Server-sent events: the dashboard view as JSON (`event: dashboard`) on connect and after
 /// every change, coalesced to at most one message per 50 ms. Needs a signed-in session allowed
 /// to see operations.
-async fn live_dashboard(State(state): State<AppState>, session: tower_sessions::Session, user: Option<axum::Extension<app::auth::SessionUser>>) -> Response {
+async fn live_dashboard(State(state): State<AppState>, session: tower_sessions::Session, user: Option<axum::Extension<app::session::SessionUser>>) -> Response {
     match (user, session.id()) {
         (Some(axum::Extension(u)), Some(id)) if u.role.allows(domain::governance::Permission::ViewOperations) => live_stream(state, id, u.id).into_response(),
         (Some(_), _) => StatusCode::FORBIDDEN.into_response(),

@@ -235,6 +235,45 @@ async fn the_live_stream_ends_after_sign_out() {
     assert!(ended.is_ok(), "the stream still ran 6 s after sign-out");
 }
 
+/// The idle timeout counts from the last request, not from sign-in: a session about to expire
+/// (its stored expiry 20 s away, last marked in an earlier minute) is moved a full idle period
+/// on by the next request; one left alone past its expiry is signed out.
+#[tokio::test]
+async fn the_idle_timeout_moves_with_use_and_ends_an_unused_session() {
+    use chrono::Utc;
+    let app = spawn().await;
+    let url = format!("sqlite://{}", app.data_dir.join("tradewatch.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
+    let age = |pool: sqlx::SqlitePool, minutes_ago: i64, expires_in_ms: i64| async move {
+        // As if the last request was `minutes_ago` and the expiry is close.
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, data FROM sessions").fetch_all(&pool).await.expect("sessions");
+        for (id, data) in rows {
+            let mut v: Value = serde_json::from_str(&data).expect("session json");
+            v["seen_minute"] = json!(Utc::now().timestamp() / 60 - minutes_ago);
+            sqlx::query("UPDATE sessions SET data = ?, expiry_ms = ? WHERE id = ?")
+                .bind(v.to_string())
+                .bind(Utc::now().timestamp_millis() + expires_in_ms)
+                .bind(id)
+                .execute(&pool)
+                .await
+                .expect("age the session");
+        }
+    };
+    let cookie = app.login(Role::Auditor).await;
+    age(pool.clone(), 29, 20_000).await;
+    let (status, _, _) = app.page(Some(&cookie), "/audit").await;
+    assert_eq!(status, 200, "still signed in 20 s before the idle expiry");
+    let expiry: i64 = sqlx::query_scalar("SELECT expiry_ms FROM sessions").fetch_one(&pool).await.expect("expiry");
+    let left_min = (expiry - Utc::now().timestamp_millis()) / 60_000;
+    assert!(left_min >= 29, "the request moved the expiry a full idle period on (was 20 s away, now {left_min} min)");
+    // Left alone past the expiry: the next request is a signed-out one.
+    age(pool.clone(), 31, -1_000).await;
+    let (status, _, location) = app.page(Some(&cookie), "/audit").await;
+    assert!(status == 303 || status == 302 || status == 307, "an expired session is sent to sign in (status {status})");
+    assert!(location.is_some_and(|l| l.starts_with("/login")));
+    pool.close().await;
+}
+
 /// Unknown user, wrong password, and the right password with a wrong code cost the same: the
 /// answer's timing does not tell which part was right.
 #[tokio::test]

@@ -24,7 +24,7 @@ pub fn safe_next(next: &str) -> Option<&str> {
 
 /// The address sign-in throttling counts per client. Behind a reverse proxy every connection
 /// comes from the proxy, so one bad client would lock everyone: a peer listed in
-/// `TRADEWATCH_TRUSTED_PROXIES` (comma-separated IPs) is replaced by the right-most
+/// the server's setting `trusted_proxies` is replaced by the right-most
 /// `X-Forwarded-For` address that is not itself a trusted proxy. From any other peer the header
 /// is ignored (a client could write anything there).
 pub fn client_address(peer: std::net::IpAddr, forwarded_for: Option<&str>, trusted: &[std::net::IpAddr]) -> std::net::IpAddr {
@@ -37,13 +37,6 @@ pub fn client_address(peer: std::net::IpAddr, forwarded_for: Option<&str>, trust
         .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
         .find(|a| !trusted.contains(a))
         .unwrap_or(peer)
-}
-
-/// `TRADEWATCH_TRUSTED_PROXIES`, read once.
-#[cfg(feature = "ssr")]
-fn trusted_proxies() -> &'static [std::net::IpAddr] {
-    static TRUSTED: std::sync::OnceLock<Vec<std::net::IpAddr>> = std::sync::OnceLock::new();
-    TRUSTED.get_or_init(|| std::env::var("TRADEWATCH_TRUSTED_PROXIES").unwrap_or_default().split(',').filter_map(|a| a.trim().parse().ok()).collect())
 }
 
 #[server(endpoint = "whoami")]
@@ -59,7 +52,8 @@ pub async fn login(username: String, password: String, code: Option<String>) -> 
     let session: tower_sessions::Session = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
     let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.map(|c| c.0.ip()).ok();
     let forwarded = use_context::<axum::http::request::Parts>().and_then(|p| p.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_string));
-    let ip = peer.map(|p| client_address(p, forwarded.as_deref(), trusted_proxies()).to_string()).unwrap_or_else(|| "unknown".into());
+    let trusted = use_context::<crate::service::TrustedProxies>().unwrap_or_default();
+    let ip = peer.map(|p| client_address(p, forwarded.as_deref(), &trusted.0).to_string()).unwrap_or_else(|| "unknown".into());
     let code = code.filter(|c| !c.trim().is_empty());
     let user = match auth.login(&username, &password, code.as_deref(), &ip).await {
         Ok(u) => u,

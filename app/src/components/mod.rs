@@ -1,0 +1,93 @@
+//! Components and cell formats shared by the pages.
+use domain::format;
+use leptos::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+pub mod governance;
+
+/// What a [`Loaded`] section shows when its data has nothing to show yet.
+pub struct Empty<T> {
+    /// Whether the data is empty.
+    pub when: fn(&T) -> bool,
+    pub text: &'static str,
+    pub testid: &'static str,
+}
+
+/// The one shell of a page section fed by a resource: "Loading…" until the data arrives, the
+/// error (the user-facing text of [`AppError`]), the empty message when `empty` says so, or
+/// `view` of the data. `keep` keeps the last content while the resource reloads
+/// (`<Transition>`) instead of going back to "Loading…" (`<Suspense>`).
+#[component]
+pub fn Loaded<T, V, F>(
+    data: Resource<Result<T, AppError>>,
+    view: F,
+    #[prop(optional)] empty: Option<Empty<T>>,
+    #[prop(optional)] keep: bool,
+    #[prop(default = "Loading…")] loading: &'static str,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let empty = empty.map(|e| (e.when, e.text, e.testid));
+    let body = move || {
+        let view = view.clone();
+        data.get().map(move |r| match r {
+            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+            Ok(v) => match empty {
+                Some((when, text, testid)) if when(&v) => view! { <p class="empty" data-testid=testid>{text}</p> }.into_any(),
+                _ => view(v).into_any(),
+            },
+        })
+    };
+    let fallback = move || view! { <p class="empty">{loading}</p> };
+    if keep {
+        view! { <Transition fallback>{body}</Transition> }.into_any()
+    } else {
+        view! { <Suspense fallback>{body}</Suspense> }.into_any()
+    }
+}
+
+
+/// A headline figure with its unit and a one-line definition (shown on hover).
+#[component]
+pub fn Kpi(
+    #[prop(into)] label: String,
+    #[prop(into)] value: Signal<String>,
+    #[prop(into)] title: String,
+    #[prop(optional, into)] tone: Option<Signal<&'static str>>,
+    #[prop(optional, into)] testid: String,
+) -> impl IntoView {
+    view! {
+        <div class="kpi" title=title>
+            <div class="kpi-label">{label}</div>
+            <div class=move || format!("kpi-value {}", tone.map(|t| t.get()).unwrap_or(""))
+                 data-testid=testid>{value}</div>
+        </div>
+    }
+}
+
+pub fn tone(d: rust_decimal::Decimal) -> &'static str {
+    if d.is_sign_negative() && !d.is_zero() { "neg" } else if d.is_zero() { "" } else { "pos" }
+}
+
+pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
+
+pub fn opt_pct(x: Option<f64>) -> String {
+    format::opt(x, format::pct)
+}
+
+pub fn ratio(x: Option<f64>) -> String {
+    format::opt(x, format::ratio)
+}
+
+/// Money with a sign class for table cells.
+pub fn pnl_class(d: rust_decimal::Decimal) -> &'static str {
+    if d.is_sign_negative() && !d.is_zero() { "num neg" } else { "num pos" }
+}

@@ -1,0 +1,105 @@
+//! The versioned configuration: edit with a mandatory reason, history with diffs, roll back.
+use domain::governance::{Config, Permission};
+use leptos::prelude::*;
+
+use super::time;
+use crate::components::governance::{StepUpField, can, reason_error, take_code};
+use crate::server_fns::{RollbackConfig, SaveConfig, get_config, get_config_history};
+
+#[component]
+pub fn ConfigPage() -> impl IntoView {
+    let save = ServerAction::<SaveConfig>::new();
+    let rollback = ServerAction::<RollbackConfig>::new();
+    let current = Resource::new(move || (save.version().get(), rollback.version().get()), |_| get_config());
+    let history = Resource::new(move || (save.version().get(), rollback.version().get()), |_| get_config_history());
+    let may_change = can(Permission::ChangeConfig);
+    let text = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let local_error = RwSignal::new(None::<String>);
+    let totp = RwSignal::new(String::new());
+    let step_up = RwSignal::new(false);
+    view! {
+        <h1>"Configuration"</h1>
+        <p class="hint">"Risk limits, gating thresholds, circuit breakers and policies. Every change is an event in the audit chain with its author and a mandatory reason; the history below shows each version's field-by-field diff."</p>
+        <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {move || current.get().map(|r| match r {
+                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                Ok((version, config)) => {
+                    let pretty = serde_json::to_string_pretty(&config).unwrap_or_default();
+                    text.set(pretty.clone());
+                    step_up.set(config.security.fresh_totp_for_actions);
+                    view! {
+                        <section class="panel">
+                            <h2 data-testid="config-version">{format!("Version {version}")}</h2>
+                            <textarea data-testid="config-json" rows="24" cols="70" prop:value=pretty on:input=move |ev| text.set(event_target_value(&ev)) disabled=move || !may_change()></textarea>
+                            <div class="actions">
+                                <input data-testid="config-reason" placeholder="reason for this change (10 to 2,000 characters)" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
+                                <StepUpField required=config.security.fresh_totp_for_actions code=totp/>
+                                <button data-testid="config-save" disabled=move || !may_change() || save.pending().get() on:click=move |_| {
+                                    let parsed: Result<Config, String> = serde_json::from_str::<serde_json::Value>(&text.get_untracked())
+                                        .map_err(|e| format!("not valid JSON: {e}"))
+                                        .and_then(|v| Config::parse_value(&v).map_err(|e| e.to_string()));
+                                    let r = reason.get_untracked();
+                                    match (parsed, reason_error(&r)) {
+                                        (Err(e), _) => local_error.set(Some(e)),
+                                        (_, Some(e)) => local_error.set(Some(e)),
+                                        (Ok(config), None) => {
+                                            local_error.set(None);
+                                            save.dispatch(SaveConfig { base_version: version, config, reason: r, totp: take_code(totp) });
+                                        }
+                                    }
+                                }>"Save new version"</button>
+                            </div>
+                            {move || local_error.get().map(|e| view! { <p class="error" data-testid="config-error">{e}</p> })}
+                            {move || save.value().get().map(|r| match r {
+                                Ok(v) => view! { <p class="badge ok" data-testid="config-saved">{format!("saved as version {v}")}</p> }.into_any(),
+                                Err(e) => view! { <p class="error" data-testid="config-error">{e.to_string()}</p> }.into_any(),
+                            })}
+                        </section>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+        <h2>"History"</h2>
+        <Show when=move || step_up.get()><p class="hint">"Roll back uses the two-factor code typed above."</p></Show>
+        <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {move || history.get().map(|r| match r {
+                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                Ok(versions) if versions.is_empty() => view! { <p class="empty">"No changes yet: the built-in defaults apply (version 0)."</p> }.into_any(),
+                Ok(versions) => view! {
+                    <table class="grid" data-testid="config-history">
+                        <thead><tr><th>"Version"</th><th>"When (UTC)"</th><th>"Who"</th><th>"Reason"</th><th>"Changes"</th><th></th></tr></thead>
+                        <tbody>
+                        {versions.into_iter().map(|v| {
+                            let rb_reason = RwSignal::new(String::new());
+                            let to = v.version;
+                            view! {
+                                <tr data-testid="config-row">
+                                    <td><a href=format!("/audit/{}", v.seq)>{v.version}</a></td>
+                                    <td>{time(v.ts)}</td>
+                                    <td>{v.actor.clone()}</td>
+                                    <td>{v.reason.clone()}</td>
+                                    <td><ul class="diff">{v.changes.iter().map(|c| view! {
+                                        <li><code>{c.path.clone()}</code>": "<del>{c.before.clone().unwrap_or("—".into())}</del>" → "<ins>{c.after.clone().unwrap_or("—".into())}</ins></li>
+                                    }).collect_view()}</ul></td>
+                                    <td>
+                                        <input placeholder="reason to roll back" prop:value=move || rb_reason.get() on:input=move |ev| rb_reason.set(event_target_value(&ev))/>
+                                        <button disabled=move || !may_change() on:click=move |_| {
+                                            let r = rb_reason.get_untracked();
+                                            local_error.set(reason_error(&r));
+                                            if local_error.get_untracked().is_none() {
+                                                rollback.dispatch(RollbackConfig { to_version: to, reason: r, totp: take_code(totp) });
+                                            }
+                                        }>"Roll back to this"</button>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </Transition>
+        {move || rollback.value().get().and_then(Result::err).map(|e| view! { <p class="error">{e.to_string()}</p> })}
+    }
+}

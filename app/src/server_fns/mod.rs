@@ -1,0 +1,46 @@
+//! Server functions, one file a theme: each is thin (check the caller's role, call a service
+//! from context, return a view type). Their endpoints (`/api/<name>`) are stable names.
+#[cfg(feature = "ssr")]
+use domain::governance::Permission;
+#[cfg(feature = "ssr")]
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::error::{AppError, with_status};
+
+pub mod admin;
+pub mod analytics;
+pub mod auth;
+pub mod governance;
+pub mod investor;
+pub mod operations;
+
+pub use admin::*;
+pub use analytics::*;
+pub use governance::*;
+pub use investor::*;
+pub use operations::*;
+
+/// The console service, for a caller allowed `p`.
+#[cfg(feature = "ssr")]
+fn console(p: Permission) -> Result<crate::service::Console, AppError> {
+    crate::session::require(p)?;
+    use_context::<crate::service::Console>().ok_or(AppError::Internal)
+}
+
+/// The step-up check of the admin policy `security.fresh_totp_for_actions`: when it is on, an
+/// action needs a TOTP code from the caller's authenticator that was not used before.
+#[cfg(feature = "ssr")]
+async fn fresh_second_factor(c: &crate::service::Console, user: &crate::session::SessionUser, code: Option<String>) -> Result<(), AppError> {
+    if !c.config().1.security.fresh_totp_for_actions {
+        return Ok(());
+    }
+    with_status(crate::service::auth()?.step_up(user, code.as_deref().unwrap_or("")).await)
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::service::Internal> for AppError {
+    fn from(_: crate::service::Internal) -> Self {
+        AppError::Internal
+    }
+}

@@ -1,0 +1,279 @@
+//! Layered configuration of `tradewatch serve`. Each layer overrides the one before it:
+//! 1. built-in defaults;
+//! 2. a TOML file, `--config FILE` or `TRADEWATCH_CONFIG` (optional; unknown keys are refused);
+//! 3. the environment: `TRADEWATCH_<KEY>` for each key below (`LEPTOS_SITE_ROOT` and
+//!    `DATABASE_URL` are read too, under their usual names);
+//! 4. the command line's flags.
+//!
+//! Secrets (`database_url`, which may carry a password) are [`SecretString`]s: they never
+//! appear in `Debug`, logs or `tradewatch config` (printed as `"[redacted]"`).
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use rust_decimal::Decimal;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::startup::{Config, MAX_CONNECTIONS};
+
+/// The keys of the file and of `TRADEWATCH_<KEY>` (upper case in the environment).
+pub const KEYS: [&str; 8] = ["addr", "data_dir", "capital", "site_root", "secure_cookies", "max_connections", "trusted_proxies", "database_url"];
+
+/// The settings of `tradewatch serve`, after every layer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    #[serde(default = "default_addr")]
+    pub addr: SocketAddr,
+    /// Directory of the SQLite database (`tradewatch.db`, WAL).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Starting capital in USD: the base of equity, returns and drawdown.
+    #[serde(default = "default_capital", deserialize_with = "decimal")]
+    pub capital: Decimal,
+    /// The built site (`pkg/` with the WASM, JS and CSS).
+    #[serde(default = "default_site_root")]
+    pub site_root: PathBuf,
+    /// Mark the session cookie `Secure` and send HSTS (set when served over TLS).
+    #[serde(default, deserialize_with = "flag")]
+    pub secure_cookies: bool,
+    /// Connections open at once; further clients wait in the kernel's accept queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (a list, or comma-separated).
+    #[serde(default, deserialize_with = "addresses")]
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The event store's URL; unset: the SQLite file under `data_dir` (the only store of this
+    /// version).
+    #[serde(default)]
+    pub database_url: Option<SecretString>,
+}
+
+fn default_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 3000))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./tradewatch-data")
+}
+fn default_capital() -> Decimal {
+    Decimal::from(1_000_000)
+}
+fn default_site_root() -> PathBuf {
+    PathBuf::from("target/site")
+}
+fn default_max_connections() -> usize {
+    MAX_CONNECTIONS
+}
+
+/// A decimal from a TOML/env number or string (`1000000`, `"2500000.50"`).
+fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        I(i64),
+        F(f64),
+        S(String),
+    }
+    match N::deserialize(d)? {
+        N::I(i) => Ok(Decimal::from(i)),
+        N::F(f) => Decimal::try_from(f).map_err(serde::de::Error::custom),
+        N::S(s) => s.trim().parse().map_err(serde::de::Error::custom),
+    }
+}
+
+/// `true` / `false`, `1` / `0`, or their strings (`TRADEWATCH_SECURE_COOKIES=1`).
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        B(bool),
+        I(i64),
+        S(String),
+    }
+    match B::deserialize(d)? {
+        B::B(b) => Ok(b),
+        B::I(0) => Ok(false),
+        B::I(1) => Ok(true),
+        B::S(s) if matches!(s.trim(), "1" | "true" | "yes" | "on") => Ok(true),
+        B::S(s) if matches!(s.trim(), "" | "0" | "false" | "no" | "off") => Ok(false),
+        _ => Err(serde::de::Error::custom("expected true/false or 1/0")),
+    }
+}
+
+/// IP addresses as a list or one comma-separated string.
+fn addresses<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum A {
+        List(Vec<String>),
+        One(String),
+    }
+    let items = match A::deserialize(d)? {
+        A::List(l) => l,
+        A::One(s) => s.split(',').map(str::to_string).collect(),
+    };
+    items
+        .iter()
+        .map(|a| a.trim())
+        .filter(|a| !a.is_empty())
+        .map(|a| a.parse().map_err(|_| serde::de::Error::custom(format!("'{a}' is not an IP address"))))
+        .collect()
+}
+
+/// The command line's flags; a flag not given leaves the layers below it in place.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Flags {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capital: Option<String>,
+}
+
+impl Settings {
+    /// The settings from the layers: `file` (when given), then `env` (name, value pairs, e.g.
+    /// `std::env::vars()`), then `flags`. Errors name the key and the layer it came from.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>, flags: &Flags) -> Result<Self> {
+        let mut figment = Figment::new();
+        if let Some(f) = file {
+            if !f.is_file() {
+                anyhow::bail!("config file {} does not exist", f.display());
+            }
+            figment = figment.merge(Toml::file_exact(f));
+        }
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        // The conventional names first, so that TRADEWATCH_<KEY> wins over them.
+        let mut conventional = Vec::new();
+        if let Some(v) = lookup("LEPTOS_SITE_ROOT") {
+            conventional.push(("site_root", v));
+        }
+        if let Some(v) = lookup("DATABASE_URL") {
+            conventional.push(("database_url", v));
+        }
+        for (k, v) in conventional {
+            figment = figment.merge(Serialized::default(k, v));
+        }
+        // Key by key: no other variable of the environment can reach the settings.
+        for key in KEYS {
+            if let Some(v) = lookup(&format!("TRADEWATCH_{}", key.to_ascii_uppercase())) {
+                // Strings as they are: the field's own parser reads numbers and flags.
+                figment = figment.merge(Serialized::default(key, v));
+            }
+        }
+        figment = figment.merge(Serialized::defaults(flags));
+        figment.extract::<Settings>().map_err(|e| anyhow::anyhow!("configuration: {e}"))
+    }
+
+    /// `tradewatch serve`'s settings: `--config FILE` or `TRADEWATCH_CONFIG`, the process
+    /// environment, the flags.
+    pub fn from_process(config_file: Option<PathBuf>, flags: &Flags) -> Result<Self> {
+        let file = config_file.or_else(|| std::env::var_os("TRADEWATCH_CONFIG").map(PathBuf::from));
+        Self::load(file.as_deref(), std::env::vars(), flags).with_context(|| match &file {
+            Some(f) => format!("reading the settings (file {})", f.display()),
+            None => "reading the settings".to_string(),
+        })
+    }
+
+    /// The settings as TOML, secrets shown as `"[redacted]"`: what `tradewatch config` prints.
+    pub fn to_toml(&self) -> String {
+        let proxies: Vec<String> = self.trusted_proxies.iter().map(|a| format!("\"{a}\"")).collect();
+        let mut out = format!(
+            "addr = \"{}\"\ndata_dir = {:?}\ncapital = \"{}\"\nsite_root = {:?}\nsecure_cookies = {}\nmax_connections = {}\ntrusted_proxies = [{}]\n",
+            self.addr,
+            self.data_dir.display().to_string(),
+            self.capital,
+            self.site_root.display().to_string(),
+            self.secure_cookies,
+            self.max_connections,
+            proxies.join(", ")
+        );
+        if self.database_url.is_some() {
+            out.push_str("database_url = \"[redacted]\"\n");
+        }
+        out
+    }
+
+    /// The running configuration. A `database_url` is refused: this version stores the log in
+    /// the SQLite file under `data_dir` only.
+    pub fn into_config(self) -> Result<Config> {
+        if let Some(url) = &self.database_url {
+            let scheme = url.expose_secret().split(':').next().unwrap_or("").to_string();
+            anyhow::bail!("database_url ({scheme}:...): this version stores the log only in the SQLite file under data_dir; unset it");
+        }
+        Ok(Config {
+            addr: self.addr,
+            data_dir: self.data_dir,
+            capital: self.capital,
+            site_root: self.site_root,
+            secure_cookies: self.secure_cookies,
+            max_connections: self.max_connections.max(1),
+            trusted_proxies: self.trusted_proxies,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_then_file_then_environment_then_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("tradewatch.toml");
+        std::fs::write(&file, "addr = \"0.0.0.0:8080\"\ncapital = 2500000\nmax_connections = 64\ntrusted_proxies = [\"10.0.0.1\"]\n").expect("write");
+        let none = Settings::load(None, env(&[]), &Flags::default()).expect("defaults");
+        assert_eq!((none.addr.port(), none.capital, none.max_connections, none.secure_cookies), (3000, Decimal::from(1_000_000), MAX_CONNECTIONS, false));
+        let from_file = Settings::load(Some(&file), env(&[]), &Flags::default()).expect("file");
+        assert_eq!((from_file.addr.port(), from_file.capital, from_file.max_connections), (8080, Decimal::from(2_500_000), 64));
+        assert_eq!(from_file.trusted_proxies, vec!["10.0.0.1".parse::<IpAddr>().expect("ip")]);
+        let env_over = Settings::load(
+            Some(&file),
+            env(&[("TRADEWATCH_ADDR", "127.0.0.1:9000"), ("TRADEWATCH_SECURE_COOKIES", "1"), ("TRADEWATCH_TRUSTED_PROXIES", "10.0.0.2, 10.0.0.3"), ("LEPTOS_SITE_ROOT", "/srv/site")]),
+            &Flags::default(),
+        )
+        .expect("env");
+        assert_eq!((env_over.addr.port(), env_over.capital, env_over.secure_cookies), (9000, Decimal::from(2_500_000), true));
+        assert_eq!(env_over.trusted_proxies.len(), 2);
+        assert_eq!(env_over.site_root, PathBuf::from("/srv/site"));
+        let flags = Flags { addr: Some("127.0.0.1:9100".parse().expect("addr")), data_dir: None, capital: Some("42.5".into()) };
+        let flag_over = Settings::load(Some(&file), env(&[("TRADEWATCH_ADDR", "127.0.0.1:9000")]), &flags).expect("flags");
+        assert_eq!((flag_over.addr.port(), flag_over.capital), (9100, "42.5".parse::<Decimal>().expect("dec")));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_naming_the_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "adr = \"0.0.0.0:8080\"\n").expect("write");
+        let e = Settings::load(Some(&file), env(&[]), &Flags::default()).expect_err("typo refused").to_string();
+        assert!(e.contains("adr"), "{e}");
+        let e = Settings::load(None, env(&[("TRADEWATCH_SECURE_COOKIES", "maybe")]), &Flags::default()).expect_err("bad flag").to_string();
+        assert!(e.contains("secure_cookies"), "{e}");
+        let e = Settings::load(None, env(&[("TRADEWATCH_TRUSTED_PROXIES", "proxy.local")]), &Flags::default()).expect_err("bad ip").to_string();
+        assert!(e.contains("proxy.local"), "{e}");
+        assert!(Settings::load(Some(&dir.path().join("missing.toml")), env(&[]), &Flags::default()).is_err());
+        // Other TRADEWATCH_ variables (the replay's token, say) are not settings and are ignored.
+        assert!(Settings::load(None, env(&[("TRADEWATCH_TOKEN", "tw_x")]), &Flags::default()).is_ok());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::load(None, env(&[("DATABASE_URL", "postgres://fund:hunter2-secret@db/log")]), &Flags::default()).expect("load");
+        assert!(s.database_url.is_some());
+        let shown = format!("{s:?}\n{}", s.to_toml());
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("[redacted]") || shown.contains("REDACTED"), "{shown}");
+        let refused = s.into_config().expect_err("no PostgreSQL store in this version").to_string();
+        assert!(!refused.contains("hunter2-secret") && refused.contains("postgres"), "{refused}");
+    }
+}

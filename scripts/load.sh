@@ -29,3 +29,10 @@ sleep 310
 echo "== resident memory after the timeouts: $(rss)"
 $L http://127.0.0.1:$port "$IT" "$RT" 0
 echo "== resident memory at the end: $(rss)"
+# Start-up on the full log: stop the console, start it again, time until it answers /readyz.
+kill $pid; wait $pid 2>/dev/null || true
+t0=$(date +%s.%N)
+LEPTOS_SITE_ROOT=target/site RUST_LOG=warn $B serve --addr 127.0.0.1:$port --data-dir "$D" &
+pid=$!
+until curl -fs http://127.0.0.1:$port/readyz >/dev/null 2>&1; do sleep 0.05; done
+echo "== restart on the full log ($(sqlite3 "$D/tradewatch.db" 'SELECT COUNT(*) FROM events' 2>/dev/null || echo '?') events): ready in $(echo "$(date +%s.%N) - $t0" | bc) s, resident $(rss)"

@@ -11,7 +11,7 @@ pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 pub use live::LiveDashboard;
@@ -62,7 +62,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href=stylesheet_href()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -75,61 +75,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Who is signed in, resolved on the server for this request and carried to the browser.
-    let me = Resource::new(|| (), |_| server_fns::auth::whoami());
-    let user: Signal<Option<session::SessionUser>> = Signal::derive(move || me.get().and_then(Result::ok).flatten());
-    provide_context(user);
-    live::provide(Signal::derive(move || user.get().is_some_and(|u| u.role.allows(domain::governance::Permission::ViewOperations))));
-    // Effects run only in the browser: a marker that hydration finished (end-to-end tests wait for it).
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-    let logout = ServerAction::<server_fns::auth::Logout>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = logout.value().get() {
-            #[cfg(feature = "hydrate")]
-            let _ = window().location().set_href("/login");
-        }
-    });
-    let can = move |p: domain::governance::Permission| user.get().is_some_and(|u| u.role.allows(p));
-    use domain::governance::Permission as P;
+    // Who is signed in, resolved on the server for this request (App runs on the server only).
+    #[cfg(feature = "ssr")]
+    let user = session::caller();
+    #[cfg(feature = "ssr")]
+    let path = use_context::<axum::http::request::Parts>().map(|p| p.uri.path().to_string()).unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let (user, path): (Option<session::SessionUser>, String) = (None, String::new());
     view! {
         <Title text="Tradewatch"/>
         <Router>
-            <header class="topbar">
-                <span class="brand">"Tradewatch"</span>
-                <Transition fallback=|| ()>
-                    <nav>
-                        <Show when=move || can(P::ViewOperations)>
-                            <A href="/">"Dashboard"</A>
-                            <A href="/signals">"Signals"</A>
-                            <A href="/performance">"Performance"</A>
-                            <A href="/kpis">"KPIs"</A>
-                            <A href="/attribution">"Attribution"</A>
-                            <A href="/execution">"Execution"</A>
-                            <A href="/risk">"Risk"</A>
-                            <A href="/audit">"Audit trail"</A>
-                            <A href="/config">"Config"</A>
-                        </Show>
-                        <Show when=move || can(P::ManageUsers)>
-                            <A href="/admin">"Accounts"</A>
-                        </Show>
-                        <Show when=move || user.get().is_some()>
-                            <A href="/investor">"Investor portal"</A>
-                        </Show>
-                    </nav>
-                    <Show when=move || can(P::ViewOperations)>
-                        <live::Status/>
-                    </Show>
-                    {move || user.get().map(|u| view! {
-                        <a class="who" href="/account" data-testid="who">{format!("{} ({})", u.username, u.role.as_str())}</a>
-                        <button class="link" data-testid="logout" on:click=move |_| { logout.dispatch(server_fns::auth::Logout {}); }>"Sign out"</button>
-                    })}
-                </Transition>
-            </header>
-            <main>
+            <Shell user path>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=path!("/") view=pages::dashboard::Dashboard/>
                     <Route path=path!("/login") view=pages::login::LoginPage/>
@@ -147,7 +103,65 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/investor") view=pages::investor::InvestorPage/>
                     <Route path=path!("/account") view=pages::account::AccountPage/>
                 </Routes>
-            </main>
+            </Shell>
         </Router>
+    }
+}
+
+/// The top bar and the page, as one island: it provides who is signed in and the live stream
+/// to the islands inside the page (server-rendered `children`), and marks the page hydrated.
+#[island]
+fn Shell(user: Option<session::SessionUser>, path: String, children: Children) -> impl IntoView {
+    let user: Signal<Option<session::SessionUser>> = Signal::stored(user);
+    provide_context(user);
+    live::provide(Signal::derive(move || user.get().is_some_and(|u| u.role.allows(domain::governance::Permission::ViewOperations))));
+    components::island_ready();
+    let logout = ServerAction::<server_fns::auth::Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().set_href("/login");
+        }
+    });
+    let can = move |p: domain::governance::Permission| user.get().is_some_and(|u| u.role.allows(p));
+    use domain::governance::Permission as P;
+    // The link of the page being shown (`aria-current`), as the router's <A> marks it.
+    let path = StoredValue::new(path);
+    let current = move |href: &str| {
+        let path = path.get_value();
+        let on = if href == "/" { path == "/" } else { path == href || path.starts_with(&format!("{href}/")) };
+        on.then_some("page")
+    };
+    view! {
+        <header class="topbar">
+            <span class="brand">"Tradewatch"</span>
+            <nav>
+                <Show when=move || can(P::ViewOperations)>
+                    <a href="/" aria-current=current("/")>"Dashboard"</a>
+                    <a href="/signals" aria-current=current("/signals")>"Signals"</a>
+                    <a href="/performance" aria-current=current("/performance")>"Performance"</a>
+                    <a href="/kpis" aria-current=current("/kpis")>"KPIs"</a>
+                    <a href="/attribution" aria-current=current("/attribution")>"Attribution"</a>
+                    <a href="/execution" aria-current=current("/execution")>"Execution"</a>
+                    <a href="/risk" aria-current=current("/risk")>"Risk"</a>
+                    <a href="/audit" aria-current=current("/audit")>"Audit trail"</a>
+                    <a href="/config" aria-current=current("/config")>"Config"</a>
+                </Show>
+                <Show when=move || can(P::ManageUsers)>
+                    <a href="/admin" aria-current=current("/admin")>"Accounts"</a>
+                </Show>
+                <Show when=move || user.get().is_some()>
+                    <a href="/investor" aria-current=current("/investor")>"Investor portal"</a>
+                </Show>
+            </nav>
+            <Show when=move || can(P::ViewOperations)>
+                <live::Status/>
+            </Show>
+            {move || user.get().map(|u| view! {
+                <a class="who" href="/account" data-testid="who">{format!("{} ({})", u.username, u.role.as_str())}</a>
+                <button class="link" data-testid="logout" on:click=move |_| { logout.dispatch(server_fns::auth::Logout {}); }>"Sign out"</button>
+            })}
+        </header>
+        <main>{children()}</main>
     }
 }

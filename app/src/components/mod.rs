@@ -8,6 +8,25 @@ use crate::error::AppError;
 
 pub mod governance;
 
+/// Called once by every island: when the last island of the page has hydrated, the body gets
+/// `data-hydrated="true"` (the end-to-end tests wait for it before they click).
+pub fn island_ready() {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let doc = document();
+            let total = doc.query_selector_all("leptos-island").map(|l| l.length()).unwrap_or(0);
+            if let Some(body) = doc.body() {
+                let done = body.get_attribute("data-islands").and_then(|n| n.parse::<u32>().ok()).unwrap_or(0) + 1;
+                let _ = body.set_attribute("data-islands", &done.to_string());
+                if done >= total {
+                    let _ = body.set_attribute("data-hydrated", "true");
+                }
+            }
+        }
+    });
+}
+
 /// What a [`Loaded`] section shows when its data has nothing to show yet.
 pub struct Empty<T> {
     /// Whether the data is empty.

@@ -4,8 +4,9 @@ use leptos::prelude::*;
 use crate::components::governance::use_user;
 
 /// The signed-in user's own account: password and two-factor.
-#[component]
+#[island]
 pub fn AccountPage() -> impl IntoView {
+    crate::components::island_ready();
     use crate::server_fns::auth::{ChangePassword, TotpBegin, TotpConfirm, totp_status};
     let change = ServerAction::<ChangePassword>::new();
     let begin = ServerAction::<TotpBegin>::new();

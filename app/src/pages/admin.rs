@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use super::time;
 use crate::server_fns::{CreateToken, RevokeToken, get_login_attempts, get_tokens, get_users};
 
+/// Server HTML but for the token panel (an island).
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let users = Resource::new(|| (), |_| get_users());
@@ -37,8 +38,9 @@ pub fn AdminPage() -> impl IntoView {
 }
 
 /// API tokens: create (the secret is shown once), list, revoke.
-#[component]
+#[island]
 fn Tokens() -> impl IntoView {
+    crate::components::island_ready();
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| get_tokens());

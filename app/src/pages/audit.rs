@@ -15,6 +15,32 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// The chain check: a button that re-verifies every link on the server.
+#[island]
+fn VerifyPanel() -> impl IntoView {
+    crate::components::island_ready();
+    let verify = ServerAction::<VerifyChain>::new();
+    view! {
+    <section class="panel verify">
+        <button data-testid="verify" on:click=move |_| { verify.dispatch(VerifyChain {}); } disabled=move || verify.pending().get()>
+            {move || if verify.pending().get() { "Verifying…" } else { "Verify hash chain" }}
+        </button>
+        <span data-testid="verify-result">
+            {move || match verify.value().get() {
+                None => view! { <span class="hint">"Re-checks every event's SHA-256 link from the first one."</span> }.into_any(),
+                Some(Ok(r)) if r.ok => view! {
+                    <span class="badge ok">{format!("✓ chain verified: {} events, head seq {}, head hash {}…", r.verified, r.head_seq, &r.head_hash[..16.min(r.head_hash.len())])}</span>
+                }.into_any(),
+                Some(Ok(r)) => view! {
+                    <span class="badge bad">{format!("✗ chain broken at seq {}: {} events verified before it", r.first_break.unwrap_or_default(), r.verified)}</span>
+                }.into_any(),
+                Some(Err(e)) => view! { <span class="error">{e.to_string()}</span> }.into_any(),
+            }}
+        </span>
+    </section>
+    }
+}
+
 #[component]
 pub fn Audit() -> impl IntoView {
     let query = use_query_map();
@@ -33,7 +59,6 @@ pub fn Audit() -> impl IntoView {
         }
     });
     let page = Resource::new(move || filter.get(), get_events);
-    let verify = ServerAction::<VerifyChain>::new();
     let older_href = move |next: u64| {
         let mut parts = vec![format!("before={next}")];
         for name in ["kind", "instrument", "id", "from", "to"] {
@@ -45,34 +70,18 @@ pub fn Audit() -> impl IntoView {
     };
     view! {
         <h1>"Audit trail"</h1>
-        <section class="panel verify">
-            <button data-testid="verify" on:click=move |_| { verify.dispatch(VerifyChain {}); } disabled=move || verify.pending().get()>
-                {move || if verify.pending().get() { "Verifying…" } else { "Verify hash chain" }}
-            </button>
-            <span data-testid="verify-result">
-                {move || match verify.value().get() {
-                    None => view! { <span class="hint">"Re-checks every event's SHA-256 link from the first one."</span> }.into_any(),
-                    Some(Ok(r)) if r.ok => view! {
-                        <span class="badge ok">{format!("✓ chain verified: {} events, head seq {}, head hash {}…", r.verified, r.head_seq, &r.head_hash[..16.min(r.head_hash.len())])}</span>
-                    }.into_any(),
-                    Some(Ok(r)) => view! {
-                        <span class="badge bad">{format!("✗ chain broken at seq {}: {} events verified before it", r.first_break.unwrap_or_default(), r.verified)}</span>
-                    }.into_any(),
-                    Some(Err(e)) => view! { <span class="error">{e.to_string()}</span> }.into_any(),
-                }}
-            </span>
-        </section>
+        <VerifyPanel/>
         <Form action="/audit" attr:class="filters">
             <label>"Kind "
-                <select name="kind" prop:value=move || param("kind").unwrap_or_default()>
+                <select name="kind">
                     <option value="">"any"</option>
-                    {Kind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
+                    {Kind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=param("kind").as_deref() == Some(k.as_str())>{k.as_str()}</option> }).collect_view()}
                 </select>
             </label>
-            <label>"Instrument "<input name="instrument" placeholder="e.g. AAPL" prop:value=move || param("instrument").unwrap_or_default()/></label>
-            <label>"Event / signal / order id "<input name="id" placeholder="exact id" prop:value=move || param("id").unwrap_or_default()/></label>
-            <label>"From (UTC) "<input type="date" name="from" prop:value=move || param("from").unwrap_or_default()/></label>
-            <label>"To (UTC) "<input type="date" name="to" prop:value=move || param("to").unwrap_or_default()/></label>
+            <label>"Instrument "<input name="instrument" placeholder="e.g. AAPL" value=param("instrument").unwrap_or_default()/></label>
+            <label>"Event / signal / order id "<input name="id" placeholder="exact id" value=param("id").unwrap_or_default()/></label>
+            <label>"From (UTC) "<input type="date" name="from" value=param("from").unwrap_or_default()/></label>
+            <label>"To (UTC) "<input type="date" name="to" value=param("to").unwrap_or_default()/></label>
             <button type="submit" data-testid="filter">"Filter"</button>
             <A href="/audit">"Clear"</A>
         </Form>

@@ -6,8 +6,9 @@ use super::time;
 use crate::components::governance::{StepUpField, can, reason_error, take_code};
 use crate::server_fns::{RollbackConfig, SaveConfig, get_config, get_config_history};
 
-#[component]
+#[island]
 pub fn ConfigPage() -> impl IntoView {
+    crate::components::island_ready();
     let save = ServerAction::<SaveConfig>::new();
     let rollback = ServerAction::<RollbackConfig>::new();
     let current = Resource::new(move || (save.version().get(), rollback.version().get()), |_| get_config());

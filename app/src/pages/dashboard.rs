@@ -3,7 +3,6 @@
 use domain::format;
 use domain::view::DashboardView;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use super::{Kpi, opt_pct, time, tone};
 use crate::server_fns::get_dashboard;
@@ -15,8 +14,9 @@ enum Chart {
     Drawdown,
 }
 
-#[component]
+#[island]
 pub fn Dashboard() -> impl IntoView {
+    crate::components::island_ready();
     let initial = Resource::new(|| (), |_| get_dashboard());
     let live = use_live();
     // The newest of: what the server rendered, and what the live stream pushed since.
@@ -176,7 +176,7 @@ fn Body(data: Signal<Option<DashboardView>>) -> impl IntoView {
         </section>
 
         <section class="panel">
-            <div class="panel-head"><h2>"Newest signals"</h2><A href="/signals">"All signals →"</A></div>
+            <div class="panel-head"><h2>"Newest signals"</h2><a href="/signals">"All signals →"</a></div>
             <SignalTable rows=Signal::derive(move || v().signals)/>
         </section>
     }
@@ -202,7 +202,7 @@ pub fn SignalTable(rows: Signal<Vec<domain::view::SignalRow>>) -> impl IntoView 
                         view! {
                             <tr>
                                 <td>{time(s.ts)}</td>
-                                <td><A href=href>{s.signal_id.clone()}</A></td>
+                                <td><a href=href>{s.signal_id.clone()}</a></td>
                                 <td>{s.automation_id.clone()}</td>
                                 <td>{s.instrument.clone()}</td>
                                 <td>{s.intent.clone()}</td>

@@ -95,8 +95,9 @@ fn WeekDetail(week: KpiWeek) -> impl IntoView {
     }
 }
 
-#[component]
+#[island]
 pub fn KpiPage() -> impl IntoView {
+    crate::components::island_ready();
     let data = Resource::new(|| (), |_| get_kpis());
     let selected = RwSignal::new(None::<chrono::NaiveDate>);
     let detail = Resource::new(move || selected.get(), |w| async move {

@@ -4,8 +4,16 @@ use leptos::prelude::*;
 
 use crate::server_fns::auth::Login;
 
+/// The sign-in page; `next` (a same-origin path only) is read on the server and handed to the form.
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    let next = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("next")).filter(|n| crate::server_fns::auth::safe_next(n).is_some());
+    view! { <LoginForm next/> }
+}
+
+#[island]
+fn LoginForm(next: Option<String>) -> impl IntoView {
+    crate::components::island_ready();
     let login = ServerAction::<Login>::new();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -14,8 +22,7 @@ pub fn LoginPage() -> impl IntoView {
     // new session (and the live stream connects with it).
     Effect::new(move |_| {
         if let Some(Ok(user)) = login.value().get() {
-            let next = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("next")).filter(|n| crate::server_fns::auth::safe_next(n).is_some());
-            let target = next.unwrap_or_else(|| if user.role.allows(Permission::ViewOperations) { "/".into() } else { "/investor".into() });
+            let target = next.clone().unwrap_or_else(|| if user.role.allows(Permission::ViewOperations) { "/".into() } else { "/investor".into() });
             #[cfg(feature = "hydrate")]
             let _ = window().location().set_href(&target);
             #[cfg(not(feature = "hydrate"))]

@@ -5,8 +5,9 @@ use super::dashboard::SignalTable;
 use crate::server_fns::get_signals;
 use crate::live::use_live;
 
-#[component]
+#[island]
 pub fn Signals() -> impl IntoView {
+    crate::components::island_ready();
     let live = use_live();
     // Refetch whenever the live stream reports a new log head.
     let head = Memo::new(move |_| live.and_then(|l| l.view.with(|v| v.as_ref().map(|v| v.head_seq))));

@@ -95,17 +95,49 @@ fn WeekDetail(week: KpiWeek) -> impl IntoView {
     }
 }
 
+/// The week behind a clicked point or table row: a small island that listens for clicks on
+/// any server-rendered element with `data-week` (the chart points and the week rows), fetches
+/// that week's exits and trades and shows them. The page around it is server HTML.
 #[island]
-pub fn KpiPage() -> impl IntoView {
+fn KpiWeekPanel() -> impl IntoView {
     crate::components::island_ready();
-    let data = Resource::new(|| (), |_| get_kpis());
     let selected = RwSignal::new(None::<chrono::NaiveDate>);
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let handle = window_event_listener(leptos::ev::click, move |ev| {
+            let week = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|e| e.closest("[data-week]").ok().flatten())
+                .and_then(|e| e.get_attribute("data-week"))
+                .and_then(|w| chrono::NaiveDate::parse_from_str(&w, "%Y-%m-%d").ok());
+            if week.is_some() {
+                selected.set(week);
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
     let detail = Resource::new(move || selected.get(), |w| async move {
         match w {
             Some(w) => get_kpi_week(w.to_string()).await.map(Some),
             None => Ok(None),
         }
     });
+    view! {
+        <Transition fallback=|| ()>
+            {move || detail.get().map(|r| match r {
+                Ok(Some(w)) => view! { <WeekDetail week=w/> }.into_any(),
+                Ok(None) => view! { <p class="hint">"Click a point on a chart, or a week in the table, to see the exit signals and trades behind it."</p> }.into_any(),
+                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn KpiPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_kpis());
     view! {
         <h1>"Exit quality (KPIs)"</h1>
         <p class="hint">"How well exits work, per ISO week of the exit signal (trades by the week they closed). The green band is the target from config (kpi_targets); red points are off target. Click a point or a week to see the exit signals and trades behind it. Definitions on hover and in docs/methodology.md; the same figures are in GET /api/v1/metrics (exit_kpis) and GET /api/v1/kpis/week."</p>
@@ -117,7 +149,7 @@ pub fn KpiPage() -> impl IntoView {
                 view! { <td class=if off { "num off" } else { "num" } title=if off { "off target" } else { "" }>{show(d, x)}</td> }
             };
             let row = move |label: String, week: Option<chrono::NaiveDate>, v: &KpiValues| view! {
-                <tr class=if week.is_some() { "clickable" } else { "" } on:click=move |_| if week.is_some() { selected.set(week) }>
+                <tr class=if week.is_some() { "clickable" } else { "" } data-week=week.map(|w| w.to_string())>
                     <td>{label}</td>
                     {DEFS.iter().map(|d| cell(d, (d.get)(v))).collect_view()}
                     <td class="num">{format!("{} ({})", v.exits, v.exits_judged)}</td>
@@ -132,7 +164,7 @@ pub fn KpiPage() -> impl IntoView {
                 let (svg, xs) = charts::kpi_trend_svg(&series, (band.min, band.max), d.rate, &format!("{} ({unit})", d.label), 560, 200);
                 let hits = points.iter().zip(xs).map(|((w, x), pos)| {
                     let (w, tip) = (*w, format!("week of {w}: {}", show(d, Some(*x))));
-                    view! { <button class="hit" style=format!("left: calc({:.3}% - 7px)", pos * 100.0) title=tip data-week=w.to_string() on:click=move |_| selected.set(Some(w))></button> }
+                    view! { <button class="hit" style=format!("left: calc({:.3}% - 7px)", pos * 100.0) title=tip data-week=w.to_string()></button> }
                 }).collect_view();
                 view! {
                     <section class="panel" data-testid=format!("kpi-trend-{}", d.key)>
@@ -156,15 +188,7 @@ pub fn KpiPage() -> impl IntoView {
                         </tbody>
                     </table>
                 </section>
-                <section class="panel" data-testid="kpi-week">
-                    <Transition fallback=|| ()>
-                        {move || detail.get().map(|r| match r {
-                            Ok(Some(w)) => view! { <WeekDetail week=w/> }.into_any(),
-                            Ok(None) => view! { <p class="hint">"Click a point on a chart, or a week in the table, to see the exit signals and trades behind it."</p> }.into_any(),
-                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                        })}
-                    </Transition>
-                </section>
+                <section class="panel" data-testid="kpi-week"><KpiWeekPanel/></section>
                 <div class="cols">{charts}</div>
             }
         }/>

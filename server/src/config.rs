@@ -42,7 +42,7 @@ pub struct Settings {
     #[serde(default, deserialize_with = "flag")]
     pub secure_cookies: bool,
     /// Connections open at once; further clients wait in the kernel's accept queue.
-    #[serde(default = "default_max_connections")]
+    #[serde(default = "default_max_connections", deserialize_with = "count")]
     pub max_connections: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (a list, or comma-separated).
     #[serde(default, deserialize_with = "addresses")]
@@ -83,6 +83,21 @@ fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
         N::F(f) => Decimal::try_from(f).map_err(serde::de::Error::custom),
         N::S(s) => s.trim().parse().map_err(serde::de::Error::custom),
     }
+}
+
+/// A count from a number or a string of digits (`TRADEWATCH_MAX_CONNECTIONS=64`).
+fn count<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum C {
+        N(u64),
+        S(String),
+    }
+    let n = match C::deserialize(d)? {
+        C::N(n) => n,
+        C::S(s) => s.trim().parse::<u64>().map_err(|_| serde::de::Error::custom(format!("'{s}' is not a count")))?,
+    };
+    usize::try_from(n).map_err(serde::de::Error::custom)
 }
 
 /// `true` / `false`, `1` / `0`, or their strings (`TRADEWATCH_SECURE_COOKIES=1`).
@@ -238,11 +253,21 @@ mod tests {
         assert_eq!(from_file.trusted_proxies, vec!["10.0.0.1".parse::<IpAddr>().expect("ip")]);
         let env_over = Settings::load(
             Some(&file),
-            env(&[("TRADEWATCH_ADDR", "127.0.0.1:9000"), ("TRADEWATCH_SECURE_COOKIES", "1"), ("TRADEWATCH_TRUSTED_PROXIES", "10.0.0.2, 10.0.0.3"), ("LEPTOS_SITE_ROOT", "/srv/site")]),
+            env(&[
+                ("TRADEWATCH_ADDR", "127.0.0.1:9000"),
+                ("TRADEWATCH_SECURE_COOKIES", "1"),
+                ("TRADEWATCH_TRUSTED_PROXIES", "10.0.0.2, 10.0.0.3"),
+                ("LEPTOS_SITE_ROOT", "/srv/site"),
+                ("TRADEWATCH_MAX_CONNECTIONS", "128"),
+                ("TRADEWATCH_CAPITAL", "3000000"),
+                ("TRADEWATCH_DATA_DIR", "/var/lib/tradewatch"),
+            ]),
             &Flags::default(),
         )
         .expect("env");
-        assert_eq!((env_over.addr.port(), env_over.capital, env_over.secure_cookies), (9000, Decimal::from(2_500_000), true));
+        // Every key from the environment overrides the file (each is a string there).
+        assert_eq!((env_over.addr.port(), env_over.capital, env_over.secure_cookies, env_over.max_connections), (9000, Decimal::from(3_000_000), true, 128));
+        assert_eq!(env_over.data_dir, PathBuf::from("/var/lib/tradewatch"));
         assert_eq!(env_over.trusted_proxies.len(), 2);
         assert_eq!(env_over.site_root, PathBuf::from("/srv/site"));
         let flags = Flags { addr: Some("127.0.0.1:9100".parse().expect("addr")), data_dir: None, capital: Some("42.5".into()) };
@@ -259,6 +284,8 @@ mod tests {
         assert!(e.contains("adr"), "{e}");
         let e = Settings::load(None, env(&[("TRADEWATCH_SECURE_COOKIES", "maybe")]), &Flags::default()).expect_err("bad flag").to_string();
         assert!(e.contains("secure_cookies"), "{e}");
+        let e = Settings::load(None, env(&[("TRADEWATCH_MAX_CONNECTIONS", "many")]), &Flags::default()).expect_err("bad count").to_string();
+        assert!(e.contains("max_connections"), "{e}");
         let e = Settings::load(None, env(&[("TRADEWATCH_TRUSTED_PROXIES", "proxy.local")]), &Flags::default()).expect_err("bad ip").to_string();
         assert!(e.contains("proxy.local"), "{e}");
         assert!(Settings::load(Some(&dir.path().join("missing.toml")), env(&[]), &Flags::default()).is_err());

@@ -84,7 +84,7 @@ impl Attribution {
 pub const FACTORS: [&str; 5] = ["mtum", "qual", "size", "usmv", "vlue"];
 
 /// Daily factor returns as a wealth index per factor, for compounding over any span of dates.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct FactorReturns {
     dates: Vec<NaiveDate>,
     /// `wealth[k][i]`: growth of 1 in factor k from before the first date to the close of date i.
@@ -330,13 +330,6 @@ impl Slippage {
 }
 
 impl crate::fold::Fold for Slippage {
-    fn snapshot(&self) -> Result<Vec<u8>, crate::fold::SnapshotError> {
-        crate::fold::encode(self)
-    }
-    fn restore(&mut self, bytes: &[u8]) -> Result<(), crate::fold::SnapshotError> {
-        *self = crate::fold::decode(bytes)?;
-        Ok(())
-    }
     fn name(&self) -> &'static str {
         "slippage"
     }

@@ -162,7 +162,7 @@ impl Default for Breakers {
 }
 
 /// A configuration value out of range: the dotted field and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct ConfigError {
     pub field: String,

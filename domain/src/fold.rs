@@ -32,8 +32,9 @@ pub enum Action {
     Trip { automation_id: Option<String>, rule: &'static str, value: f64, limit: f64 },
 }
 
-/// A fold over the log. Adding one = a module implementing this + one line in `folds::Folds`.
-pub trait Fold {
+/// A fold over the log. Adding one = a module implementing this + one line in `folds::Folds`;
+/// its state derives `Serialize` and `Deserialize`, which gives it [`FoldState`] (snapshots).
+pub trait Fold: FoldState {
     /// Its name in logs and in `fold_error` events.
     fn name(&self) -> &'static str;
     /// Folds one stored event in; `book` has already applied it. Never panics on a bounded
@@ -44,11 +45,25 @@ pub trait Fold {
     fn due(&mut self, _now: DateTime<Utc>, _book: &Projection) -> Vec<Action> {
         Vec::new()
     }
-    /// The fold's whole state as bytes ([`encode`]): with the seq and head hash it covers, a
-    /// snapshot lets a restart skip re-folding the log up to there.
+}
+
+/// A fold's whole state as bytes and back: with the seq and head hash it covers, a snapshot
+/// lets a restart skip re-folding the log up to there. Every state that derives `Serialize`
+/// and `Deserialize` has it (CBOR, [`encode`] / [`decode`]).
+pub trait FoldState {
     fn snapshot(&self) -> Result<Vec<u8>, SnapshotError>;
-    /// Replaces the fold's state by one [`Fold::snapshot`] wrote.
+    /// Replaces the state by one [`FoldState::snapshot`] wrote.
     fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError>;
+}
+
+impl<T: Serialize + DeserializeOwned> FoldState for T {
+    fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
+        encode(self)
+    }
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        *self = decode(bytes)?;
+        Ok(())
+    }
 }
 
 /// A snapshot that could not be written or read (a stale format, corrupt bytes): the caller

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::analytics::Slippage;
-use crate::fold::{Action, Fold, SnapshotError, Stored};
+use crate::fold::{Action, Fold, FoldState, SnapshotError, Stored};
 use crate::governance::Governance;
 use crate::kpi::{ExitKpis, KpiParams};
 use crate::projection::Projection;
@@ -67,7 +67,7 @@ impl Folds {
     /// Every fold's state, the book first, as one blob: `(name, bytes)` per fold in list order.
     /// What it covers (seq, head hash) is the caller's to record beside it.
     pub fn snapshot(&mut self) -> Result<Vec<u8>, SnapshotError> {
-        let mut parts = vec![("projection".to_string(), crate::fold::encode(&self.book)?)];
+        let mut parts = vec![("projection".to_string(), self.book.snapshot()?)];
         let (_, list) = self.split();
         for f in list {
             parts.push((f.name().to_string(), f.snapshot()?));
@@ -90,7 +90,7 @@ impl Folds {
         }
         let mut parts = parts.into_iter();
         if let Some((_, book)) = parts.next() {
-            folds.book = crate::fold::decode(&book)?;
+            folds.book.restore(&book)?;
         }
         let (_, list) = folds.split();
         for (fold, (_, bytes)) in list.into_iter().zip(parts) {

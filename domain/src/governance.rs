@@ -616,13 +616,6 @@ impl Governance {
 }
 
 impl Fold for Governance {
-    fn snapshot(&self) -> Result<Vec<u8>, crate::fold::SnapshotError> {
-        crate::fold::encode(self)
-    }
-    fn restore(&mut self, bytes: &[u8]) -> Result<(), crate::fold::SnapshotError> {
-        *self = crate::fold::decode(bytes)?;
-        Ok(())
-    }
     fn name(&self) -> &'static str {
         "governance"
     }

@@ -410,13 +410,6 @@ impl ExitKpis {
 }
 
 impl crate::fold::Fold for ExitKpis {
-    fn snapshot(&self) -> Result<Vec<u8>, crate::fold::SnapshotError> {
-        crate::fold::encode(self)
-    }
-    fn restore(&mut self, bytes: &[u8]) -> Result<(), crate::fold::SnapshotError> {
-        *self = crate::fold::decode(bytes)?;
-        Ok(())
-    }
     fn name(&self) -> &'static str {
         "kpis"
     }

@@ -529,7 +529,7 @@ pub fn native_returns(points: &[Point], from: Option<NaiveDate>, to: Option<Naiv
 }
 
 /// Returns at the native bar interval (see [`native_returns`]).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct NativeReturns {
     pub dates: Vec<NaiveDate>,
     /// Milliseconds of each return's later point.

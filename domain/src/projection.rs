@@ -113,7 +113,7 @@ pub struct FillOutcome {
 }
 
 /// The figures the global circuit breakers watch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RiskSnapshot {
     /// Equity now minus the previous day's close (market time), USD.
     pub daily_pnl: Decimal,
@@ -124,7 +124,7 @@ pub struct RiskSnapshot {
 }
 
 /// What applying one event found worth flagging (the event is applied and kept regardless).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flag {
     /// A fill for an order id the log has not seen: not applied to positions.
     UnknownOrder,

@@ -37,15 +37,12 @@ pub struct Empty<T> {
 
 /// The one shell of a page section fed by a resource: "Loading…" until the data arrives, the
 /// error (the user-facing text of [`AppError`]), the empty message when `empty` says so, or
-/// `view` of the data. `keep` keeps the last content while the resource reloads
-/// (`<Transition>`) instead of going back to "Loading…" (`<Suspense>`).
+/// `view` of the data.
 #[component]
 pub fn Loaded<T, V, F>(
     data: Resource<Result<T, AppError>>,
     view: F,
     #[prop(optional)] empty: Option<Empty<T>>,
-    #[prop(optional)] keep: bool,
-    #[prop(default = "Loading…")] loading: &'static str,
 ) -> impl IntoView
 where
     T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
@@ -63,14 +60,8 @@ where
             },
         })
     };
-    let fallback = move || view! { <p class="empty">{loading}</p> };
-    if keep {
-        view! { <Transition fallback>{body}</Transition> }.into_any()
-    } else {
-        view! { <Suspense fallback>{body}</Suspense> }.into_any()
-    }
+    view! { <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>{body}</Suspense> }
 }
-
 
 /// A headline figure with its unit and a one-line definition (shown on hover).
 #[component]

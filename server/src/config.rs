@@ -17,10 +17,47 @@ use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::startup::{Config, MAX_CONNECTIONS};
 
 /// The keys of the file and of `TRADEWATCH_<KEY>` (upper case in the environment).
 pub const KEYS: [&str; 8] = ["addr", "data_dir", "capital", "site_root", "secure_cookies", "max_connections", "trusted_proxies", "database_url"];
+
+/// Connections open at once by default (setting `max_connections`).
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// The running configuration of the console, from [`Settings::into_config`] (or
+/// [`Config::new`]'s defaults).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Starting capital of the book, in USD (the base of equity and drawdown).
+    pub capital: Decimal,
+    /// Where cargo-leptos put the compiled site (`pkg/` with the WASM, JS and CSS).
+    pub site_root: PathBuf,
+    /// Mark the session cookie `Secure` (set when the console is served over TLS, e.g. behind
+    /// a TLS-terminating proxy): setting `secure_cookies`.
+    pub secure_cookies: bool,
+    /// Connections open at once (further clients wait in the kernel's accept queue).
+    pub max_connections: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Config {
+    /// The built-in defaults at `addr` and `data_dir` (what the tests start). `tradewatch serve`
+    /// builds its config from the layered [`Settings`] instead, the one reader of the environment.
+    pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            addr,
+            data_dir,
+            capital: default_capital(),
+            site_root: default_site_root(),
+            secure_cookies: false,
+            max_connections: default_max_connections(),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
 
 /// The settings of `tradewatch serve`, after every layer.
 #[derive(Debug, Clone, Deserialize)]
@@ -227,7 +264,7 @@ impl Settings {
             capital: self.capital,
             site_root: self.site_root,
             secure_cookies: self.secure_cookies,
-            max_connections: self.max_connections.max(1),
+            max_connections: self.max_connections,
             trusted_proxies: self.trusted_proxies,
         })
     }

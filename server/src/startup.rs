@@ -1,7 +1,6 @@
 //! Building and running the application: used by `tradewatch serve` and by the integration tests,
 //! which start the real server on port 0 with a fresh database.
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -9,7 +8,6 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use rust_decimal::Decimal;
 use tokio::net::TcpListener;
 use axum::http::{HeaderName, HeaderValue, header};
 use tower_http::compression::CompressionLayer;
@@ -17,34 +15,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
+pub use crate::config::Config;
 use crate::AppState;
 use crate::console::Console;
 use crate::store::Store;
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub addr: SocketAddr,
-    pub data_dir: PathBuf,
-    /// Starting capital of the book, in USD (the base of equity and drawdown).
-    pub capital: Decimal,
-    /// Where cargo-leptos put the compiled site (`pkg/` with the WASM, JS and CSS).
-    pub site_root: PathBuf,
-    /// Mark the session cookie `Secure` (set when the console is served over TLS, e.g. behind
-    /// a TLS-terminating proxy): `TRADEWATCH_SECURE_COOKIES=1`.
-    pub secure_cookies: bool,
-    /// Connections open at once (further clients wait in the kernel's accept queue).
-    pub max_connections: usize,
-    /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling).
-    pub trusted_proxies: Vec<std::net::IpAddr>,
-}
-
-impl Config {
-    pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
-        let site_root = std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/site"));
-        let secure_cookies = std::env::var("TRADEWATCH_SECURE_COOKIES").is_ok_and(|v| v == "1" || v == "true");
-        Self { addr, data_dir, capital: Decimal::from(1_000_000), site_root, secure_cookies, max_connections: MAX_CONNECTIONS, trusted_proxies: Vec::new() }
-    }
-}
 
 pub struct Application {
     listener: TcpListener,
@@ -154,7 +128,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then lets open requests finish. Each connection: TCP_NODELAY
     /// (pages are written in several chunks; with Nagle on each waited ~40 ms for the client's
     /// delayed ACK), request headers within [`HEADER_READ_TIMEOUT`] (a client that trickles
-    /// them is cut off), and at most [`MAX_CONNECTIONS`] open at once (further clients wait in
+    /// them is cut off), and at most `max_connections` open at once (further clients wait in
     /// the kernel's accept queue).
     pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
         use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -210,8 +184,6 @@ impl Application {
 
 /// How long a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// Connections open at once by default (setting `max_connections`).
-pub const MAX_CONNECTIONS: usize = 1024;
 
 fn header_if_absent(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))

@@ -9,12 +9,18 @@ pub mod server_fns;
 pub mod service;
 pub mod session;
 
+/// The live stream's HTML fragments (server side; see `server::http::live`).
+#[cfg(feature = "ssr")]
+pub mod fragments {
+    pub use crate::pages::dashboard::body_html as dashboard;
+    pub use crate::pages::signals::{FEED as SIGNAL_FEED, table_html as signals};
+}
+
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-pub use live::LiveDashboard;
 
 /// The content hashes of the site's files (`js`, `wasm`, `css`), from the `hash.txt` that
 /// `scripts/build-site.sh` (or cargo-leptos with `hash-files`) writes beside the server binary:

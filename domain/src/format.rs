@@ -64,10 +64,39 @@ pub fn opt<T>(x: Option<T>, f: impl Fn(T) -> String) -> String {
     x.map(f).unwrap_or_else(|| "—".to_string())
 }
 
+/// A timestamp to the millisecond, `2024-03-01 14:30:05.123` (UTC): as chrono's
+/// `%Y-%m-%d %H:%M:%S%.3f`, written out by hand so the browser bundle carries no strftime parser.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Timelike;
+    format!("{}:{:02}.{:03}", minute(t), t.second(), (t.nanosecond() % 1_000_000_000) / 1_000_000)
+}
+
+/// A timestamp to the minute, `2024-03-01 14:30` (UTC): chrono's `%Y-%m-%d %H:%M`.
+pub fn minute(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn timestamps_read_as_strftime_would_write_them() {
+        use chrono::{TimeZone, Utc};
+        let times = [
+            Utc.timestamp_millis_opt(0).single(),
+            Utc.timestamp_millis_opt(1_709_303_405_123).single(),
+            Utc.timestamp_millis_opt(4_102_444_799_999).single(),
+            Utc.timestamp_opt(1_700_000_000, 999_999_999).single(),
+            Utc.timestamp_opt(1_700_000_000, 5_000_000).single(),
+        ];
+        for t in times.into_iter().flatten() {
+            assert_eq!(timestamp(t), t.format("%Y-%m-%d %H:%M:%S%.3f").to_string());
+            assert_eq!(minute(t), t.format("%Y-%m-%d %H:%M").to_string());
+        }
+    }
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap_or_default()

@@ -101,3 +101,28 @@ test('a signal opens its lineage, and a step opens the stored event', async () =
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test('the chart chosen stays chosen when the live stream redraws the dashboard', async () => {
+  const page = await open(trader, consoleApp.base + '/');
+  await page.waitForSelector('[data-testid=live-status].on', { timeout: 10_000 });
+  await page.click('[data-testid=chart-drawdown]');
+  await page.waitForFunction(() => document.querySelector('.panel-head h2')?.textContent === 'Drawdown (%)');
+  assert.ok(await page.isVisible('[data-chart-pane=drawdown] svg'), 'the drawdown chart is shown');
+  assert.ok(!(await page.isVisible('[data-chart-pane=equity]')), 'the equity chart is hidden');
+  const before = (await page.textContent('[data-testid=head-seq]')).trim();
+  await consoleApp.post([{ event_id: 'mark-redraw', kind: 'market_snapshot', ts: ts(180_000), instrument: 'BTCUSDT',
+    bid: '67499', ask: '67501', mid: '67500', last: '67500', volume: '1' }]);
+  // The live stream swaps in the server's new HTML (a new head seq)...
+  await page.waitForFunction((b) => document.querySelector('[data-testid=head-seq]')?.textContent.trim() !== b, before, { timeout: 10_000 });
+  // ...and the drawdown chart is still the one shown.
+  assert.equal(await page.textContent('.panel-head h2'), 'Drawdown (%)');
+  assert.ok(await page.$eval('[data-testid=chart-drawdown]', (b) => b.classList.contains('active')));
+  assert.ok(!(await page.$eval('[data-testid=chart-equity]', (b) => b.classList.contains('active'))));
+  assert.ok(await page.isVisible('[data-chart-pane=drawdown] svg'));
+  assert.ok(!(await page.isVisible('[data-chart-pane=equity]')));
+  await page.click('[data-testid=chart-equity]');
+  await page.waitForFunction(() => document.querySelector('.panel-head h2')?.textContent === 'Equity curve (USD)');
+  assert.ok(await page.isVisible('[data-chart-pane=equity] svg'));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

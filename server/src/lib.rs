@@ -20,4 +20,6 @@ use leptos::config::LeptosOptions;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub console: Arc<console::Console>,
+    /// The live stream's HTML fragments, rendered once per log head for every subscriber.
+    pub fragments: Arc<http::live::Fragments>,
 }

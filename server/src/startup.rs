@@ -42,7 +42,7 @@ impl Application {
             .site_addr(local)
             .hash_files(app::asset_hashes().is_some())
             .build();
-        let state = AppState { leptos_options: leptos_options.clone(), console: Arc::clone(&console) };
+        let state = AppState { leptos_options: leptos_options.clone(), console: Arc::clone(&console), fragments: Arc::default() };
         let service: app::service::Console = console.clone();
         let auth: app::service::Auth = Arc::new(crate::auth::AuthProvider { store: console.store().clone(), console: Arc::clone(&console) });
         let sessions = crate::auth::SqliteSessions::new(console.store());

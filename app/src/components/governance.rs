@@ -4,7 +4,6 @@ use domain::governance::{Permission, Reason};
 use domain::view::GovernanceView;
 use leptos::prelude::*;
 
-use crate::live::use_live;
 use crate::server_fns::get_governance;
 use crate::session::SessionUser;
 
@@ -34,8 +33,7 @@ pub fn ticker() -> ReadSignal<i64> {
 
 /// The governance view, refetched whenever the log grows (live stream) and after each action.
 pub fn governance_resource(version: impl Fn() -> usize + Send + Sync + 'static) -> Resource<Result<GovernanceView, crate::error::AppError>> {
-    let live = use_live();
-    let head = Memo::new(move |_| live.and_then(|l| l.view.with(|v| v.as_ref().map(|v| v.head_seq))));
+    let head = crate::live::head();
     Resource::new(move || (head.get(), version()), |_| get_governance())
 }
 

@@ -86,7 +86,7 @@ pub fn tone(d: rust_decimal::Decimal) -> &'static str {
 }
 
 pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+    format::timestamp(t)
 }
 
 pub fn opt_pct(x: Option<f64>) -> String {

@@ -1,17 +1,19 @@
 //! The versioned configuration: edit with a mandatory reason, history with diffs, roll back.
-use domain::governance::{Config, Permission};
+use domain::governance::Permission;
 use leptos::prelude::*;
 
 use super::time;
 use crate::components::governance::{StepUpField, can, reason_error, take_code};
-use crate::server_fns::{RollbackConfig, SaveConfig, get_config, get_config_history};
+use crate::server_fns::{ConfigText, RollbackConfig, SaveConfigJson, get_config_history, get_config_text};
 
+/// The editor sends the JSON text as typed; the server parses and checks it (the bundle carries
+/// no config schema), and answers with the field that is wrong.
 #[island]
 pub fn ConfigPage() -> impl IntoView {
     crate::components::island_ready();
-    let save = ServerAction::<SaveConfig>::new();
+    let save = ServerAction::<SaveConfigJson>::new();
     let rollback = ServerAction::<RollbackConfig>::new();
-    let current = Resource::new(move || (save.version().get(), rollback.version().get()), |_| get_config());
+    let current = Resource::new(move || (save.version().get(), rollback.version().get()), |_| get_config_text());
     let history = Resource::new(move || (save.version().get(), rollback.version().get()), |_| get_config_history());
     let may_change = can(Permission::ChangeConfig);
     let text = RwSignal::new(String::new());
@@ -25,29 +27,21 @@ pub fn ConfigPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || current.get().map(|r| match r {
                 Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                Ok((version, config)) => {
-                    let pretty = serde_json::to_string_pretty(&config).unwrap_or_default();
+                Ok(ConfigText { version, json: pretty, fresh_totp_required }) => {
                     text.set(pretty.clone());
-                    step_up.set(config.security.fresh_totp_for_actions);
+                    step_up.set(fresh_totp_required);
                     view! {
                         <section class="panel">
                             <h2 data-testid="config-version">{format!("Version {version}")}</h2>
                             <textarea data-testid="config-json" rows="24" cols="70" prop:value=pretty on:input=move |ev| text.set(event_target_value(&ev)) disabled=move || !may_change()></textarea>
                             <div class="actions">
                                 <input data-testid="config-reason" placeholder="reason for this change (10 to 2,000 characters)" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
-                                <StepUpField required=config.security.fresh_totp_for_actions code=totp/>
+                                <StepUpField required=fresh_totp_required code=totp/>
                                 <button data-testid="config-save" disabled=move || !may_change() || save.pending().get() on:click=move |_| {
-                                    let parsed: Result<Config, String> = serde_json::from_str::<serde_json::Value>(&text.get_untracked())
-                                        .map_err(|e| format!("not valid JSON: {e}"))
-                                        .and_then(|v| Config::parse_value(&v).map_err(|e| e.to_string()));
                                     let r = reason.get_untracked();
-                                    match (parsed, reason_error(&r)) {
-                                        (Err(e), _) => local_error.set(Some(e)),
-                                        (_, Some(e)) => local_error.set(Some(e)),
-                                        (Ok(config), None) => {
-                                            local_error.set(None);
-                                            save.dispatch(SaveConfig { base_version: version, config, reason: r, totp: take_code(totp) });
-                                        }
+                                    local_error.set(reason_error(&r));
+                                    if local_error.get_untracked().is_none() {
+                                        save.dispatch(SaveConfigJson { base_version: version, config_json: text.get_untracked(), reason: r, totp: take_code(totp) });
                                     }
                                 }>"Save new version"</button>
                             </div>

@@ -64,7 +64,7 @@ fn WeekDetail(week: KpiWeek) -> impl IntoView {
                     <tr>
                         <td><a href=format!("/trades/{}", e.signal_id)>{e.signal_id.clone()}</a></td>
                         <td>{e.instrument}</td>
-                        <td>{e.ts.format("%Y-%m-%d %H:%M").to_string()}</td>
+                        <td>{format::minute(e.ts)}</td>
                         <td class="num">{e.reaction_ms.map(|x| format::ms(x as f64)).unwrap_or_else(|| "none".into())}</td>
                         <td class="num">{format::ms(e.window_ms as f64)}</td>
                         <td>{if e.within_window { "yes" } else { "no" }}</td>
@@ -81,8 +81,8 @@ fn WeekDetail(week: KpiWeek) -> impl IntoView {
                 {week.trades.into_iter().map(|t| view! {
                     <tr>
                         <td>{t.instrument}</td>
-                        <td>{t.opened.format("%Y-%m-%d %H:%M").to_string()}</td>
-                        <td>{t.closed.format("%Y-%m-%d %H:%M").to_string()}</td>
+                        <td>{format::minute(t.opened)}</td>
+                        <td>{format::minute(t.closed)}</td>
                         <td>{match t.exit_signal { Some(s) => view! { <a href=format!("/trades/{s}")>{s.clone()}</a> }.into_any(), None => "none".into_any() }}</td>
                         <td>{t.stop}</td>
                         <td class="num">{format!("{:.2}", t.realized_gain)}</td>

@@ -41,6 +41,44 @@ pub async fn get_config() -> Result<(u32, Config), AppError> {
     Ok(console(Permission::ViewOperations)?.config())
 }
 
+/// The current config as the editor shows it: version, pretty JSON, and whether each action
+/// needs a fresh two-factor code (the browser never parses a config: the server does).
+#[server(endpoint = "get_config_text")]
+pub async fn get_config_text() -> Result<ConfigText, AppError> {
+    let (version, config) = console(Permission::ViewOperations)?.config();
+    let json = serde_json::to_string_pretty(&config).map_err(|_| AppError::Internal)?;
+    Ok(ConfigText { version, json, fresh_totp_required: config.security.fresh_totp_for_actions })
+}
+
+/// The config editor's text (see [`get_config_text`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConfigText {
+    pub version: u32,
+    pub json: String,
+    pub fresh_totp_required: bool,
+}
+
+/// The most JSON the config editor may send (the defaults are ~3 KB).
+#[cfg(feature = "ssr")]
+const MAX_CONFIG_JSON: usize = 256 * 1024;
+
+/// Saves a new config version from the editor's JSON text, parsed and checked on the server
+/// (errors name the field); otherwise as [`save_config`].
+#[server(endpoint = "save_config_json")]
+pub async fn save_config_json(base_version: u32, config_json: String, reason: String, totp: Option<String>) -> Result<u32, AppError> {
+    let user = crate::session::require(Permission::ChangeConfig)?;
+    let c = console(Permission::ChangeConfig)?;
+    if config_json.len() > MAX_CONFIG_JSON {
+        return with_status(Err(AppError::Invalid(format!("the config is over {MAX_CONFIG_JSON} bytes"))));
+    }
+    let config = serde_json::from_str::<serde_json::Value>(&config_json)
+        .map_err(|e| AppError::Invalid(format!("not valid JSON: {e}")))
+        .and_then(|v| Config::parse_value(&v).map_err(|e| AppError::Invalid(e.to_string())));
+    let config = with_status(config)?;
+    fresh_second_factor(&c, &user, totp).await?;
+    with_status(c.change_config(&user, base_version, config, &reason).await)
+}
+
 #[server(endpoint = "get_config_history")]
 pub async fn get_config_history() -> Result<Vec<ConfigVersionView>, AppError> {
     Ok(console(Permission::ViewOperations)?.config_history())

@@ -1,26 +1,36 @@
-//! The live dashboard: re-rendered as JSON after each change, coalesced, for the SSE stream.
+//! The live dashboard: re-read after each change, coalesced, for the SSE stream.
 use std::sync::Arc;
 
+use domain::view::DashboardView;
 use tokio::sync::watch;
-
 
 use super::*;
 
+/// One state of the dashboard as the live stream sends it: the view, its JSON (the stream's
+/// default format, serialised once for every subscriber) and the head seq it covers.
+#[derive(Debug, Default)]
+pub struct LiveFrame {
+    pub head_seq: u64,
+    pub json: Arc<str>,
+    pub view: DashboardView,
+}
+
 impl Console {
-    pub fn live(&self) -> watch::Receiver<Arc<str>> {
+    pub fn live(&self) -> watch::Receiver<Arc<LiveFrame>> {
         self.live_tx.subscribe()
     }
 
     pub(super) fn publish(&self) {
-        match serde_json::to_string(&self.summary()) {
+        let view = self.summary();
+        match serde_json::to_string(&view) {
             Ok(json) => {
-                self.live_tx.send_replace(Arc::from(json));
+                self.live_tx.send_replace(Arc::new(LiveFrame { head_seq: view.head_seq, json: Arc::from(json), view }));
             }
             Err(e) => tracing::error!(error = %e, "serialising the dashboard"),
         }
     }
 
-    /// Renders the dashboard once per burst of appends, for every SSE subscriber at once.
+    /// Re-reads the dashboard once per burst of appends, for every SSE subscriber at once.
     pub(super) async fn run_live(self: Arc<Self>) {
         let mut rx = self.head_tx.subscribe();
         while rx.changed().await.is_ok() {
@@ -28,5 +38,4 @@ impl Console {
             tokio::time::sleep(LIVE_MIN_GAP).await;
         }
     }
-
 }

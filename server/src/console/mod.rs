@@ -21,6 +21,7 @@ mod live;
 mod reads;
 mod service;
 
+pub use live::LiveFrame;
 pub use actions::system_event;
 use actions::wire_id;
 use reads::{PerHead, Reports};
@@ -83,7 +84,7 @@ pub struct Console {
     head_tx: watch::Sender<u64>,
     /// Held across a config change's version check and its append: no two saves share a base.
     config_lock: Mutex<()>,
-    live_tx: watch::Sender<Arc<str>>,
+    live_tx: watch::Sender<Arc<LiveFrame>>,
     counters: Counters,
     reports: Reports,
 }
@@ -104,7 +105,7 @@ impl Console {
         let head = store.head().await?;
         tracing::info!(events = n, head_seq = head.0, elapsed_ms = started.elapsed().as_millis() as u64, "projection rebuilt");
         let (head_tx, _) = watch::channel(head.0);
-        let (live_tx, _) = watch::channel(Arc::<str>::from("{}"));
+        let (live_tx, _) = watch::channel(Arc::new(LiveFrame::default()));
         let console = Arc::new(Self {
             store,
             folds: RwLock::new(folds),

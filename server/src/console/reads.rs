@@ -192,7 +192,6 @@ impl Console {
         view
     }
 
-    /// The dashboard as JSON, re-rendered after each change (see [`Console::run_live`]).
     pub async fn lineage_of(&self, signal_id: &str) -> Result<Option<Lineage>> {
         let events = self.store.trade_events(signal_id).await?;
         Ok(domain::lineage::build(signal_id, &events))

@@ -24,6 +24,8 @@ const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
     ("get_risk", "", Some(Permission::ViewOperations)),
     ("get_config", "", Some(Permission::ViewOperations)),
     ("get_config_history", "", Some(Permission::ViewOperations)),
+    ("get_config_text", "", Some(Permission::ViewOperations)),
+    ("save_config_json", "base_version=99&config_json=%7B%7D&reason=matrix+test+change", Some(Permission::ChangeConfig)),
     ("decide_signal", "signal_id=x&action=approve", Some(Permission::DecideSignals)),
     ("set_paused", "automation=momentum-1&pause=true&reason=matrix+test+pause", Some(Permission::PauseAutomation)),
     ("set_paused", "pause=true&reason=matrix+test+pause", Some(Permission::PauseGlobal)),
@@ -199,6 +201,45 @@ async fn gated_entries_wait_for_an_approval_that_the_engine_reads() {
     assert_eq!(status, 200);
     let (status, _) = app.get_with(&app.ingest_token, "/api/v1/automations").await;
     assert_eq!(status, 403, "the ingest scope does not read governance");
+}
+
+#[tokio::test]
+async fn the_config_editor_sends_text_that_the_server_parses_and_checks() {
+    let app = spawn().await;
+    let risk_user = app.login(Role::Risk).await;
+    let (status, body) = app.call(Some(&risk_user), "get_config_text", "").await;
+    assert_eq!(status, 200, "{body}");
+    let text: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(text["version"], 0);
+    assert_eq!(text["fresh_totp_required"], false);
+    let mut config: Value = serde_json::from_str(text["json"].as_str().expect("the config as text")).expect("pretty JSON");
+    assert_eq!(config["gating"]["threshold"], 10);
+    let form = |json: &str, reason: &str| {
+        let enc = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+        format!("base_version=0&config_json={}&reason={}", enc(json), enc(reason))
+    };
+    let reason = "the editor test changes the config";
+    let (status, body) = app.call(Some(&risk_user), "save_config_json", &form("{\"gating\": ", reason)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("not valid JSON"), "{body}");
+    config["gating"]["threshold"] = json!(20_000);
+    let (status, body) = app.call(Some(&risk_user), "save_config_json", &form(&config.to_string(), reason)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("gating.threshold") && body.contains("at most 10000"), "the field and the reason: {body}");
+    let (status, body) = app.call(Some(&risk_user), "save_config_json", &form(&"x".repeat(300 * 1024), reason)).await;
+    assert_eq!(status, 400, "{body}");
+    config["gating"]["threshold"] = json!(0);
+    let (status, body) = app.call(Some(&risk_user), "save_config_json", &form(&config.to_string(), reason)).await;
+    assert_eq!(status, 403, "risk cannot lower gating.threshold by text either: {body}");
+    config["gating"]["threshold"] = json!(12);
+    let (status, body) = app.call(Some(&risk_user), "save_config_json", &form(&config.to_string(), "short")).await;
+    assert!(status >= 400 && body.contains("reason"), "{status} {body}");
+    let (status, body) = app.call(Some(&risk_user), "save_config_json", &form(&config.to_string(), reason)).await;
+    assert_eq!((status, body.as_str()), (200, "1"));
+    let (_, history) = app.call(Some(&risk_user), "get_config_history", "").await;
+    let history: Value = serde_json::from_str(&history).expect("json");
+    assert_eq!(history[0]["changes"], json!([{"path": "gating.threshold", "before": "10", "after": "12"}]));
+    assert_eq!(history[0]["reason"], reason);
 }
 
 #[tokio::test]

@@ -101,6 +101,78 @@ async fn the_live_stream_pushes_a_new_dashboard_soon_after_an_ack() {
     eprintln!("ack -> SSE: {:?}", acked.elapsed());
 }
 
+/// Reads SSE frames from `stream` until `done` accepts one (event name, data), within 5 s.
+async fn next_frame<B: AsRef<[u8]>>(
+    stream: &mut (impl futures::Stream<Item = reqwest::Result<B>> + Unpin),
+    buf: &mut String,
+    mut done: impl FnMut(&str, &str) -> bool,
+) -> (String, String) {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            while let Some(end) = buf.find("\n\n") {
+                let frame: String = buf.drain(..end + 2).collect();
+                let event = frame.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or("").to_string();
+                let data = frame.lines().filter_map(|l| l.strip_prefix("data: ").or_else(|| (l == "data:").then_some(""))).collect::<Vec<_>>().join("\n");
+                if done(&event, &data) {
+                    return (event, data);
+                }
+            }
+            let chunk = stream.next().await.expect("message").expect("bytes");
+            buf.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+        }
+    })
+    .await
+    .expect("the frame arrives")
+}
+
+#[tokio::test]
+async fn the_live_fragments_carry_the_head_and_the_server_drawn_html() {
+    let app = spawn().await;
+    let url = |f: &str| format!("{}/live/dashboard?fragment={f}", app.base);
+    let res = app.http.get(url("dashboard")).send().await.expect("sse");
+    assert_eq!(res.status(), 401, "a fragment needs a session too");
+    let investor = app.login(domain::governance::Role::Investor).await;
+    let res = app.http.get(url("signals")).header("cookie", &investor).send().await.expect("sse");
+    assert_eq!(res.status(), 403, "investors see no operations, in any format");
+    let cookie = app.login(domain::governance::Role::Trader).await;
+    let res = app.http.get(url("../etc/passwd")).header("cookie", &cookie).send().await.expect("sse");
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["error"], "bad_fragment");
+
+    let res = app.http.get(url("dashboard")).header("cookie", &cookie).send().await.expect("sse");
+    assert_eq!(res.status(), 200);
+    let mut dash = res.bytes_stream();
+    let res = app.http.get(url("signals")).header("cookie", &cookie).send().await.expect("sse");
+    let mut feed = res.bytes_stream();
+    let res = app.http.get(url("head")).header("cookie", &cookie).send().await.expect("sse");
+    let mut head = res.bytes_stream();
+    let (mut b1, mut b2, mut b3) = (String::new(), String::new(), String::new());
+    // On connect: the head, then the fragment as it is now.
+    let (_, first) = next_frame(&mut dash, &mut b1, |e, _| e == "head").await;
+    assert_eq!(first, "0");
+    let (_, html) = next_frame(&mut dash, &mut b1, |e, _| e == "fragment").await;
+    assert!(html.contains("No events yet") && html.contains("data-testid=\"pnl-total\""), "{html}");
+
+    let (status, _) = app.post(&round_trip()).await;
+    assert_eq!(status, 200);
+    next_frame(&mut dash, &mut b1, |e, d| e == "head" && d == "7").await;
+    let (_, html) = next_frame(&mut dash, &mut b1, |e, _| e == "fragment").await;
+    assert!(html.contains("+49.91"), "total PnL 49.9075 in the pushed HTML");
+    assert!(html.contains("<svg") && html.matches("data-chart-pane").count() == 2, "both charts drawn by the server");
+    assert!(html.contains("BTCUSDT") && html.contains("sig-1"));
+    assert!(!html.contains("<html") && !html.contains("<script"), "a fragment, not a page");
+    next_frame(&mut feed, &mut b2, |e, d| e == "head" && d == "7").await;
+    let (_, html) = next_frame(&mut feed, &mut b2, |e, _| e == "fragment").await;
+    assert!(html.contains("data-testid=\"signals\"") && html.contains("/trades/sig-1"), "{html}");
+    next_frame(&mut head, &mut b3, |e, d| e == "head" && d == "7").await;
+    // A head-only subscriber never gets HTML.
+    let (status, _) = app.post(&[snapshot("e8", "BTCUSDT", "68100", 120_000)]).await;
+    assert_eq!(status, 200);
+    let (event, _) = next_frame(&mut head, &mut b3, |e, d| e == "fragment" || (e == "head" && d == "8")).await;
+    assert_eq!(event, "head");
+}
+
 #[tokio::test]
 async fn pages_render_on_the_server_with_figures_and_empty_states() {
     let app = spawn().await;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 
 /// The keys of the file and of `TRADEWATCH_<KEY>` (upper case in the environment).
-pub const KEYS: [&str; 8] = ["addr", "data_dir", "capital", "site_root", "secure_cookies", "max_connections", "trusted_proxies", "database_url"];
+pub const KEYS: [&str; 9] = ["addr", "data_dir", "capital", "site_root", "secure_cookies", "max_connections", "trusted_proxies", "snapshot_every", "database_url"];
 
 /// Connections open at once by default (setting `max_connections`).
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -41,6 +41,9 @@ pub struct Config {
     pub max_connections: usize,
     /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Write a fold snapshot once the log has grown this many events past the last one (and at
+    /// shutdown); 0: never (every start folds the whole log).
+    pub snapshot_every: u64,
 }
 
 impl Config {
@@ -55,6 +58,7 @@ impl Config {
             secure_cookies: false,
             max_connections: default_max_connections(),
             trusted_proxies: Vec::new(),
+            snapshot_every: default_snapshot_every() as u64,
         }
     }
 }
@@ -84,6 +88,9 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` is believed (a list, or comma-separated).
     #[serde(default, deserialize_with = "addresses")]
     pub trusted_proxies: Vec<IpAddr>,
+    /// Events between fold snapshots (also written at shutdown); 0 turns them off.
+    #[serde(default = "default_snapshot_every", deserialize_with = "count")]
+    pub snapshot_every: usize,
     /// The event store's URL; unset: the SQLite file under `data_dir` (the only store of this
     /// version).
     #[serde(default)]
@@ -104,6 +111,9 @@ fn default_site_root() -> PathBuf {
 }
 fn default_max_connections() -> usize {
     MAX_CONNECTIONS
+}
+fn default_snapshot_every() -> usize {
+    100_000
 }
 
 /// A decimal from a TOML/env number or string (`1000000`, `"2500000.50"`).
@@ -236,14 +246,15 @@ impl Settings {
     pub fn to_toml(&self) -> String {
         let proxies: Vec<String> = self.trusted_proxies.iter().map(|a| format!("\"{a}\"")).collect();
         let mut out = format!(
-            "addr = \"{}\"\ndata_dir = {:?}\ncapital = \"{}\"\nsite_root = {:?}\nsecure_cookies = {}\nmax_connections = {}\ntrusted_proxies = [{}]\n",
+            "addr = \"{}\"\ndata_dir = {:?}\ncapital = \"{}\"\nsite_root = {:?}\nsecure_cookies = {}\nmax_connections = {}\ntrusted_proxies = [{}]\nsnapshot_every = {}\n",
             self.addr,
             self.data_dir.display().to_string(),
             self.capital,
             self.site_root.display().to_string(),
             self.secure_cookies,
             self.max_connections,
-            proxies.join(", ")
+            proxies.join(", "),
+            self.snapshot_every
         );
         if self.database_url.is_some() {
             out.push_str("database_url = \"[redacted]\"\n");
@@ -266,6 +277,7 @@ impl Settings {
             secure_cookies: self.secure_cookies,
             max_connections: self.max_connections,
             trusted_proxies: self.trusted_proxies,
+            snapshot_every: self.snapshot_every as u64,
         })
     }
 }

@@ -24,6 +24,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     max_connections: usize,
+    /// Write a fold snapshot once the server has stopped (setting `snapshot_every` > 0).
+    snapshot_at_exit: bool,
     pub console: Arc<Console>,
 }
 
@@ -33,6 +35,7 @@ impl Application {
         let console = Console::open(store, config.capital).await?;
         // Timeouts and heartbeats need a clock, not an event: evaluated every second.
         crate::jobs::Rules { console: Arc::clone(&console) }.spawn(std::time::Duration::from_secs(1));
+        crate::jobs::Snapshots { console: Arc::clone(&console), every: config.snapshot_every }.spawn(std::time::Duration::from_secs(5));
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let local = listener.local_addr()?;
         let leptos_options = LeptosOptions::builder()
@@ -114,7 +117,7 @@ impl Application {
             .layer(CompressionLayer::new())
             .layer(TraceLayer::new_for_http())
             .with_state(state);
-        Ok(Self { listener, router, console, max_connections: config.max_connections.max(1) })
+        Ok(Self { listener, router, console, max_connections: config.max_connections.max(1), snapshot_at_exit: config.snapshot_every > 0 })
     }
 
     pub fn port(&self) -> u16 {
@@ -177,6 +180,12 @@ impl Application {
         tokio::select! {
             () = graceful.shutdown() => {}
             () = tokio::time::sleep(std::time::Duration::from_secs(10)) => tracing::warn!("open connections did not finish in 10 s"),
+        }
+        // The next start folds only what arrives after this.
+        if self.snapshot_at_exit
+            && let Err(e) = self.console.write_snapshot(chrono::Utc::now()).await
+        {
+            tracing::warn!(error = %e, "fold snapshot at shutdown failed; the next start folds more of the log");
         }
         Ok(())
     }

@@ -20,8 +20,10 @@ mod actions;
 mod live;
 mod reads;
 mod service;
+mod snapshot;
 
 pub use live::LiveFrame;
+pub use snapshot::Rebuilt;
 pub use actions::system_event;
 use actions::wire_id;
 use reads::{PerHead, Reports};
@@ -87,23 +89,21 @@ pub struct Console {
     live_tx: watch::Sender<Arc<LiveFrame>>,
     counters: Counters,
     reports: Reports,
+    /// The seq the newest fold snapshot covers (see `snapshot.rs`).
+    snapshot_seq: AtomicU64,
+    rebuilt: Rebuilt,
 }
 
 impl Console {
-    /// Opens the console on a store: rebuilds the projection from the whole log.
+    /// Opens the console on a store: rebuilds the folds from the newest snapshot that checks
+    /// out against the chain and the events after it, or from the whole log (see `snapshot.rs`).
     pub async fn open(store: Store, capital: Decimal) -> Result<Arc<Self>> {
-        let mut folds = Folds::new(capital);
-        let started = std::time::Instant::now();
-        let mut failures = Vec::new();
-        let n = store.for_each_event(|seq, e, received_at| {
-            folds.apply(&Stored { seq, event: &e, received_at }, &mut failures);
-        })
-        .await?;
-        for f in &failures {
-            tracing::error!(seq = f.seq, fold = f.fold, reason = %f.reason, "a fold failed on a stored event at start-up; skipped by that fold");
-        }
         let head = store.head().await?;
-        tracing::info!(events = n, head_seq = head.0, elapsed_ms = started.elapsed().as_millis() as u64, "projection rebuilt");
+        let (folds, rebuilt) = Self::rebuild(&store, capital, head).await?;
+        let snapshot_seq = match &rebuilt {
+            Rebuilt::FromSnapshot { seq, .. } => *seq,
+            Rebuilt::FullReplay { .. } => 0,
+        };
         let (head_tx, _) = watch::channel(head.0);
         let (live_tx, _) = watch::channel(Arc::new(LiveFrame::default()));
         let console = Arc::new(Self {
@@ -122,6 +122,8 @@ impl Console {
                 execution: PerHead::new(),
                 risk: PerHead::new(),
             },
+            snapshot_seq: AtomicU64::new(snapshot_seq),
+            rebuilt,
         });
         console.publish();
         tokio::spawn(Arc::clone(&console).run_live());

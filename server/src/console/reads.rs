@@ -116,7 +116,7 @@ impl Console {
     }
 
     /// The seq of the last event applied (a version of everything folded from the log).
-    pub(super) fn head_seq(&self) -> u64 {
+    pub fn head_seq(&self) -> u64 {
         *self.head_tx.borrow()
     }
 

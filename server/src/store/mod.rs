@@ -3,6 +3,7 @@
 //! All SQL lives here. Appends are serialised by the caller (one writer); reads use the pool.
 pub mod accounts;
 pub mod sessions;
+pub mod snapshots;
 mod totp;
 
 use std::path::Path;

@@ -47,6 +47,11 @@ pub async fn spawn() -> TestApp {
 }
 
 impl TestApp {
+    /// The log's store, opened beside the running console (a second pool on the same file).
+    pub async fn store(&self) -> server::store::Store {
+        server::store::Store::open(&self.data_dir).await.expect("open the store")
+    }
+
     pub async fn post_raw(&self, token: Option<&str>, body: impl Into<reqwest::Body>) -> (u16, Value) {
         let mut req = self.http.post(format!("{}/api/v1/events", self.base)).body(body);
         if let Some(t) = token {

@@ -6,5 +6,6 @@ mod governance;
 mod metrics;
 mod reads;
 mod hardening;
+mod snapshots;
 
 pub use helpers::*;

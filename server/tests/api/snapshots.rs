@@ -1,0 +1,119 @@
+//! Fold snapshots: a restart from one equals a full replay; a corrupt, stale or foreign one is
+//! refused and the console folds the whole log instead; the job and shutdown write them.
+use chrono::Utc;
+use serde_json::{Value, json};
+use server::console::{Console, Rebuilt};
+use server::startup::{Application, Config};
+
+use crate::*;
+
+async fn open(app: &TestApp) -> Application {
+    Application::build(Config::new("127.0.0.1:0".parse().expect("addr"), app.data_dir.clone())).await.expect("a console on the log")
+}
+
+/// Everything the folds show, in one value (the governance view's clock left out).
+async fn state(c: &Console) -> Value {
+    use app::service::ConsoleService;
+    let mut gov = serde_json::to_value(c.governance().await).expect("json");
+    gov["now"] = Value::Null;
+    json!({
+        "dashboard": c.dashboard(),
+        "signals": c.signals(500),
+        "governance": gov,
+        "kpis": c.kpi_view(),
+        "execution": c.execution_view(),
+        "config": c.config(),
+    })
+}
+
+/// A log with positions, a signal waiting for a person, a closed trade and a config change.
+async fn busy_log(app: &TestApp) {
+    let (status, body) = app.post(&round_trip()).await;
+    assert_eq!(status, 200, "{body}");
+    let mut exit = order("e10", "ord-2", "sig-1", "sell", "0.1", "submitted", 70_000);
+    exit["order_type"] = json!("market");
+    let batch = vec![
+        signal("e8", "sig-2", 65_000),
+        snapshot("e9", "BTCUSDT", "68200", 66_000),
+        exit,
+        fill("e11", "ord-2", "0.1", "68190", "0.06", 70_100),
+        order("e12", "ord-2", "sig-1", "sell", "0.1", "filled", 70_200),
+    ];
+    let (status, body) = app.post(&batch).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_restart_from_a_snapshot_equals_a_full_replay() {
+    let app = spawn().await;
+    busy_log(&app).await;
+    let first = open(&app).await;
+    assert_eq!(first.console.rebuilt(), &Rebuilt::FullReplay { replayed: 12, reason: "no snapshot".into() });
+    assert_eq!(first.console.write_snapshot(Utc::now()).await.expect("write"), Some(12));
+    assert_eq!(first.console.write_snapshot(Utc::now()).await.expect("write"), None, "nothing new to cover");
+    // More events after the snapshot: a restart folds only those.
+    let (status, _) = app.post(&[snapshot("e13", "BTCUSDT", "67000", 80_000), signal("e14", "sig-3", 81_000)]).await;
+    assert_eq!(status, 200);
+    let restored = open(&app).await;
+    assert_eq!(restored.console.rebuilt(), &Rebuilt::FromSnapshot { seq: 12, replayed: 2 });
+    app.store().await.drop_snapshots().await.expect("drop");
+    let replayed = open(&app).await;
+    assert!(matches!(replayed.console.rebuilt(), Rebuilt::FullReplay { replayed: 14, .. }));
+    let (a, b) = (state(&restored.console).await, state(&replayed.console).await);
+    assert_eq!(a, b, "restored + 2 events = the whole log folded");
+    assert_eq!(a["dashboard"]["counts"]["events"], 14);
+    assert_eq!(a["governance"]["pending_total"], 3, "sig-1 (ordered unapproved, flagged), sig-2 and sig-3 wait for a person");
+    assert_eq!(a["dashboard"]["closed_trades"], 1);
+}
+
+#[tokio::test]
+async fn a_corrupt_stale_or_foreign_snapshot_is_refused_and_the_log_folded_instead() {
+    let app = spawn().await;
+    busy_log(&app).await;
+    let truth = state(&open(&app).await.console).await;
+    let url = format!("sqlite://{}", app.data_dir.join("tradewatch.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
+    for (edit, why) in [
+        ("data = x'00ff00ff'", "fold snapshot"),
+        ("data = substr(data, 1, length(data) / 2)", "fold snapshot"),
+        ("head_hash = zeroblob(32)", "does not have the hash"),
+        ("seq = seq + 100", "the log ends at"),
+        ("format = format + 1", "this build reads"),
+        ("capital = '5'", "starting capital"),
+    ] {
+        let c = open(&app).await;
+        c.console.write_snapshot(Utc::now()).await.expect("write");
+        sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE fold_snapshots SET {edit}"))).execute(&pool).await.expect("edit");
+        let again = open(&app).await;
+        match again.console.rebuilt() {
+            Rebuilt::FullReplay { replayed, reason } => {
+                assert_eq!(*replayed, 12, "{edit}");
+                assert!(reason.contains(why), "{edit}: {reason}");
+            }
+            other => panic!("{edit}: the snapshot was used: {other:?}"),
+        }
+        assert_eq!(state(&again.console).await, truth, "{edit}: the console starts right");
+        app.store().await.drop_snapshots().await.expect("drop");
+    }
+}
+
+#[tokio::test]
+async fn the_job_writes_every_n_events_and_shutdown_writes_the_last() {
+    let app = spawn().await;
+    busy_log(&app).await;
+    let c = open(&app).await;
+    let job = server::jobs::Snapshots { console: c.console.clone(), every: 10 };
+    assert_eq!(job.run_once(Utc::now()).await.expect("run"), Some(12));
+    assert_eq!(job.run_once(Utc::now()).await.expect("run"), None);
+    let off = server::jobs::Snapshots { console: c.console.clone(), every: 0 };
+    assert_eq!(off.run_once(Utc::now()).await.expect("run"), None, "0 turns them off");
+    // A console that stops writes one covering everything it applied.
+    let (status, _) = app.post(&[snapshot("e13", "BTCUSDT", "67000", 80_000)]).await;
+    assert_eq!(status, 200);
+    let last = open(&app).await;
+    let console = last.console.clone();
+    last.run_until_stopped(async {}).await.expect("stops");
+    assert_eq!(console.snapshot_seq(), 13);
+    assert_eq!(app.store().await.latest_snapshot().await.expect("read").map(|s| s.seq), Some(13));
+    assert_eq!(open(&app).await.console.rebuilt(), &Rebuilt::FromSnapshot { seq: 13, replayed: 0 });
+}

@@ -10,7 +10,7 @@ use crate::kpi::{ExitKpis, KpiParams};
 use crate::projection::Projection;
 
 /// The version of [`Folds::snapshot`]'s layout; bump it when a fold's state changes shape.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 /// Every fold's state. Reads go to the typed fields; writes only through [`Folds::apply`].
 #[derive(Debug, Clone)]
@@ -40,7 +40,7 @@ impl Folds {
 
     /// The book, and the folds that read it in the order they run: THE list (a new fold is one
     /// field above and one entry here).
-    fn split(&mut self) -> (&Projection, [&mut dyn Fold; 3]) {
+    fn split(&mut self) -> (&mut Projection, [&mut dyn Fold; 3]) {
         let Folds { book, governance, kpis, slippage } = self;
         (book, [governance, kpis, slippage])
     }
@@ -88,14 +88,20 @@ impl Folds {
         if got != names {
             return Err(SnapshotError(format!("folds {got:?}, this build runs {names:?}")));
         }
-        let mut parts = parts.into_iter();
-        if let Some((_, book)) = parts.next() {
-            folds.book.restore(&book)?;
-        }
-        let (_, list) = folds.split();
-        for (fold, (_, bytes)) in list.into_iter().zip(parts) {
-            fold.restore(&bytes)?;
-        }
+        // Each fold decodes on its own thread (the governance state is the largest).
+        let mut parts = parts.into_iter().map(|(_, bytes)| bytes);
+        let book_bytes = parts.next().unwrap_or_default();
+        let rest: Vec<Vec<u8>> = parts.collect();
+        let (book, list) = folds.split();
+        std::thread::scope(|scope| {
+            let decoding: Vec<_> = list.into_iter().zip(&rest).map(|(fold, bytes)| scope.spawn(move || fold.restore(bytes))).collect();
+            let mut result = book.restore(&book_bytes);
+            for d in decoding {
+                let r = d.join().unwrap_or_else(|_| Err(SnapshotError("a fold panicked while decoding".into())));
+                result = result.and(r);
+            }
+            result
+        })?;
         Ok(folds)
     }
 

@@ -35,7 +35,7 @@ impl Application {
         let console = Console::open(store, config.capital).await?;
         // Timeouts and heartbeats need a clock, not an event: evaluated every second.
         crate::jobs::Rules { console: Arc::clone(&console) }.spawn(std::time::Duration::from_secs(1));
-        crate::jobs::Snapshots { console: Arc::clone(&console), every: config.snapshot_every }.spawn(std::time::Duration::from_secs(5));
+        crate::jobs::Snapshots::new(Arc::clone(&console), config.snapshot_every, crate::jobs::snapshots::MIN_GAP).spawn(std::time::Duration::from_secs(5));
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let local = listener.local_addr()?;
         let leptos_options = LeptosOptions::builder()

@@ -14,7 +14,7 @@ D=$(mktemp -d /tmp/tradewatch-load-XXXX); port=3100
 IT=$($B token create --data-dir "$D" --name load-ingest --scope ingest | tail -1)
 RT=$($B token create --data-dir "$D" --name load-read --scope read | tail -1)
 echo "load-risk-password-1" | $B user add --data-dir "$D" --username loadrisk --role risk >/dev/null
-LEPTOS_SITE_ROOT=target/site RUST_LOG=warn $B serve --addr 127.0.0.1:$port --data-dir "$D" &
+LEPTOS_SITE_ROOT=target/site RUST_LOG=warn,server::console::snapshot=info $B serve --addr 127.0.0.1:$port --data-dir "$D" &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$D"' EXIT
 for _ in $(seq 50); do curl -fs http://127.0.0.1:$port/healthz >/dev/null 2>&1 && break; sleep 0.2; done
@@ -29,10 +29,11 @@ sleep 310
 echo "== resident memory after the timeouts: $(rss)"
 $L http://127.0.0.1:$port "$IT" "$RT" 0
 echo "== resident memory at the end: $(rss)"
-# Start-up on the full log: stop the console, start it again, time until it answers /readyz.
+# Start-up on the full log: stop the console (it writes a fold snapshot as it stops), start it
+# again, time until it answers /readyz (the console logs how it rebuilt its folds).
 kill $pid; wait $pid 2>/dev/null || true
 t0=$(date +%s.%N)
-LEPTOS_SITE_ROOT=target/site RUST_LOG=warn $B serve --addr 127.0.0.1:$port --data-dir "$D" &
+LEPTOS_SITE_ROOT=target/site RUST_LOG=warn,server::console::snapshot=info $B serve --addr 127.0.0.1:$port --data-dir "$D" &
 pid=$!
 until curl -fs http://127.0.0.1:$port/readyz >/dev/null 2>&1; do sleep 0.05; done
 echo "== restart on the full log ($(sqlite3 "$D/tradewatch.db" 'SELECT COUNT(*) FROM events' 2>/dev/null || echo '?') events): ready in $(echo "$(date +%s.%N) - $t0" | bc) s, resident $(rss)"

@@ -31,7 +31,11 @@ $L http://127.0.0.1:$port "$IT" "$RT" 0
 echo "== resident memory at the end: $(rss)"
 # Start-up on the full log: stop the console (it writes a fold snapshot as it stops), start it
 # again, time until it answers /readyz (the console logs how it rebuilt its folds).
-kill $pid; wait $pid 2>/dev/null || true
+ts=$(date +%s.%N)
+kill $pid
+# Until the old process is gone (it finishes open requests, then writes its snapshot).
+while kill -0 $pid 2>/dev/null; do sleep 0.05; done
+echo "== the console stopped in $(echo "$(date +%s.%N) - $ts" | bc) s"
 t0=$(date +%s.%N)
 LEPTOS_SITE_ROOT=target/site RUST_LOG=warn,server::console::snapshot=info $B serve --addr 127.0.0.1:$port --data-dir "$D" &
 pid=$!

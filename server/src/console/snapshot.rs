@@ -12,6 +12,9 @@ use domain::folds::SNAPSHOT_FORMAT;
 use super::*;
 use crate::store::snapshots::Snapshot;
 
+/// The reason of a full replay when the store holds no snapshot (not worth a warning).
+const NO_SNAPSHOT: &str = "no snapshot";
+
 /// How the folds were rebuilt at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rebuilt {
@@ -28,7 +31,7 @@ impl Console {
         let started = Instant::now();
         let (mut folds, from, refused) = match Self::checked_snapshot(store, capital, head).await {
             Ok(Some((folds, seq))) => (folds, seq, None),
-            Ok(None) => (Folds::new(capital), 0, Some("no snapshot".to_string())),
+            Ok(None) => (Folds::new(capital), 0, Some(NO_SNAPSHOT.to_string())),
             Err(reason) => (Folds::new(capital), 0, Some(reason)),
         };
         let mut failures = Vec::new();
@@ -47,7 +50,7 @@ impl Console {
                 Rebuilt::FromSnapshot { seq: from, replayed }
             }
             Some(reason) => {
-                if head.0 > 0 && reason != "no snapshot" {
+                if head.0 > 0 && reason != NO_SNAPSHOT {
                     tracing::warn!(%reason, "fold snapshot not used: folding the whole log");
                 }
                 tracing::info!(events = replayed, head_seq = head.0, elapsed_ms, "folds rebuilt from the whole log");

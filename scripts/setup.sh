@@ -40,4 +40,23 @@ if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
 fi
+# PostgreSQL for the second storage backend's tests (--test only): the machine's server on
+# 127.0.0.1:5432 (trust auth, database `test`), started with pg_ctlcluster when it is not
+# running. No PostgreSQL means the tests cannot run: fail loudly, never skip.
+if [ "$with_browser" = 1 ]; then
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    say "starting PostgreSQL"
+    if ! command -v pg_ctlcluster >/dev/null || [ ! -d /etc/postgresql ]; then
+      echo "setup: PostgreSQL is not installed (pg_ctlcluster, /etc/postgresql): the PostgreSQL tests cannot run" >&2
+      exit 1
+    fi
+    for v in $(ls /etc/postgresql); do pg_ctlcluster --skip-systemctl-redirect "$v" main start || true; done
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+    if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+      echo "setup: PostgreSQL does not answer on 127.0.0.1:5432 after pg_ctlcluster start: the PostgreSQL tests cannot run" >&2
+      exit 1
+    fi
+  fi
+  say "PostgreSQL answers on 127.0.0.1:5432"
+fi
 say "tools ready"

@@ -20,7 +20,17 @@ step() { # step NAME COMMAND...: runs it and prints its time
 step "set-up (installs only what is missing)" bash scripts/setup.sh --test
 step "unit and property tests: domain, charts, engine" cargo test -p domain -p charts -p engine
 step "unit tests: app (ssr)" cargo test -p app --features ssr
-step "integration tests (server)" cargo test -p server
+# The server's suite runs on each storage backend: SQLite (default), then PostgreSQL, where
+# every test creates its own database on the machine's server (dropped before and after).
+export TRADEWATCH_TEST_POSTGRES="${TRADEWATCH_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+drop_test_databases() {
+  psql "$TRADEWATCH_TEST_POSTGRES" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'tw\_test\_%'" |
+    while read -r db; do psql -q "$TRADEWATCH_TEST_POSTGRES" -c "DROP DATABASE \"$db\" WITH (FORCE)"; done
+}
+drop_test_databases
+step "integration and storage tests (server, SQLite)" cargo test -p server
+step "integration and storage tests (server, PostgreSQL)" env TRADEWATCH_TEST_BACKEND=postgres cargo test -p server --test api
+drop_test_databases
 # The end-to-end tests start target/debug/tradewatch themselves (port 0, fresh data dir).
 step "build the site for the browser tests" bash scripts/build-site.sh
 step "end-to-end tests in headless Chromium" bash -c 'cd end2end && mkdir -p screenshots && node --test --test-concurrency=1 tests/'

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::config::{Flags, Settings};
 use crate::startup::Application;
-use crate::store::{Scopes, Store};
+use crate::store::{Location, Scopes, Store};
 use domain::governance::Role;
 
 #[derive(Parser, Debug)]
@@ -89,8 +89,13 @@ pub enum Command {
     },
     /// Verify the audit chain offline; exits 1 on a broken link.
     Verify {
-        #[arg(long, default_value = "./tradewatch-data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Work on a store as a whole.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
     },
     /// Manage API tokens.
     Token {
@@ -104,13 +109,51 @@ pub enum Command {
     },
 }
 
+/// Which store a command works on: the SQLite file in `--data-dir`, unless `--database-url`
+/// (or `DATABASE_URL`) names another.
+#[derive(clap::Args, Debug)]
+pub struct Db {
+    #[arg(long, default_value = "./tradewatch-data")]
+    data_dir: PathBuf,
+    /// `postgres://USER@HOST:PORT/DB` (or `sqlite://PATH`); never printed.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl Db {
+    fn location(&self) -> Location {
+        match &self.database_url {
+            Some(url) => Location::parse(url),
+            None => Location::Sqlite(self.data_dir.clone()),
+        }
+    }
+
+    async fn open(&self) -> Result<Store> {
+        Store::connect(&self.location()).await
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Copy the event log from one store to another (e.g. SQLite to PostgreSQL), every row as
+    /// stored, into an empty log; the chain is verified where it arrives. Accounts, tokens and
+    /// sessions are not copied.
+    Copy {
+        /// `sqlite://DIR` (or a `.db` file), `postgres://...`, or a data directory.
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
     /// Add an account. The password is read from stdin (one line) or prompted for on a terminal;
     /// at least 12 characters. The first admin is created this way.
     Add {
-        #[arg(long, default_value = "./tradewatch-data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
         #[arg(long)]
         username: String,
         /// admin, trader, risk, auditor or investor.
@@ -139,8 +182,8 @@ fn read_password() -> Result<String> {
 pub enum TokenCommand {
     /// Create a token; its secret is printed once, as the last line of stdout.
     Create {
-        #[arg(long, default_value = "./tradewatch-data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
         #[arg(long)]
         name: String,
         /// Comma-separated: ingest (post events), engine (read decisions, config, automation
@@ -150,13 +193,13 @@ pub enum TokenCommand {
     },
     /// List tokens: id, name, scopes, created, revoked (never the secrets).
     List {
-        #[arg(long, default_value = "./tradewatch-data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
     },
     /// Revoke a token by id (see `token list`); requests with it get 401 at once.
     Revoke {
-        #[arg(long, default_value = "./tradewatch-data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
         #[arg(long)]
         id: i64,
     },
@@ -266,24 +309,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("replay finished: {} steps, {} events, {} signals, {} orders, {} fills", stats.steps, stats.events, stats.signals, stats.orders, stats.fills);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { data_dir } => {
-            if !data_dir.join("tradewatch.db").exists() {
-                anyhow::bail!("no database at {}", data_dir.join("tradewatch.db").display());
+        Command::Verify { db } => {
+            if let Location::Sqlite(path) = db.location() {
+                let file = if path.extension().is_some_and(|e| e == "db") { path } else { path.join("tradewatch.db") };
+                if !file.exists() {
+                    anyhow::bail!("no database at {}", file.display());
+                }
             }
-            let store = Store::open(&data_dir).await?;
+            let store = db.open().await?;
             let report = store.verify().await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        Command::Token { command: TokenCommand::Create { data_dir, name, scope } } => {
-            let store = Store::open(&data_dir).await?;
+        Command::Token { command: TokenCommand::Create { db, name, scope } } => {
+            let store = db.open().await?;
             let token = store.create_token(&name, &scope, Utc::now()).await?;
             println!("created {} token '{name}'; it is shown only now:", scope.as_string());
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token { command: TokenCommand::List { data_dir } } => {
-            let store = Store::open(&data_dir).await?;
+        Command::Token { command: TokenCommand::List { db } } => {
+            let store = db.open().await?;
             println!("{:>4}  {:<32} {:<20} {:<20} revoked", "id", "name", "scopes", "created (UTC)");
             for t in store.tokens().await? {
                 let fmt = |d: chrono::DateTime<Utc>| d.format("%Y-%m-%d %H:%M:%S").to_string();
@@ -291,8 +337,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token { command: TokenCommand::Revoke { data_dir, id } } => {
-            let store = Store::open(&data_dir).await?;
+        Command::Token { command: TokenCommand::Revoke { db, id } } => {
+            let store = db.open().await?;
             match store.revoke_token(id, Utc::now()).await? {
                 Some(name) => {
                     println!("revoked token {id} '{name}'");
@@ -304,11 +350,29 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::User { command: UserCommand::Add { data_dir, username, role } } => {
-            let store = Store::open(&data_dir).await?;
+        Command::User { command: UserCommand::Add { db, username, role } } => {
+            let store = db.open().await?;
             let password = read_password()?;
             store.add_user(&username, role, &password, Utc::now()).await?;
             println!("added {} '{username}'", role.as_str());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Store { command: StoreCommand::Copy { from, to } } => {
+            let (from, to) = (Location::parse(&from), Location::parse(&to));
+            let source = Store::connect(&from).await.with_context(|| format!("opening the source ({})", from.describe()))?;
+            let target = Store::connect(&to).await.with_context(|| format!("opening the destination ({})", to.describe()))?;
+            let started = std::time::Instant::now();
+            let copied = crate::store::copy::copy_log(&source, &target, |n, of| eprint!("\rcopied {n} of {of} events")).await?;
+            eprintln!();
+            println!(
+                "copied {} events from {} to {} in {:.1} s; the chain verifies there: head seq {}, hash {}",
+                copied.events,
+                from.describe(),
+                to.describe(),
+                started.elapsed().as_secs_f64(),
+                copied.head_seq,
+                domain::chain::to_hex(&copied.head_hash)
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

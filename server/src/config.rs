@@ -44,6 +44,8 @@ pub struct Config {
     /// Write a fold snapshot once the log has grown this many events past the last one (and at
     /// shutdown); 0: never (every start folds the whole log).
     pub snapshot_every: u64,
+    /// The store: `postgres://...` for PostgreSQL; unset, the SQLite file under `data_dir`.
+    pub database_url: Option<SecretString>,
 }
 
 impl Config {
@@ -59,6 +61,7 @@ impl Config {
             max_connections: default_max_connections(),
             trusted_proxies: Vec::new(),
             snapshot_every: default_snapshot_every() as u64,
+            database_url: None,
         }
     }
 }
@@ -91,8 +94,7 @@ pub struct Settings {
     /// Events between fold snapshots (also written at shutdown); 0 turns them off.
     #[serde(default = "default_snapshot_every", deserialize_with = "count")]
     pub snapshot_every: usize,
-    /// The event store's URL; unset: the SQLite file under `data_dir` (the only store of this
-    /// version).
+    /// The store's URL (`postgres://USER@HOST:PORT/DB`); unset: the SQLite file under `data_dir`.
     #[serde(default)]
     pub database_url: Option<SecretString>,
 }
@@ -262,12 +264,14 @@ impl Settings {
         out
     }
 
-    /// The running configuration. A `database_url` is refused: this version stores the log in
-    /// the SQLite file under `data_dir` only.
+    /// The running configuration. A `database_url` must name PostgreSQL or SQLite.
     pub fn into_config(self) -> Result<Config> {
         if let Some(url) = &self.database_url {
-            let scheme = url.expose_secret().split(':').next().unwrap_or("").to_string();
-            anyhow::bail!("database_url ({scheme}:...): this version stores the log only in the SQLite file under data_dir; unset it");
+            let url = url.expose_secret();
+            if !["postgres://", "postgresql://", "sqlite:"].iter().any(|p| url.starts_with(p)) {
+                let scheme = url.split(':').next().unwrap_or("").chars().take(16).collect::<String>();
+                anyhow::bail!("database_url ({scheme}:...): postgres://, postgresql:// or sqlite: URLs only");
+            }
         }
         Ok(Config {
             addr: self.addr,
@@ -278,6 +282,7 @@ impl Settings {
             max_connections: self.max_connections,
             trusted_proxies: self.trusted_proxies,
             snapshot_every: self.snapshot_every as u64,
+            database_url: self.database_url,
         })
     }
 }
@@ -349,7 +354,10 @@ mod tests {
         let shown = format!("{s:?}\n{}", s.to_toml());
         assert!(!shown.contains("hunter2-secret"), "{shown}");
         assert!(shown.contains("[redacted]") || shown.contains("REDACTED"), "{shown}");
-        let refused = s.into_config().expect_err("no PostgreSQL store in this version").to_string();
-        assert!(!refused.contains("hunter2-secret") && refused.contains("postgres"), "{refused}");
+        let config = s.into_config().expect("a postgres URL is a store");
+        assert!(!format!("{config:?}").contains("hunter2-secret"));
+        let other = Settings::load(None, env(&[("DATABASE_URL", "mysql://fund:hunter2-secret@db/log")]), &Flags::default()).expect("load");
+        let refused = other.into_config().expect_err("not a backend").to_string();
+        assert!(!refused.contains("hunter2-secret") && refused.contains("mysql"), "{refused}");
     }
 }

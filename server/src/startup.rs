@@ -31,7 +31,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self> {
-        let store = Store::open(&config.data_dir).await?;
+        let location = crate::store::Location::of(&config.data_dir, config.database_url.as_ref());
+        let store = Store::connect(&location).await.with_context(|| format!("opening the store ({})", location.describe()))?;
+        tracing::info!(store = %location.describe(), "store open");
         let console = Console::open(store, config.capital).await?;
         // Timeouts and heartbeats need a clock, not an event: evaluated every second.
         crate::jobs::Rules { console: Arc::clone(&console) }.spawn(std::time::Duration::from_secs(1));
@@ -48,7 +50,7 @@ impl Application {
         let state = AppState { leptos_options: leptos_options.clone(), console: Arc::clone(&console), fragments: Arc::default() };
         let service: app::service::Console = console.clone();
         let auth: app::service::Auth = Arc::new(crate::auth::AuthProvider { store: console.store().clone(), console: Arc::clone(&console) });
-        let sessions = crate::auth::SqliteSessions::new(console.store());
+        let sessions = crate::auth::Sessions::new(console.store());
         crate::jobs::Housekeeping { sessions: sessions.clone(), store: console.store().clone() }.spawn(std::time::Duration::from_secs(600));
         let session_layer = SessionManagerLayer::new(sessions)
             .with_name("tradewatch_session")

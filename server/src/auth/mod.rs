@@ -18,7 +18,7 @@ pub mod totp;
 use crate::AppState;
 use crate::store::Store;
 pub use crate::store::accounts::User;
-pub use crate::store::sessions::SqliteSessions;
+pub use crate::store::sessions::Sessions;
 
 /// Failed attempts per account within the window before the account locks.
 pub const MAX_FAILURES: i64 = 5;
@@ -137,7 +137,7 @@ impl Store {
 
     /// The check itself, with its place reserved (see [`Store::login`]).
     async fn check_login(&self, username: &str, password: &str, ip: &str, by_user: i64, now: DateTime<Utc>) -> Result<User, LoginError> {
-        let user = self.user_where("username", username).await?;
+        let user = self.user_named(username).await?;
         let phc = match &user {
             Some(u) => u.password_hash.clone(),
             None => match DUMMY_HASH.get() {

@@ -115,7 +115,7 @@ fn live_stream(
     fragment: Option<Fragment>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = state.console.live();
-    let sessions = crate::auth::SqliteSessions::new(state.console.store());
+    let sessions = crate::auth::Sessions::new(state.console.store());
     let stream = futures::stream::unfold((rx, true), move |(mut rx, first)| {
         let sessions = sessions.clone();
         let state = state.clone();

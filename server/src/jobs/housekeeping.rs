@@ -4,13 +4,13 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use crate::auth::SqliteSessions;
+use crate::auth::Sessions;
 use crate::store::Store;
 
 /// Housekeeping: expired sessions and sign-in attempts older than the retention period go.
 #[derive(Clone)]
 pub struct Housekeeping {
-    pub sessions: SqliteSessions,
+    pub sessions: Sessions,
     pub store: Store,
 }
 

@@ -1,33 +1,36 @@
-//! Storage: the append-only, hash-chained event log and API tokens, on SQLite (WAL, one file).
+//! Storage: the append-only, hash-chained event log, accounts, sessions, API tokens and fold
+//! snapshots, behind one set of traits ([`EventLog`], [`Accounts`], [`Tokens`],
+//! [`SessionRecords`], [`Artifacts`]) with two implementations: SQLite (the default: one file,
+//! WAL, `synchronous=FULL`) and PostgreSQL (`DATABASE_URL=postgres://...`).
 //!
-//! All SQL lives here. Appends are serialised by the caller (one writer); reads use the pool.
+//! All SQL lives in this module. Both backends run the same statements (`$1` placeholders,
+//! which SQLite reads as numbered parameters too); what differs is in [`dialect`]. Appends are
+//! serialised by the caller (one writer); reads use the pool.
 pub mod accounts;
+pub mod copy;
+pub mod dialect;
+mod events;
 pub mod sessions;
 pub mod snapshots;
-mod totp;
+mod tokens;
+mod traits;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, TimeZone, Utc};
-use domain::chain::{self, Hash, Verifier};
+use domain::chain::{self, Hash};
 use domain::event::Event;
-use domain::view::{EventPage, EventQuery, EventRow};
-use futures::TryStreamExt;
+use domain::view::EventRow;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
-/// The stored rows of signal or order ids. `+kind` keeps SQLite off the `(kind, seq)` index: with
-/// a long IN list the planner otherwise scans every stored signal (or order) for each batch, and
-/// ingest slows with the log (17,000 -> 4,000 events/s between 100k and 600k events, measured).
-fn id_lookup_prefix(kind: &str, column: &str) -> String {
-    format!("SELECT payload, received_at_ms FROM events WHERE +kind = '{kind}' AND {column} IN (")
-}
+pub use traits::{Accounts, Artifacts, Backend, EventLog, SessionRecords, Tokens};
 
-/// Rows per multi-row INSERT (13 columns each; well under SQLite's variable limit).
+/// Rows per multi-row INSERT (14 columns each; under SQLite's 32,766 and PostgreSQL's 65,535
+/// bind parameters).
 const INSERT_CHUNK: usize = 500;
 /// Ids per `IN (...)` duplicate look-up.
 const LOOKUP_CHUNK: usize = 900;
@@ -68,6 +71,68 @@ pub struct AppendOutcome {
     pub duplicates: u64,
     pub head_seq: u64,
     pub head_hash: Hash,
+}
+
+/// One stored row of the log with every column as stored: what verification reads and what
+/// `tradewatch store copy` moves between backends unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RawRow {
+    pub seq: i64,
+    pub event_id: String,
+    pub kind: String,
+    pub instrument: Option<String>,
+    pub signal_id: Option<String>,
+    pub order_id: Option<String>,
+    pub ts_ms: i64,
+    pub received_at_ms: i64,
+    pub drift_ms: i64,
+    pub flags: Option<String>,
+    pub payload: String,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+    pub chain_version: i64,
+}
+
+impl RawRow {
+    fn view(self) -> EventRow {
+        EventRow {
+            seq: self.seq as u64,
+            event_id: self.event_id,
+            kind: self.kind,
+            instrument: self.instrument,
+            signal_id: self.signal_id,
+            order_id: self.order_id,
+            ts: ms_to_dt(self.ts_ms),
+            received_at: ms_to_dt(self.received_at_ms),
+            drift_ms: self.drift_ms,
+            hash: hex::encode(&self.hash),
+            prev_hash: hex::encode(&self.prev_hash),
+            flags: self.flags,
+            payload: self.payload,
+        }
+    }
+
+    /// Feeds this row to a chain verifier (a hash that is not 32 bytes is a break).
+    pub fn verify_into(&self, v: &mut chain::Verifier) {
+        match (<Hash>::try_from(self.prev_hash.as_slice()), <Hash>::try_from(self.hash.as_slice())) {
+            (Ok(prev), Ok(hash)) => v.push_row(&chain::StoredRow {
+                seq: self.seq as u64,
+                prev,
+                hash,
+                chain_version: self.chain_version,
+                payload: &self.payload,
+                received_at_ms: self.received_at_ms,
+                flags: self.flags.as_deref(),
+                kind: &self.kind,
+                instrument: self.instrument.as_deref(),
+                signal_id: self.signal_id.as_deref(),
+                order_id: self.order_id.as_deref(),
+                ts_ms: self.ts_ms,
+                drift_ms: self.drift_ms,
+            }),
+            _ => v.push_malformed(self.seq as u64),
+        }
+    }
 }
 
 /// What an API token may do: `ingest` posts events; `engine` reads decisions, config and
@@ -131,15 +196,117 @@ impl FromStr for Scopes {
     }
 }
 
+/// Where the console's data lives: the SQLite file `tradewatch.db` in a directory (the
+/// default), or a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(SecretString),
+}
+
+impl Location {
+    /// `postgres://...` / `postgresql://...`; `sqlite://PATH` or `sqlite:PATH` (a `.db` file, or
+    /// a directory holding `tradewatch.db`); anything else is a data directory.
+    pub fn parse(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Location::Postgres(SecretString::from(url.to_string()));
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        Location::Sqlite(PathBuf::from(path))
+    }
+
+    /// The data directory's SQLite store, unless `database_url` names another.
+    pub fn of(data_dir: &Path, database_url: Option<&SecretString>) -> Self {
+        match database_url {
+            Some(url) => Self::parse(url.expose_secret()),
+            None => Location::Sqlite(data_dir.to_path_buf()),
+        }
+    }
+
+    /// For messages: the backend and, for SQLite, the path (a URL may hold a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(p) => format!("sqlite {}", p.display()),
+            Location::Postgres(_) => "postgres".to_string(),
+        }
+    }
+}
+
+/// The console's storage: one backend (SQLite or PostgreSQL) behind the store traits, plus the
+/// in-process sign-in accounting that the auth policy keeps beside it.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    backend: Arc<dyn Backend>,
     /// Login checks under way, by `user:NAME` and `ip:ADDR`: counted with the stored failures
     /// before argon2 runs, so concurrent wrong passwords cannot all be checked (see
     /// [`Store::login`]).
-    pub(crate) logins_in_flight: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    pub(crate) logins_in_flight: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
     /// Serialises "read the stored failures, then reserve" across concurrent logins.
-    pub(crate) login_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    pub(crate) login_gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
+    fn deref(&self) -> &Self::Target {
+        &*self.backend
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) `DIR/tradewatch.db` and applies migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self> {
+        Self::connect(&Location::Sqlite(data_dir.to_path_buf())).await
+    }
+
+    /// Opens the store at `location` (creating the SQLite file if needed) and applies that
+    /// backend's migrations (`migrations/` or `migrations/postgres/`).
+    pub async fn connect(location: &Location) -> Result<Self> {
+        let backend: Arc<dyn Backend> = match location {
+            Location::Sqlite(path) => Arc::new(dialect::Sql::<sqlx::Sqlite>::open_sqlite(path).await?),
+            Location::Postgres(url) => Arc::new(dialect::Sql::<sqlx::Postgres>::open_postgres(url.expose_secret()).await?),
+        };
+        Ok(Self { backend, logins_in_flight: Default::default(), login_gate: Default::default() })
+    }
+
+    /// Streams every stored event in seq order (to rebuild projections at start-up).
+    pub async fn for_each_event(&self, mut f: impl FnMut(u64, Event, DateTime<Utc>) + Send) -> Result<u64> {
+        self.backend.for_each_event_after(0, &mut f).await
+    }
+
+    /// As [`Store::for_each_event`], for the events after `after` (a seq).
+    pub async fn for_each_event_after(&self, after: u64, mut f: impl FnMut(u64, Event, DateTime<Utc>) + Send) -> Result<u64> {
+        self.backend.for_each_event_after(after, &mut f).await
+    }
+
+    /// Re-checks every link of the chain from the first event, and every stored column against
+    /// the hashed bytes (see [`chain::Verifier::push_row`]), a page of rows at a time.
+    pub async fn verify(&self) -> Result<chain::Report> {
+        let mut v = chain::Verifier::new();
+        let mut after = 0;
+        loop {
+            let rows = self.backend.rows_after(after, 5_000).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.seq as u64;
+            for r in &rows {
+                r.verify_into(&mut v);
+            }
+        }
+        Ok(v.finish())
+    }
+
+    /// Creates an API token and returns its secret (shown once; only its hash is stored).
+    pub async fn create_token(&self, name: &str, scope: &Scopes, now: DateTime<Utc>) -> Result<String> {
+        let mut bytes = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut bytes);
+        let token = format!("tw_{}", hex::encode(bytes));
+        self.backend.insert_token(name, &scope.as_string(), &token_hash(&token), now).await?;
+        Ok(token)
+    }
+
+    /// The scope of a live (not revoked) token, if the secret matches one.
+    pub async fn token_scope(&self, token: &str) -> Result<Option<Scopes>> {
+        Ok(self.backend.token_scope_by_hash(&token_hash(token)).await?.and_then(|s| s.parse().ok()))
+    }
 }
 
 fn ms_to_dt(ms: i64) -> DateTime<Utc> {
@@ -150,435 +317,127 @@ fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-impl Store {
-    /// Opens (creating if needed) `DIR/tradewatch.db` and applies migrations.
-    pub async fn open(data_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-        let opts = SqliteConnectOptions::new()
-            .filename(data_dir.join("tradewatch.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: an acknowledged batch survives a power cut, not only a crash.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            // Statement journals of the multi-row INSERTs stay in memory instead of spilling
-            // to temp files past 64 KiB. 16 MiB of page cache per connection (4 connections):
-            // the interior index pages stay hot and the OS page cache holds the rest; at 64 MiB
-            // each, the caches alone could take 256 MiB of the console's memory.
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16384");
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.context("opening the database")?;
-        sqlx::migrate!("../migrations").run(&pool).await.context("applying migrations")?;
-        Ok(Self { pool, logins_in_flight: Default::default(), login_gate: Default::default() })
-    }
-
-    /// The pool, for this module's children only: no SQL outside `store/`.
-    fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Whether the database answers and every migration is applied.
-    pub async fn ready(&self) -> bool {
-        let applied: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1").fetch_one(&self.pool).await;
-        matches!(applied, Ok(n) if n as usize >= sqlx::migrate!("../migrations").iter().count())
-    }
-
-    /// The last seq and hash of the chain (0 and the genesis hash when empty).
-    pub async fn head(&self) -> Result<(u64, Hash)> {
-        let row = sqlx::query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetch_optional(&self.pool).await?;
-        Ok(match row {
-            None => (0, chain::GENESIS),
-            Some(r) => {
-                let seq: i64 = r.try_get("seq")?;
-                let hash: Vec<u8> = r.try_get("hash")?;
-                (seq as u64, hash.try_into().unwrap_or(chain::GENESIS))
+/// Splits a batch into the events to store and the count of duplicates, given the payloads
+/// already stored under its event ids. An event id seen again (stored, or earlier in the batch)
+/// is a duplicate when the bytes are the same, and a conflict otherwise.
+fn sort_duplicates(batch: Vec<Incoming>, mut seen: std::collections::HashMap<String, String>) -> Result<(Vec<Incoming>, u64), AppendError> {
+    let mut fresh = Vec::with_capacity(batch.len());
+    let mut duplicates = 0;
+    for inc in batch {
+        match seen.get(inc.event.event_id.as_str()) {
+            Some(prior) if *prior == inc.raw => duplicates += 1,
+            Some(_) => {
+                let event_id = inc.event.event_id.to_string();
+                return Err(AppendError::Conflict { line: inc.line, id: event_id.clone(), event_id, field: "event_id", reason: "was already used for a different event" });
             }
-        })
-    }
-
-    /// Appends a batch in one transaction, linking each new event to the chain. Event ids already
-    /// stored (or repeated within the batch) are counted as duplicates and not stored again.
-    /// The caller must serialise appends and pass the current head.
-    pub async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome, AppendError> {
-        // IMMEDIATE: take the write lock up front. A deferred transaction reads first (the
-        // duplicate look-up), and if another connection (a session save, a login attempt) writes
-        // before our first INSERT, SQLite refuses the upgrade at once (SQLITE_BUSY_SNAPSHOT, no
-        // busy wait): the batch would fail with a 500. Seen in an end-to-end run.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.context("begin")?;
-        // event_id -> the payload it was first seen with (stored, or earlier in this batch).
-        let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-        for chunk in batch.chunks(LOOKUP_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT event_id, payload FROM events WHERE event_id IN (");
-            let mut list = q.separated(", ");
-            for inc in chunk {
-                list.push_bind(inc.event.event_id.as_str().to_string());
-            }
-            q.push(")");
-            let rows = q.build().fetch_all(&mut *tx).await.context("duplicate look-up")?;
-            for r in rows {
-                seen.insert(r.try_get::<String, _>("event_id").context("row")?, r.try_get::<String, _>("payload").context("row")?);
+            None => {
+                seen.insert(inc.event.event_id.to_string(), inc.raw.clone());
+                fresh.push(inc);
             }
         }
-        let mut fresh = Vec::with_capacity(batch.len());
-        let mut duplicates = 0;
-        for inc in batch {
-            match seen.get(inc.event.event_id.as_str()) {
-                Some(prior) if *prior == inc.raw => duplicates += 1,
-                Some(_) => {
-                    let event_id = inc.event.event_id.to_string();
-                    return Err(AppendError::Conflict { line: inc.line, id: event_id.clone(), event_id, field: "event_id", reason: "was already used for a different event" });
-                }
-                None => {
-                    seen.insert(inc.event.event_id.to_string(), inc.raw.clone());
-                    fresh.push(inc);
-                }
+    }
+    Ok((fresh, duplicates))
+}
+
+/// The signal and order ids of `fresh` that must be looked up, by (kind, id column).
+fn ids_to_check(fresh: &[Incoming]) -> [(&'static str, &'static str, Vec<&str>); 2] {
+    use domain::event::Body;
+    let mut signals = Vec::new();
+    let mut orders = Vec::new();
+    for inc in fresh {
+        match &inc.event.body {
+            Body::Signal(s) => signals.push(s.signal_id.as_str()),
+            Body::Order(o) => orders.push(o.order_id.as_str()),
+            _ => {}
+        }
+    }
+    [("signal", "signal_id", signals), ("order", "order_id", orders)]
+}
+
+/// A signal id names one signal, and an order id one order (its status may change, not its
+/// instrument, side, quantity, type, limit or signal). Refuses a batch that re-uses either with
+/// other content, against the stored events (`stored`: one payload and its receive time per
+/// looked-up id) and within the batch itself.
+fn refuse_reused_ids(fresh: &[Incoming], stored: Vec<(String, i64)>) -> Result<(), AppendError> {
+    use domain::event::{Body, OrderIdentity};
+    #[derive(PartialEq)]
+    enum Identity<'a> {
+        Signal(std::borrow::Cow<'a, domain::event::Signal>),
+        Order(OrderIdentity),
+    }
+    fn identity(e: &Event) -> Option<(&'static str, &str, Identity<'_>)> {
+        match &e.body {
+            Body::Signal(s) => Some(("signal", s.signal_id.as_str(), Identity::Signal(std::borrow::Cow::Borrowed(s)))),
+            Body::Order(o) => Some(("order", o.order_id.as_str(), Identity::Order(o.identity()))),
+            _ => None,
+        }
+    }
+    // (kind, id) -> the identity it was first seen with (stored, or earlier in this batch).
+    let mut known: std::collections::HashMap<(&'static str, String), Identity<'static>> = std::collections::HashMap::new();
+    for (payload, received) in stored {
+        let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) else { continue };
+        match e.body {
+            Body::Signal(s) => {
+                known.insert(("signal", s.signal_id.to_string()), Identity::Signal(std::borrow::Cow::Owned(s)));
+            }
+            Body::Order(o) => {
+                known.insert(("order", o.order_id.to_string()), Identity::Order(o.identity()));
+            }
+            _ => {}
+        }
+    }
+    for inc in fresh {
+        let Some((kind, id, this)) = identity(&inc.event) else { continue };
+        let key = (kind, id.to_string());
+        match known.get(&key) {
+            Some(prior) if *prior != this => {
+                let (field, reason) = match kind {
+                    "signal" => ("signal_id", "was already used for a different signal"),
+                    _ => ("order_id", "was already used for a different order (instrument, side, quantity, type, limit or signal)"),
+                };
+                return Err(AppendError::Conflict { line: inc.line, event_id: inc.event.event_id.to_string(), field, id: id.to_string(), reason });
+            }
+            Some(_) => {}
+            None => {
+                let owned = match this {
+                    Identity::Signal(s) => Identity::Signal(std::borrow::Cow::Owned(s.into_owned())),
+                    Identity::Order(o) => Identity::Order(o),
+                };
+                known.insert(key, owned);
             }
         }
+    }
+    Ok(())
+}
 
-        Self::refuse_reused_ids(&mut tx, &fresh).await?;
-
-        let (mut seq, mut prev) = head;
-        let received_ms = received_at.timestamp_millis();
-        let mut links = Vec::with_capacity(fresh.len());
-        for inc in &fresh {
+/// Links `fresh` onto the chain after `head`: the rows to insert, oldest first.
+fn link(head: (u64, Hash), fresh: &[Incoming], received_ms: i64) -> Vec<RawRow> {
+    let (mut seq, mut prev) = head;
+    fresh
+        .iter()
+        .map(|inc| {
             seq += 1;
             let hash = chain::link_v2(&prev, seq, received_ms, inc.flags, inc.raw.as_bytes());
-            links.push((seq, prev, hash));
+            let e = &inc.event;
+            let ts = e.ts.timestamp_millis();
+            let row = RawRow {
+                seq: seq as i64,
+                event_id: e.event_id.as_str().to_string(),
+                kind: e.kind().as_str().to_string(),
+                instrument: e.instrument().map(str::to_string),
+                signal_id: e.signal_id().map(str::to_string),
+                order_id: e.order_id().map(str::to_string),
+                ts_ms: ts,
+                received_at_ms: received_ms,
+                drift_ms: received_ms - ts,
+                flags: inc.flags.map(str::to_string),
+                payload: inc.raw.clone(),
+                prev_hash: prev.to_vec(),
+                hash: hash.to_vec(),
+                chain_version: 2,
+            };
             prev = hash;
-        }
-        let rows: Vec<_> = links.iter().zip(&fresh).map(|((seq, prev, hash), inc)| (seq, prev, hash, inc)).collect();
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (seq, event_id, kind, instrument, signal_id, order_id, ts_ms, received_at_ms, drift_ms, flags, payload, prev_hash, hash, chain_version) ",
-            );
-            q.push_values(chunk, |mut b, (seq, prev, hash, inc)| {
-                let e = &inc.event;
-                let ts = e.ts.timestamp_millis();
-                b.push_bind(**seq as i64)
-                    .push_bind(e.event_id.as_str().to_string())
-                    .push_bind(e.kind().as_str())
-                    .push_bind(e.instrument().map(str::to_string))
-                    .push_bind(e.signal_id().map(str::to_string))
-                    .push_bind(e.order_id().map(str::to_string))
-                    .push_bind(ts)
-                    .push_bind(received_ms)
-                    .push_bind(received_ms - ts)
-                    .push_bind(inc.flags)
-                    .push_bind(inc.raw.clone())
-                    .push_bind(prev.to_vec())
-                    .push_bind(hash.to_vec())
-                    .push_bind(2_i64);
-            });
-            q.build().execute(&mut *tx).await.context("inserting events")?;
-        }
-        tx.commit().await.context("commit")?;
-        Ok(AppendOutcome {
-            stored: fresh.into_iter().zip(&links).map(|(inc, (seq, _, _))| Stored { seq: *seq, event: inc.event }).collect(),
-            duplicates,
-            head_seq: seq,
-            head_hash: prev,
+            row
         })
-    }
-
-    /// A signal id names one signal, and an order id one order (its status may change, not its
-    /// instrument, side, quantity, type, limit or signal). Refuses a batch that re-uses either
-    /// with other content, against the log and within the batch itself.
-    /// The query plan SQLite picks for `refuse_reused_ids`' look-up of `n` ids (for the test
-    /// that keeps it on the id index).
-    pub async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("EXPLAIN QUERY PLAN {}", id_lookup_prefix(kind, column)));
-        let mut list = q.separated(", ");
-        for i in 0..n {
-            list.push_bind(format!("id-{i}"));
-        }
-        q.push(format!(") GROUP BY {column}"));
-        let rows = q.build().fetch_all(&self.pool).await?;
-        Ok(rows.iter().filter_map(|r| r.try_get::<String, _>("detail").ok()).collect::<Vec<_>>().join("; "))
-    }
-
-    async fn refuse_reused_ids(tx: &mut sqlx::Transaction<'_, Sqlite>, fresh: &[Incoming]) -> Result<(), AppendError> {
-        use domain::event::{Body, OrderIdentity};
-        #[derive(PartialEq)]
-        enum Identity<'a> {
-            Signal(std::borrow::Cow<'a, domain::event::Signal>),
-            Order(OrderIdentity),
-        }
-        fn identity(e: &Event) -> Option<(&'static str, &str, Identity<'_>)> {
-            match &e.body {
-                Body::Signal(s) => Some(("signal", s.signal_id.as_str(), Identity::Signal(std::borrow::Cow::Borrowed(s)))),
-                Body::Order(o) => Some(("order", o.order_id.as_str(), Identity::Order(o.identity()))),
-                _ => None,
-            }
-        }
-        let wanted: Vec<(&'static str, &str)> = fresh.iter().filter_map(|inc| identity(&inc.event).map(|(k, id, _)| (k, id))).collect();
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        // (kind, id) -> the identity it was first seen with (stored, or earlier in this batch).
-        let mut known: std::collections::HashMap<(&'static str, String), Identity<'static>> = std::collections::HashMap::new();
-        for (kind, column) in [("signal", "signal_id"), ("order", "order_id")] {
-            let ids: Vec<&str> = wanted.iter().filter(|(k, _)| *k == kind).map(|(_, id)| *id).collect();
-            for chunk in ids.chunks(LOOKUP_CHUNK) {
-                let mut q = QueryBuilder::<Sqlite>::new(id_lookup_prefix(kind, column));
-                let mut list = q.separated(", ");
-                for id in chunk {
-                    list.push_bind(id.to_string());
-                }
-                q.push(format!(") GROUP BY {column}"));
-                for r in q.build().fetch_all(&mut **tx).await.context("id look-up")? {
-                    let payload: String = r.try_get("payload").context("row")?;
-                    let received: i64 = r.try_get("received_at_ms").context("row")?;
-                    let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) else { continue };
-                    let owned = match e.body {
-                        Body::Signal(s) => (s.signal_id.to_string(), Identity::Signal(std::borrow::Cow::Owned(s))),
-                        Body::Order(o) => (o.order_id.to_string(), Identity::Order(o.identity())),
-                        _ => continue,
-                    };
-                    known.insert((kind, owned.0), owned.1);
-                }
-            }
-        }
-        for inc in fresh {
-            let Some((kind, id, this)) = identity(&inc.event) else { continue };
-            let key = (kind, id.to_string());
-            match known.get(&key) {
-                Some(prior) if *prior != this => {
-                    let (field, reason) = match kind {
-                        "signal" => ("signal_id", "was already used for a different signal"),
-                        _ => ("order_id", "was already used for a different order (instrument, side, quantity, type, limit or signal)"),
-                    };
-                    return Err(AppendError::Conflict { line: inc.line, event_id: inc.event.event_id.to_string(), field, id: id.to_string(), reason });
-                }
-                Some(_) => {}
-                None => {
-                    let owned = match this {
-                        Identity::Signal(s) => Identity::Signal(std::borrow::Cow::Owned(s.into_owned())),
-                        Identity::Order(o) => Identity::Order(o),
-                    };
-                    known.insert(key, owned);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Streams every stored event in seq order (to rebuild projections at start-up).
-    pub async fn for_each_event(&self, f: impl FnMut(u64, Event, DateTime<Utc>)) -> Result<u64> {
-        self.for_each_event_after(0, f).await
-    }
-
-    /// As [`Store::for_each_event`], for the events after `after` (a seq).
-    pub async fn for_each_event_after(&self, after: u64, mut f: impl FnMut(u64, Event, DateTime<Utc>)) -> Result<u64> {
-        let mut rows = sqlx::query("SELECT seq, payload, received_at_ms FROM events WHERE seq > ? ORDER BY seq").bind(after as i64).fetch(&self.pool);
-        let mut n = 0;
-        while let Some(r) = rows.try_next().await? {
-            let seq: i64 = r.try_get("seq")?;
-            let payload: String = r.try_get("payload")?;
-            let received: i64 = r.try_get("received_at_ms")?;
-            // Parsed against the clock it was accepted with, so the future-skew rule holds as then.
-            match Event::parse_json(&payload, ms_to_dt(received)) {
-                Ok(e) => f(seq as u64, e, ms_to_dt(received)),
-                Err(e) => tracing::error!(seq, error = %e, "stored event no longer parses; skipped in projections"),
-            }
-            n += 1;
-        }
-        Ok(n)
-    }
-
-    /// Re-checks every link of the chain from the first event, and every stored column against
-    /// the hashed bytes (see [`chain::Verifier::push_row`]).
-    pub async fn verify(&self) -> Result<chain::Report> {
-        let mut rows = sqlx::query(
-            "SELECT seq, prev_hash, hash, payload, chain_version, received_at_ms, flags, kind, instrument, signal_id, order_id, ts_ms, drift_ms FROM events ORDER BY seq",
-        )
-        .fetch(&self.pool);
-        let mut v = Verifier::new();
-        while let Some(r) = rows.try_next().await? {
-            let seq = r.try_get::<i64, _>("seq")? as u64;
-            let prev: Vec<u8> = r.try_get("prev_hash")?;
-            let hash: Vec<u8> = r.try_get("hash")?;
-            let payload: String = r.try_get("payload")?;
-            let flags: Option<String> = r.try_get("flags")?;
-            let kind: String = r.try_get("kind")?;
-            let (instrument, signal_id, order_id): (Option<String>, Option<String>, Option<String>) = (r.try_get("instrument")?, r.try_get("signal_id")?, r.try_get("order_id")?);
-            match (<Hash>::try_from(prev.as_slice()), <Hash>::try_from(hash.as_slice())) {
-                (Ok(prev), Ok(hash)) => v.push_row(&chain::StoredRow {
-                    seq,
-                    prev,
-                    hash,
-                    chain_version: r.try_get("chain_version")?,
-                    payload: &payload,
-                    received_at_ms: r.try_get("received_at_ms")?,
-                    flags: flags.as_deref(),
-                    kind: &kind,
-                    instrument: instrument.as_deref(),
-                    signal_id: signal_id.as_deref(),
-                    order_id: order_id.as_deref(),
-                    ts_ms: r.try_get("ts_ms")?,
-                    drift_ms: r.try_get("drift_ms")?,
-                }),
-                _ => v.push_malformed(seq),
-            }
-        }
-        Ok(v.finish())
-    }
-
-    fn row(r: &SqliteRow) -> Result<EventRow> {
-        let hex = |name: &str| -> Result<String> { Ok(hex::encode(r.try_get::<Vec<u8>, _>(name)?)) };
-        Ok(EventRow {
-            seq: r.try_get::<i64, _>("seq")? as u64,
-            event_id: r.try_get("event_id")?,
-            kind: r.try_get("kind")?,
-            instrument: r.try_get("instrument")?,
-            signal_id: r.try_get("signal_id")?,
-            order_id: r.try_get("order_id")?,
-            ts: ms_to_dt(r.try_get("ts_ms")?),
-            received_at: ms_to_dt(r.try_get("received_at_ms")?),
-            drift_ms: r.try_get("drift_ms")?,
-            hash: hex("hash")?,
-            prev_hash: hex("prev_hash")?,
-            flags: r.try_get("flags")?,
-            payload: r.try_get("payload")?,
-        })
-    }
-
-    /// A page of the log. With `before_seq` the page runs newest first; otherwise oldest first
-    /// from `after_seq` (0 when absent).
-    pub async fn events(&self, q: &EventQuery) -> Result<EventPage> {
-        let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-        let mut b = QueryBuilder::<Sqlite>::new("SELECT * FROM events WHERE 1 = 1");
-        if let Some(k) = &q.kind {
-            b.push(" AND kind = ").push_bind(k.clone());
-        }
-        if let Some(i) = &q.instrument {
-            b.push(" AND instrument = ").push_bind(i.clone());
-        }
-        if let Some(id) = &q.id {
-            b.push(" AND (event_id = ").push_bind(id.clone());
-            b.push(" OR signal_id = ").push_bind(id.clone());
-            b.push(" OR order_id = ").push_bind(id.clone()).push(")");
-        }
-        if let Some(f) = q.from {
-            b.push(" AND ts_ms >= ").push_bind(f.timestamp_millis());
-        }
-        if let Some(t) = q.to {
-            b.push(" AND ts_ms <= ").push_bind(t.timestamp_millis());
-        }
-        if let Some(before) = q.before_seq {
-            b.push(" AND seq < ").push_bind(before.min(i64::MAX as u64) as i64);
-            b.push(" ORDER BY seq DESC");
-        } else {
-            b.push(" AND seq > ").push_bind(q.after_seq.unwrap_or(0).min(i64::MAX as u64) as i64);
-            b.push(" ORDER BY seq ASC");
-        }
-        b.push(" LIMIT ").push_bind(i64::from(limit) + 1);
-        let rows = b.build().fetch_all(&self.pool).await.context("querying events")?;
-        let more = rows.len() > limit as usize;
-        let rows: Vec<EventRow> = rows.iter().take(limit as usize).map(Self::row).collect::<Result<_>>()?;
-        let next = if more { rows.last().map(|r| r.seq) } else { None };
-        Ok(EventPage { rows, next })
-    }
-
-    pub async fn event(&self, seq: u64) -> Result<Option<EventRow>> {
-        let r = sqlx::query("SELECT * FROM events WHERE seq = ?").bind(seq.min(i64::MAX as u64) as i64).fetch_optional(&self.pool).await?;
-        r.as_ref().map(Self::row).transpose()
-    }
-
-    /// Every event of a trade: those naming the signal, and those naming one of its orders.
-    pub async fn trade_events(&self, signal_id: &str) -> Result<Vec<(u64, Event)>> {
-        let rows = sqlx::query(
-            "SELECT seq, payload, received_at_ms FROM events WHERE signal_id = ?1 \
-             UNION SELECT seq, payload, received_at_ms FROM events WHERE order_id IN \
-               (SELECT order_id FROM events WHERE signal_id = ?1 AND kind = 'order') \
-             ORDER BY seq",
-        )
-        .bind(signal_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let payload: String = r.try_get("payload")?;
-            let received: i64 = r.try_get("received_at_ms")?;
-            if let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) {
-                out.push((r.try_get::<i64, _>("seq")? as u64, e));
-            }
-        }
-        Ok(out)
-    }
-
-    /// The signal, risk-check and LLM-decision events of these signals, oldest first: the
-    /// detail of the pending rows a page lists (the governance fold keeps them compact).
-    pub async fn signal_details(&self, signal_ids: &[&str]) -> Result<Vec<Event>> {
-        if signal_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        // `+kind`: stay on the signal_id index (see `id_lookup_prefix`).
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT payload, received_at_ms FROM events WHERE +kind IN ('signal', 'risk_check', 'llm_decision') AND signal_id IN (");
-        let mut list = q.separated(", ");
-        for id in signal_ids.iter().take(LOOKUP_CHUNK) {
-            list.push_bind(id.to_string());
-        }
-        q.push(") ORDER BY seq");
-        let mut out = Vec::new();
-        for r in q.build().fetch_all(&self.pool).await? {
-            let payload: String = r.try_get("payload")?;
-            let received: i64 = r.try_get("received_at_ms")?;
-            if let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) {
-                out.push(e);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Creates an API token and returns its secret (shown once; only its hash is stored).
-    pub async fn create_token(&self, name: &str, scope: &Scopes, now: DateTime<Utc>) -> Result<String> {
-        let mut bytes = [0u8; 32];
-        rand::Rng::fill(&mut rand::rng(), &mut bytes);
-        let token = format!("tw_{}", hex::encode(bytes));
-        sqlx::query("INSERT INTO api_tokens (name, scope, token_hash, created_at_ms) VALUES (?, ?, ?, ?)")
-            .bind(name)
-            .bind(scope.as_string())
-            .bind(token_hash(&token))
-            .bind(now.timestamp_millis())
-            .execute(&self.pool)
-            .await
-            .with_context(|| format!("creating token '{name}' (names are unique)"))?;
-        Ok(token)
-    }
-
-    /// Every token, newest first (never the secret: only its hash is kept).
-    pub async fn tokens(&self) -> Result<Vec<domain::view::TokenView>> {
-        let rows = sqlx::query("SELECT id, name, scope, created_at_ms, revoked_at_ms FROM api_tokens ORDER BY id DESC").fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(domain::view::TokenView {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    scopes: r.try_get("scope")?,
-                    created_at: ms_to_dt(r.try_get("created_at_ms")?),
-                    revoked_at: r.try_get::<Option<i64>, _>("revoked_at_ms")?.map(ms_to_dt),
-                })
-            })
-            .collect()
-    }
-
-    /// Revokes a token at once (the next request with it gets 401). Returns its name, or `None`
-    /// when there is no live token with that id.
-    pub async fn revoke_token(&self, id: i64, now: DateTime<Utc>) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("UPDATE api_tokens SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL RETURNING name")
-            .bind(now.timestamp_millis())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    /// The scope of a live (not revoked) token, if the secret matches one.
-    pub async fn token_scope(&self, token: &str) -> Result<Option<Scopes>> {
-        let scope: Option<String> = sqlx::query_scalar("SELECT scope FROM api_tokens WHERE token_hash = ? AND revoked_at_ms IS NULL")
-            .bind(token_hash(token))
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(scope.and_then(|s| s.parse().ok()))
-    }
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! No input stops the console, engines cannot act as people (issue "Trust what exists", §2-3).
 use serde_json::{Value, json};
 use domain::governance::Role;
-use server::startup::{Application, Config};
+use server::startup::Application;
 
 use crate::*;
 
@@ -67,7 +67,7 @@ async fn events_at_the_bounds_fold_and_the_console_keeps_working_and_restarts() 
     let (_, s) = app.get("/api/v1/summary").await;
     assert_eq!(s["counts"]["events"].as_u64(), Some(44));
     // A second console on the same log starts and folds it.
-    let again = Application::build(Config::new("127.0.0.1:0".parse().expect("addr"), app.data_dir.clone())).await.expect("restart on the log");
+    let again = Application::build(app.config()).await.expect("restart on the log");
     use app::service::ConsoleService;
     assert_eq!(again.console.dashboard().counts.events, 44);
 }
@@ -199,11 +199,10 @@ async fn editing_any_stored_column_breaks_the_chain_and_names_the_column() {
         app.post(&round_trip()).await;
         let (_, v) = app.get("/api/v1/audit/verify").await;
         assert_eq!(v["ok"], true, "{v}");
-        let url = format!("sqlite://{}", app.data_dir.join("tradewatch.db").display());
-        let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
-        sqlx::query("DROP TRIGGER events_append_only_update").execute(&pool).await.expect("drop trigger");
-        sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE events SET {edit} WHERE seq = 4"))).execute(&pool).await.expect("tamper");
-        pool.close().await;
+        let raw = app.raw().await;
+        raw.drop_update_guard().await;
+        raw.exec(&format!("UPDATE events SET {edit} WHERE seq = 4")).await.expect("tamper");
+        raw.close().await;
         let (_, v) = app.get("/api/v1/audit/verify").await;
         assert_eq!((v["ok"].as_bool(), v["first_break"].as_u64(), v["column"].as_str()), (Some(false), Some(4), Some(column)), "{edit}: {v}");
     }
@@ -242,36 +241,28 @@ async fn the_live_stream_ends_after_sign_out() {
 async fn the_idle_timeout_moves_with_use_and_ends_an_unused_session() {
     use chrono::Utc;
     let app = spawn().await;
-    let url = format!("sqlite://{}", app.data_dir.join("tradewatch.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
-    let age = |pool: sqlx::SqlitePool, minutes_ago: i64, expires_in_ms: i64| async move {
+    let raw = app.raw().await;
+    async fn age(raw: &RawDb, minutes_ago: i64, expires_in_ms: i64) {
         // As if the last request was `minutes_ago` and the expiry is close.
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, data FROM sessions").fetch_all(&pool).await.expect("sessions");
-        for (id, data) in rows {
+        for (id, data) in raw.sessions().await {
             let mut v: Value = serde_json::from_str(&data).expect("session json");
             v["seen_minute"] = json!(Utc::now().timestamp() / 60 - minutes_ago);
-            sqlx::query("UPDATE sessions SET data = ?, expiry_ms = ? WHERE id = ?")
-                .bind(v.to_string())
-                .bind(Utc::now().timestamp_millis() + expires_in_ms)
-                .bind(id)
-                .execute(&pool)
-                .await
-                .expect("age the session");
+            raw.set_session(&id, &v.to_string(), Utc::now().timestamp_millis() + expires_in_ms).await;
         }
-    };
+    }
     let cookie = app.login(Role::Auditor).await;
-    age(pool.clone(), 29, 20_000).await;
+    age(&raw, 29, 20_000).await;
     let (status, _, _) = app.page(Some(&cookie), "/audit").await;
     assert_eq!(status, 200, "still signed in 20 s before the idle expiry");
-    let expiry: i64 = sqlx::query_scalar("SELECT expiry_ms FROM sessions").fetch_one(&pool).await.expect("expiry");
+    let expiry = raw.scalar_i64("SELECT expiry_ms FROM sessions").await;
     let left_min = (expiry - Utc::now().timestamp_millis()) / 60_000;
     assert!(left_min >= 29, "the request moved the expiry a full idle period on (was 20 s away, now {left_min} min)");
     // Left alone past the expiry: the next request is a signed-out one.
-    age(pool.clone(), 31, -1_000).await;
+    age(&raw, 31, -1_000).await;
     let (status, _, location) = app.page(Some(&cookie), "/audit").await;
     assert!(status == 303 || status == 302 || status == 307, "an expired session is sent to sign in (status {status})");
     assert!(location.is_some_and(|l| l.starts_with("/login")));
-    pool.close().await;
+    raw.close().await;
 }
 
 /// Unknown user, wrong password, and the right password with a wrong code cost the same: the
@@ -335,10 +326,10 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
 async fn housekeeping_removes_expired_sessions_and_old_attempts_and_nothing_else() {
     let app = spawn().await;
     let cookie = app.login(Role::Trader).await;
-    let store = server::store::Store::open(&app.data_dir).await.expect("store");
+    let store = app.store().await;
     let now = chrono::Utc::now();
     store.record_attempt("someone", "10.0.0.9", false, now - chrono::Duration::days(40)).await.expect("old attempt");
-    let jobs = server::jobs::Housekeeping { sessions: server::auth::SqliteSessions::new(&store), store: store.clone() };
+    let jobs = server::jobs::Housekeeping { sessions: server::auth::Sessions::new(&store), store: store.clone() };
 
     let swept = jobs.run_once(now).await.expect("run");
     assert_eq!((swept.sessions, swept.login_attempts), (0, 1), "only the 40-day-old attempt is past retention");

@@ -1,13 +1,15 @@
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chrono::Utc;
 use serde_json::{Value, json};
 use server::startup::{Application, Config};
+use server::store::Location;
 use domain::governance::Role;
 
 pub struct TestApp {
     pub base: String,
+    /// The store this console runs on: SQLite in `data_dir`, or a fresh PostgreSQL database.
+    pub location: Location,
     pub ingest_token: String,
     pub read_token: String,
     pub engine_token: String,
@@ -17,10 +19,131 @@ pub struct TestApp {
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
+/// The PostgreSQL server the tests create their databases on: `TRADEWATCH_TEST_POSTGRES`, by
+/// default the machine's `postgres://postgres@127.0.0.1:5432/test` (trust auth).
+pub fn postgres_server() -> String {
+    std::env::var("TRADEWATCH_TEST_POSTGRES").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Whether this run's consoles are on PostgreSQL (`TRADEWATCH_TEST_BACKEND=postgres`) or on
+/// SQLite (the default). `scripts/test.sh` runs the whole suite once each way.
+pub fn on_postgres() -> bool {
+    match std::env::var("TRADEWATCH_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("TRADEWATCH_TEST_BACKEND={other}: sqlite or postgres"),
+    }
+}
+
+/// A fresh, empty PostgreSQL database on [`postgres_server`]; fails loudly when there is none.
+pub async fn fresh_postgres() -> Location {
+    use sqlx::Connection;
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let server = postgres_server();
+    let name = format!("tw_test_{}_{}_{:08x}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed), rand::random::<u32>());
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .unwrap_or_else(|e| panic!("no PostgreSQL at TRADEWATCH_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test): {e}; scripts/test.sh starts it"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.expect("create a test database");
+    let base = server.rsplit_once('/').map(|(b, _)| b).expect("a URL with a database");
+    Location::Postgres(format!("{base}/{name}").into())
+}
+
+/// A fresh, empty store for one test, on this run's backend.
+pub async fn fresh_location(dir: &std::path::Path) -> Location {
+    if on_postgres() { fresh_postgres().await } else { Location::Sqlite(dir.to_path_buf()) }
+}
+
+/// Direct access to the test's database, as someone holding the file or the database role
+/// would have: for tests that tamper with stored rows.
+pub enum RawDb {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl RawDb {
+    pub async fn exec(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self {
+            RawDb::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()),
+            RawDb::Postgres(p) => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()),
+        }
+    }
+
+    /// Turns off the append-only guard on `events` (what an attacker with the database would do
+    /// first); the chain must still catch the edit.
+    pub async fn drop_update_guard(&self) {
+        match self {
+            RawDb::Sqlite(_) => self.exec("DROP TRIGGER events_append_only_update").await,
+            RawDb::Postgres(_) => self.exec("DROP TRIGGER events_append_only_update ON events").await,
+        }
+        .expect("drop the trigger");
+    }
+
+    /// (id, data) of every stored session.
+    pub async fn sessions(&self) -> Vec<(String, String)> {
+        let sql = "SELECT id, data FROM sessions";
+        match self {
+            RawDb::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+            RawDb::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+        }
+        .expect("sessions")
+    }
+
+    pub async fn set_session(&self, id: &str, data: &str, expiry_ms: i64) {
+        let sql = "UPDATE sessions SET data = $1, expiry_ms = $2 WHERE id = $3";
+        match self {
+            RawDb::Sqlite(p) => sqlx::query(sql).bind(data).bind(expiry_ms).bind(id).execute(p).await.map(drop),
+            RawDb::Postgres(p) => sqlx::query(sql).bind(data).bind(expiry_ms).bind(id).execute(p).await.map(drop),
+        }
+        .expect("update the session")
+    }
+
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self {
+            RawDb::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await,
+            RawDb::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await,
+        }
+        .expect("scalar")
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, RawDb::Postgres(_))
+    }
+
+    pub async fn close(self) {
+        match self {
+            RawDb::Sqlite(p) => p.close().await,
+            RawDb::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+pub async fn raw_db(location: &Location) -> RawDb {
+    use secrecy::ExposeSecret;
+    match location {
+        Location::Sqlite(dir) => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("tradewatch.db")).busy_timeout(std::time::Duration::from_secs(10));
+            RawDb::Sqlite(sqlx::SqlitePool::connect_with(opts).await.expect("open db"))
+        }
+        Location::Postgres(url) => RawDb::Postgres(sqlx::PgPool::connect(url.expose_secret()).await.expect("open db")),
+    }
+}
+
+/// A console's config on `location` (port 0).
+pub fn config_on(dir: &std::path::Path, location: &Location) -> Config {
+    let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), dir.to_path_buf());
+    if let Location::Postgres(url) = location {
+        config.database_url = Some(url.clone());
+    }
+    config
+}
+
 pub async fn spawn() -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let config = Config::new(addr, dir.path().to_path_buf());
+    let location = fresh_location(dir.path()).await;
+    let config = config_on(dir.path(), &location);
     let app = Application::build(config).await.expect("build app");
     let store = app.console.store().clone();
     let ingest_token = store.create_token("test-ingest", &"ingest".parse().expect("scope"), Utc::now()).await.expect("token");
@@ -36,6 +159,7 @@ pub async fn spawn() -> TestApp {
     }));
     TestApp {
         base,
+        location,
         ingest_token,
         read_token,
         engine_token,
@@ -47,9 +171,28 @@ pub async fn spawn() -> TestApp {
 }
 
 impl TestApp {
-    /// The log's store, opened beside the running console (a second pool on the same file).
+    /// The log's store, opened beside the running console (a second pool on the same database).
     pub async fn store(&self) -> server::store::Store {
-        server::store::Store::open(&self.data_dir).await.expect("open the store")
+        server::store::Store::connect(&self.location).await.expect("open the store")
+    }
+
+    /// Direct access to the database (for tampering).
+    pub async fn raw(&self) -> RawDb {
+        raw_db(&self.location).await
+    }
+
+    /// Another console's config on the same store.
+    pub fn config(&self) -> Config {
+        config_on(&self.data_dir, &self.location)
+    }
+
+    /// The `tradewatch` CLI's arguments naming this store.
+    pub fn store_args(&self) -> Vec<String> {
+        use secrecy::ExposeSecret;
+        match &self.location {
+            Location::Sqlite(dir) => vec!["--data-dir".into(), dir.display().to_string()],
+            Location::Postgres(url) => vec!["--database-url".into(), url.expose_secret().to_string()],
+        }
     }
 
     pub async fn post_raw(&self, token: Option<&str>, body: impl Into<reqwest::Body>) -> (u16, Value) {

@@ -135,23 +135,23 @@ async fn a_tampered_payload_is_found_by_the_api_and_by_the_offline_verifier() {
     let app = spawn().await;
     app.post(&round_trip()).await;
     let exe = env!("CARGO_BIN_EXE_tradewatch");
-    let ok = std::process::Command::new(exe).args(["verify", "--data-dir"]).arg(&app.data_dir).output().expect("run verify");
+    let ok = std::process::Command::new(exe).arg("verify").args(app.store_args()).output().expect("run verify");
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
 
-    // Edit a stored payload directly in SQLite, as an attacker with the file could.
-    let url = format!("sqlite://{}", app.data_dir.join("tradewatch.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
-    let refused = sqlx::query("UPDATE events SET payload = '{}' WHERE seq = 3").execute(&pool).await;
+    // Edit a stored payload directly in the database, as an attacker with the file could.
+    let raw = app.raw().await;
+    let refused = raw.exec("UPDATE events SET payload = '{}' WHERE seq = 3").await;
     assert!(refused.is_err(), "the append-only trigger refuses plain updates");
-    sqlx::query("DROP TRIGGER events_append_only_update").execute(&pool).await.expect("drop trigger");
-    sqlx::query("UPDATE events SET payload = replace(payload, '0.4', '0.1') WHERE seq = 3").execute(&pool).await.expect("tamper");
-    pool.close().await;
+    assert!(raw.exec("DELETE FROM events WHERE seq = 3").await.is_err(), "and deletes");
+    raw.drop_update_guard().await;
+    raw.exec("UPDATE events SET payload = replace(payload, '0.4', '0.1') WHERE seq = 3").await.expect("tamper");
+    raw.close().await;
 
     let (_, v) = app.get("/api/v1/audit/verify").await;
     assert_eq!(v["ok"], false, "{v}");
     assert_eq!(v["first_break"], 3);
     assert_eq!(v["verified"], 2);
-    let out = std::process::Command::new(exe).args(["verify", "--data-dir"]).arg(&app.data_dir).output().expect("run verify");
+    let out = std::process::Command::new(exe).arg("verify").args(app.store_args()).output().expect("run verify");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"first_break\": 3"));
 }
@@ -188,17 +188,15 @@ async fn flagged_lines_are_numbered_as_sent_in_ndjson() {
 #[tokio::test]
 async fn ingest_succeeds_while_other_connections_write() {
     let app = spawn().await;
-    let url = format!("sqlite://{}?mode=rw", app.data_dir.join("tradewatch.db").display());
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut writers = Vec::new();
     for w in 0..2 {
-        let (url, stop) = (url.clone(), stop.clone());
+        let stop = stop.clone();
+        let raw = app.raw().await;
         writers.push(tokio::spawn(async move {
-            let pool = sqlx::SqlitePool::connect(&url).await.expect("second connection");
-            sqlx::query("PRAGMA busy_timeout = 10000").execute(&pool).await.expect("pragma");
             let mut n = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = sqlx::query("INSERT INTO login_attempts (username, ip, at_ms, success) VALUES (?, 'test', 0, 1)").bind(format!("w{w}")).execute(&pool).await;
+                let _ = raw.exec(&format!("INSERT INTO login_attempts (username, ip, at_ms, success) VALUES ('w{w}', 'test', 0, TRUE)")).await;
                 n += 1;
                 tokio::task::yield_now().await;
             }
@@ -232,7 +230,7 @@ async fn events_committed_by_an_unfinished_request_are_taken_in_before_the_next_
     let (status, _) = app.post(&round_trip()).await;
     assert_eq!(status, 200);
     // What the dropped request committed: two events appended behind the console's back.
-    let store = server::store::Store::open(&app.data_dir).await.expect("store");
+    let store = app.store().await;
     let head = store.head().await.expect("head");
     let now = chrono::Utc::now();
     let missed: Vec<server::store::Incoming> = [snapshot("lost-1", "BTCUSDT", "68100", 120_000), snapshot("lost-2", "BTCUSDT", "68200", 180_000)]

@@ -7,5 +7,7 @@ mod metrics;
 mod reads;
 mod hardening;
 mod snapshots;
+mod store;
+mod crash;
 
 pub use helpers::*;

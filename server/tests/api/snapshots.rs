@@ -3,12 +3,12 @@
 use chrono::Utc;
 use serde_json::{Value, json};
 use server::console::{Console, Rebuilt};
-use server::startup::{Application, Config};
+use server::startup::Application;
 
 use crate::*;
 
 async fn open(app: &TestApp) -> Application {
-    Application::build(Config::new("127.0.0.1:0".parse().expect("addr"), app.data_dir.clone())).await.expect("a console on the log")
+    Application::build(app.config()).await.expect("a console on the log")
 }
 
 /// Everything the folds show, in one value (the governance view's clock left out).
@@ -71,19 +71,19 @@ async fn a_corrupt_stale_or_foreign_snapshot_is_refused_and_the_log_folded_inste
     let app = spawn().await;
     busy_log(&app).await;
     let truth = state(&open(&app).await.console).await;
-    let url = format!("sqlite://{}", app.data_dir.join("tradewatch.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
+    let raw = app.raw().await;
+    let pg = raw.is_postgres();
     for (edit, why) in [
-        ("data = x'00ff00ff'", "fold snapshot"),
+        (if pg { "data = '\\x00ff00ff'::bytea" } else { "data = x'00ff00ff'" }, "fold snapshot"),
         ("data = substr(data, 1, length(data) / 2)", "fold snapshot"),
-        ("head_hash = zeroblob(32)", "does not have the hash"),
+        (if pg { "head_hash = decode(repeat('00', 32), 'hex')" } else { "head_hash = zeroblob(32)" }, "does not have the hash"),
         ("seq = seq + 100", "the log ends at"),
         ("format = format + 1", "this build reads"),
         ("capital = '5'", "starting capital"),
     ] {
         let c = open(&app).await;
         c.console.write_snapshot(Utc::now()).await.expect("write");
-        sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE fold_snapshots SET {edit}"))).execute(&pool).await.expect("edit");
+        raw.exec(&format!("UPDATE fold_snapshots SET {edit}")).await.expect("edit");
         let again = open(&app).await;
         match again.console.rebuilt() {
             Rebuilt::FullReplay { replayed, reason } => {

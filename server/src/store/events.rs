@@ -1,0 +1,260 @@
+//! [`EventLog`] for both backends: one text, expanded for SQLite and for PostgreSQL.
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::chain::{self, Hash};
+use domain::event::Event;
+use domain::view::{EventPage, EventQuery, EventRow};
+use futures::TryStreamExt;
+use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
+
+use super::dialect::{Dialect, Sql};
+use super::{AppendError, AppendOutcome, EventLog, INSERT_CHUNK, Incoming, LOOKUP_CHUNK, MAX_PAGE, RawRow, Stored, ms_to_dt};
+
+/// One stored row of each of a list of signal or order ids (the identity is the same in every
+/// stored row of an id); closed by [`Dialect::one_row_per_id`]. See [`Dialect::KIND_NOT_INDEXED`].
+fn id_lookup_prefix<DB: Dialect>(kind: &str, column: &str) -> String {
+    format!("SELECT {}payload, received_at_ms FROM events WHERE {} = '{kind}' AND {column} IN (", <DB as Dialect>::distinct_on(column), <DB as Dialect>::KIND_NOT_INDEXED)
+}
+
+const INSERT_COLUMNS: &str = "INSERT INTO events (seq, event_id, kind, instrument, signal_id, order_id, ts_ms, received_at_ms, drift_ms, flags, payload, prev_hash, hash, chain_version) ";
+
+macro_rules! event_log {
+    ($DB:ty) => {
+        impl Sql<$DB> {
+            async fn insert_chunked(tx: &mut sqlx::Transaction<'static, $DB>, rows: &[RawRow]) -> Result<()> {
+                for chunk in rows.chunks(INSERT_CHUNK) {
+                    let mut q = QueryBuilder::<$DB>::new(INSERT_COLUMNS);
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.seq)
+                            .push_bind(r.event_id.clone())
+                            .push_bind(r.kind.clone())
+                            .push_bind(r.instrument.clone())
+                            .push_bind(r.signal_id.clone())
+                            .push_bind(r.order_id.clone())
+                            .push_bind(r.ts_ms)
+                            .push_bind(r.received_at_ms)
+                            .push_bind(r.drift_ms)
+                            .push_bind(r.flags.clone())
+                            .push_bind(r.payload.clone())
+                            .push_bind(r.prev_hash.clone())
+                            .push_bind(r.hash.clone())
+                            .push_bind(r.chain_version);
+                    });
+                    q.build().execute(&mut **tx).await.context("inserting events")?;
+                }
+                Ok(())
+            }
+
+            /// Payloads and receive times of the stored signals / orders named by `fresh`.
+            async fn stored_identities(tx: &mut sqlx::Transaction<'static, $DB>, fresh: &[Incoming]) -> Result<Vec<(String, i64)>> {
+                let mut out = Vec::new();
+                for (kind, column, ids) in super::ids_to_check(fresh) {
+                    for chunk in ids.chunks(LOOKUP_CHUNK) {
+                        let mut q = QueryBuilder::<$DB>::new(id_lookup_prefix::<$DB>(kind, column));
+                        let mut list = q.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id.to_string());
+                        }
+                        q.push(<$DB as Dialect>::one_row_per_id(column));
+                        for r in q.build().fetch_all(&mut **tx).await.context("id look-up")? {
+                            out.push((r.try_get("payload").context("row")?, r.try_get("received_at_ms").context("row")?));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+
+        #[async_trait]
+        impl EventLog for Sql<$DB> {
+            fn backend_name(&self) -> &'static str {
+                <$DB as Dialect>::NAME
+            }
+
+            async fn ready(&self) -> bool {
+                let applied: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await;
+                matches!(applied, Ok(n) if n as usize >= super::dialect::migrations::<$DB>())
+            }
+
+            async fn head(&self) -> Result<(u64, Hash)> {
+                let row = sqlx::query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetch_optional(&self.pool).await?;
+                Ok(match row {
+                    None => (0, chain::GENESIS),
+                    Some(r) => {
+                        let seq: i64 = r.try_get("seq")?;
+                        let hash: Vec<u8> = r.try_get("hash")?;
+                        (seq as u64, hash.try_into().unwrap_or(chain::GENESIS))
+                    }
+                })
+            }
+
+            async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome, AppendError> {
+                let mut tx = <$DB as Dialect>::begin_append(&self.pool).await.context("begin")?;
+                // event_id -> the payload it was first stored with.
+                let mut seen = std::collections::HashMap::new();
+                for chunk in batch.chunks(LOOKUP_CHUNK) {
+                    let mut q = QueryBuilder::<$DB>::new("SELECT event_id, payload FROM events WHERE event_id IN (");
+                    let mut list = q.separated(", ");
+                    for inc in chunk {
+                        list.push_bind(inc.event.event_id.as_str().to_string());
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(&mut *tx).await.context("duplicate look-up")? {
+                        seen.insert(r.try_get::<String, _>("event_id").context("row")?, r.try_get::<String, _>("payload").context("row")?);
+                    }
+                }
+                let (fresh, duplicates) = super::sort_duplicates(batch, seen)?;
+                let stored = Self::stored_identities(&mut tx, &fresh).await?;
+                super::refuse_reused_ids(&fresh, stored)?;
+                let rows = super::link(head, &fresh, received_at.timestamp_millis());
+                Self::insert_chunked(&mut tx, &rows).await?;
+                tx.commit().await.context("commit")?;
+                let (head_seq, head_hash) = rows.last().and_then(|r| Some((r.seq as u64, <Hash>::try_from(r.hash.as_slice()).ok()?))).unwrap_or(head);
+                Ok(AppendOutcome {
+                    stored: fresh.into_iter().zip(&rows).map(|(inc, r)| Stored { seq: r.seq as u64, event: inc.event }).collect(),
+                    duplicates,
+                    head_seq,
+                    head_hash,
+                })
+            }
+
+            async fn for_each_event_after(&self, after: u64, f: &mut (dyn FnMut(u64, Event, DateTime<Utc>) + Send)) -> Result<u64> {
+                let mut rows = sqlx::query("SELECT seq, payload, received_at_ms FROM events WHERE seq > $1 ORDER BY seq").bind(after.min(i64::MAX as u64) as i64).fetch(&self.pool);
+                let mut n = 0;
+                while let Some(r) = rows.try_next().await? {
+                    let seq: i64 = r.try_get("seq")?;
+                    let payload: String = r.try_get("payload")?;
+                    let received: i64 = r.try_get("received_at_ms")?;
+                    // Parsed against the clock it was accepted with, so the future-skew rule holds as then.
+                    match Event::parse_json(&payload, ms_to_dt(received)) {
+                        Ok(e) => f(seq as u64, e, ms_to_dt(received)),
+                        Err(e) => tracing::error!(seq, error = %e, "stored event no longer parses; skipped in projections"),
+                    }
+                    n += 1;
+                }
+                Ok(n)
+            }
+
+            async fn rows_after(&self, after: u64, limit: u32) -> Result<Vec<RawRow>> {
+                Ok(sqlx::query_as::<_, RawRow>("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after.min(i64::MAX as u64) as i64)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn insert_rows(&self, rows: &[RawRow]) -> Result<()> {
+                let mut tx = <$DB as Dialect>::begin_append(&self.pool).await.context("begin")?;
+                Self::insert_chunked(&mut tx, rows).await?;
+                tx.commit().await.context("commit")?;
+                Ok(())
+            }
+
+            async fn events(&self, q: &EventQuery) -> Result<EventPage> {
+                let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+                let mut b = QueryBuilder::<$DB>::new("SELECT * FROM events WHERE 1 = 1");
+                if let Some(k) = &q.kind {
+                    b.push(" AND kind = ").push_bind(k.clone());
+                }
+                if let Some(i) = &q.instrument {
+                    b.push(" AND instrument = ").push_bind(i.clone());
+                }
+                if let Some(id) = &q.id {
+                    b.push(" AND (event_id = ").push_bind(id.clone());
+                    b.push(" OR signal_id = ").push_bind(id.clone());
+                    b.push(" OR order_id = ").push_bind(id.clone()).push(")");
+                }
+                if let Some(f) = q.from {
+                    b.push(" AND ts_ms >= ").push_bind(f.timestamp_millis());
+                }
+                if let Some(t) = q.to {
+                    b.push(" AND ts_ms <= ").push_bind(t.timestamp_millis());
+                }
+                if let Some(before) = q.before_seq {
+                    b.push(" AND seq < ").push_bind(before.min(i64::MAX as u64) as i64);
+                    b.push(" ORDER BY seq DESC");
+                } else {
+                    b.push(" AND seq > ").push_bind(q.after_seq.unwrap_or(0).min(i64::MAX as u64) as i64);
+                    b.push(" ORDER BY seq ASC");
+                }
+                b.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+                let rows = b.build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying events")?;
+                let more = rows.len() > limit as usize;
+                let rows: Vec<EventRow> = rows.into_iter().take(limit as usize).map(RawRow::view).collect();
+                let next = if more { rows.last().map(|r| r.seq) } else { None };
+                Ok(EventPage { rows, next })
+            }
+
+            async fn event(&self, seq: u64) -> Result<Option<EventRow>> {
+                let r = sqlx::query_as::<_, RawRow>("SELECT * FROM events WHERE seq = $1").bind(seq.min(i64::MAX as u64) as i64).fetch_optional(&self.pool).await?;
+                Ok(r.map(RawRow::view))
+            }
+
+            async fn trade_events(&self, signal_id: &str) -> Result<Vec<(u64, Event)>> {
+                let rows = sqlx::query(
+                    "SELECT seq, payload, received_at_ms FROM events WHERE signal_id = $1 \
+                     UNION SELECT seq, payload, received_at_ms FROM events WHERE order_id IN \
+                       (SELECT order_id FROM events WHERE signal_id = $1 AND kind = 'order') \
+                     ORDER BY seq",
+                )
+                .bind(signal_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let payload: String = r.try_get("payload")?;
+                    let received: i64 = r.try_get("received_at_ms")?;
+                    if let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) {
+                        out.push((r.try_get::<i64, _>("seq")? as u64, e));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn signal_details(&self, signal_ids: &[&str]) -> Result<Vec<Event>> {
+                if signal_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = QueryBuilder::<$DB>::new(format!(
+                    "SELECT payload, received_at_ms FROM events WHERE {} IN ('signal', 'risk_check', 'llm_decision') AND signal_id IN (",
+                    <$DB as Dialect>::KIND_NOT_INDEXED
+                ));
+                let mut list = q.separated(", ");
+                for id in signal_ids.iter().take(LOOKUP_CHUNK) {
+                    list.push_bind(id.to_string());
+                }
+                q.push(") ORDER BY seq");
+                let mut out = Vec::new();
+                for r in q.build().fetch_all(&self.pool).await? {
+                    let payload: String = r.try_get("payload")?;
+                    let received: i64 = r.try_get("received_at_ms")?;
+                    if let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) {
+                        out.push(e);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn hash_at(&self, seq: u64) -> Result<Option<Hash>> {
+                let Ok(seq) = i64::try_from(seq) else { return Ok(None) };
+                let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM events WHERE seq = $1").bind(seq).fetch_optional(&self.pool).await?;
+                Ok(hash.and_then(|h| h.try_into().ok()))
+            }
+
+            async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String> {
+                let mut q = QueryBuilder::<$DB>::new(format!("{}{}", <$DB as Dialect>::EXPLAIN, id_lookup_prefix::<$DB>(kind, column)));
+                let mut list = q.separated(", ");
+                for i in 0..n {
+                    list.push_bind(format!("id-{i}"));
+                }
+                q.push(<$DB as Dialect>::one_row_per_id(column));
+                let rows = q.build().fetch_all(&self.pool).await?;
+                Ok(rows.iter().filter_map(|r| r.try_get::<String, _>(<$DB as Dialect>::PLAN_COLUMN).ok()).collect::<Vec<_>>().join("; "))
+            }
+        }
+    };
+}
+
+event_log!(Sqlite);
+event_log!(Postgres);

@@ -33,8 +33,8 @@ pub async fn copy_log(from: &Store, to: &Store, mut progress: impl FnMut(u64, u6
         let rows = from.rows_after(after, PAGE).await?;
         let Some(last) = rows.last() else { break };
         after = last.seq as u64;
-        to.insert_rows(&rows).await?;
         events += rows.len() as u64;
+        to.insert_rows(rows).await?;
         progress(events, of.max(after));
     }
     let source = from.head().await?;

@@ -17,33 +17,59 @@ fn id_lookup_prefix<DB: Dialect>(kind: &str, column: &str) -> String {
     format!("SELECT {}payload, received_at_ms FROM events WHERE {} = '{kind}' AND {column} IN (", <DB as Dialect>::distinct_on(column), <DB as Dialect>::KIND_NOT_INDEXED)
 }
 
+/// The seq and hash of the last of `rows`.
+fn last_link(rows: &[RawRow]) -> Option<(u64, Hash)> {
+    let last = rows.last()?;
+    Some((last.seq as u64, <Hash>::try_from(last.hash.as_slice()).ok()?))
+}
+
 const INSERT_COLUMNS: &str = "INSERT INTO events (seq, event_id, kind, instrument, signal_id, order_id, ts_ms, received_at_ms, drift_ms, flags, payload, prev_hash, hash, chain_version) ";
 
 macro_rules! event_log {
     ($DB:ty) => {
         impl Sql<$DB> {
-            async fn insert_chunked(tx: &mut sqlx::Transaction<'static, $DB>, rows: &[RawRow]) -> Result<()> {
-                for chunk in rows.chunks(INSERT_CHUNK) {
+            /// Inserts `rows` in multi-row INSERTs of [`INSERT_CHUNK`]; the values move into the
+            /// statements' arguments (no copy).
+            async fn insert_chunked(tx: &mut sqlx::Transaction<'static, $DB>, rows: Vec<RawRow>) -> sqlx::Result<()> {
+                let mut rows = rows.into_iter().peekable();
+                while rows.peek().is_some() {
                     let mut q = QueryBuilder::<$DB>::new(INSERT_COLUMNS);
-                    q.push_values(chunk, |mut b, r| {
+                    q.push_values(rows.by_ref().take(INSERT_CHUNK), |mut b, r| {
                         b.push_bind(r.seq)
-                            .push_bind(r.event_id.clone())
-                            .push_bind(r.kind.clone())
-                            .push_bind(r.instrument.clone())
-                            .push_bind(r.signal_id.clone())
-                            .push_bind(r.order_id.clone())
+                            .push_bind(r.event_id)
+                            .push_bind(r.kind)
+                            .push_bind(r.instrument)
+                            .push_bind(r.signal_id)
+                            .push_bind(r.order_id)
                             .push_bind(r.ts_ms)
                             .push_bind(r.received_at_ms)
                             .push_bind(r.drift_ms)
-                            .push_bind(r.flags.clone())
-                            .push_bind(r.payload.clone())
-                            .push_bind(r.prev_hash.clone())
-                            .push_bind(r.hash.clone())
+                            .push_bind(r.flags)
+                            .push_bind(r.payload)
+                            .push_bind(r.prev_hash)
+                            .push_bind(r.hash)
                             .push_bind(r.chain_version);
                     });
-                    q.build().execute(&mut **tx).await.context("inserting events")?;
+                    q.build().execute(&mut **tx).await?;
                 }
                 Ok(())
+            }
+
+            /// The payloads stored under the event ids of `batch`.
+            async fn stored_payloads(tx: &mut sqlx::Transaction<'static, $DB>, batch: &[Incoming]) -> Result<std::collections::HashMap<String, String>> {
+                let mut seen = std::collections::HashMap::new();
+                for chunk in batch.chunks(LOOKUP_CHUNK) {
+                    let mut q = QueryBuilder::<$DB>::new("SELECT event_id, payload FROM events WHERE event_id IN (");
+                    let mut list = q.separated(", ");
+                    for inc in chunk {
+                        list.push_bind(inc.event.event_id.as_str().to_string());
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(&mut **tx).await.context("duplicate look-up")? {
+                        seen.insert(r.try_get::<String, _>("event_id").context("row")?, r.try_get::<String, _>("payload").context("row")?);
+                    }
+                }
+                Ok(seen)
             }
 
             /// Payloads and receive times of the stored signals / orders named by `fresh`.
@@ -89,33 +115,42 @@ macro_rules! event_log {
                 })
             }
 
+            /// Most batches hold only new event ids, so they are not looked up first: the batch is
+            /// inserted and the unique index on `event_id` refuses one already stored. Only then is
+            /// the insert rolled back and the batch sorted against the stored payloads (a retry's
+            /// duplicates skipped, an id re-used for other bytes refused). Measured: 1.5 ms of an
+            /// 11 ms batch of 1,000 was the look-up.
             async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome, AppendError> {
+                let received_ms = received_at.timestamp_millis();
                 let mut tx = <$DB as Dialect>::begin_append(&self.pool).await.context("begin")?;
-                // event_id -> the payload it was first stored with.
-                let mut seen = std::collections::HashMap::new();
-                for chunk in batch.chunks(LOOKUP_CHUNK) {
-                    let mut q = QueryBuilder::<$DB>::new("SELECT event_id, payload FROM events WHERE event_id IN (");
-                    let mut list = q.separated(", ");
-                    for inc in chunk {
-                        list.push_bind(inc.event.event_id.as_str().to_string());
-                    }
-                    q.push(")");
-                    for r in q.build().fetch_all(&mut *tx).await.context("duplicate look-up")? {
-                        seen.insert(r.try_get::<String, _>("event_id").context("row")?, r.try_get::<String, _>("payload").context("row")?);
-                    }
-                }
-                let (fresh, duplicates) = super::sort_duplicates(batch, seen)?;
+                // Repeats within the batch, in memory.
+                let (mut fresh, mut duplicates) = super::sort_duplicates(batch, &std::collections::HashMap::new())?;
                 let stored = Self::stored_identities(&mut tx, &fresh).await?;
                 super::refuse_reused_ids(&fresh, stored)?;
-                let rows = super::link(head, &fresh, received_at.timestamp_millis());
-                Self::insert_chunked(&mut tx, &rows).await?;
+                let rows = super::link_rows(head, &fresh, received_ms);
+                let mut new_head = last_link(&rows).unwrap_or(head);
+                if let Err(e) = Self::insert_chunked(&mut tx, rows).await {
+                    if !e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+                        return Err(anyhow::Error::new(e).context("inserting events").into());
+                    }
+                    // An event id already stored (a retry, or a conflict): sort the batch against
+                    // the log and insert what is new.
+                    tx.rollback().await.context("rollback")?;
+                    tx = <$DB as Dialect>::begin_append(&self.pool).await.context("begin")?;
+                    let seen = Self::stored_payloads(&mut tx, &fresh).await?;
+                    let (rest, stored_duplicates) = super::sort_duplicates(fresh, &seen)?;
+                    fresh = rest;
+                    duplicates += stored_duplicates;
+                    let rows = super::link_rows(head, &fresh, received_ms);
+                    new_head = last_link(&rows).unwrap_or(head);
+                    Self::insert_chunked(&mut tx, rows).await.context("inserting events")?;
+                }
                 tx.commit().await.context("commit")?;
-                let (head_seq, head_hash) = rows.last().and_then(|r| Some((r.seq as u64, <Hash>::try_from(r.hash.as_slice()).ok()?))).unwrap_or(head);
                 Ok(AppendOutcome {
-                    stored: fresh.into_iter().zip(&rows).map(|(inc, r)| Stored { seq: r.seq as u64, event: inc.event }).collect(),
+                    stored: fresh.into_iter().zip(head.0 + 1..).map(|(inc, seq)| Stored { seq, event: inc.event }).collect(),
                     duplicates,
-                    head_seq,
-                    head_hash,
+                    head_seq: new_head.0,
+                    head_hash: new_head.1,
                 })
             }
 
@@ -144,9 +179,9 @@ macro_rules! event_log {
                     .await?)
             }
 
-            async fn insert_rows(&self, rows: &[RawRow]) -> Result<()> {
+            async fn insert_rows(&self, rows: Vec<RawRow>) -> Result<()> {
                 let mut tx = <$DB as Dialect>::begin_append(&self.pool).await.context("begin")?;
-                Self::insert_chunked(&mut tx, rows).await?;
+                Self::insert_chunked(&mut tx, rows).await.context("inserting events")?;
                 tx.commit().await.context("commit")?;
                 Ok(())
             }

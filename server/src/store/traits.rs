@@ -34,7 +34,7 @@ pub trait EventLog: Send + Sync {
     async fn rows_after(&self, after: u64, limit: u32) -> Result<Vec<RawRow>>;
     /// Inserts rows exactly as given (seq, hashes and all): `tradewatch store copy` into an empty
     /// log, which it verifies afterwards.
-    async fn insert_rows(&self, rows: &[RawRow]) -> Result<()>;
+    async fn insert_rows(&self, rows: Vec<RawRow>) -> Result<()>;
     /// A page of the log. With `before_seq` the page runs newest first; otherwise oldest first
     /// from `after_seq` (0 when absent).
     async fn events(&self, q: &EventQuery) -> Result<EventPage>;

@@ -68,6 +68,11 @@ async fn the_log_appends_links_pages_and_refuses_rewrites() {
     // The same batch again: all duplicates, nothing stored.
     let again = append(&store, &round_trip()).await.expect("retry");
     assert_eq!((again.stored.len(), again.duplicates, again.head_seq), (0, 7, 42));
+    // Stored and new events in one batch (a retry that grew): the new ones are stored, linked
+    // after the head, the stored ones counted as duplicates.
+    let mixed = append(&store, &[snapshot("m0", "ETHUSDT", "2400", 80_000), snapshot("new-0", "ETHUSDT", "2500", 90_000), snapshot("m1", "ETHUSDT", "2401", 80_001)]).await.expect("mixed");
+    assert_eq!((mixed.stored.len(), mixed.duplicates, mixed.head_seq, mixed.stored[0].seq), (1, 2, 43, 43));
+    assert_eq!(store.head().await.expect("head"), (43, mixed.head_hash));
     // An event id with other bytes, a signal id with another signal, an order id with another
     // quantity: each refuses its whole batch, naming the line.
     let mut changed = snapshot("e1", "BTCUSDT", "67500", 0);
@@ -82,17 +87,18 @@ async fn the_log_appends_links_pages_and_refuses_rewrites() {
             other => panic!("{field}: {other:?}"),
         }
     }
-    assert_eq!(store.head().await.expect("head").0, 42, "a refused batch stores nothing");
+    assert_eq!(store.head().await.expect("head").0, 43, "a refused batch stores nothing");
 
     // Pages forwards and backwards, filters.
     let page = store.events(&EventQuery { limit: Some(10), ..Default::default() }).await.expect("page");
     assert_eq!((page.rows.len(), page.rows[0].seq, page.next), (10, 1, Some(10)));
     let back = store.events(&EventQuery { before_seq: Some(43), limit: Some(5), ..Default::default() }).await.expect("page");
+    assert!(store.verify().await.expect("verify").ok);
     assert_eq!(back.rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![42, 41, 40, 39, 38]);
     let fills = store.events(&EventQuery { kind: Some("fill".into()), ..Default::default() }).await.expect("fills");
     assert_eq!(fills.rows.len(), 2);
     let eth = store.events(&EventQuery { instrument: Some("ETHUSDT".into()), limit: Some(1000), ..Default::default() }).await.expect("eth");
-    assert_eq!((eth.rows.len(), eth.next), (30, None));
+    assert_eq!((eth.rows.len(), eth.next), (31, None));
     let by_id = store.events(&EventQuery { id: Some("ord-2".into()), ..Default::default() }).await.expect("id");
     assert_eq!(by_id.rows.len(), 3);
     let timed = store.events(&EventQuery { from: Some(clock_of(70_000)), to: Some(clock_of(70_101)), ..Default::default() }).await.expect("range");
@@ -109,14 +115,14 @@ async fn the_log_appends_links_pages_and_refuses_rewrites() {
 
     // Every row as stored, and the whole chain verified.
     let rows = store.rows_after(40, 100).await.expect("rows");
-    assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![41, 42]);
+    assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![41, 42, 43]);
     let report = store.verify().await.expect("verify");
-    assert!(report.ok && report.verified == 42, "{report:?}");
+    assert!(report.ok && report.verified == 43, "{report:?}");
 
     // Replaying reads every event in order.
     let mut seen = Vec::new();
-    assert_eq!(store.for_each_event_after(40, |seq, _, _| seen.push(seq)).await.expect("replay"), 2);
-    assert_eq!(seen, vec![41, 42]);
+    assert_eq!(store.for_each_event_after(40, |seq, _, _| seen.push(seq)).await.expect("replay"), 3);
+    assert_eq!(seen, vec![41, 42, 43]);
 }
 
 fn clock_of(offset_ms: i64) -> DateTime<Utc> {

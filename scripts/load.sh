@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}
 backend=${2:-sqlite}
+export PATH="$PWD/end2end/node_modules/.bin:$PATH"
+bash scripts/setup.sh
 bash scripts/build-site.sh --release
 cargo build --release -p server --example load --example raw_insert
 B=target/release/tradewatch; L=target/release/examples/load

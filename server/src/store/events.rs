@@ -9,12 +9,12 @@ use futures::TryStreamExt;
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
 
 use super::dialect::{Dialect, Sql};
-use super::{AppendError, AppendOutcome, EventLog, INSERT_CHUNK, Incoming, LOOKUP_CHUNK, MAX_PAGE, RawRow, Stored, ms_to_dt};
+use super::{AppendError, AppendOutcome, EventLog, Incoming, LOOKUP_CHUNK, MAX_PAGE, RawRow, Stored, ms_to_dt};
 
 /// One stored row of each of a list of signal or order ids (the identity is the same in every
 /// stored row of an id); closed by [`Dialect::one_row_per_id`]. See [`Dialect::KIND_NOT_INDEXED`].
 fn id_lookup_prefix<DB: Dialect>(kind: &str, column: &str) -> String {
-    format!("SELECT {}payload, received_at_ms FROM events WHERE {} = '{kind}' AND {column} IN (", <DB as Dialect>::distinct_on(column), <DB as Dialect>::KIND_NOT_INDEXED)
+    format!("SELECT {}payload, received_at_ms FROM events WHERE {} = '{kind}' AND ", <DB as Dialect>::distinct_on(column), <DB as Dialect>::KIND_NOT_INDEXED)
 }
 
 /// The seq and hash of the last of `rows`.
@@ -23,48 +23,16 @@ fn last_link(rows: &[RawRow]) -> Option<(u64, Hash)> {
     Some((last.seq as u64, <Hash>::try_from(last.hash.as_slice()).ok()?))
 }
 
-const INSERT_COLUMNS: &str = "INSERT INTO events (seq, event_id, kind, instrument, signal_id, order_id, ts_ms, received_at_ms, drift_ms, flags, payload, prev_hash, hash, chain_version) ";
 
 macro_rules! event_log {
     ($DB:ty) => {
         impl Sql<$DB> {
-            /// Inserts `rows` in multi-row INSERTs of [`INSERT_CHUNK`]; the values move into the
-            /// statements' arguments (no copy).
-            async fn insert_chunked(tx: &mut sqlx::Transaction<'static, $DB>, rows: Vec<RawRow>) -> sqlx::Result<()> {
-                let mut rows = rows.into_iter().peekable();
-                while rows.peek().is_some() {
-                    let mut q = QueryBuilder::<$DB>::new(INSERT_COLUMNS);
-                    q.push_values(rows.by_ref().take(INSERT_CHUNK), |mut b, r| {
-                        b.push_bind(r.seq)
-                            .push_bind(r.event_id)
-                            .push_bind(r.kind)
-                            .push_bind(r.instrument)
-                            .push_bind(r.signal_id)
-                            .push_bind(r.order_id)
-                            .push_bind(r.ts_ms)
-                            .push_bind(r.received_at_ms)
-                            .push_bind(r.drift_ms)
-                            .push_bind(r.flags)
-                            .push_bind(r.payload)
-                            .push_bind(r.prev_hash)
-                            .push_bind(r.hash)
-                            .push_bind(r.chain_version);
-                    });
-                    q.build().execute(&mut **tx).await?;
-                }
-                Ok(())
-            }
-
             /// The payloads stored under the event ids of `batch`.
             async fn stored_payloads(tx: &mut sqlx::Transaction<'static, $DB>, batch: &[Incoming]) -> Result<std::collections::HashMap<String, String>> {
                 let mut seen = std::collections::HashMap::new();
                 for chunk in batch.chunks(LOOKUP_CHUNK) {
-                    let mut q = QueryBuilder::<$DB>::new("SELECT event_id, payload FROM events WHERE event_id IN (");
-                    let mut list = q.separated(", ");
-                    for inc in chunk {
-                        list.push_bind(inc.event.event_id.as_str().to_string());
-                    }
-                    q.push(")");
+                    let mut q = QueryBuilder::<$DB>::new("SELECT event_id, payload FROM events WHERE ");
+                    <$DB as Dialect>::push_in(&mut q, "event_id", chunk.iter().map(|inc| inc.event.event_id.as_str().to_string()).collect());
                     for r in q.build().fetch_all(&mut **tx).await.context("duplicate look-up")? {
                         seen.insert(r.try_get::<String, _>("event_id").context("row")?, r.try_get::<String, _>("payload").context("row")?);
                     }
@@ -78,10 +46,7 @@ macro_rules! event_log {
                 for (kind, column, ids) in super::ids_to_check(fresh) {
                     for chunk in ids.chunks(LOOKUP_CHUNK) {
                         let mut q = QueryBuilder::<$DB>::new(id_lookup_prefix::<$DB>(kind, column));
-                        let mut list = q.separated(", ");
-                        for id in chunk {
-                            list.push_bind(id.to_string());
-                        }
+                        <$DB as Dialect>::push_in(&mut q, column, chunk.iter().map(|id| id.to_string()).collect());
                         q.push(<$DB as Dialect>::one_row_per_id(column));
                         for r in q.build().fetch_all(&mut **tx).await.context("id look-up")? {
                             out.push((r.try_get("payload").context("row")?, r.try_get("received_at_ms").context("row")?));
@@ -129,7 +94,7 @@ macro_rules! event_log {
                 super::refuse_reused_ids(&fresh, stored)?;
                 let rows = super::link_rows(head, &fresh, received_ms);
                 let mut new_head = last_link(&rows).unwrap_or(head);
-                if let Err(e) = Self::insert_chunked(&mut tx, rows).await {
+                if let Err(e) = <$DB as Dialect>::insert_events(&mut tx, rows).await {
                     if !e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
                         return Err(anyhow::Error::new(e).context("inserting events").into());
                     }
@@ -143,9 +108,10 @@ macro_rules! event_log {
                     duplicates += stored_duplicates;
                     let rows = super::link_rows(head, &fresh, received_ms);
                     new_head = last_link(&rows).unwrap_or(head);
-                    Self::insert_chunked(&mut tx, rows).await.context("inserting events")?;
+                    <$DB as Dialect>::insert_events(&mut tx, rows).await.context("inserting events")?;
                 }
                 tx.commit().await.context("commit")?;
+                <$DB as Dialect>::after_append(&self.pool, new_head.0, &self.analyzed_at);
                 Ok(AppendOutcome {
                     stored: fresh.into_iter().zip(head.0 + 1..).map(|(inc, seq)| Stored { seq, event: inc.event }).collect(),
                     duplicates,
@@ -181,7 +147,7 @@ macro_rules! event_log {
 
             async fn insert_rows(&self, rows: Vec<RawRow>) -> Result<()> {
                 let mut tx = <$DB as Dialect>::begin_append(&self.pool).await.context("begin")?;
-                Self::insert_chunked(&mut tx, rows).await.context("inserting events")?;
+                <$DB as Dialect>::insert_events(&mut tx, rows).await.context("inserting events")?;
                 tx.commit().await.context("commit")?;
                 Ok(())
             }
@@ -252,14 +218,11 @@ macro_rules! event_log {
                     return Ok(Vec::new());
                 }
                 let mut q = QueryBuilder::<$DB>::new(format!(
-                    "SELECT payload, received_at_ms FROM events WHERE {} IN ('signal', 'risk_check', 'llm_decision') AND signal_id IN (",
+                    "SELECT payload, received_at_ms FROM events WHERE {} IN ('signal', 'risk_check', 'llm_decision') AND ",
                     <$DB as Dialect>::KIND_NOT_INDEXED
                 ));
-                let mut list = q.separated(", ");
-                for id in signal_ids.iter().take(LOOKUP_CHUNK) {
-                    list.push_bind(id.to_string());
-                }
-                q.push(") ORDER BY seq");
+                <$DB as Dialect>::push_in(&mut q, "signal_id", signal_ids.iter().take(LOOKUP_CHUNK).map(|id| id.to_string()).collect());
+                q.push(" ORDER BY seq");
                 let mut out = Vec::new();
                 for r in q.build().fetch_all(&self.pool).await? {
                     let payload: String = r.try_get("payload")?;
@@ -279,10 +242,7 @@ macro_rules! event_log {
 
             async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String> {
                 let mut q = QueryBuilder::<$DB>::new(format!("{}{}", <$DB as Dialect>::EXPLAIN, id_lookup_prefix::<$DB>(kind, column)));
-                let mut list = q.separated(", ");
-                for i in 0..n {
-                    list.push_bind(format!("id-{i}"));
-                }
+                <$DB as Dialect>::push_in(&mut q, column, (0..n).map(|i| format!("id-{i}")).collect());
                 q.push(<$DB as Dialect>::one_row_per_id(column));
                 let rows = q.build().fetch_all(&self.pool).await?;
                 Ok(rows.iter().filter_map(|r| r.try_get::<String, _>(<$DB as Dialect>::PLAN_COLUMN).ok()).collect::<Vec<_>>().join("; "))

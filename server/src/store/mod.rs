@@ -29,9 +29,6 @@ use sha2::{Digest, Sha256};
 
 pub use traits::{Accounts, Artifacts, Backend, EventLog, SessionRecords, Tokens};
 
-/// Rows per multi-row INSERT (14 columns each; under SQLite's 32,766 and PostgreSQL's 65,535
-/// bind parameters).
-const INSERT_CHUNK: usize = 500;
 /// Ids per `IN (...)` duplicate look-up.
 const LOOKUP_CHUNK: usize = 900;
 /// The most rows one page of the log returns.

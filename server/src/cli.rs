@@ -135,9 +135,9 @@ impl Db {
 
 #[derive(Subcommand, Debug)]
 pub enum StoreCommand {
-    /// Copy the event log from one store to another (e.g. SQLite to PostgreSQL), every row as
-    /// stored, into an empty log; the chain is verified where it arrives. Accounts, tokens and
-    /// sessions are not copied.
+    /// Copy a store to another (e.g. SQLite to PostgreSQL): the event log, every row as stored,
+    /// into an empty store, verified where it arrives, with the accounts (password hashes, second
+    /// factors, recovery codes) and API tokens. Sessions and sign-in attempts are not copied.
     Copy {
         /// `sqlite://DIR` (or a `.db` file), `postgres://...`, or a data directory.
         #[arg(long)]
@@ -365,8 +365,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let copied = crate::store::copy::copy_log(&source, &target, |n, of| eprint!("\rcopied {n} of {of} events")).await?;
             eprintln!();
             println!(
-                "copied {} events from {} to {} in {:.1} s; the chain verifies there: head seq {}, hash {}",
+                "copied {} events, {} accounts and {} API tokens from {} to {} in {:.1} s; the chain verifies there: head seq {}, hash {}",
                 copied.events,
+                copied.users,
+                copied.tokens,
                 from.describe(),
                 to.describe(),
                 started.elapsed().as_secs_f64(),

@@ -7,8 +7,8 @@ use domain::governance::Role;
 use domain::view::{LoginAttemptView, UserAdminView};
 use sqlx::{Postgres, Row, Sqlite};
 
-use super::dialect::Sql;
-use super::{Accounts, ms_to_dt};
+use super::dialect::{Dialect, Sql};
+use super::{AccountCopy, Accounts, ms_to_dt};
 
 /// A stored account (enabled ones only are read).
 #[derive(Debug, Clone)]
@@ -167,3 +167,106 @@ macro_rules! accounts {
 
 accounts!(Sqlite);
 accounts!(Postgres);
+
+/// Every account, recovery code and API token as stored (secrets as their hashes), for
+/// `tradewatch store copy`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountRecords {
+    pub users: Vec<UserRecord>,
+    pub recovery_codes: Vec<RecoveryCodeRecord>,
+    pub tokens: Vec<TokenRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub password_hash: String,
+    pub created_at_ms: i64,
+    pub disabled_at_ms: Option<i64>,
+    pub totp_secret: Option<String>,
+    pub totp_last_step: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RecoveryCodeRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub code_hash: Vec<u8>,
+    pub used_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub name: String,
+    pub scope: String,
+    pub token_hash: Vec<u8>,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+macro_rules! account_records {
+    ($DB:ty) => {
+        #[async_trait]
+        impl AccountCopy for Sql<$DB> {
+            async fn export_accounts(&self) -> Result<AccountRecords> {
+                Ok(AccountRecords {
+                    users: sqlx::query_as("SELECT id, username, role, password_hash, created_at_ms, disabled_at_ms, totp_secret, totp_last_step FROM users ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await?,
+                    recovery_codes: sqlx::query_as("SELECT id, user_id, code_hash, used_at_ms FROM recovery_codes ORDER BY id").fetch_all(&self.pool).await?,
+                    tokens: sqlx::query_as("SELECT id, name, scope, token_hash, created_at_ms, revoked_at_ms FROM api_tokens ORDER BY id").fetch_all(&self.pool).await?,
+                })
+            }
+
+            async fn import_accounts(&self, r: AccountRecords) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let held: i64 = sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM api_tokens)").fetch_one(&mut *tx).await?;
+                anyhow::ensure!(held == 0, "the destination already holds accounts or tokens: copy them into an empty store");
+                for u in r.users {
+                    sqlx::query("INSERT INTO users (id, username, role, password_hash, created_at_ms, disabled_at_ms, totp_secret, totp_last_step) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                        .bind(u.id)
+                        .bind(u.username)
+                        .bind(u.role)
+                        .bind(u.password_hash)
+                        .bind(u.created_at_ms)
+                        .bind(u.disabled_at_ms)
+                        .bind(u.totp_secret)
+                        .bind(u.totp_last_step)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for c in r.recovery_codes {
+                    sqlx::query("INSERT INTO recovery_codes (id, user_id, code_hash, used_at_ms) VALUES ($1, $2, $3, $4)")
+                        .bind(c.id)
+                        .bind(c.user_id)
+                        .bind(c.code_hash)
+                        .bind(c.used_at_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for t in r.tokens {
+                    sqlx::query("INSERT INTO api_tokens (id, name, scope, token_hash, created_at_ms, revoked_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(t.id)
+                        .bind(t.name)
+                        .bind(t.scope)
+                        .bind(t.token_hash)
+                        .bind(t.created_at_ms)
+                        .bind(t.revoked_at_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for table in ["users", "recovery_codes", "api_tokens"] {
+                    <$DB as Dialect>::ids_follow_copied_rows(&mut tx, table).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+account_records!(Sqlite);
+account_records!(Postgres);

@@ -1,5 +1,6 @@
 //! `tradewatch store copy`: moves a log between backends row by row (seq, hashes, receive times
-//! and flags unchanged) and verifies the chain where it arrives.
+//! and flags unchanged) and verifies the chain where it arrives; accounts, recovery codes and API
+//! tokens go with it (sessions, sign-in attempts and fold snapshots do not: they are made anew).
 use anyhow::{Result, bail};
 use domain::chain::{self, Hash};
 
@@ -12,6 +13,9 @@ const PAGE: u32 = 5_000;
 #[derive(Debug, Clone)]
 pub struct Copied {
     pub events: u64,
+    /// Accounts and API tokens copied with them.
+    pub users: usize,
+    pub tokens: usize,
     pub head_seq: u64,
     pub head_hash: Hash,
     /// The destination's chain verification after the copy.
@@ -26,6 +30,12 @@ pub async fn copy_log(from: &Store, to: &Store, mut progress: impl FnMut(u64, u6
     if to_seq != 0 {
         bail!("the destination already holds events (head seq {to_seq}): copy into an empty log");
     }
+    // Accounts (password hashes, second factors, recovery codes) and API tokens (their hashes)
+    // go first: a store with them but no log is refused by the next attempt, never half-copied
+    // in silence.
+    let accounts = from.export_accounts().await?;
+    let (users, tokens) = (accounts.users.len(), accounts.tokens.len());
+    to.import_accounts(accounts).await?;
     let (of, _) = from.head().await?;
     let mut after = 0;
     let mut events = 0;
@@ -47,5 +57,5 @@ pub async fn copy_log(from: &Store, to: &Store, mut progress: impl FnMut(u64, u6
     if arrived != source {
         bail!("the copy ends at seq {} but the source at seq {}", arrived.0, source.0);
     }
-    Ok(Copied { events, head_seq: arrived.0, head_hash: arrived.1, report })
+    Ok(Copied { events, users, tokens, head_seq: arrived.0, head_hash: arrived.1, report })
 }

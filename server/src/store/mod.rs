@@ -27,7 +27,7 @@ use domain::view::EventRow;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-pub use traits::{Accounts, Artifacts, Backend, EventLog, SessionRecords, Tokens};
+pub use traits::{AccountCopy, Accounts, Artifacts, Backend, EventLog, SessionRecords, Tokens};
 
 /// Ids per `IN (...)` duplicate look-up.
 const LOOKUP_CHUNK: usize = 900;

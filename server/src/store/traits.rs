@@ -79,6 +79,14 @@ pub trait Accounts: Send + Sync {
     async fn spend_recovery_code(&self, user_id: i64, code_hash: &[u8], now: DateTime<Utc>) -> Result<bool>;
 }
 
+/// Accounts, recovery codes and API tokens moved as stored, by `tradewatch store copy`.
+#[async_trait]
+pub trait AccountCopy: Send + Sync {
+    async fn export_accounts(&self) -> Result<super::accounts::AccountRecords>;
+    /// Inserts them with their ids into a store that has no accounts or tokens yet.
+    async fn import_accounts(&self, records: super::accounts::AccountRecords) -> Result<()>;
+}
+
 /// API tokens, kept as the SHA-256 of their secret.
 #[async_trait]
 pub trait Tokens: Send + Sync {
@@ -121,5 +129,5 @@ pub trait Artifacts: Send + Sync {
 }
 
 /// A whole storage backend.
-pub trait Backend: EventLog + Accounts + Tokens + SessionRecords + Artifacts {}
-impl<T: EventLog + Accounts + Tokens + SessionRecords + Artifacts> Backend for T {}
+pub trait Backend: EventLog + Accounts + AccountCopy + Tokens + SessionRecords + Artifacts {}
+impl<T: EventLog + Accounts + AccountCopy + Tokens + SessionRecords + Artifacts> Backend for T {}

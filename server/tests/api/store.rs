@@ -243,6 +243,11 @@ async fn store_copy_moves_a_log_between_backends_and_verifies_it() {
     for batch in batches() {
         append(&source, &batch).await.expect("append");
     }
+    // Accounts (one with a second factor and recovery codes) and tokens travel with the log.
+    let alice = source.insert_user("alice", Role::Risk, "phc-alice".into(), clock()).await.expect("user");
+    source.insert_user("bob", Role::Trader, "phc-bob".into(), clock()).await.expect("user");
+    source.set_totp(alice, "SECRET", 7, &[vec![1; 32], vec![2; 32]]).await.expect("totp");
+    let token = source.create_token("engine", &"ingest,engine".parse().expect("scopes"), clock()).await.expect("token");
     let pg = fresh_postgres().await;
     let pg_url = match &pg {
         Location::Postgres(url) => secrecy::ExposeSecret::expose_secret(url).to_string(),
@@ -252,11 +257,19 @@ async fn store_copy_moves_a_log_between_backends_and_verifies_it() {
     let out = copy(format!("sqlite://{}", a.path().display()), pg_url.clone());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("copied 42 events") && !said.contains(&pg_url), "{said}");
+    assert!(said.contains("copied 42 events, 2 accounts and 1 API tokens") && !said.contains(&pg_url), "{said}");
+    let on_pg = Store::connect(&pg).await.expect("postgres");
+    assert_eq!(on_pg.user_named("alice").await.expect("alice").map(|u| (u.id, u.role)), Some((alice, Role::Risk)));
+    assert_eq!(on_pg.totp_secret(alice).await.expect("totp").as_deref(), Some("SECRET"));
+    assert!(on_pg.spend_recovery_code(alice, &[2; 32], clock()).await.expect("code"), "recovery codes came along");
+    assert_eq!(on_pg.token_scope(&token).await.expect("scope").map(|s| s.as_string()).as_deref(), Some("ingest,engine"));
+    let carol = on_pg.insert_user("carol", Role::Auditor, "phc".into(), clock()).await.expect("a new account after the copied ones");
+    assert!(carol > alice + 1, "ids continue after the copied ones ({carol})");
     let out = copy(pg_url.clone(), b.path().display().to_string());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let back = Store::connect(&Location::Sqlite(b.path().to_path_buf())).await.expect("back");
     assert_eq!(source.rows_after(0, 1000).await.expect("rows"), back.rows_after(0, 1000).await.expect("rows"), "every column of every row");
+    assert_eq!(back.export_accounts().await.expect("accounts"), on_pg.export_accounts().await.expect("accounts"), "accounts as they were on PostgreSQL");
 
     let again = copy(format!("sqlite://{}", a.path().display()), pg_url);
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already holds events"));

@@ -109,6 +109,7 @@ async fn the_job_writes_every_n_events_and_shutdown_writes_the_last() {
     let ten = server::jobs::Snapshots::new(c.console.clone(), 13, gap);
     assert_eq!(ten.run_once(t0).await.expect("run"), None, "12 events, fewer than 13");
     let job = server::jobs::Snapshots::new(c.console.clone(), 10, gap);
+    assert_eq!(job.run_once(t0).await.expect("run"), None, "a first check only learns the head (it could be a burst)");
     assert_eq!(job.run_once(t0).await.expect("run"), Some(12));
     assert_eq!(job.run_once(t0).await.expect("run"), None, "nothing new");
     let note = |n: u32| server::console::system_event("test", "note", format!("note {n}")).expect("body");
@@ -119,14 +120,36 @@ async fn the_job_writes_every_n_events_and_shutdown_writes_the_last() {
     c.console.record(vec![note(2)], t0).await.expect("record");
     assert_eq!(every_one.run_once(t0 + chrono::Duration::seconds(599)).await.expect("run"), None, "within the gap");
     assert_eq!(every_one.run_once(t0 + chrono::Duration::seconds(600)).await.expect("run"), Some(14));
+    // While a burst is under way (1,000 events or more since the previous check) a due snapshot
+    // waits, at most MAX_DEFER.
+    let no_gap = server::jobs::Snapshots::new(c.console.clone(), 1, std::time::Duration::ZERO);
+    assert_eq!(no_gap.run_once(t0).await.expect("run"), None);
+    // 1,000 new events, ingested by this console.
+    let burst = |from: usize| -> Vec<server::store::Incoming> {
+        (from..from + 1000)
+            .map(|i| {
+                let raw = snapshot(&format!("burst-{i}"), "ETHUSDT", "2400", 90_000 + i as i64).to_string();
+                server::store::Incoming { line: i - from + 1, event: domain::event::Event::parse_json(&raw, Utc::now()).expect("parses"), raw, flags: None }
+            })
+            .collect()
+    };
+    c.console.ingest(burst(0), Utc::now()).await.expect("a burst");
+    assert_eq!(no_gap.run_once(t0).await.expect("run"), None, "a burst: the snapshot waits");
+    assert_eq!(no_gap.run_once(t0).await.expect("run"), Some(1014), "the burst is over");
+    c.console.ingest(burst(1000), Utc::now()).await.expect("a burst");
+    assert_eq!(no_gap.run_once(t0).await.expect("run"), None, "a burst again");
+    let later = t0 + chrono::Duration::from_std(server::jobs::snapshots::MAX_DEFER).expect("duration");
+    c.console.ingest(burst(2000), Utc::now()).await.expect("a burst that goes on");
+    assert_eq!(no_gap.run_once(later).await.expect("run"), Some(3014), "held back MAX_DEFER: written in the burst");
+    drop(c);
     // A console that stops writes one covering everything it applied.
     let (status, _) = app.post(&[snapshot("e15", "BTCUSDT", "67000", 80_000)]).await;
     assert_eq!(status, 200);
     let last = open(&app).await;
-    assert_eq!(last.console.rebuilt(), &Rebuilt::FromSnapshot { seq: 14, replayed: 1 });
+    assert_eq!(last.console.rebuilt(), &Rebuilt::FromSnapshot { seq: 3014, replayed: 1 });
     let console = last.console.clone();
     last.run_until_stopped(async {}).await.expect("stops");
-    assert_eq!(console.snapshot_seq(), 15);
-    assert_eq!(app.store().await.latest_snapshot().await.expect("read").map(|s| s.seq), Some(15));
-    assert_eq!(open(&app).await.console.rebuilt(), &Rebuilt::FromSnapshot { seq: 15, replayed: 0 });
+    assert_eq!(console.snapshot_seq(), 3015);
+    assert_eq!(app.store().await.latest_snapshot().await.expect("read").map(|s| s.seq), Some(3015));
+    assert_eq!(open(&app).await.console.rebuilt(), &Rebuilt::FromSnapshot { seq: 3015, replayed: 0 });
 }

@@ -29,7 +29,7 @@ drop_test_databases() {
 }
 drop_test_databases
 step "integration and storage tests (server, SQLite)" cargo test -p server
-step "integration and storage tests (server, PostgreSQL)" env TRADEWATCH_TEST_BACKEND=postgres cargo test -p server --test api
+step "integration and storage tests (server, PostgreSQL)" env TRADEWATCH_TEST_BACKEND=postgres cargo test -p server --test api --test crash
 drop_test_databases
 # The end-to-end tests start target/debug/tradewatch themselves (port 0, fresh data dir).
 step "build the site for the browser tests" bash scripts/build-site.sh

@@ -8,6 +8,5 @@ mod reads;
 mod hardening;
 mod snapshots;
 mod store;
-mod crash;
 
 pub use helpers::*;

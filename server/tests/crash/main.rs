@@ -1,6 +1,10 @@
 //! kill -9: every batch the console acknowledged is in the log after a crash, on this run's
 //! backend (SQLite: WAL with synchronous=FULL; PostgreSQL: a committed transaction), and the
 //! restarted console folds it.
+//!
+//! Its own test binary, so it never runs beside the API tests: while it ran in their process,
+//! about one run in five left a page test waiting forever for its response (6 of 6 runs passed
+//! without it; the cause is not found: see the README's Known limits).
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -10,7 +14,10 @@ use chrono::Utc;
 use serde_json::Value;
 use server::store::{Location, Store};
 
-use crate::*;
+#[path = "../api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+use helpers::*;
 
 /// Starts `tradewatch serve` on port 0 on `location`; returns the process and its base URL.
 fn serve(dir: &std::path::Path, location: &Location) -> (Child, String) {

@@ -122,10 +122,7 @@ pub struct Db {
 
 impl Db {
     fn location(&self) -> Location {
-        match &self.database_url {
-            Some(url) => Location::parse(url),
-            None => Location::Sqlite(self.data_dir.clone()),
-        }
+        Location::of(&self.data_dir, self.database_url.as_deref())
     }
 
     async fn open(&self) -> Result<Store> {

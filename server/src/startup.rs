@@ -31,7 +31,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self> {
-        let location = crate::store::Location::of(&config.data_dir, config.database_url.as_ref());
+        let location = crate::store::Location::of(&config.data_dir, config.database_url.as_ref().map(|u| secrecy::ExposeSecret::expose_secret(u)));
         let store = Store::connect(&location).await.with_context(|| format!("opening the store ({})", location.describe()))?;
         tracing::info!(store = %location.describe(), "store open");
         let console = Console::open(store, config.capital).await?;

@@ -27,6 +27,14 @@ fn last_link(rows: &[RawRow]) -> Option<(u64, Hash)> {
 macro_rules! event_log {
     ($DB:ty) => {
         impl Sql<$DB> {
+            /// The event in a row's `payload`, parsed against the clock it was accepted with (so
+            /// the future-skew rule holds as then), and that clock.
+            fn stored_event(r: &<$DB as sqlx::Database>::Row) -> Result<(Result<Event, domain::event::ParseError>, DateTime<Utc>)> {
+                let payload: String = r.try_get("payload")?;
+                let received = ms_to_dt(r.try_get("received_at_ms")?);
+                Ok((Event::parse_json(&payload, received), received))
+            }
+
             /// The payloads stored under the event ids of `batch`.
             async fn stored_payloads(tx: &mut sqlx::Transaction<'static, $DB>, batch: &[Incoming]) -> Result<std::collections::HashMap<String, String>> {
                 let mut seen = std::collections::HashMap::new();
@@ -65,7 +73,7 @@ macro_rules! event_log {
 
             async fn ready(&self) -> bool {
                 let applied: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await;
-                matches!(applied, Ok(n) if n as usize >= super::dialect::migrations::<$DB>())
+                matches!(applied, Ok(n) if n as usize >= <$DB as Dialect>::MIGRATIONS.iter().count())
             }
 
             async fn head(&self) -> Result<(u64, Hash)> {
@@ -125,12 +133,9 @@ macro_rules! event_log {
                 let mut n = 0;
                 while let Some(r) = rows.try_next().await? {
                     let seq: i64 = r.try_get("seq")?;
-                    let payload: String = r.try_get("payload")?;
-                    let received: i64 = r.try_get("received_at_ms")?;
-                    // Parsed against the clock it was accepted with, so the future-skew rule holds as then.
-                    match Event::parse_json(&payload, ms_to_dt(received)) {
-                        Ok(e) => f(seq as u64, e, ms_to_dt(received)),
-                        Err(e) => tracing::error!(seq, error = %e, "stored event no longer parses; skipped in projections"),
+                    match Self::stored_event(&r)? {
+                        (Ok(e), received) => f(seq as u64, e, received),
+                        (Err(e), _) => tracing::error!(seq, error = %e, "stored event no longer parses; skipped in projections"),
                     }
                     n += 1;
                 }
@@ -204,9 +209,7 @@ macro_rules! event_log {
                 .await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
-                    let payload: String = r.try_get("payload")?;
-                    let received: i64 = r.try_get("received_at_ms")?;
-                    if let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) {
+                    if let (Ok(e), _) = Self::stored_event(&r)? {
                         out.push((r.try_get::<i64, _>("seq")? as u64, e));
                     }
                 }
@@ -225,9 +228,7 @@ macro_rules! event_log {
                 q.push(" ORDER BY seq");
                 let mut out = Vec::new();
                 for r in q.build().fetch_all(&self.pool).await? {
-                    let payload: String = r.try_get("payload")?;
-                    let received: i64 = r.try_get("received_at_ms")?;
-                    if let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) {
+                    if let (Ok(e), _) = Self::stored_event(&r)? {
                         out.push(e);
                     }
                 }

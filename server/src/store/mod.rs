@@ -213,9 +213,9 @@ impl Location {
     }
 
     /// The data directory's SQLite store, unless `database_url` names another.
-    pub fn of(data_dir: &Path, database_url: Option<&SecretString>) -> Self {
+    pub fn of(data_dir: &Path, database_url: Option<&str>) -> Self {
         match database_url {
-            Some(url) => Self::parse(url.expose_secret()),
+            Some(url) => Self::parse(url),
             None => Location::Sqlite(data_dir.to_path_buf()),
         }
     }

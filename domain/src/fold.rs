@@ -30,6 +30,8 @@ pub enum Action {
     Unlock { automation_id: String, approved: u32, threshold: u32 },
     /// A circuit breaker tripped: pause `automation_id` (or everything when `None`).
     Trip { automation_id: Option<String>, rule: &'static str, value: f64, limit: f64 },
+    /// A compliance finding: open an issue, escalate or end its episode.
+    Compliance(crate::event::ComplianceIssue),
 }
 
 /// A fold over the log. Adding one = a module implementing this + one line in `folds::Folds`;

@@ -4,13 +4,14 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::analytics::Slippage;
+use crate::compliance::Compliance;
 use crate::fold::{Action, Fold, FoldState, SnapshotError, Stored};
 use crate::governance::Governance;
 use crate::kpi::{ExitKpis, KpiParams};
 use crate::projection::Projection;
 
 /// The version of [`Folds::snapshot`]'s layout; bump it when a fold's state changes shape.
-pub const SNAPSHOT_FORMAT: u32 = 2;
+pub const SNAPSHOT_FORMAT: u32 = 3;
 
 /// Every fold's state. Reads go to the typed fields; writes only through [`Folds::apply`].
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct Folds {
     pub kpis: ExitKpis,
     /// Slippage decomposition of every fill.
     pub slippage: Slippage,
+    /// Compliance rules and the compliance issues' workflow.
+    pub compliance: Compliance,
 }
 
 /// A fold that failed on one stored event (it skipped the event; the others went on).
@@ -35,14 +38,14 @@ pub struct FoldFailure {
 
 impl Folds {
     pub fn new(capital: Decimal) -> Self {
-        Self { book: Projection::new(capital), governance: Governance::new(), kpis: ExitKpis::new(KpiParams::default()), slippage: Slippage::default() }
+        Self { book: Projection::new(capital), governance: Governance::new(), kpis: ExitKpis::new(KpiParams::default()), slippage: Slippage::default(), compliance: Compliance::new() }
     }
 
     /// The book, and the folds that read it in the order they run: THE list (a new fold is one
     /// field above and one entry here).
-    fn split(&mut self) -> (&mut Projection, [&mut dyn Fold; 3]) {
-        let Folds { book, governance, kpis, slippage } = self;
-        (book, [governance, kpis, slippage])
+    fn split(&mut self) -> (&mut Projection, [&mut dyn Fold; 4]) {
+        let Folds { book, governance, kpis, slippage, compliance } = self;
+        (book, [governance, kpis, slippage, compliance])
     }
 
     /// Folds one stored event into the book, then into every fold in order, each guarded: a
@@ -129,7 +132,7 @@ mod tests {
     #[test]
     fn the_book_runs_first_then_the_list_in_order() {
         let mut f = Folds::new(Decimal::from(1_000_000));
-        assert_eq!(f.names(), vec!["projection", "governance", "kpis", "slippage"]);
+        assert_eq!(f.names(), vec!["projection", "governance", "kpis", "slippage", "compliance"]);
         let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default();
         let raw = r#"{"event_id":"m1","kind":"market_snapshot","ts":"2024-01-02T15:00:00Z","instrument":"AAPL","bid":"99","ask":"101","mid":"100","last":"100","volume":"0"}"#;
         let e = match Event::parse_json(raw, now) {

@@ -51,6 +51,11 @@ pub fn summary(e: &Event) -> String {
             c.actor,
             c.reason
         ),
+        Body::ComplianceIssue(c) => match c.issue_id {
+            Some(id) => format!("compliance issue #{id} {}: {} — {}", c.change.as_str(), c.rule, c.detail),
+            None => format!("compliance issue opened ({}, {}): {} — {}", c.severity.as_str(), c.rule, c.scope_id.as_ref().map(|s| s.as_str()).unwrap_or("portfolio"), c.detail),
+        },
+        Body::ComplianceReview(r) => format!("compliance issue #{} {} by {}{}", r.issue_id, r.action.as_str(), r.actor, r.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default()),
     }
 }
 

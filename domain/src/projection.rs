@@ -366,7 +366,9 @@ impl Projection {
             | Body::Heartbeat(_)
             | Body::System(_)
             | Body::ConfigChange(_)
-            | Body::Control(_) => {}
+            | Body::Control(_)
+            | Body::ComplianceIssue(_)
+            | Body::ComplianceReview(_) => {}
         }
         None
     }
@@ -674,6 +676,11 @@ impl Projection {
 
     pub fn equity(&self) -> Decimal {
         self.capital + self.realized() + self.unrealized() - self.fees()
+    }
+
+    /// The last mid seen for the instrument (its mark).
+    pub fn mark(&self, instrument: &str) -> Option<Decimal> {
+        self.marks.get(instrument).copied()
     }
 
     pub fn position(&self, instrument: &str) -> Option<&Position> {

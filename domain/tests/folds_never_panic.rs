@@ -73,6 +73,44 @@ fn wire(i: usize, s: &Step) -> Value {
     v
 }
 
+/// A config change whose compliance policy sets every limit at the smallest amount and turns on
+/// every rule, so that generated events reach each compliance code path.
+fn strict_policy() -> Event {
+    use domain::config::compliance::{Limits, Prohibition};
+    let tiny = Some(Decimal::new(1, 10));
+    let limits = Limits {
+        max_position_quantity: tiny,
+        max_position_notional: tiny,
+        max_order_quantity: tiny,
+        max_order_notional: tiny,
+        max_gross_exposure: tiny,
+        max_net_exposure: tiny,
+        max_leverage: Some(1e-9),
+        max_concentration: Some(1e-9),
+        max_herfindahl: Some(1e-9),
+        max_var_95: tiny,
+        max_daily_loss: tiny,
+        max_stop_distance_pct: Some(1e-9),
+    };
+    let mut config = domain::config::Config::default();
+    let p = &mut config.compliance;
+    p.portfolio = limits.clone();
+    p.instruments.insert("INST0".into(), limits.clone());
+    p.automations.insert("auto".into(), limits);
+    p.prohibited.insert("INST1".into(), Prohibition { reason: "restricted".into(), since: chrono::NaiveDate::default() });
+    p.market_hours.default_class = Some("us_equity".into());
+    p.process.flag_risk_overrides = true;
+    p.process.require_risk_check = true;
+    p.process.llm_review_automations.insert("auto".into());
+    let body = domain::event::Body::ConfigChange(domain::event::ConfigChange {
+        version: 2,
+        actor: domain::event::Id::parse("fuzz").unwrap_or_else(|_| panic!("id")),
+        reason: domain::text::Reason::parse("fuzz policy").unwrap_or_else(|_| panic!("reason")),
+        config,
+    });
+    Event { event_id: domain::event::Id::parse("policy").unwrap_or_else(|_| panic!("id")), ts: t0(), body }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
     #[test]
@@ -81,6 +119,9 @@ proptest! {
         // The console's own list of folds; a contained panic is a failure here.
         let mut folds = domain::folds::Folds::new(Decimal::from(1_000_000));
         let mut failures = Vec::new();
+        // Every compliance rule on, with limits every generated value crosses.
+        let policy = strict_policy();
+        folds.apply(&domain::fold::Stored { seq: 1_000, event: &policy, received_at: now }, &mut failures);
         for (i, s) in steps.iter().enumerate() {
             let v = wire(i, s);
             let e = match Event::parse_value(&v, now) {
@@ -98,7 +139,9 @@ proptest! {
         }
         prop_assert!(failures.is_empty(), "no fold may fail: {failures:?}");
         let _ = folds.due(now);
-        let domain::folds::Folds { book: projection, governance, kpis, slippage } = &folds;
+        let domain::folds::Folds { book: projection, governance, kpis, slippage, compliance } = &folds;
+        let _ = compliance.query(&Default::default(), &|_| true);
+        let _ = compliance.limits();
         let _ = governance.view(now);
         let _ = projection.dashboard(15);
         let _ = kpis.report(now);
@@ -123,6 +166,8 @@ proptest! {
         let cut = cut.min(events.len());
         let mut straight = domain::folds::Folds::new(Decimal::from(1_000_000));
         let mut failures = Vec::new();
+        let policy = strict_policy();
+        straight.apply(&domain::fold::Stored { seq: 1_000, event: &policy, received_at: now }, &mut failures);
         let fold = |f: &mut domain::folds::Folds, i: usize, e: &Event, failures: &mut Vec<_>| {
             f.apply(&domain::fold::Stored { seq: i as u64 + 1, event: e, received_at: now }, failures);
         };

@@ -115,10 +115,12 @@ pub enum Kind {
     System,
     ConfigChange,
     Control,
+    ComplianceIssue,
+    ComplianceReview,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Kind::MarketSnapshot,
         Kind::Signal,
         Kind::RiskCheck,
@@ -130,6 +132,8 @@ impl Kind {
         Kind::System,
         Kind::ConfigChange,
         Kind::Control,
+        Kind::ComplianceIssue,
+        Kind::ComplianceReview,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -144,11 +148,13 @@ impl Kind {
             Kind::System => "system",
             Kind::ConfigChange => "config_change",
             Kind::Control => "control",
+            Kind::ComplianceIssue => "compliance_issue",
+            Kind::ComplianceReview => "compliance_review",
         }
     }
     /// Kinds only the console writes (a person's or a rule's action): the ingest API refuses them.
     pub fn console_only(self) -> bool {
-        matches!(self, Kind::ConfigChange | Kind::Control | Kind::OperatorResponse)
+        matches!(self, Kind::ConfigChange | Kind::Control | Kind::OperatorResponse | Kind::ComplianceIssue | Kind::ComplianceReview)
     }
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -183,6 +189,13 @@ wire_enum!(OrderStatus {
 });
 wire_enum!(Liquidity { Maker => "maker", Taker => "taker" });
 wire_enum!(ControlAction { Pause => "pause", Resume => "resume", Unlock => "unlock" });
+wire_enum!(IssueChange { Open => "open", Escalate => "escalate", EpisodeEnd => "episode_end" });
+wire_enum!(Severity { Info => "info", Warning => "warning", Critical => "critical" });
+wire_enum!(Scope { Instrument => "instrument", Automation => "automation", Portfolio => "portfolio" });
+wire_enum!(ReviewAction { Acknowledge => "acknowledge", Resolve => "resolve", Waive => "waive", ConfirmWaiver => "confirm_waiver" });
+
+/// Most evidence seqs one compliance issue event carries.
+pub const MAX_EVIDENCE: usize = 64;
 
 impl Side {
     /// +1 for a buy, -1 for a sell.
@@ -345,6 +358,40 @@ pub struct Control {
     pub limit: Option<f64>,
 }
 
+/// A compliance rule's finding, written by the console: an issue opened (its id is this event's
+/// seq), or an episode of an open issue escalating to a higher level or ending (back under the
+/// warning level). Values are in the limit's unit; `utilisation` is value / limit (1.0 = 100%).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplianceIssue {
+    pub change: IssueChange,
+    /// The issue an escalation or an episode end belongs to (the seq of its `open` event).
+    pub issue_id: Option<u64>,
+    pub rule: Id,
+    pub severity: Severity,
+    pub scope: Scope,
+    /// The instrument or automation of the scope (none for the portfolio).
+    pub scope_id: Option<Id>,
+    pub value: Option<f64>,
+    pub limit: Option<f64>,
+    pub utilisation: Option<f64>,
+    /// The seqs of the events that caused it (earlier than this event).
+    pub evidence: Vec<u64>,
+    pub order_id: Option<Id>,
+    pub signal_id: Option<Id>,
+    pub automation_id: Option<Id>,
+    pub instrument: Option<Id>,
+    pub detail: String,
+}
+
+/// A person's step in a compliance issue's workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplianceReview {
+    pub issue_id: u64,
+    pub action: ReviewAction,
+    pub actor: Id,
+    pub note: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub component: Id,
@@ -365,6 +412,8 @@ pub enum Body {
     System(Status),
     ConfigChange(ConfigChange),
     Control(Control),
+    ComplianceIssue(ComplianceIssue),
+    ComplianceReview(ComplianceReview),
 }
 
 /// A parsed event: valid by construction.
@@ -389,6 +438,8 @@ impl Event {
             Body::System(_) => Kind::System,
             Body::ConfigChange(_) => Kind::ConfigChange,
             Body::Control(_) => Kind::Control,
+            Body::ComplianceIssue(_) => Kind::ComplianceIssue,
+            Body::ComplianceReview(_) => Kind::ComplianceReview,
         }
     }
 
@@ -489,6 +540,29 @@ impl Event {
             }),
             Kind::Heartbeat => Body::Heartbeat(parse_status(&f)?),
             Kind::System => Body::System(parse_status(&f)?),
+            Kind::ComplianceIssue => Body::ComplianceIssue(ComplianceIssue {
+                change: f.enumerated("change", IssueChange::parse, IssueChange::NAMES)?,
+                issue_id: f.opt_u64("issue_id")?,
+                rule: f.id("rule")?,
+                severity: f.enumerated("severity", Severity::parse, Severity::NAMES)?,
+                scope: f.enumerated("scope", Scope::parse, Scope::NAMES)?,
+                scope_id: f.opt_id("scope_id")?,
+                value: f.opt("value").map(|v| finite(v, "value")).transpose()?,
+                limit: f.opt("limit").map(|v| finite(v, "limit")).transpose()?,
+                utilisation: f.opt("utilisation").map(|v| finite(v, "utilisation")).transpose()?,
+                evidence: f.seqs("evidence")?,
+                order_id: f.opt_id("order_id")?,
+                signal_id: f.opt_id("signal_id")?,
+                automation_id: f.opt_id("automation_id")?,
+                instrument: f.opt_id("instrument")?,
+                detail: f.text("detail")?,
+            }),
+            Kind::ComplianceReview => Body::ComplianceReview(ComplianceReview {
+                issue_id: f.opt_u64("issue_id")?.ok_or_else(|| ParseError::field("issue_id", "required"))?,
+                action: f.enumerated("action", ReviewAction::parse, ReviewAction::NAMES)?,
+                actor: f.id("actor")?,
+                note: f.opt_text("note")?,
+            }),
         };
         Ok(Event { event_id, ts, body })
     }
@@ -698,6 +772,15 @@ impl Fields<'_> {
     }
     fn opt_u64(&self, name: &str) -> Result<Option<u64>> {
         self.opt(name).map(|v| v.as_u64().ok_or_else(|| ParseError::field(name, "expected a whole number"))).transpose()
+    }
+    /// An array of at most [`MAX_EVIDENCE`] log positions.
+    fn seqs(&self, name: &str) -> Result<Vec<u64>> {
+        let Some(v) = self.opt(name) else { return Ok(Vec::new()) };
+        let items = v.as_array().ok_or_else(|| ParseError::field(name, "expected an array of seqs"))?;
+        if items.len() > MAX_EVIDENCE {
+            return Err(ParseError::field(name, format!("at most {MAX_EVIDENCE} seqs")));
+        }
+        items.iter().map(|x| x.as_u64().ok_or_else(|| ParseError::field(name, "expected whole numbers"))).collect()
     }
     fn reason(&self, name: &str) -> Result<crate::text::Reason> {
         crate::text::Reason::parse(self.str(name)?).map_err(|e| ParseError::field(name, e.to_string()))

@@ -23,6 +23,8 @@ pub fn to_value(event: &Event) -> Value {
         Body::Heartbeat(b) | Body::System(b) => serde_json::to_value(b),
         Body::ConfigChange(b) => serde_json::to_value(b),
         Body::Control(b) => serde_json::to_value(b),
+        Body::ComplianceIssue(b) => serde_json::to_value(b),
+        Body::ComplianceReview(b) => serde_json::to_value(b),
     };
     // Every body is a struct of bounded, finite values: it serializes to an object.
     let mut map = match body {

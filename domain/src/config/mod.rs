@@ -8,6 +8,9 @@ use serde_json::Value;
 
 use crate::text::MAX_ID_LEN;
 
+pub mod compliance;
+pub use compliance::Policy as CompliancePolicy;
+
 /// One configuration field that changed: its dotted path and values before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
@@ -29,6 +32,8 @@ pub struct Config {
     pub owners: BTreeMap<String, Vec<String>>,
     /// Target bands of the exit-quality KPIs, drawn on their weekly trend charts.
     pub kpi_targets: KpiTargets,
+    /// Compliance limits, prohibited instruments, market hours, wash trades, process rules.
+    pub compliance: CompliancePolicy,
 }
 
 /// An acceptable range: a value below `min` or above `max` is off target (either may be open).
@@ -250,7 +255,7 @@ impl Config {
                 return err(&format!("owners.{k}"), "a list of 1 or more usernames (1 to 64 bytes each)");
             }
         }
-        Ok(())
+        self.compliance.validate()
     }
 
     /// Config paths only an admin may change.

@@ -14,6 +14,7 @@ pub mod session;
 pub mod fragments {
     pub use crate::pages::dashboard::body_html as dashboard;
     pub use crate::pages::signals::{FEED as SIGNAL_FEED, table_html as signals};
+    pub use crate::pages::compliance::{live_html as compliance, live_query as compliance_query};
 }
 
 use leptos::prelude::*;
@@ -104,6 +105,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=pages::audit::Audit/>
                     <Route path=path!("/audit/:seq") view=pages::audit::EventDetail/>
                     <Route path=path!("/trades/:signal_id") view=pages::lineage::LineagePage/>
+                    <Route path=path!("/compliance") view=pages::compliance::CompliancePage/>
+                    <Route path=path!("/compliance/:id") view=pages::compliance::IssuePage/>
                     <Route path=path!("/config") view=pages::config::ConfigPage/>
                     <Route path=path!("/admin") view=pages::admin::AdminPage/>
                     <Route path=path!("/investor") view=pages::investor::InvestorPage/>
@@ -150,6 +153,7 @@ fn Shell(user: Option<session::SessionUser>, path: String, children: Children) -
                     <a href="/attribution" aria-current=current("/attribution")>"Attribution"</a>
                     <a href="/execution" aria-current=current("/execution")>"Execution"</a>
                     <a href="/risk" aria-current=current("/risk")>"Risk"</a>
+                    <a href="/compliance" aria-current=current("/compliance")>"Compliance"</a>
                     <a href="/audit" aria-current=current("/audit")>"Audit trail"</a>
                     <a href="/config" aria-current=current("/config")>"Config"</a>
                 </Show>

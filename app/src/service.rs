@@ -51,6 +51,15 @@ pub trait ConsoleService: Send + Sync + 'static {
     async fn decide(&self, actor: &SessionUser, signal_id: &str, action: &str, comment: Option<String>) -> Result<(), AppError>;
     /// Pause or resume an automation, or everything (`None`).
     async fn control(&self, actor: &SessionUser, automation: Option<String>, pause: bool, reason: &str) -> Result<(), AppError>;
+    /// One page of the compliance issues `viewer` may see (`None`: an API token, which sees all;
+    /// a trader sees his automations' issues).
+    fn compliance_issues(&self, viewer: Option<&SessionUser>, q: &domain::compliance::IssueQuery) -> domain::compliance::IssuePage;
+    /// One issue with its history, if `viewer` may see it.
+    fn compliance_issue(&self, viewer: Option<&SessionUser>, id: u64) -> Option<domain::compliance::Issue>;
+    /// Every configured limit's utilisation now.
+    fn compliance_limits(&self) -> Vec<domain::compliance::LimitRow>;
+    /// A step of an issue's workflow (acknowledge, resolve, waive, confirm_waiver) by a person.
+    async fn review_issue(&self, actor: &SessionUser, id: u64, action: &str, note: Option<String>) -> Result<(), AppError>;
     /// A new config version; `base_version` must be the current one (no lost updates).
     async fn change_config(&self, actor: &SessionUser, base_version: u32, config: Config, reason: &str) -> Result<u32, AppError>;
 }

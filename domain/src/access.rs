@@ -31,6 +31,11 @@ pub enum Permission {
     ChangeConfig,
     /// Users, API tokens, login attempts.
     ManageUsers,
+    /// Compliance issues and limit utilisation (read; a trader sees his automations' issues).
+    ViewCompliance,
+    /// Acknowledge compliance issues (a trader: his automations'; risk: all), and resolve or
+    /// waive them (risk only).
+    ReviewCompliance,
 }
 
 impl Role {
@@ -61,6 +66,8 @@ impl Role {
             PauseGlobal => matches!(self, Risk),
             ChangeConfig => matches!(self, Admin | Risk),
             ManageUsers => matches!(self, Admin),
+            ViewCompliance => matches!(self, Admin | Trader | Risk | Auditor),
+            ReviewCompliance => matches!(self, Trader | Risk),
         }
     }
 }

@@ -449,6 +449,7 @@ impl Projection {
             status: "awaiting risk check".to_string(),
             filled_quantity: Decimal::ZERO,
             avg_fill_price: None,
+            compliance_issues: Vec::new(),
         };
         let exposures = s.features.iter().filter_map(|(k, v)| k.strip_prefix("beta_").map(|f| (f.to_string(), *v))).collect();
         if self.signals.insert(id.clone(), SignalState { row, orders: Vec::new(), settled: HashMap::new(), exposures }).is_none() {
@@ -757,6 +758,7 @@ impl Projection {
             positions,
             equity_curve: downsample(&self.curve, CURVE_POINTS),
             signals: self.signals(feed_len),
+            compliance_active: [0; 3],
         }
     }
 }
@@ -804,6 +806,10 @@ pub struct DashboardView {
     /// Equity after each market timestamp, downsampled to at most a few hundred points.
     pub equity_curve: Vec<Point>,
     pub signals: Vec<SignalRow>,
+    /// Compliance issues still needing a person, by severity: info, warning, critical
+    /// (filled by the console from the compliance fold).
+    #[serde(default)]
+    pub compliance_active: [u64; 3],
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -880,6 +886,9 @@ pub struct SignalRow {
     pub status: String,
     pub filled_quantity: Decimal,
     pub avg_fill_price: Option<Decimal>,
+    /// Compliance issues raised on this signal's orders (filled by the console).
+    #[serde(default)]
+    pub compliance_issues: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -43,10 +43,12 @@ fn read_maybe_gz(path: &Path) -> Result<String> {
     }
 }
 
-/// A daily close is known at 21:00 UTC (16:00 New York in winter; an hour late in summer,
-/// which does not matter for a daily replay).
+/// A daily bar is stamped 15:59 New York (DST-correct): the engine trades it in the closing
+/// minute, inside the exchange's regular hours, as a market-on-close desk would.
 fn close_time(date: NaiveDate) -> DateTime<Utc> {
-    date.and_hms_opt(21, 0, 0).map(|t| t.and_utc()).unwrap_or_default()
+    use chrono::TimeZone;
+    let local = date.and_hms_opt(15, 59, 0).unwrap_or_default();
+    chrono_tz::America::New_York.from_local_datetime(&local).single().map(|t| t.with_timezone(&Utc)).unwrap_or_else(|| local.and_utc())
 }
 
 /// Wide daily closes (`Date,<ticker>...`): the skfolio S&P 500 and factor files.

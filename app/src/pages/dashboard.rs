@@ -143,6 +143,14 @@ fn DashboardBody(v: DashboardView) -> impl IntoView {
             " · log seq "<span data-testid="head-seq">{v.head_seq}</span>
             " · starting capital "{format::money(v.capital)}" USD"
         </p>
+        {(v.compliance_active[1] + v.compliance_active[2] > 0).then(|| view! {
+            <p class="compliance-banner" data-testid="compliance-banner">
+                "Compliance issues needing a person: "
+                <a class="badge bad" href="/compliance?severity=critical" data-testid="compliance-critical">{format!("{} critical", v.compliance_active[2])}</a>" "
+                <a class="badge warn" href="/compliance?severity=warning" data-testid="compliance-warning">{format!("{} warning", v.compliance_active[1])}</a>
+                " — open the compliance desk to acknowledge and resolve them."
+            </p>
+        })}
         <section class="kpis">
             <Kpi label="Total PnL (USD)" value=pnl(v.pnl.total) tone=tone(v.pnl.total) testid="pnl-total"
                  title="Realized + unrealized - fees, in USD"/>
@@ -245,7 +253,11 @@ pub fn SignalTable(rows: Vec<domain::view::SignalRow>) -> impl IntoView {
                     <td>{s.signal_type.clone()}</td>
                     <td class="num">{format!("{:.2}", s.strength)}</td>
                     <td>{s.risk_decision.clone().unwrap_or_else(|| "—".into())}</td>
-                    <td><span class=format!("status {}", s.status.replace(' ', "-"))>{s.status.clone()}</span></td>
+                    <td><span class=format!("status {}", s.status.replace(' ', "-"))>{s.status.clone()}</span>
+                        {s.compliance_issues.first().map(|id| view! {
+                            " "<a class="badge bad" data-testid="compliance-flag" href=format!("/compliance/{id}")
+                                title="A compliance rule flagged this signal's order">{format!("flagged #{id}")}</a>
+                        })}</td>
                     <td class="num">{format::decimal(s.filled_quantity, 6)}</td>
                     <td class="num">{s.avg_fill_price.map(|p| format::decimal(p, 6)).unwrap_or_else(|| "—".into())}</td>
                 </tr>

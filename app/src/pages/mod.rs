@@ -3,6 +3,7 @@ pub mod admin;
 pub mod approvals;
 pub mod attribution;
 pub mod audit;
+pub mod compliance;
 pub mod dashboard;
 pub mod config;
 pub mod controls;

@@ -11,12 +11,14 @@ use crate::error::{AppError, with_status};
 pub mod admin;
 pub mod analytics;
 pub mod auth;
+pub mod compliance;
 pub mod governance;
 pub mod investor;
 pub mod operations;
 
 pub use admin::*;
 pub use analytics::*;
+pub use compliance::*;
 pub use governance::*;
 pub use investor::*;
 pub use operations::*;

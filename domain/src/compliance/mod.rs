@@ -203,6 +203,8 @@ pub struct IssueQuery {
     pub after: Option<u64>,
     /// Active issues (open, acknowledged, waiver pending) before the others.
     pub active_first: bool,
+    /// Only active issues.
+    pub active: bool,
 }
 
 /// One page of issues, and counts over every issue the viewer may see.
@@ -334,6 +336,22 @@ impl Compliance {
         self.by_signal.get(signal_id).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// Issues still needing a person, by severity: info, warning, critical.
+    pub fn active_counts(&self) -> [u64; 3] {
+        let mut out = [0; 3];
+        for i in self.issues.values().filter(|i| i.state.is_active()) {
+            out[severity_index(i.severity)] += 1;
+        }
+        out
+    }
+
+    /// Marks each row with the issues raised on its signal's orders.
+    pub fn flag_signals(&self, rows: &mut [crate::projection::SignalRow]) {
+        for r in rows {
+            r.compliance_issues = self.issues_of_signal(&r.signal_id).to_vec();
+        }
+    }
+
     pub fn issue_count(&self) -> usize {
         self.issues.len()
     }
@@ -344,7 +362,8 @@ impl Compliance {
         let limit = q.limit.unwrap_or(50).clamp(1, 500);
         let mut page = IssuePage::default();
         let matches = |i: &Issue| {
-            q.state.is_none_or(|s| i.state == s)
+            (!q.active || i.state.is_active())
+                && q.state.is_none_or(|s| i.state == s)
                 && q.rule.as_deref().is_none_or(|r| i.rule == r)
                 && q.severity.is_none_or(|s| i.severity == s)
                 && q.instrument.as_deref().is_none_or(|x| i.instrument.as_deref() == Some(x))
@@ -543,7 +562,11 @@ impl Compliance {
             && let Some((class, session)) = hours::session_of(&p.market_hours, instrument)
             && !hours::is_open(session, s.event.ts)
         {
-            found.push(("market_hours", Severity::Warning, Scope::Instrument, Some(instrument.into()), None, evidence.clone(), format!("order at {} is outside the {class} session ({} {}-{})", s.event.ts.format("%Y-%m-%d %H:%M:%S UTC"), session.time_zone, session.open.format("%H:%M"), session.close.format("%H:%M"))));
+            let window = match (session.open_day, session.close_day) {
+                (Some(a), Some(b)) => format!("{a} {} to {b} {}", session.open.format("%H:%M"), session.close.format("%H:%M")),
+                _ => format!("{}-{} on exchange days", session.open.format("%H:%M"), session.close.format("%H:%M")),
+            };
+            found.push(("market_hours", Severity::Warning, Scope::Instrument, Some(instrument.into()), None, evidence.clone(), format!("order at {} is outside the {class} session ({window}, {})", s.event.ts.format("%Y-%m-%d %H:%M:%S UTC"), session.time_zone)));
         }
         // Order size, against each scope that sets a limit.
         let price = o.limit_price.or_else(|| book.mark(instrument));

@@ -19,8 +19,9 @@ impl Console {
         let mut config = Config::default();
         config.gating.threshold = 0;
         config.gating.overrides.insert(DEMO_GATED_AUTOMATION.to_string(), 3);
+        config.compliance = demo_compliance();
         let reason = Reason::parse(&format!(
-            "demo set-up: automations trade automatically, except {DEMO_GATED_AUTOMATION}, whose first 3 entries need a person's approval"
+            "demo set-up: automations trade automatically, except {DEMO_GATED_AUTOMATION}, whose first 3 entries need a person's approval; compliance limits sized to the demo's book (about 50,000 USD a position)"
         ))?;
         self.record(vec![Body::ConfigChange(ConfigChange { version: 1, actor: wire_id("demo")?, reason, config })], Utc::now())
         .await
@@ -54,6 +55,29 @@ impl Console {
         }
     }
 
+}
+
+/// The demo's compliance policy, sized to the paper engine's book (positions of about 50,000
+/// USD, up to ten at a time, on 1,000,000 USD): within the first minutes the limits table shows
+/// pre-breach warnings, AAPL's and the portfolio's limits breach, and GE (on the restricted list)
+/// gets its orders flagged. FX trades in its own session; equities in New York's regular hours.
+fn demo_compliance() -> domain::config::CompliancePolicy {
+    use domain::config::compliance::{Limits, Policy, Prohibition};
+    let usd = |x: i64| Some(rust_decimal::Decimal::from(x));
+    let mut p = Policy::default();
+    p.portfolio = Limits { max_gross_exposure: usd(400_000), max_net_exposure: usd(450_000), max_leverage: Some(0.5), max_order_notional: usd(100_000), max_daily_loss: usd(15_000), max_var_95: usd(5_000), ..Limits::default() };
+    p.instruments.insert("AAPL".into(), Limits { max_position_notional: usd(50_000), ..Limits::default() });
+    p.instruments.insert("MSFT".into(), Limits { max_position_quantity: usd(900), ..Limits::default() });
+    p.instruments.insert("EURUSD".into(), Limits { max_position_quantity: usd(100_000), ..Limits::default() });
+    p.automations.insert("volatility_breakout-us-equity".into(), Limits { max_gross_exposure: usd(350_000), ..Limits::default() });
+    p.prohibited.insert(
+        "GE".into(),
+        Prohibition { reason: "restricted list: the fund's research desk holds inside information (demo)".into(), since: chrono::NaiveDate::from_ymd_opt(2017, 1, 1).unwrap_or_default() },
+    );
+    p.market_hours.default_class = Some("us_equity".into());
+    p.market_hours.instruments.insert("EURUSD".into(), "fx".into());
+    p.process.flag_risk_overrides = true;
+    p
 }
 
 /// An id the console writes (its own names, a user's name, an id a page sent back).
@@ -94,5 +118,6 @@ pub(super) fn action_event(action: Action) -> anyhow::Result<Body> {
             value: Some(value),
             limit: Some(limit),
         }),
+        Action::Compliance(issue) => Body::ComplianceIssue(issue),
     })
 }

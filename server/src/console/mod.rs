@@ -86,6 +86,8 @@ pub struct Console {
     head_tx: watch::Sender<u64>,
     /// Held across a config change's version check and its append: no two saves share a base.
     config_lock: Mutex<()>,
+    /// Held across a compliance review's state check and its append.
+    review_lock: Mutex<()>,
     live_tx: watch::Sender<Arc<LiveFrame>>,
     counters: Counters,
     reports: Reports,
@@ -112,6 +114,7 @@ impl Console {
             head: Mutex::new(head),
             head_tx,
             config_lock: Mutex::new(()),
+            review_lock: Mutex::new(()),
             live_tx,
             counters: Counters::default(),
             reports: Reports {

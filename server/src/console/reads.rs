@@ -187,7 +187,13 @@ impl Console {
     }
 
     pub fn summary(&self) -> DashboardView {
-        let mut view = read(&self.folds).book.dashboard(DASHBOARD_FEED);
+        let mut view = {
+            let folds = read(&self.folds);
+            let mut view = folds.book.dashboard(DASHBOARD_FEED);
+            folds.compliance.flag_signals(&mut view.signals);
+            view.compliance_active = folds.compliance.active_counts();
+            view
+        };
         view.ingest = self.ingest_view();
         view
     }

@@ -26,7 +26,10 @@ impl ConsoleService for Console {
         self.summary()
     }
     fn signals(&self, limit: usize) -> Vec<SignalRow> {
-        read(&self.folds).book.signals(limit)
+        let folds = read(&self.folds);
+        let mut rows = folds.book.signals(limit);
+        folds.compliance.flag_signals(&mut rows);
+        rows
     }
     async fn events(&self, q: EventQuery) -> Result<EventPage, Internal> {
         self.store.events(&q).await.map_err(internal)
@@ -165,6 +168,49 @@ impl ConsoleService for Console {
         Ok(())
     }
 
+    fn compliance_issues(&self, viewer: Option<&SessionUser>, q: &domain::compliance::IssueQuery) -> domain::compliance::IssuePage {
+        let folds = read(&self.folds);
+        let config = folds.governance.config();
+        folds.compliance.query(q, &|i| sees_issue(viewer, config, i))
+    }
+
+    fn compliance_issue(&self, viewer: Option<&SessionUser>, id: u64) -> Option<domain::compliance::Issue> {
+        let folds = read(&self.folds);
+        folds.compliance.issue(id).filter(|i| sees_issue(viewer, folds.governance.config(), i)).cloned()
+    }
+
+    fn compliance_limits(&self) -> Vec<domain::compliance::LimitRow> {
+        read(&self.folds).compliance.limits().to_vec()
+    }
+
+    async fn review_issue(&self, actor: &SessionUser, id: u64, action: &str, note: Option<String>) -> Result<(), AppError> {
+        use domain::event::{ComplianceReview, ReviewAction};
+        let action = ReviewAction::parse(action).ok_or_else(|| AppError::Invalid("the action is acknowledge, resolve, waive or confirm_waiver".into()))?;
+        let note = note.map(|n| n.trim().chars().take(2000).collect::<String>()).filter(|n| !n.is_empty());
+        let now = Utc::now();
+        // One review at a time: the state it was checked against is the one it applies to.
+        let _one_at_a_time = self.review_lock.lock().await;
+        {
+            let folds = read(&self.folds);
+            let issue = folds.compliance.issue(id).filter(|i| sees_issue(Some(actor), folds.governance.config(), i)).ok_or(AppError::NotFound)?;
+            // Risk acts on every issue; a trader acknowledges his automations' issues only.
+            let allowed = match actor.role {
+                Role::Risk => true,
+                Role::Trader => action == ReviewAction::Acknowledge && issue.automation_id.is_some(),
+                _ => false,
+            };
+            if !allowed {
+                return Err(AppError::Forbidden);
+            }
+            folds.compliance.check_review(id, action, &actor.username, note.as_deref()).map_err(|why| {
+                if why.starts_with("a note") { AppError::Invalid(why.into()) } else { AppError::Conflict(why.into()) }
+            })?;
+        }
+        let body = ComplianceReview { issue_id: id, action, actor: wire_id(&actor.username).map_err(internal)?, note };
+        self.record(vec![Body::ComplianceReview(body)], now).await.map_err(|e| internal(anyhow::anyhow!("{e}")))?;
+        Ok(())
+    }
+
     async fn change_config(&self, actor: &SessionUser, base_version: u32, config: Config, reason: &str) -> Result<u32, AppError> {
         let reason = Reason::parse(reason).map_err(|e| AppError::Invalid(e.to_string()))?;
         config.validate().map_err(|e| AppError::Invalid(e.to_string()))?;
@@ -187,6 +233,16 @@ impl ConsoleService for Console {
         .map_err(|e| internal(anyhow::anyhow!("{e}")))?;
         self.evaluate(Utc::now()).await;
         Ok(version)
+    }
+}
+
+/// Who sees a compliance issue: an API token (`None`), admin, risk and auditors see all; a
+/// trader sees the issues of the automations he may operate; an investor none.
+fn sees_issue(viewer: Option<&SessionUser>, config: &Config, issue: &domain::compliance::Issue) -> bool {
+    match viewer.map(|v| (v.role, v.username.as_str())) {
+        None | Some((Role::Admin | Role::Risk | Role::Auditor, _)) => true,
+        Some((Role::Trader, name)) => issue.automation_id.as_deref().is_some_and(|a| config.may_operate(name, a)),
+        Some((Role::Investor, _)) => false,
     }
 }
 

@@ -29,6 +29,8 @@ enum Fragment {
     Dashboard,
     /// The head, then the signal feed's table as HTML.
     Signals,
+    /// The head, then the compliance desk's live panel as HTML (as the viewer may see it).
+    Compliance,
 }
 
 impl Fragment {
@@ -37,6 +39,7 @@ impl Fragment {
             "head" => Some(Self::Head),
             "dashboard" => Some(Self::Dashboard),
             "signals" => Some(Self::Signals),
+            "compliance" => Some(Self::Compliance),
             _ => None,
         }
     }
@@ -54,14 +57,22 @@ struct LiveQuery {
 pub struct Fragments {
     dashboard: tokio::sync::Mutex<Option<(u64, Arc<str>)>>,
     signals: tokio::sync::Mutex<Option<(u64, Arc<str>)>>,
+    compliance: tokio::sync::Mutex<Option<(u64, Arc<str>)>>,
 }
 
 impl Fragments {
-    async fn html(&self, which: Fragment, frame: &LiveFrame, console: &Console) -> Option<Arc<str>> {
+    async fn html(&self, which: Fragment, frame: &LiveFrame, console: &Console, viewer: &app::session::SessionUser) -> Option<Arc<str>> {
+        use app::service::ConsoleService;
+        let compliance = |viewer: Option<&app::session::SessionUser>| -> Arc<str> {
+            app::fragments::compliance(console.compliance_issues(viewer, &app::fragments::compliance_query()), console.compliance_limits()).into()
+        };
         let slot = match which {
             Fragment::Head => return None,
             Fragment::Dashboard => &self.dashboard,
             Fragment::Signals => &self.signals,
+            // A trader sees his automations' issues only: drawn for him, not shared.
+            Fragment::Compliance if viewer.role == domain::governance::Role::Trader => return Some(compliance(Some(viewer))),
+            Fragment::Compliance => &self.compliance,
         };
         let mut slot = slot.lock().await;
         if let Some((head, html)) = slot.as_ref()
@@ -70,10 +81,11 @@ impl Fragments {
             return Some(Arc::clone(html));
         }
         let html: Arc<str> = match which {
-            Fragment::Dashboard => app::fragments::dashboard(frame.view.clone()),
-            _ => app::fragments::signals(app::service::ConsoleService::signals(console, app::fragments::SIGNAL_FEED)),
-        }
-        .into();
+            Fragment::Dashboard => app::fragments::dashboard(frame.view.clone()).into(),
+            // Everyone but a trader sees every issue.
+            Fragment::Compliance => compliance(None),
+            _ => app::fragments::signals(console.signals(app::fragments::SIGNAL_FEED)).into(),
+        };
         *slot = Some((frame.head_seq, Arc::clone(&html)));
         Some(html)
     }
@@ -93,11 +105,14 @@ async fn live_dashboard(
     let fragment = match q.fragment.as_deref().map(Fragment::parse) {
         None => None,
         Some(Some(f)) => Some(f),
-        Some(None) => return super::error::bad("bad_fragment", "fragment must be head, dashboard or signals").into_response(),
+        Some(None) => return super::error::bad("bad_fragment", "fragment must be head, dashboard, signals or compliance").into_response(),
     };
     match (user, session.id()) {
         (Some(axum::Extension(u)), Some(id)) if u.role.allows(domain::governance::Permission::ViewOperations) => {
-            live_stream(state, id, u.id, fragment).into_response()
+            if fragment == Some(Fragment::Compliance) && !u.role.allows(domain::governance::Permission::ViewCompliance) {
+                return StatusCode::FORBIDDEN.into_response();
+            }
+            live_stream(state, id, u, fragment).into_response()
         }
         (Some(_), _) => StatusCode::FORBIDDEN.into_response(),
         (None, _) => StatusCode::UNAUTHORIZED.into_response(),
@@ -111,14 +126,16 @@ const LIVE_SESSION_CHECK: Duration = Duration::from_secs(2);
 fn live_stream(
     state: AppState,
     session: tower_sessions::session::Id,
-    user_id: i64,
+    user: app::session::SessionUser,
     fragment: Option<Fragment>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = state.console.live();
     let sessions = crate::auth::Sessions::new(state.console.store());
+    let user_id = user.id;
     let stream = futures::stream::unfold((rx, true), move |(mut rx, first)| {
         let sessions = sessions.clone();
         let state = state.clone();
+        let user = user.clone();
         async move {
             if !first {
                 loop {
@@ -142,7 +159,7 @@ fn live_stream(
                 None => vec![SseEvent::default().event("dashboard").data(&*frame.json)],
                 Some(f) => {
                     let mut out = vec![SseEvent::default().event("head").data(frame.head_seq.to_string())];
-                    if let Some(html) = state.fragments.html(f, &frame, &state.console).await {
+                    if let Some(html) = state.fragments.html(f, &frame, &state.console, &user).await {
                         out.push(SseEvent::default().event("fragment").data(&*html));
                     }
                     out

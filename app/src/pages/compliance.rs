@@ -134,7 +134,7 @@ fn IssueTable(rows: Vec<Issue>, testid: &'static str) -> impl IntoView {
     };
     view! {
         <table class="grid compact" data-testid=testid>
-            <thead><tr><th>"Issue"</th><th>"Opened (market)"</th><th>"Severity"</th><th>"Rule"</th><th>"Scope"</th><th class="num">"Peak used"</th><th>"State"</th><th>"Detail"</th></tr></thead>
+            <thead><tr><th>"Issue"</th><th>"Opened (UTC)"</th><th>"Severity"</th><th>"Rule"</th><th>"Scope"</th><th class="num">"Peak used"</th><th>"State"</th><th>"Detail"</th></tr></thead>
             <tbody>{body}</tbody>
         </table>
     }
@@ -285,7 +285,7 @@ fn IssueBody(d: IssueDetail) -> impl IntoView {
                 <tr><th>"Scope"</th><td>{scope_text(i.scope, &i.scope_id)}</td></tr>
                 <tr><th>"Finding"</th><td>{i.detail.clone()}</td></tr>
                 {numbers.map(|n| view! { <tr><th>"Utilisation"</th><td>{n}</td></tr> })}
-                <tr><th>"Opened (market time)"</th><td>{time(i.opened_at)}</td></tr>
+                <tr><th>"Opened (UTC)"</th><td>{time(i.opened_at)}</td></tr>
                 <tr><th>"Episode"</th><td>{if i.episode_open { "ongoing: the value is still above the warning level".to_string() } else { i.episode_ended_at.map(|t| format!("ended {}", time(t))).unwrap_or_else(|| "one-off finding".into()) }}</td></tr>
                 <tr><th>"Evidence (audit trail)"</th><td data-testid="evidence">{evidence}</td></tr>
                 {i.order_id.clone().map(|o| view! { <tr><th>"Order"</th><td>{o}</td></tr> })}

@@ -189,6 +189,7 @@ pub struct LimitRow {
 
 /// Filters of the issue list; every field optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct IssueQuery {
     pub state: Option<IssueState>,
     pub rule: Option<String>,

@@ -36,6 +36,9 @@ const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
     ("get_tokens", "", Some(Permission::ManageUsers)),
     ("create_token", "name=matrix-token&scopes[0]=read", Some(Permission::ManageUsers)),
     ("revoke_token", "id=999", Some(Permission::ManageUsers)),
+    ("get_compliance", "query[limit]=5", Some(Permission::ViewCompliance)),
+    ("get_compliance_issue", "id=1", Some(Permission::ViewCompliance)),
+    ("review_compliance_issue", "id=1&action=acknowledge", Some(Permission::ReviewCompliance)),
     ("get_investor_summary", "", Some(Permission::ViewInvestor)),
     ("change_password", "current=wrong&new=whatever-long-enough", Some(Permission::ViewInvestor)),
     ("totp_status", "", Some(Permission::ViewInvestor)),
@@ -434,6 +437,10 @@ const ROUTES: &[RouteRule] = &[
     RouteRule { method: "POST", path: "/api/v1/metrics/returns", body: r#"[{"date":"2024-01-02","return":0.01},{"date":"2024-01-03","return":0.0}]"#, scopes: ANY, session: Some(Permission::ViewInvestor) },
     RouteRule { method: "GET", path: "/api/v1/kpis/week?week=2024-10-21", body: "", scopes: &["read"], session: Some(Permission::ViewOperations) },
     RouteRule { method: "GET", path: "/live/dashboard", body: "", scopes: &[], session: Some(Permission::ViewOperations) },
+    RouteRule { method: "GET", path: "/live/dashboard?fragment=compliance", body: "", scopes: &[], session: Some(Permission::ViewCompliance) },
+    RouteRule { method: "GET", path: "/api/v1/compliance/issues", body: "", scopes: &["read"], session: Some(Permission::ViewCompliance) },
+    RouteRule { method: "GET", path: "/api/v1/compliance/issues/1", body: "", scopes: &["read"], session: Some(Permission::ViewCompliance) },
+    RouteRule { method: "GET", path: "/api/v1/compliance/limits", body: "", scopes: &["read"], session: Some(Permission::ViewCompliance) },
 ];
 
 #[tokio::test]

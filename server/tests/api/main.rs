@@ -8,5 +8,6 @@ mod reads;
 mod hardening;
 mod snapshots;
 mod store;
+mod compliance;
 
 pub use helpers::*;

@@ -302,6 +302,9 @@ pub struct Compliance {
     recent_fills: HashMap<String, VecDeque<RecentFill>>,
     /// Instrument -> the seq of its last fill or mark.
     last_seq: HashMap<String, u64>,
+    /// Instrument -> the automation of its last fill (named on instrument limits' issues, so the
+    /// trader of that automation sees them).
+    last_fill_automation: HashMap<String, String>,
     last_any_seq: u64,
     /// Something a positional limit reads changed since the last `due`.
     dirty: bool,
@@ -474,6 +477,10 @@ impl Compliance {
                     *q = q.checked_add(signed).unwrap_or(*q);
                 }
                 self.last_seq.insert(order.instrument.clone(), s.seq);
+                match &order.automation {
+                    Some(a) => self.last_fill_automation.insert(order.instrument.clone(), a.clone()),
+                    None => self.last_fill_automation.remove(&order.instrument),
+                };
                 self.last_any_seq = s.seq;
                 self.dirty = true;
                 if self.policy.enabled && self.policy.wash_trades.enabled {
@@ -773,6 +780,7 @@ impl Compliance {
                 }
                 if let Some(k) = key {
                     self.requested.remove(&k);
+                    self.set_table_issue(&k, Some(s.seq));
                     self.episodes.insert(k, s.seq);
                 }
                 self.issues.insert(s.seq, issue);
@@ -800,6 +808,9 @@ impl Compliance {
                             && self.episodes.get(&k) == Some(&id)
                         {
                             self.episodes.remove(&k);
+                            for row in self.limits_now.iter_mut().filter(|r| row_key(r) == k) {
+                                row.issue_id = None;
+                            }
                         }
                         // A pre-breach episode over: nothing left for a person to do.
                         if issue.level != Some(Level::Breach) && issue.state == IssueState::Open {
@@ -811,6 +822,13 @@ impl Compliance {
                 }
             }
             (_, None) => {}
+        }
+    }
+
+    /// The utilisation table names the issue of a running episode as soon as it is in the log.
+    fn set_table_issue(&mut self, key: &str, id: Option<u64>) {
+        for row in self.limits_now.iter_mut().filter(|r| row_key(r) == key) {
+            row.issue_id = id;
         }
     }
 
@@ -980,7 +998,10 @@ impl Compliance {
             };
             let scope_id = m.scope_id.as_deref().and_then(|x| Id::parse(x).ok());
             let (instrument, automation_id) = match m.scope {
-                Scope::Instrument => (scope_id.clone(), None),
+                Scope::Instrument => {
+                    let by = m.scope_id.as_deref().and_then(|i| self.last_fill_automation.get(i)).and_then(|a| Id::parse(a).ok());
+                    (scope_id.clone(), by)
+                }
                 Scope::Automation => (None, scope_id.clone()),
                 Scope::Portfolio => (None, None),
             };
@@ -1024,6 +1045,10 @@ impl Severity {
 
 fn severity_index(s: Severity) -> usize {
     usize::from(s.rank())
+}
+
+fn row_key(r: &LimitRow) -> String {
+    format!("{}:{}:{}", r.scope.as_str(), r.scope_id.as_deref().unwrap_or(""), r.limit_name)
 }
 
 fn push_history(issue: &mut Issue, entry: HistoryEntry) {

@@ -58,6 +58,10 @@ pub trait ConsoleService: Send + Sync + 'static {
     fn compliance_issue(&self, viewer: Option<&SessionUser>, id: u64) -> Option<domain::compliance::Issue>;
     /// Every configured limit's utilisation now.
     fn compliance_limits(&self) -> Vec<domain::compliance::LimitRow>;
+    /// The monthly compliance report of the month of `day`, over the issues `viewer` may see.
+    fn compliance_monthly(&self, viewer: Option<&SessionUser>, day: chrono::NaiveDate) -> domain::compliance::report::MonthlyReport;
+    /// Every order of a UTC day (source time) with its fills and compliance status.
+    async fn trade_day(&self, day: chrono::NaiveDate) -> Result<Vec<domain::compliance::report::TradeRow>, Internal>;
     /// A step of an issue's workflow (acknowledge, resolve, waive, confirm_waiver) by a person.
     async fn review_issue(&self, actor: &SessionUser, id: u64, action: &str, note: Option<String>) -> Result<(), AppError>;
     /// A new config version; `base_version` must be the current one (no lost updates).

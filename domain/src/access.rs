@@ -36,6 +36,8 @@ pub enum Permission {
     /// Acknowledge compliance issues (a trader: his automations'; risk: all), and resolve or
     /// waive them (risk only).
     ReviewCompliance,
+    /// Download the monthly compliance report and the daily trade report.
+    ComplianceReports,
 }
 
 impl Role {
@@ -68,6 +70,7 @@ impl Role {
             ManageUsers => matches!(self, Admin),
             ViewCompliance => matches!(self, Admin | Trader | Risk | Auditor),
             ReviewCompliance => matches!(self, Trader | Risk),
+            ComplianceReports => matches!(self, Admin | Risk | Auditor),
         }
     }
 }

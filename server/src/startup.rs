@@ -20,6 +20,18 @@ use crate::AppState;
 use crate::console::Console;
 use crate::store::Store;
 
+/// Server functions that answer with a file: a browser's plain form post to one of them
+/// accepts `text/html`, which leptos_axum answers with a redirect back to the page; asking for
+/// any type makes it answer with the file.
+const DOWNLOAD_FNS: [&str; 1] = ["/api/compliance_report"];
+
+async fn download_accepts_any(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    if DOWNLOAD_FNS.contains(&req.uri().path()) {
+        req.headers_mut().insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+    }
+    next.run(req).await
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -90,6 +102,7 @@ impl Application {
                 },
             )
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+            .layer(axum::middleware::from_fn(download_accepts_any))
             .layer(axum::middleware::from_fn(crate::auth::guard_pages))
             .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::resolve_user))
             .layer(session_layer)

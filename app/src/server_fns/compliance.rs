@@ -18,13 +18,15 @@ pub struct ComplianceDesk {
     pub limits: Vec<LimitRow>,
     /// Whether the caller may acknowledge (trader, risk) and resolve or waive (risk).
     pub may_review: bool,
+    /// Whether the caller may download the compliance reports.
+    pub reports: bool,
 }
 
 #[server(endpoint = "get_compliance")]
 pub async fn get_compliance(query: IssueQuery) -> Result<ComplianceDesk, AppError> {
     let user = crate::session::require(Permission::ViewCompliance)?;
     let c = console(Permission::ViewCompliance)?;
-    Ok(ComplianceDesk { page: c.compliance_issues(Some(&user), &query), limits: c.compliance_limits(), may_review: user.role.allows(Permission::ReviewCompliance) })
+    Ok(ComplianceDesk { page: c.compliance_issues(Some(&user), &query), limits: c.compliance_limits(), may_review: user.role.allows(Permission::ReviewCompliance), reports: user.role.allows(Permission::ComplianceReports) })
 }
 
 /// One issue with its history, and what the caller may do with it.
@@ -90,4 +92,76 @@ pub async fn review_compliance_issue(id: u64, action: String, note: Option<Strin
 #[cfg(feature = "ssr")]
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A compliance report as a file: `kind` `monthly` (HTML; `period` `YYYY-MM`) or `daily` (the
+/// day's orders and fills with their compliance status; `period` `YYYY-MM-DD`; `format` `csv` or
+/// `html`). Risk, admins and auditors; a trader gets 403. Answered as the file itself, with
+/// `Content-Disposition: attachment` (the desk's download buttons are plain forms posting here).
+#[server(endpoint = "compliance_report", output = leptos::server_fn::codec::StreamingText)]
+pub async fn compliance_report(kind: String, period: String, format: String) -> Result<leptos::server_fn::codec::TextStream<AppError>, AppError> {
+    let user = crate::session::require(Permission::ComplianceReports)?;
+    let c = console(Permission::ComplianceReports)?;
+    let bad = |what: &str| AppError::Invalid(what.to_string());
+    let file = async {
+        Ok(match (kind.as_str(), format.as_str()) {
+        ("monthly", "html") => {
+            let day = chrono::NaiveDate::parse_from_str(&format!("{}-01", period.trim()), "%Y-%m-%d").map_err(|_| bad("period: a month YYYY-MM"))?;
+            let report = c.compliance_monthly(Some(&user), day);
+            (format!("compliance-{}.html", report.month), "text/html; charset=utf-8", crate::pages::compliance::monthly_html(&report))
+        }
+        ("daily", "csv" | "html") => {
+            let day = chrono::NaiveDate::parse_from_str(period.trim(), "%Y-%m-%d").map_err(|_| bad("period: a day YYYY-MM-DD"))?;
+            let rows = c.trade_day(day).await?;
+            if format == "csv" {
+                (format!("trades-{day}.csv"), "text/csv; charset=utf-8", trade_csv(&rows)?)
+            } else {
+                (format!("trades-{day}.html"), "text/html; charset=utf-8", crate::pages::compliance::trade_day_html(day, &rows))
+            }
+        }
+        _ => return Err(bad("kind and format: monthly + html, or daily + csv or html")),
+        })
+    };
+    let (name, mime, body): (String, &'static str, String) = with_status(file.await)?;
+    if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+        use axum::http::{HeaderValue, header};
+        r.insert_header(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            r.insert_header(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(leptos::server_fn::codec::TextStream::new(futures::stream::once(async move { Ok(body) })))
+}
+
+/// The daily trade report as CSV (one row per order).
+#[cfg(feature = "ssr")]
+fn trade_csv(rows: &[domain::compliance::report::TradeRow]) -> Result<String, AppError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = ["seq", "ts", "order_id", "signal_id", "instrument", "side", "quantity", "order_type", "limit_price", "status", "fills", "filled_quantity", "avg_fill_price", "fees", "compliance", "issues", "rules"];
+    w.write_record(header).map_err(|_| AppError::Internal)?;
+    for r in rows {
+        let issues = r.issues.iter().map(u64::to_string).collect::<Vec<_>>().join(" ");
+        w.write_record([
+            r.seq.to_string(),
+            r.ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            r.order_id.clone(),
+            r.signal_id.clone().unwrap_or_default(),
+            r.instrument.clone(),
+            r.side.clone(),
+            r.quantity.to_string(),
+            r.order_type.clone(),
+            r.limit_price.map(|p| p.to_string()).unwrap_or_default(),
+            r.status.clone(),
+            r.fills.to_string(),
+            r.filled_quantity.to_string(),
+            r.avg_fill_price.map(|p| p.to_string()).unwrap_or_default(),
+            r.fees.to_string(),
+            r.compliance.clone(),
+            issues,
+            r.rules.clone(),
+        ])
+        .map_err(|_| AppError::Internal)?;
+    }
+    let bytes = w.into_inner().map_err(|_| AppError::Internal)?;
+    String::from_utf8(bytes).map_err(|_| AppError::Internal)
 }

@@ -17,6 +17,7 @@
 //! Every finding is a `compliance_issue` event the console appends (its id is that event's
 //! seq), every person's step a `compliance_review` event: the state here is a function of the log.
 pub mod hours;
+pub mod report;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 

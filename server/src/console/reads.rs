@@ -10,6 +10,9 @@ use domain::view::{DashboardView, IngestView, Lineage};
 
 use super::*;
 
+/// Most order and fill events one daily trade report reads.
+pub const TRADE_DAY_MAX: usize = 500_000;
+
 /// A report computed once per version of the log (its head seq): pages and API reads between
 /// two appends share one computation.
 pub(super) struct PerHead<T> {
@@ -196,6 +199,33 @@ impl Console {
         };
         view.ingest = self.ingest_view();
         view
+    }
+
+    /// The daily trade report's rows: the orders and fills stamped on `day` (UTC, source time),
+    /// read from the log in pages, at most [`TRADE_DAY_MAX`] events.
+    pub async fn trade_day_rows(&self, day: chrono::NaiveDate) -> Result<Vec<domain::compliance::report::TradeRow>> {
+        let from = day.and_time(chrono::NaiveTime::MIN).and_utc();
+        let to = from + chrono::Duration::days(1) - chrono::Duration::milliseconds(1);
+        let mut events: Vec<(u64, domain::event::Event)> = Vec::new();
+        for kind in ["order", "fill"] {
+            let mut after = None;
+            loop {
+                let q = domain::view::EventQuery { kind: Some(kind.into()), from: Some(from), to: Some(to), after_seq: after, limit: Some(crate::store::MAX_PAGE), ..Default::default() };
+                let page = self.store.events(&q).await?;
+                for r in &page.rows {
+                    match domain::event::Event::parse_json(&r.payload, r.received_at) {
+                        Ok(e) => events.push((r.seq, e)),
+                        Err(e) => tracing::error!(seq = r.seq, error = %e, "a stored event no longer parses"),
+                    }
+                }
+                match page.next {
+                    Some(n) if events.len() < TRADE_DAY_MAX => after = Some(n),
+                    _ => break,
+                }
+            }
+        }
+        events.sort_by_key(|(seq, _)| *seq);
+        Ok(read(&self.folds).compliance.trade_rows(&events))
     }
 
     pub async fn lineage_of(&self, signal_id: &str) -> Result<Option<Lineage>> {

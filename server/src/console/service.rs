@@ -183,6 +183,16 @@ impl ConsoleService for Console {
         read(&self.folds).compliance.limits().to_vec()
     }
 
+    fn compliance_monthly(&self, viewer: Option<&SessionUser>, day: chrono::NaiveDate) -> domain::compliance::report::MonthlyReport {
+        let folds = read(&self.folds);
+        let config = folds.governance.config();
+        folds.compliance.monthly_report(day, &|i| sees_issue(viewer, config, i))
+    }
+
+    async fn trade_day(&self, day: chrono::NaiveDate) -> Result<Vec<domain::compliance::report::TradeRow>, Internal> {
+        self.trade_day_rows(day).await.map_err(internal)
+    }
+
     async fn review_issue(&self, actor: &SessionUser, id: u64, action: &str, note: Option<String>) -> Result<(), AppError> {
         use domain::event::{ComplianceReview, ReviewAction};
         let action = ReviewAction::parse(action).ok_or_else(|| AppError::Invalid("the action is acknowledge, resolve, waive or confirm_waiver".into()))?;

@@ -246,3 +246,57 @@ async fn a_trader_sees_only_his_automations_issues() {
     let (status, _, location) = app.page(Some(&investor), "/compliance").await;
     assert_eq!((status, location.as_deref()), (303, Some("/investor")));
 }
+
+#[tokio::test]
+async fn the_reports_download_with_the_apis_counts_and_traders_get_none() {
+    let app = spawn().await;
+    let risk_cookie = app.login(Role::Risk).await;
+    set_policy(&app, &risk_cookie, 0, policy(), json!({})).await;
+    let mut batch = vec![snapshot("r-m", "BTCUSDT", "67500", 0)];
+    batch.extend(trade(1, "2", 10));
+    batch.extend(trade(2, "0.5", 20));
+    app.post(&batch).await;
+    let (_, page) = issues(&app, "").await;
+    let total = page["total"].as_u64().expect("total");
+    assert!(total >= 2, "{page}");
+    let download = |body: String| {
+        let app = &app;
+        let cookie = risk_cookie.clone();
+        async move {
+            let res = app
+                .http
+                .post(format!("{}/api/compliance_report", app.base))
+                .header("cookie", cookie)
+                .header("accept", "text/html,application/xhtml+xml")
+                .header("origin", &app.base)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .expect("download");
+            let disposition = res.headers().get("content-disposition").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            (res.status().as_u16(), disposition, res.text().await.unwrap_or_default())
+        }
+    };
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let (status, disposition, html) = download(format!("kind=monthly&format=html&period={month}")).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(disposition, format!("attachment; filename=\"compliance-{month}.html\""));
+    assert!(html.starts_with("<!DOCTYPE html>") && !html.contains("<script"), "a self-contained document");
+    assert!(html.contains(&format!("data-testid=\"monthly-opened\" class=\"num\">{total}<")), "the report counts what the API counts ({total}): {html}");
+    // The day's trades, with the order over its limit flagged.
+    let (status, disposition, csv) = download("kind=daily&format=csv&period=2024-10-24".into()).await;
+    assert_eq!((status, disposition.as_str()), (200, "attachment; filename=\"trades-2024-10-24.csv\""));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("seq,ts,order_id"));
+    let flagged = lines.iter().find(|l| l.contains("ord-c1")).copied().unwrap_or("");
+    assert!(flagged.contains("flagged") && flagged.contains("max_order_quantity (critical)"), "{csv}");
+    assert!(lines.iter().any(|l| l.contains("ord-c2") && l.contains(",clean,")), "{csv}");
+    let (status, _, _) = download("kind=daily&format=pdf&period=2024-10-24".into()).await;
+    assert_eq!(status, 400);
+    let (status, _, _) = download("kind=daily&format=csv&period=yesterday".into()).await;
+    assert_eq!(status, 400);
+    let trader = app.login(Role::Trader).await;
+    let (status, _) = app.call(Some(&trader), "compliance_report", &format!("kind=monthly&format=html&period={month}")).await;
+    assert_eq!(status, 403);
+}

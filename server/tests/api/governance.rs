@@ -39,6 +39,7 @@ const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
     ("get_compliance", "query[limit]=5", Some(Permission::ViewCompliance)),
     ("get_compliance_issue", "id=1", Some(Permission::ViewCompliance)),
     ("review_compliance_issue", "id=1&action=acknowledge", Some(Permission::ReviewCompliance)),
+    ("compliance_report", "kind=monthly&format=html&period=2024-10", Some(Permission::ComplianceReports)),
     ("get_investor_summary", "", Some(Permission::ViewInvestor)),
     ("change_password", "current=wrong&new=whatever-long-enough", Some(Permission::ViewInvestor)),
     ("totp_status", "", Some(Permission::ViewInvestor)),

@@ -108,6 +108,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compliance") view=pages::compliance::CompliancePage/>
                     <Route path=path!("/compliance/:id") view=pages::compliance::IssuePage/>
                     <Route path=path!("/config") view=pages::config::ConfigPage/>
+                    <Route path=path!("/config/compliance") view=pages::compliance_config::ComplianceConfigPage/>
                     <Route path=path!("/admin") view=pages::admin::AdminPage/>
                     <Route path=path!("/investor") view=pages::investor::InvestorPage/>
                     <Route path=path!("/account") view=pages::account::AccountPage/>

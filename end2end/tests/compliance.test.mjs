@@ -106,3 +106,47 @@ test('an investor gets no compliance page', async () => {
   assert.equal(new URL(page.url()).pathname, '/investor');
   await page.close();
 });
+
+test('risk edits a limit in the form: a wrong value is named, the diff is shown, the save needs a reason', async () => {
+  const page = await open(risk, app.base + '/config/compliance');
+  await page.waitForSelector('[data-testid=limits-form]');
+  // The first blank instrument row takes a new instrument.
+  const row = await page.$$eval('[data-testid=limits-instruments] tbody tr', (rows) => rows.length);
+  assert.ok(row >= 3, 'BTCUSDT, ETHUSDT and blank rows');
+  const blank = await page.$$eval('[data-testid=limits-instruments] input[data-field$=".id"]', (inputs) => inputs.find((i) => i.value === '').dataset.field);
+  const n = blank.split('.')[1];
+  await page.fill(`[data-field="instruments.${n}.id"]`, 'SOLUSDT');
+  await page.fill(`[data-field="instruments.${n}.max_position_notional"]`, 'a lot');
+  await page.click('[data-testid=limits-check]');
+  await page.waitForSelector(`[data-error-for="instruments.${n}.max_position_notional"]`);
+  assert.equal(await page.textContent(`[data-error-for="instruments.${n}.max_position_notional"]`), 'not a number');
+  assert.equal(await page.inputValue(`[data-field="instruments.${n}.id"]`), 'SOLUSDT', 'the draft keeps what was typed');
+  await page.fill(`[data-field="instruments.${n}.max_position_notional"]`, '75,000');
+  await page.click('[data-testid=limits-check]');
+  await page.waitForSelector('[data-testid=limits-diff] li');
+  assert.match(await page.textContent('[data-testid=limits-diff]'), /compliance\.instruments\.SOLUSDT\.max_position_notional: —\s*→\s*75000/);
+  // Saving without a reason is refused by the server, with nothing saved.
+  await page.click('[data-testid=limits-save]');
+  await page.waitForSelector('[data-testid=limits-errors]');
+  assert.match(await page.textContent('[data-testid=limits-errors]'), /reason/);
+  await page.fill('[data-testid=limits-reason]', 'new SOL desk: position limit 75k USD');
+  await page.click('[data-testid=limits-save]');
+  await page.waitForSelector('[data-testid=limits-saved]');
+  await page.screenshot({ path: '/tmp/compliance-limits-form.png', fullPage: true });
+  const { body } = await app.get('/api/v1/config');
+  assert.equal(body.config.compliance.instruments.SOLUSDT.max_position_notional, '75000');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the monthly report downloads with the counts the API gives', async () => {
+  const page = await open(risk, app.base + '/compliance');
+  await page.waitForSelector('[data-testid=download-monthly]');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-monthly]')]);
+  const path = await download.path();
+  const html = (await import('node:fs')).readFileSync(path, 'utf8');
+  const { body } = await app.get('/api/v1/compliance/issues');
+  assert.match(html, new RegExp(`data-testid="monthly-opened" class="num">${body.total}<`));
+  assert.match(download.suggestedFilename(), /^compliance-\d{4}-\d{2}\.html$/);
+  await page.close();
+});

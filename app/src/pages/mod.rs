@@ -4,6 +4,7 @@ pub mod approvals;
 pub mod attribution;
 pub mod audit;
 pub mod compliance;
+pub mod compliance_config;
 pub mod dashboard;
 pub mod config;
 pub mod controls;

@@ -165,3 +165,120 @@ fn trade_csv(rows: &[domain::compliance::report::TradeRow]) -> Result<String, Ap
     let bytes = w.into_inner().map_err(|_| AppError::Internal)?;
     String::from_utf8(bytes).map_err(|_| AppError::Internal)
 }
+
+/// The limits form as the page shows it: the fields (the current policy, or a draft the caller
+/// posted), an error per field, and the field-by-field diff a valid draft would make.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ComplianceFormView {
+    pub version: u32,
+    pub fields: domain::config::form::Fields,
+    pub errors: domain::config::form::FieldErrors,
+    /// Set when the posted draft is valid: what saving it would change.
+    pub diff: Option<Vec<domain::config::FieldChange>>,
+    pub reason: String,
+    pub may_change: bool,
+    pub fresh_totp_required: bool,
+}
+
+/// Drafts of the limits form between a post and the page that shows its errors or its diff:
+/// kept in memory for their author only, the newest [`drafts::KEPT`].
+#[cfg(feature = "ssr")]
+mod drafts {
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, OnceLock, PoisonError};
+
+    pub const KEPT: usize = 200;
+
+    #[derive(Clone)]
+    pub struct Draft {
+        pub id: u64,
+        pub user_id: i64,
+        pub view: super::ComplianceFormView,
+    }
+
+    fn store() -> &'static Mutex<VecDeque<Draft>> {
+        static DRAFTS: OnceLock<Mutex<VecDeque<Draft>>> = OnceLock::new();
+        DRAFTS.get_or_init(|| Mutex::new(VecDeque::new()))
+    }
+
+    pub fn put(user_id: i64, view: super::ComplianceFormView) -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        let mut s = store().lock().unwrap_or_else(PoisonError::into_inner);
+        s.push_back(Draft { id, user_id, view });
+        while s.len() > KEPT {
+            s.pop_front();
+        }
+        id
+    }
+
+    pub fn get(user_id: i64, id: u64) -> Option<super::ComplianceFormView> {
+        store().lock().unwrap_or_else(PoisonError::into_inner).iter().find(|d| d.id == id && d.user_id == user_id).map(|d| d.view.clone())
+    }
+}
+
+#[server(endpoint = "get_compliance_form")]
+pub async fn get_compliance_form(draft: Option<u64>) -> Result<ComplianceFormView, AppError> {
+    let user = crate::session::require(Permission::ViewOperations)?;
+    let c = console(Permission::ViewOperations)?;
+    let (version, config) = c.config();
+    if let Some(d) = draft.and_then(|id| drafts::get(user.id, id)) {
+        return Ok(d);
+    }
+    Ok(ComplianceFormView {
+        version,
+        fields: domain::config::form::to_fields(&config.compliance),
+        errors: Default::default(),
+        diff: None,
+        reason: String::new(),
+        may_change: user.role.allows(Permission::ChangeConfig),
+        fresh_totp_required: config.security.fresh_totp_for_actions,
+    })
+}
+
+/// The limits form's post: `step` `preview` checks every field and shows the diff; `save` also
+/// records the new config version with its reason (as the JSON editor does). Answers with a
+/// redirect to `/config/compliance` showing the draft (`?draft=`) or the saved version (`?saved=`).
+#[server(endpoint = "compliance_form")]
+pub async fn compliance_form(fields: domain::config::form::Fields, step: String, base_version: u32, reason: String, totp: Option<String>) -> Result<(), AppError> {
+    let user = crate::session::require(Permission::ChangeConfig)?;
+    let c = console(Permission::ChangeConfig)?;
+    let (_, config) = c.config();
+    let mut view = ComplianceFormView {
+        version: base_version,
+        fields: fields.clone(),
+        errors: Default::default(),
+        diff: None,
+        reason: reason.chars().take(2000).collect(),
+        may_change: true,
+        fresh_totp_required: config.security.fresh_totp_for_actions,
+    };
+    match domain::config::form::from_fields(&config.compliance, &fields) {
+        Err(errors) => view.errors = errors,
+        Ok(policy) => {
+            let mut next = config.clone();
+            next.compliance = policy;
+            view.diff = Some(next.diff(&config));
+            if step == "save" {
+                let saved = async {
+                    fresh_second_factor(&c, &user, totp.filter(|t| !t.trim().is_empty())).await?;
+                    c.change_config(&user, base_version, next, &reason).await
+                }
+                .await;
+                match saved {
+                    Ok(v) => {
+                        leptos_axum::redirect(&format!("/config/compliance?saved={v}"));
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        view.errors.insert("_".into(), e.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let id = drafts::put(user.id, view);
+    leptos_axum::redirect(&format!("/config/compliance?draft={id}"));
+    Ok(())
+}

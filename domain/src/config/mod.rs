@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::text::MAX_ID_LEN;
 
 pub mod compliance;
+pub mod form;
 pub use compliance::Policy as CompliancePolicy;
 
 /// One configuration field that changed: its dotted path and values before and after.

@@ -140,7 +140,7 @@ proptest! {
         prop_assert!(failures.is_empty(), "no fold may fail: {failures:?}");
         let _ = folds.due(now);
         let domain::folds::Folds { book: projection, governance, kpis, slippage, compliance } = &folds;
-        let _ = compliance.query(&Default::default(), &|_| true);
+        let _ = compliance.query(&Default::default(), None);
         let _ = compliance.limits();
         let _ = governance.view(now);
         let _ = projection.dashboard(15);

@@ -58,9 +58,10 @@ async fn main() -> anyhow::Result<()> {
     for i in ["AAPL", "MSFT", "JPM", "XOM", "EURUSD"] {
         prohibited.insert(i.into(), json!({"reason": "compliance load test: every order is an issue", "since": "2020-01-01"}));
     }
-    config["compliance"]["prohibited"] = Value::Object(prohibited);
-    config["gating"]["threshold"] = json!(0);
-    call("save_config_json", vec![("base_version", version.to_string()), ("config_json", config.to_string()), ("reason", "compliance load test: restricted list of every synthetic instrument".into())]).await?;
+    if config["compliance"]["prohibited"] != Value::Object(prohibited.clone()) {
+        config["compliance"]["prohibited"] = Value::Object(prohibited);
+        call("save_config_json", vec![("base_version", version.to_string()), ("config_json", config.to_string()), ("reason", "compliance load test: restricted list of every synthetic instrument".into())]).await?;
+    }
 
     let issues_now = || {
         let req = http.get(format!("{base}/api/v1/compliance/issues?limit=1")).bearer_auth(read);

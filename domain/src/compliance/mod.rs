@@ -313,6 +313,30 @@ pub struct Compliance {
     by_signal: HashMap<String, Vec<u64>>,
     /// The utilisation table at the last `due`.
     limits_now: Vec<LimitRow>,
+    /// Issues still needing a person, counted as their states change.
+    active: ActiveCounts,
+}
+
+/// Issues needing a person, by severity (info, warning, critical) and by rule.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ActiveCounts {
+    by_severity: [u64; 3],
+    by_rule: BTreeMap<String, u64>,
+}
+
+impl ActiveCounts {
+    /// Counts an issue in (`+1`) or out (`-1`) of the active set.
+    fn add(&mut self, rule: &str, severity: Severity, delta: i64) {
+        let bump = |x: &mut u64| *x = x.saturating_add_signed(delta);
+        bump(&mut self.by_severity[severity_index(severity)]);
+        match self.by_rule.get_mut(rule) {
+            Some(n) => bump(n),
+            None if delta > 0 => {
+                self.by_rule.insert(rule.to_string(), delta.unsigned_abs());
+            }
+            None => {}
+        }
+    }
 }
 
 impl Compliance {
@@ -343,11 +367,7 @@ impl Compliance {
 
     /// Issues still needing a person, by severity: info, warning, critical.
     pub fn active_counts(&self) -> [u64; 3] {
-        let mut out = [0; 3];
-        for i in self.issues.values().filter(|i| i.state.is_active()) {
-            out[severity_index(i.severity)] += 1;
-        }
-        out
+        self.active.by_severity
     }
 
     /// Marks each row with the issues raised on its signal's orders.
@@ -363,9 +383,11 @@ impl Compliance {
 
     /// One page of the issues `visible` lets the viewer see, newest first (active first when
     /// asked), with counts over all of them.
-    pub fn query(&self, q: &IssueQuery, visible: &dyn Fn(&Issue) -> bool) -> IssuePage {
+    pub fn query(&self, q: &IssueQuery, visible: Option<&dyn Fn(&Issue) -> bool>) -> IssuePage {
         let limit = q.limit.unwrap_or(50).clamp(1, 500);
         let mut page = IssuePage::default();
+        let sees = |i: &Issue| visible.is_none_or(|v| v(i));
+        let filtered = q.state.is_some() || q.rule.is_some() || q.severity.is_some() || q.instrument.is_some() || q.automation.is_some() || q.from.is_some() || q.to.is_some() || q.active;
         let matches = |i: &Issue| {
             (!q.active || i.state.is_active())
                 && q.state.is_none_or(|s| i.state == s)
@@ -375,34 +397,49 @@ impl Compliance {
                 && q.automation.as_deref().is_none_or(|x| i.automation_id.as_deref() == Some(x))
                 && q.from.is_none_or(|t| i.opened_at >= t)
                 && q.to.is_none_or(|t| i.opened_at < t)
+                && sees(i)
         };
-        let mut active = Vec::new();
-        let mut rest = Vec::new();
-        for i in self.issues.values().rev().filter(|i| visible(i)) {
-            page.total += 1;
-            if i.state.is_active() {
-                page.active_by_severity[severity_index(i.severity)] += 1;
-                *page.active_by_rule.entry(i.rule.clone()).or_default() += 1;
+        // Counts: kept up to date by the fold when everything is visible; counted for a viewer
+        // who sees part (one pass, no allocation per issue).
+        if visible.is_none() {
+            page.total = self.issues.len() as u64;
+            page.active_by_severity = self.active.by_severity;
+            page.active_by_rule = self.active.by_rule.iter().filter(|(_, n)| **n > 0).map(|(r, n)| (r.clone(), *n)).collect();
+        } else {
+            let mut by_rule: BTreeMap<&str, u64> = BTreeMap::new();
+            for i in self.issues.values().filter(|i| sees(i)) {
+                page.total += 1;
+                if i.state.is_active() {
+                    page.active_by_severity[severity_index(i.severity)] += 1;
+                    *by_rule.entry(i.rule.as_str()).or_default() += 1;
+                }
             }
-            if !matches(i) {
-                continue;
-            }
-            page.matched += 1;
-            if q.active_first && i.state.is_active() {
-                active.push(i);
-            } else {
-                rest.push(i);
-            }
+            page.active_by_rule = by_rule.into_iter().map(|(r, n)| (r.to_string(), n)).collect();
         }
-        // With active_first the listing is the active issues then the rest, both newest first;
-        // `after` is a position in that order.
-        let order: Vec<&Issue> = active.into_iter().chain(rest).collect();
-        let start = match q.after {
-            Some(after) => order.iter().position(|i| i.id == after).map(|p| p + 1).unwrap_or(order.len()),
-            None => 0,
+        let only_active = q.active && q.state.is_none() && q.rule.is_none() && q.severity.is_none() && q.instrument.is_none() && q.automation.is_none() && q.from.is_none() && q.to.is_none();
+        page.matched = match (filtered, visible.is_some()) {
+            (false, false) => page.total,
+            (true, false) if only_active => page.active_by_severity.iter().sum(),
+            _ => self.issues.values().filter(|i| matches(i)).count() as u64,
         };
-        page.issues = order.iter().skip(start).take(limit).map(|i| i.summary()).collect();
-        page.next_after = (start + limit < order.len()).then(|| page.issues.last().map(|i| i.id)).flatten();
+        // The listing: newest first; with active_first the active issues come first. `after` is
+        // the last id of the previous page, a position in that order.
+        let newest = || self.issues.values().rev().filter(|i| matches(i));
+        let listing: Box<dyn Iterator<Item = &Issue>> = if q.active_first {
+            Box::new(newest().filter(|i| i.state.is_active()).chain(newest().filter(|i| !i.state.is_active())))
+        } else {
+            Box::new(newest())
+        };
+        let listing: Box<dyn Iterator<Item = &Issue>> = match q.after {
+            Some(after) => Box::new(listing.skip_while(move |i| i.id != after).skip(1)),
+            None => listing,
+        };
+        let mut rows: Vec<Issue> = listing.take(limit + 1).map(|i| i.summary()).collect();
+        if rows.len() > limit {
+            rows.truncate(limit);
+            page.next_after = rows.last().map(|i| i.id);
+        }
+        page.issues = rows;
         page
     }
 
@@ -784,6 +821,7 @@ impl Compliance {
                     self.set_table_issue(&k, Some(s.seq));
                     self.episodes.insert(k, s.seq);
                 }
+                self.active.add(&issue.rule, issue.severity, 1);
                 self.issues.insert(s.seq, issue);
             }
             (change, Some(id)) => {
@@ -791,6 +829,7 @@ impl Compliance {
                     self.requested.remove(k);
                 }
                 let Some(issue) = self.issues.get_mut(&id) else { return };
+                let before = (issue.state.is_active(), issue.severity);
                 issue.updated_at = ts;
                 let peak = issue.peak_utilisation.into_iter().chain(c.utilisation).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
                 issue.peak_utilisation = peak;
@@ -821,6 +860,9 @@ impl Compliance {
                     }
                     IssueChange::Open => {}
                 }
+                let after = (issue.state.is_active(), issue.severity);
+                let rule = issue.rule.clone();
+                self.recount(&rule, before, after);
             }
             (_, None) => {}
         }
@@ -835,6 +877,7 @@ impl Compliance {
 
     fn on_review(&mut self, s: &Stored<'_>, r: &ComplianceReview) {
         let Some(issue) = self.issues.get_mut(&r.issue_id) else { return };
+        let before = (issue.state.is_active(), issue.severity);
         let ts = s.event.ts;
         let actor = r.actor.to_string();
         let ok = match (r.action, issue.state) {
@@ -869,6 +912,22 @@ impl Compliance {
         if ok {
             issue.updated_at = ts;
             push_history(issue, HistoryEntry { seq: s.seq, ts, action: r.action.as_str().into(), actor, note: r.note.clone(), utilisation: None });
+            let after = (issue.state.is_active(), issue.severity);
+            let rule = issue.rule.clone();
+            self.recount(&rule, before, after);
+        }
+    }
+
+    /// Moves an issue between the active counts as its state or severity changed.
+    fn recount(&mut self, rule: &str, before: (bool, Severity), after: (bool, Severity)) {
+        if before == after {
+            return;
+        }
+        if before.0 {
+            self.active.add(rule, before.1, -1);
+        }
+        if after.0 {
+            self.active.add(rule, after.1, 1);
         }
     }
 

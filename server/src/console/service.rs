@@ -171,7 +171,11 @@ impl ConsoleService for Console {
     fn compliance_issues(&self, viewer: Option<&SessionUser>, q: &domain::compliance::IssueQuery) -> domain::compliance::IssuePage {
         let folds = read(&self.folds);
         let config = folds.governance.config();
-        folds.compliance.query(q, &|i| sees_issue(viewer, config, i))
+        // Everyone but a trader sees every issue: the fold's own counts serve them.
+        match viewer {
+            Some(v) if v.role == Role::Trader || v.role == Role::Investor => folds.compliance.query(q, Some(&|i| sees_issue(viewer, config, i))),
+            _ => folds.compliance.query(q, None),
+        }
     }
 
     fn compliance_issue(&self, viewer: Option<&SessionUser>, id: u64) -> Option<domain::compliance::Issue> {

@@ -11,6 +11,11 @@ pub mod session;
 
 /// The live stream's HTML fragments (server side; see `server::http::live`).
 #[cfg(feature = "ssr")]
+#[cfg(feature = "ssr")]
+pub(crate) mod render;
+#[cfg(feature = "ssr")]
+pub(crate) mod reports;
+
 pub mod fragments {
     pub use crate::pages::dashboard::body_html as dashboard;
     pub use crate::pages::signals::{FEED as SIGNAL_FEED, table_html as signals};

@@ -108,7 +108,7 @@ pub async fn compliance_report(kind: String, period: String, format: String) -> 
         ("monthly", "html") => {
             let day = chrono::NaiveDate::parse_from_str(&format!("{}-01", period.trim()), "%Y-%m-%d").map_err(|_| bad("period: a month YYYY-MM"))?;
             let report = c.compliance_monthly(Some(&user), day);
-            (format!("compliance-{}.html", report.month), "text/html; charset=utf-8", crate::pages::compliance::monthly_html(&report))
+            (format!("compliance-{}.html", report.month), "text/html; charset=utf-8", crate::reports::monthly_html(&report))
         }
         ("daily", "csv" | "html") => {
             let day = chrono::NaiveDate::parse_from_str(period.trim(), "%Y-%m-%d").map_err(|_| bad("period: a day YYYY-MM-DD"))?;
@@ -116,7 +116,7 @@ pub async fn compliance_report(kind: String, period: String, format: String) -> 
             if format == "csv" {
                 (format!("trades-{day}.csv"), "text/csv; charset=utf-8", trade_csv(&rows)?)
             } else {
-                (format!("trades-{day}.html"), "text/html; charset=utf-8", crate::pages::compliance::trade_day_html(day, &rows))
+                (format!("trades-{day}.html"), "text/html; charset=utf-8", crate::reports::trade_day_html(day, &rows))
             }
         }
         _ => return Err(bad("kind and format: monthly + html, or daily + csv or html")),

@@ -449,6 +449,7 @@ impl Event {
             Body::MarketSnapshot(m) => Some(m.instrument.as_str()),
             Body::Signal(s) => Some(s.instrument.as_str()),
             Body::Order(o) => Some(o.instrument.as_str()),
+            Body::ComplianceIssue(c) => c.instrument.as_ref().map(Id::as_str),
             _ => None,
         }
     }
@@ -461,6 +462,8 @@ impl Event {
             Body::Order(o) => o.signal_id.as_ref().map(Id::as_str),
             Body::LlmDecision(l) => Some(l.signal_id.as_str()),
             Body::OperatorResponse(o) => Some(o.signal_id.as_str()),
+            // A compliance finding on a trade's order is part of its lineage.
+            Body::ComplianceIssue(c) => c.signal_id.as_ref().map(Id::as_str),
             _ => None,
         }
     }
@@ -470,6 +473,7 @@ impl Event {
         match &self.body {
             Body::Order(o) => Some(o.order_id.as_str()),
             Body::Fill(f) => Some(f.order_id.as_str()),
+            Body::ComplianceIssue(c) => c.order_id.as_ref().map(Id::as_str),
             _ => None,
         }
     }

@@ -69,8 +69,9 @@ async fn an_order_over_a_limit_is_an_issue_in_the_api_when_its_batch_is_acknowle
     let evidence: Vec<u64> = issue["evidence"].as_array().expect("evidence").iter().filter_map(Value::as_u64).collect();
     assert_eq!(evidence.len(), 2);
     assert!(evidence.iter().all(|s| *s < id), "evidence precedes the issue: {evidence:?} < {id}");
-    let (_, stored) = app.get_with(&app.read_token, &format!("/api/v1/events?kind=order&limit=100")).await;
-    assert!(stored.to_string().contains("ord-c3"));
+    // The flag is in the trade's lineage.
+    let (_, lineage) = app.get_with(&app.read_token, "/api/v1/trades/sig-c3/lineage").await;
+    assert!(lineage.to_string().contains("compliance issue opened (critical, max_order_quantity)"), "{lineage}");
     // A prohibited instrument.
     let mut doge = order("c4-o", "ord-c4", "sig-c4", "buy", "1", "submitted", 300);
     doge["instrument"] = json!("DOGEUSDT");

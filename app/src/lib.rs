@@ -9,13 +9,13 @@ pub mod server_fns;
 pub mod service;
 pub mod session;
 
-/// The live stream's HTML fragments (server side; see `server::http::live`).
-#[cfg(feature = "ssr")]
 #[cfg(feature = "ssr")]
 pub(crate) mod render;
 #[cfg(feature = "ssr")]
 pub(crate) mod reports;
 
+/// The live stream's HTML fragments (server side; see `server::http::live`).
+#[cfg(feature = "ssr")]
 pub mod fragments {
     pub use crate::pages::dashboard::body_html as dashboard;
     pub use crate::pages::signals::{FEED as SIGNAL_FEED, table_html as signals};
@@ -114,6 +114,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compliance/:id") view=pages::compliance::IssuePage/>
                     <Route path=path!("/config") view=pages::config::ConfigPage/>
                     <Route path=path!("/config/compliance") view=pages::compliance_config::ComplianceConfigPage/>
+                    <Route path=path!("/config/settings") view=pages::settings::SettingsPage/>
                     <Route path=path!("/admin") view=pages::admin::AdminPage/>
                     <Route path=path!("/investor") view=pages::investor::InvestorPage/>
                     <Route path=path!("/account") view=pages::account::AccountPage/>

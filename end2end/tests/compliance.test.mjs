@@ -150,3 +150,24 @@ test('the monthly report downloads with the counts the API gives', async () => {
   assert.match(download.suggestedFilename(), /^compliance-\d{4}-\d{2}\.html$/);
   await page.close();
 });
+
+test('risk changes a breaker limit in the settings form: the range error is named, the diff shown, then saved', async () => {
+  const page = await open(risk, app.base + '/config/settings');
+  await page.waitForSelector('[data-testid=settings-form]');
+  const field = '[data-field="/breakers/max_open_orders"]';
+  await page.fill(field, '0');
+  await page.click('[data-testid=settings-check]');
+  await page.waitForSelector('[data-error-for="/breakers/max_open_orders"]');
+  assert.match(await page.textContent('[data-error-for="/breakers/max_open_orders"]'), /at least 1/);
+  await page.fill(field, '25');
+  await page.click('[data-testid=settings-check]');
+  await page.waitForSelector('[data-testid=settings-diff] li');
+  assert.match(await page.textContent('[data-testid=settings-diff]'), /breakers\.max_open_orders: 20\s*→\s*25/);
+  await page.fill('[data-testid=settings-reason]', 'more open orders for the SOL desk');
+  await page.click('[data-testid=settings-save]');
+  await page.waitForSelector('[data-testid=settings-saved]');
+  const { body } = await app.get('/api/v1/config');
+  assert.equal(body.config.breakers.max_open_orders, 25);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

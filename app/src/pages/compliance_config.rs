@@ -7,7 +7,7 @@ use domain::config::form::{FieldErrors, Fields, rows};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::server_fns::{ComplianceFormView, get_compliance_form};
+use crate::server_fns::{ConfigFormView, get_compliance_form};
 
 /// A limit's column heading.
 fn heading(name: &str) -> String {
@@ -55,7 +55,7 @@ pub fn ComplianceConfigPage() -> impl IntoView {
 }
 
 #[component]
-fn LimitsForm(v: ComplianceFormView) -> impl IntoView {
+fn LimitsForm(v: ConfigFormView) -> impl IntoView {
     let (f, e) = (&v.fields, &v.errors);
     let off = !v.may_change;
     let scope_table = |table: &'static str, label: &'static str| {

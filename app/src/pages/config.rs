@@ -23,7 +23,7 @@ pub fn ConfigPage() -> impl IntoView {
     let step_up = RwSignal::new(false);
     view! {
         <h1>"Configuration"</h1>
-        <p class="hint">"Risk limits, gating thresholds, circuit breakers and policies. Every change is an event in the audit chain with its author and a mandatory reason; the history below shows each version's field-by-field diff. The compliance section also has a form: "<a href="/config/compliance" data-testid="limits-form-link">"compliance limits"</a>"."</p>
+        <p class="hint">"Risk limits, gating thresholds, circuit breakers and policies. Every change is an event in the audit chain with its author and a mandatory reason; the history below shows each version's field-by-field diff. Forms: "<a href="/config/compliance" data-testid="limits-form-link">"compliance limits"</a>", "<a href="/config/settings" data-testid="settings-form-link">"every other setting"</a>"."</p>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || current.get().map(|r| match r {
                 Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),

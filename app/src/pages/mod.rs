@@ -15,6 +15,7 @@ pub mod performance;
 pub mod lineage;
 pub mod login;
 pub mod risk;
+pub mod settings;
 pub mod signals;
 
 pub use crate::components::{Empty, Kpi, Loaded, opt_pct, pnl_class, ratio, time, tone};

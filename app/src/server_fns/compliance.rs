@@ -166,10 +166,10 @@ fn trade_csv(rows: &[domain::compliance::report::TradeRow]) -> Result<String, Ap
     String::from_utf8(bytes).map_err(|_| AppError::Internal)
 }
 
-/// The limits form as the page shows it: the fields (the current policy, or a draft the caller
+/// A config form as the page shows it (the compliance limits form and the settings form): the fields (the current policy, or a draft the caller
 /// posted), an error per field, and the field-by-field diff a valid draft would make.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ComplianceFormView {
+pub struct ConfigFormView {
     pub version: u32,
     pub fields: domain::config::form::Fields,
     pub errors: domain::config::form::FieldErrors,
@@ -194,7 +194,7 @@ mod drafts {
     pub struct Draft {
         pub id: u64,
         pub user_id: i64,
-        pub view: super::ComplianceFormView,
+        pub view: super::ConfigFormView,
     }
 
     fn store() -> &'static Mutex<VecDeque<Draft>> {
@@ -202,7 +202,7 @@ mod drafts {
         DRAFTS.get_or_init(|| Mutex::new(VecDeque::new()))
     }
 
-    pub fn put(user_id: i64, view: super::ComplianceFormView) -> u64 {
+    pub fn put(user_id: i64, view: super::ConfigFormView) -> u64 {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
         let mut s = store().lock().unwrap_or_else(PoisonError::into_inner);
@@ -213,20 +213,20 @@ mod drafts {
         id
     }
 
-    pub fn get(user_id: i64, id: u64) -> Option<super::ComplianceFormView> {
+    pub fn get(user_id: i64, id: u64) -> Option<super::ConfigFormView> {
         store().lock().unwrap_or_else(PoisonError::into_inner).iter().find(|d| d.id == id && d.user_id == user_id).map(|d| d.view.clone())
     }
 }
 
 #[server(endpoint = "get_compliance_form")]
-pub async fn get_compliance_form(draft: Option<u64>) -> Result<ComplianceFormView, AppError> {
+pub async fn get_compliance_form(draft: Option<u64>) -> Result<ConfigFormView, AppError> {
     let user = crate::session::require(Permission::ViewOperations)?;
     let c = console(Permission::ViewOperations)?;
     let (version, config) = c.config();
     if let Some(d) = draft.and_then(|id| drafts::get(user.id, id)) {
         return Ok(d);
     }
-    Ok(ComplianceFormView {
+    Ok(ConfigFormView {
         version,
         fields: domain::config::form::to_fields(&config.compliance),
         errors: Default::default(),
@@ -245,7 +245,7 @@ pub async fn compliance_form(fields: domain::config::form::Fields, step: String,
     let user = crate::session::require(Permission::ChangeConfig)?;
     let c = console(Permission::ChangeConfig)?;
     let (_, config) = c.config();
-    let mut view = ComplianceFormView {
+    let mut view = ConfigFormView {
         version: base_version,
         fields: fields.clone(),
         errors: Default::default(),
@@ -280,5 +280,67 @@ pub async fn compliance_form(fields: domain::config::form::Fields, step: String,
     }
     let id = drafts::put(user.id, view);
     leptos_axum::redirect(&format!("/config/compliance?draft={id}"));
+    Ok(())
+}
+
+#[server(endpoint = "get_settings_form")]
+pub async fn get_settings_form(draft: Option<u64>) -> Result<ConfigFormView, AppError> {
+    let user = crate::session::require(Permission::ViewOperations)?;
+    let c = console(Permission::ViewOperations)?;
+    let (version, config) = c.config();
+    if let Some(d) = draft.and_then(|id| drafts::get(user.id, id)) {
+        return Ok(d);
+    }
+    Ok(ConfigFormView {
+        version,
+        fields: domain::config::form::settings_fields(&config),
+        errors: Default::default(),
+        diff: None,
+        reason: String::new(),
+        may_change: user.role.allows(Permission::ChangeConfig),
+        fresh_totp_required: config.security.fresh_totp_for_actions,
+    })
+}
+
+/// The settings form's post (every config section but compliance, a field per setting): as
+/// [`compliance_form`], redirecting to `/config/settings`.
+#[server(endpoint = "settings_form")]
+pub async fn settings_form(fields: domain::config::form::Fields, step: String, base_version: u32, reason: String, totp: Option<String>) -> Result<(), AppError> {
+    let user = crate::session::require(Permission::ChangeConfig)?;
+    let c = console(Permission::ChangeConfig)?;
+    let (_, config) = c.config();
+    let mut view = ConfigFormView {
+        version: base_version,
+        fields: fields.clone(),
+        errors: Default::default(),
+        diff: None,
+        reason: reason.chars().take(2000).collect(),
+        may_change: true,
+        fresh_totp_required: config.security.fresh_totp_for_actions,
+    };
+    match domain::config::form::settings_from_fields(&config, &fields) {
+        Err(errors) => view.errors = errors,
+        Ok(next) => {
+            view.diff = Some(next.diff(&config));
+            if step == "save" {
+                let saved = async {
+                    fresh_second_factor(&c, &user, totp.filter(|t| !t.trim().is_empty())).await?;
+                    c.change_config(&user, base_version, next, &reason).await
+                }
+                .await;
+                match saved {
+                    Ok(v) => {
+                        leptos_axum::redirect(&format!("/config/settings?saved={v}"));
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        view.errors.insert("_".into(), e.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let id = drafts::put(user.id, view);
+    leptos_axum::redirect(&format!("/config/settings?draft={id}"));
     Ok(())
 }

@@ -306,3 +306,98 @@ mod tests {
         assert_eq!(errors.get("instruments.0.max_concentration").map(String::as_str), Some("a fraction above 0 and at most 1"));
     }
 }
+
+/// The other config sections as form fields: one per leaf, keyed by its JSON pointer
+/// (`/breakers/max_open_orders`, `/gating/overrides/momentum-1`), the compliance section left out
+/// (it has its own form). A value is its JSON text, a string's without quotes.
+pub fn settings_fields(c: &super::Config) -> Fields {
+    fn walk(pointer: &str, v: &serde_json::Value, out: &mut Fields) {
+        match v {
+            serde_json::Value::Object(m) if !m.is_empty() => {
+                for (k, v) in m {
+                    walk(&format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")), v, out);
+                }
+            }
+            serde_json::Value::String(s) => {
+                out.insert(pointer.to_string(), s.clone());
+            }
+            other => {
+                out.insert(pointer.to_string(), other.to_string());
+            }
+        }
+    }
+    let mut out = Fields::new();
+    if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(c) {
+        for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "compliance") {
+            walk(&format!("/{k}"), v, &mut out);
+        }
+    }
+    out
+}
+
+/// Reads the posted leaves over `base`: each replaces the leaf its pointer names (a string as
+/// typed, anything else parsed as JSON), then the whole config is validated; an error per field.
+/// Keys and entries are added or removed in the JSON view, not here.
+pub fn settings_from_fields(base: &super::Config, fields: &Fields) -> Result<super::Config, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let Ok(mut v) = serde_json::to_value(base) else {
+        errors.insert("_".into(), "the current config cannot be read".into());
+        return Err(errors);
+    };
+    let known = settings_fields(base);
+    for (pointer, text) in fields {
+        if !known.contains_key(pointer) {
+            errors.insert(pointer.clone(), "not a setting of this form".into());
+            continue;
+        }
+        let Some(slot) = v.pointer_mut(pointer) else { continue };
+        let parsed = match slot {
+            serde_json::Value::String(_) => Ok(serde_json::Value::String(text.trim().to_string())),
+            _ => serde_json::from_str::<serde_json::Value>(text.trim()).map_err(|_| "not a number, true / false, null or a JSON list".to_string()),
+        };
+        match parsed {
+            Ok(x) => *slot = x,
+            Err(e) => {
+                errors.insert(pointer.clone(), e);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    match super::Config::parse_value(&v) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            let pointer = format!("/{}", e.field.replace('.', "/"));
+            let key = if fields.contains_key(&pointer) { pointer } else { "_".into() };
+            errors.insert(key, if e.field == "config" { e.reason } else { format!("{}: {}", e.field, e.reason) });
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn every_other_setting_is_a_field_and_reads_back() {
+        let mut c = Config::default();
+        c.gating.overrides.insert("momentum.v2".into(), 3);
+        c.owners.insert("momentum.v2".into(), vec!["alice".into()]);
+        let f = settings_fields(&c);
+        assert_eq!(f.get("/breakers/max_open_orders").map(String::as_str), Some("20"));
+        assert_eq!(f.get("/gating/overrides/momentum.v2").map(String::as_str), Some("3"));
+        assert_eq!(f.get("/owners/momentum.v2").map(String::as_str), Some("[\"alice\"]"));
+        assert!(!f.keys().any(|k| k.starts_with("/compliance")));
+        assert_eq!(settings_from_fields(&c, &f).ok(), Some(c.clone()));
+        let mut bad = f.clone();
+        bad.insert("/breakers/max_open_orders".into(), "many".into());
+        assert_eq!(settings_from_fields(&c, &bad).err().and_then(|e| e.get("/breakers/max_open_orders").cloned()).as_deref(), Some("not a number, true / false, null or a JSON list"));
+        let mut out_of_range = f;
+        out_of_range.insert("/breakers/max_open_orders".into(), "0".into());
+        let e = settings_from_fields(&c, &out_of_range).err().unwrap_or_default();
+        assert_eq!(e.get("/breakers/max_open_orders").map(String::as_str), Some("breakers.max_open_orders: must be at least 1"));
+    }
+}

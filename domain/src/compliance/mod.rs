@@ -632,7 +632,7 @@ impl Compliance {
                 let pct = pct_of(value, limit);
                 if let Some(level) = Level::of(pct, &p.thresholds_for(name)) {
                     let (v, l) = (to_f64(value), to_f64(limit));
-                    found.push((name, level.severity(), *scope, scope_id.clone(), Some((v, l, pct)), evidence.clone(), format!("order {} of {} {}: {} {} is {:.1}% of the limit {} ({})", o.order_id, fmt_num(v), instrument, name_words(name), fmt_num(v), pct, fmt_num(l), level_words(level))));
+                    found.push((name, level.severity(), *scope, scope_id.clone(), Some((v, l, pct)), evidence.clone(), format!("order {} of {} {}: {} {} is {}% of the limit {} ({})", o.order_id, fmt_num(v), instrument, name_words(name), fmt_num(v), fmt_pct(pct), fmt_num(l), level_words(level))));
                 }
             }
             // Entries need a stop-loss within the distance.
@@ -646,7 +646,7 @@ impl Compliance {
                         let dist = to_f64(((px - stop).abs() / px) * Decimal::ONE_HUNDRED);
                         let pct = round9(dist / max_pct * 100.0);
                         if let Some(level) = Level::of(pct, &p.thresholds_for("max_stop_distance_pct")) {
-                            found.push(("max_stop_distance_pct", level.severity(), *scope, scope_id.clone(), Some((dist, max_pct, pct)), evidence.clone(), format!("entry order {} on {instrument}: stop-loss {:.2}% from the price is {:.1}% of the limit {max_pct}% ({})", o.order_id, dist, pct, level_words(level))));
+                            found.push(("max_stop_distance_pct", level.severity(), *scope, scope_id.clone(), Some((dist, max_pct, pct)), evidence.clone(), format!("entry order {} on {instrument}: stop-loss {:.2}% from the price is {}% of the limit {max_pct}% ({})", o.order_id, dist, fmt_pct(pct), level_words(level))));
                         }
                     }
                     _ => {}
@@ -836,6 +836,8 @@ impl Compliance {
                 push_history(issue, HistoryEntry { seq: s.seq, ts, action: change.as_str().into(), actor: "console".into(), note: Some(c.detail.clone()), utilisation: c.utilisation });
                 match change {
                     IssueChange::Escalate => {
+                        // The finding now reads as the escalation states it (the history keeps each).
+                        issue.detail = c.detail.clone();
                         issue.level = level_of_issue(c, &self.policy).max(issue.level);
                         issue.severity = issue.severity.max_with(c.severity);
                         issue.value = c.value;
@@ -1047,14 +1049,14 @@ impl Compliance {
             let peak = issue_id.and_then(|id| self.issues.get(&id)).and_then(|i| i.peak_utilisation);
             let words = match change {
                 IssueChange::EpisodeEnd => format!(
-                    "{} back under the warning level: {} is {:.1}% of {} (peak {:.1}%)",
+                    "{} back under the warning level: {} is {}% of {} (peak {}%)",
                     name_words(m.limit_name),
                     fmt_num(m.value),
-                    m.pct,
+                    fmt_pct(m.pct),
                     fmt_num(m.limit),
-                    peak.unwrap_or(0.0) * 100.0
+                    fmt_pct(peak.unwrap_or(0.0) * 100.0)
                 ),
-                _ => format!("{} {} is {:.1}% of the limit {} ({})", name_words(m.limit_name), fmt_num(m.value), m.pct, fmt_num(m.limit), level_words(l)),
+                _ => format!("{} {} is {}% of the limit {} ({})", name_words(m.limit_name), fmt_num(m.value), fmt_pct(m.pct), fmt_num(m.limit), level_words(l)),
             };
             let scope_id = m.scope_id.as_deref().and_then(|x| Id::parse(x).ok());
             let (instrument, automation_id) = match m.scope {
@@ -1170,6 +1172,11 @@ fn pct_of(value: Decimal, limit: Decimal) -> f64 {
         return 0.0;
     }
     value.checked_mul(Decimal::ONE_HUNDRED).and_then(|v| v.checked_div(limit)).map(|p| to_f64(p.round_dp(9))).unwrap_or(f64::MAX)
+}
+
+/// A percentage with one decimal, rounded down: 99.96% of a limit reads 99.9%, never 100.0%.
+fn fmt_pct(pct: f64) -> String {
+    format!("{:.1}", (pct * 10.0).floor() / 10.0)
 }
 
 fn fmt_num(x: f64) -> String {

@@ -19,8 +19,8 @@ fn value(fields: &Fields, key: &str) -> String {
     fields.get(key).cloned().unwrap_or_default()
 }
 
-/// One text field with its error under it.
-fn input(fields: &Fields, errors: &FieldErrors, key: String, size: u32, disabled: bool) -> impl IntoView {
+/// One text field of a config form (`fields[KEY]`), with its error under it.
+pub(crate) fn input(fields: &Fields, errors: &FieldErrors, key: String, size: u32, disabled: bool) -> impl IntoView {
     let error = errors.get(&key).cloned();
     let class = if error.is_some() { "invalid" } else { "" };
     view! {
@@ -52,6 +52,32 @@ pub fn ComplianceConfigPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// What a config form's last post found: how many fields to correct (and an error of the form as
+/// a whole), or the field-by-field diff saving would make. Test ids `{prefix}-errors` / `{prefix}-diff`.
+pub(crate) fn outcome(v: &ConfigFormView, prefix: &str) -> impl IntoView {
+    let count = v.errors.len();
+    let general = v.errors.get("_").cloned();
+    let errors = (count > 0).then(|| view! {
+        <p class="error" data-testid=format!("{prefix}-errors")>{format!("{count} field(s) to correct; nothing was saved.")}{general.map(|g| format!(" {g}"))}</p>
+    });
+    let diff = v.diff.clone().map(|changes| {
+        if changes.is_empty() {
+            view! { <p class="hint" data-testid=format!("{prefix}-diff")>"Nothing would change."</p> }.into_any()
+        } else {
+            view! {
+                <section class="panel" data-testid=format!("{prefix}-diff")>
+                    <h2>"What saving changes"</h2>
+                    <ul class="diff">{changes.into_iter().map(|c| view! {
+                        <li><code>{c.path}</code>": "<del>{c.before.unwrap_or("—".into())}</del>" → "<ins>{c.after.unwrap_or("—".into())}</ins></li>
+                    }).collect_view()}</ul>
+                </section>
+            }
+            .into_any()
+        }
+    });
+    view! { {errors}{diff} }
 }
 
 #[component]
@@ -92,26 +118,8 @@ fn LimitsForm(v: ConfigFormView) -> impl IntoView {
             </tr> }
         })
         .collect_view();
-    let general = e.get("_").cloned();
-    let diff = v.diff.clone().map(|changes| {
-        if changes.is_empty() {
-            view! { <p class="hint" data-testid="limits-diff">"Nothing would change."</p> }.into_any()
-        } else {
-            view! {
-                <section class="panel" data-testid="limits-diff">
-                    <h2>"What saving changes"</h2>
-                    <ul class="diff">{changes.into_iter().map(|c| view! {
-                        <li><code>{c.path}</code>": "<del>{c.before.unwrap_or("—".into())}</del>" → "<ins>{c.after.unwrap_or("—".into())}</ins></li>
-                    }).collect_view()}</ul>
-                </section>
-            }
-            .into_any()
-        }
-    });
-    let count = e.len();
     view! {
-        {(count > 0).then(|| view! { <p class="error" data-testid="limits-errors">{format!("{count} field(s) to correct; nothing was saved.")}{general.map(|g| format!(" {g}"))}</p> })}
-        {diff}
+        {outcome(&v, "limits")}
         <form method="post" action="/api/compliance_form" class="limits-form" data-testid="limits-form">
             <input type="hidden" name="base_version" value=v.version/>
             <section class="panel">

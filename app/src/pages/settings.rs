@@ -42,10 +42,11 @@ pub fn SettingsPage() -> impl IntoView {
 #[component]
 fn SettingsForm(v: ConfigFormView) -> impl IntoView {
     let off = !v.may_change;
-    let mut sections: Vec<(String, Vec<(String, String, String, Option<String>)>)> = Vec::new();
-    for (pointer, value) in &v.fields {
+    // (section, [(pointer, path inside the section)]), in the fields' order.
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for pointer in v.fields.keys() {
         let (s, path) = section(pointer);
-        let row = (pointer.clone(), path, value.clone(), v.errors.get(pointer).cloned());
+        let row = (pointer.clone(), path);
         match sections.last_mut() {
             Some((name, rows)) if *name == s => rows.push(row),
             _ => sections.push((s, vec![row])),
@@ -56,15 +57,11 @@ fn SettingsForm(v: ConfigFormView) -> impl IntoView {
         .map(|(name, rows)| {
             let body = rows
                 .into_iter()
-                .map(|(pointer, path, value, error)| {
-                    let class = if error.is_some() { "invalid" } else { "" };
+                .map(|(pointer, path)| {
                     view! {
                         <tr>
                             <th title=label(&pointer)>{path}</th>
-                            <td>
-                                <input name=format!("fields[{pointer}]") value=value size="24" class=class disabled=off data-field=pointer.clone()/>
-                                {error.map(|e| view! { <span class="field-error" data-error-for=pointer>{e}</span> })}
-                            </td>
+                            <td>{super::compliance_config::input(&v.fields, &v.errors, pointer, 24, off)}</td>
                         </tr>
                     }
                 })
@@ -77,26 +74,8 @@ fn SettingsForm(v: ConfigFormView) -> impl IntoView {
             }
         })
         .collect_view();
-    let general = v.errors.get("_").cloned();
-    let count = v.errors.len();
-    let diff = v.diff.clone().map(|changes| {
-        if changes.is_empty() {
-            view! { <p class="hint" data-testid="settings-diff">"Nothing would change."</p> }.into_any()
-        } else {
-            view! {
-                <section class="panel" data-testid="settings-diff">
-                    <h2>"What saving changes"</h2>
-                    <ul class="diff">{changes.into_iter().map(|c| view! {
-                        <li><code>{c.path}</code>": "<del>{c.before.unwrap_or("—".into())}</del>" → "<ins>{c.after.unwrap_or("—".into())}</ins></li>
-                    }).collect_view()}</ul>
-                </section>
-            }
-            .into_any()
-        }
-    });
     view! {
-        {(count > 0).then(|| view! { <p class="error" data-testid="settings-errors">{format!("{count} field(s) to correct; nothing was saved.")}{general.map(|g| format!(" {g}"))}</p> })}
-        {diff}
+        {super::compliance_config::outcome(&v, "settings")}
         <form method="post" action="/api/settings_form" class="limits-form" data-testid="settings-form">
             <input type="hidden" name="base_version" value=v.version/>
             <h2>{format!("Version {}", v.version)}</h2>

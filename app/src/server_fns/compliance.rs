@@ -46,9 +46,8 @@ pub async fn get_compliance_issue(id: u64) -> Result<IssueDetail, AppError> {
     let c = console(Permission::ViewCompliance)?;
     let issue = with_status(c.compliance_issue(Some(&user), id).ok_or(AppError::NotFound))?;
     let mut actions = Vec::new();
-    match (user.role, issue.state) {
-        (Role::Risk | Role::Trader, IssueState::Open) => actions.push("acknowledge"),
-        _ => {}
+    if matches!(user.role, Role::Risk | Role::Trader) && issue.state == IssueState::Open {
+        actions.push("acknowledge");
     }
     if user.role == Role::Risk {
         if matches!(issue.state, IssueState::Open | IssueState::Acknowledged) {
@@ -218,8 +217,9 @@ mod drafts {
     }
 }
 
-#[server(endpoint = "get_compliance_form")]
-pub async fn get_compliance_form(draft: Option<u64>) -> Result<ConfigFormView, AppError> {
+/// A config form's fields for the page: the caller's draft `draft`, or `fields_of` the current config.
+#[cfg(feature = "ssr")]
+fn form_view(draft: Option<u64>, fields_of: impl FnOnce(&domain::config::Config) -> domain::config::form::Fields) -> Result<ConfigFormView, AppError> {
     let user = crate::session::require(Permission::ViewOperations)?;
     let c = console(Permission::ViewOperations)?;
     let (version, config) = c.config();
@@ -228,7 +228,7 @@ pub async fn get_compliance_form(draft: Option<u64>) -> Result<ConfigFormView, A
     }
     Ok(ConfigFormView {
         version,
-        fields: domain::config::form::to_fields(&config.compliance),
+        fields: fields_of(&config),
         errors: Default::default(),
         diff: None,
         reason: String::new(),
@@ -237,11 +237,20 @@ pub async fn get_compliance_form(draft: Option<u64>) -> Result<ConfigFormView, A
     })
 }
 
-/// The limits form's post: `step` `preview` checks every field and shows the diff; `save` also
-/// records the new config version with its reason (as the JSON editor does). Answers with a
-/// redirect to `/config/compliance` showing the draft (`?draft=`) or the saved version (`?saved=`).
-#[server(endpoint = "compliance_form")]
-pub async fn compliance_form(fields: domain::config::form::Fields, step: String, base_version: u32, reason: String, totp: Option<String>) -> Result<(), AppError> {
+/// A config form's post: `parse` reads the fields over the current config (an error per field);
+/// `step` `preview` shows the diff, `save` also records the new version with its reason (as the
+/// JSON editor does). Answers with a redirect to `page` showing the draft (`?draft=`) or the
+/// saved version (`?saved=`).
+#[cfg(feature = "ssr")]
+async fn submit_form(
+    page: &str,
+    fields: domain::config::form::Fields,
+    step: &str,
+    base_version: u32,
+    reason: String,
+    totp: Option<String>,
+    parse: impl FnOnce(&domain::config::Config, &domain::config::form::Fields) -> Result<domain::config::Config, domain::config::form::FieldErrors>,
+) -> Result<(), AppError> {
     let user = crate::session::require(Permission::ChangeConfig)?;
     let c = console(Permission::ChangeConfig)?;
     let (_, config) = c.config();
@@ -254,71 +263,7 @@ pub async fn compliance_form(fields: domain::config::form::Fields, step: String,
         may_change: true,
         fresh_totp_required: config.security.fresh_totp_for_actions,
     };
-    match domain::config::form::from_fields(&config.compliance, &fields) {
-        Err(errors) => view.errors = errors,
-        Ok(policy) => {
-            let mut next = config.clone();
-            next.compliance = policy;
-            view.diff = Some(next.diff(&config));
-            if step == "save" {
-                let saved = async {
-                    fresh_second_factor(&c, &user, totp.filter(|t| !t.trim().is_empty())).await?;
-                    c.change_config(&user, base_version, next, &reason).await
-                }
-                .await;
-                match saved {
-                    Ok(v) => {
-                        leptos_axum::redirect(&format!("/config/compliance?saved={v}"));
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        view.errors.insert("_".into(), e.to_string());
-                    }
-                }
-            }
-        }
-    }
-    let id = drafts::put(user.id, view);
-    leptos_axum::redirect(&format!("/config/compliance?draft={id}"));
-    Ok(())
-}
-
-#[server(endpoint = "get_settings_form")]
-pub async fn get_settings_form(draft: Option<u64>) -> Result<ConfigFormView, AppError> {
-    let user = crate::session::require(Permission::ViewOperations)?;
-    let c = console(Permission::ViewOperations)?;
-    let (version, config) = c.config();
-    if let Some(d) = draft.and_then(|id| drafts::get(user.id, id)) {
-        return Ok(d);
-    }
-    Ok(ConfigFormView {
-        version,
-        fields: domain::config::form::settings_fields(&config),
-        errors: Default::default(),
-        diff: None,
-        reason: String::new(),
-        may_change: user.role.allows(Permission::ChangeConfig),
-        fresh_totp_required: config.security.fresh_totp_for_actions,
-    })
-}
-
-/// The settings form's post (every config section but compliance, a field per setting): as
-/// [`compliance_form`], redirecting to `/config/settings`.
-#[server(endpoint = "settings_form")]
-pub async fn settings_form(fields: domain::config::form::Fields, step: String, base_version: u32, reason: String, totp: Option<String>) -> Result<(), AppError> {
-    let user = crate::session::require(Permission::ChangeConfig)?;
-    let c = console(Permission::ChangeConfig)?;
-    let (_, config) = c.config();
-    let mut view = ConfigFormView {
-        version: base_version,
-        fields: fields.clone(),
-        errors: Default::default(),
-        diff: None,
-        reason: reason.chars().take(2000).collect(),
-        may_change: true,
-        fresh_totp_required: config.security.fresh_totp_for_actions,
-    };
-    match domain::config::form::settings_from_fields(&config, &fields) {
+    match parse(&config, &fields) {
         Err(errors) => view.errors = errors,
         Ok(next) => {
             view.diff = Some(next.diff(&config));
@@ -330,7 +275,7 @@ pub async fn settings_form(fields: domain::config::form::Fields, step: String, b
                 .await;
                 match saved {
                     Ok(v) => {
-                        leptos_axum::redirect(&format!("/config/settings?saved={v}"));
+                        leptos_axum::redirect(&format!("{page}?saved={v}"));
                         return Ok(());
                     }
                     Err(e) => {
@@ -341,6 +286,34 @@ pub async fn settings_form(fields: domain::config::form::Fields, step: String, b
         }
     }
     let id = drafts::put(user.id, view);
-    leptos_axum::redirect(&format!("/config/settings?draft={id}"));
+    leptos_axum::redirect(&format!("{page}?draft={id}"));
     Ok(())
+}
+
+#[server(endpoint = "get_compliance_form")]
+pub async fn get_compliance_form(draft: Option<u64>) -> Result<ConfigFormView, AppError> {
+    form_view(draft, |c| domain::config::form::to_fields(&c.compliance))
+}
+
+/// The limits form's post (the compliance section), redirecting to `/config/compliance`.
+#[server(endpoint = "compliance_form")]
+pub async fn compliance_form(fields: domain::config::form::Fields, step: String, base_version: u32, reason: String, totp: Option<String>) -> Result<(), AppError> {
+    submit_form("/config/compliance", fields, &step, base_version, reason, totp, |config, fields| {
+        let mut next = config.clone();
+        next.compliance = domain::config::form::from_fields(&config.compliance, fields)?;
+        Ok(next)
+    })
+    .await
+}
+
+#[server(endpoint = "get_settings_form")]
+pub async fn get_settings_form(draft: Option<u64>) -> Result<ConfigFormView, AppError> {
+    form_view(draft, domain::config::form::settings_fields)
+}
+
+/// The settings form's post (every config section but compliance, a field per setting),
+/// redirecting to `/config/settings`.
+#[server(endpoint = "settings_form")]
+pub async fn settings_form(fields: domain::config::form::Fields, step: String, base_version: u32, reason: String, totp: Option<String>) -> Result<(), AppError> {
+    submit_form("/config/settings", fields, &step, base_version, reason, totp, domain::config::form::settings_from_fields).await
 }

@@ -105,13 +105,15 @@ impl Reader<'_> {
     fn fail(&mut self, key: &str, why: &str) {
         self.errors.entry(key.to_string()).or_insert_with(|| why.to_string());
     }
-    fn decimal(&mut self, key: &str) -> Option<Decimal> {
+    /// An optional positive number (`ok` says what counts as one): empty is none, anything else
+    /// that is not one fails the field. Thousands separators and blanks are ignored.
+    fn positive<T: FromStr>(&mut self, key: &str, ok: impl Fn(&T) -> bool) -> Option<T> {
         let t = self.text(key).replace([',', '_', ' '], "");
         if t.is_empty() {
             return None;
         }
-        match Decimal::from_str(&t) {
-            Ok(d) if d > Decimal::ZERO => Some(d),
+        match t.parse::<T>() {
+            Ok(x) if ok(&x) => Some(x),
             Ok(_) => {
                 self.fail(key, "must be above 0 (leave it empty for no limit)");
                 None
@@ -122,22 +124,11 @@ impl Reader<'_> {
             }
         }
     }
+    fn decimal(&mut self, key: &str) -> Option<Decimal> {
+        self.positive(key, |d: &Decimal| *d > Decimal::ZERO)
+    }
     fn number(&mut self, key: &str) -> Option<f64> {
-        let t = self.text(key).replace([',', '_', ' '], "");
-        if t.is_empty() {
-            return None;
-        }
-        match t.parse::<f64>() {
-            Ok(x) if x.is_finite() && x > 0.0 => Some(x),
-            Ok(_) => {
-                self.fail(key, "must be above 0 (leave it empty for no limit)");
-                None
-            }
-            Err(_) => {
-                self.fail(key, "not a number");
-                None
-            }
-        }
+        self.positive(key, |x: &f64| x.is_finite() && *x > 0.0)
     }
     fn limits(&mut self, prefix: &str) -> Limits {
         let d = |s: &mut Self, name: &str| s.decimal(&format!("{prefix}.{name}"));

@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod governance;
 pub mod kpi;
 pub mod lineage;
+pub mod merkle;
 pub mod metrics;
 pub mod projection;
 pub mod recent;

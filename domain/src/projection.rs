@@ -368,7 +368,8 @@ impl Projection {
             | Body::ConfigChange(_)
             | Body::Control(_)
             | Body::ComplianceIssue(_)
-            | Body::ComplianceReview(_) => {}
+            | Body::ComplianceReview(_)
+            | Body::Checkpoint(_) => {}
         }
         None
     }

@@ -87,10 +87,19 @@ pub enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Verify the audit chain offline; exits 1 on a broken link.
+    /// Verify the audit chain offline; exits 1 on a broken link. With `--checkpoint`, also
+    /// checks the log against a saved signed checkpoint (`GET /api/v1/checkpoints/latest`): a
+    /// removed or rewritten event fails it even where the chain still links.
     Verify {
         #[command(flatten)]
         db: Db,
+        /// A checkpoint saved as JSON.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The console's public key (64 hex digits) as published: the checkpoint must be signed
+        /// by it (without it, the key named in the file is used and printed).
+        #[arg(long, requires = "checkpoint")]
+        key: Option<String>,
     },
     /// Work on a store as a whole.
     Store {
@@ -306,17 +315,33 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("replay finished: {} steps, {} events, {} signals, {} orders, {} fills", stats.steps, stats.events, stats.signals, stats.orders, stats.fills);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { db } => {
+        Command::Verify { db, checkpoint, key } => {
             if let Location::Sqlite(path) = db.location() {
                 let file = if path.extension().is_some_and(|e| e == "db") { path } else { path.join("tradewatch.db") };
                 if !file.exists() {
                     anyhow::bail!("no database at {}", file.display());
                 }
             }
+            let saved = match &checkpoint {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                    let cp: domain::merkle::Checkpoint = serde_json::from_str(&text).with_context(|| format!("{} is not a checkpoint (JSON from /api/v1/checkpoints/latest)", path.display()))?;
+                    Some(cp)
+                }
+                None => None,
+            };
             let store = db.open().await?;
             let report = store.verify().await?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            let Some(cp) = saved else {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+            };
+            let check = crate::checkpoints::verify_offline(&store, &cp, key.as_deref()).await?;
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"chain": report, "checkpoint": check, "signed_by": cp.public_key}))?);
+            if let Some(problem) = &check.problem {
+                eprintln!("checkpoint check failed: {problem}");
+            }
+            Ok(if report.ok && check.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Token { command: TokenCommand::Create { db, name, scope } } => {
             let store = db.open().await?;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 
 /// The keys of the file and of `TRADEWATCH_<KEY>` (upper case in the environment).
-pub const KEYS: [&str; 9] = ["addr", "data_dir", "capital", "site_root", "secure_cookies", "max_connections", "trusted_proxies", "snapshot_every", "database_url"];
+pub const KEYS: [&str; 10] = ["addr", "data_dir", "capital", "site_root", "secure_cookies", "max_connections", "trusted_proxies", "snapshot_every", "checkpoint_every", "database_url"];
 
 /// Connections open at once by default (setting `max_connections`).
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -44,6 +44,9 @@ pub struct Config {
     /// Write a fold snapshot once the log has grown this many events past the last one (and at
     /// shutdown); 0: never (every start folds the whole log).
     pub snapshot_every: u64,
+    /// Sign a checkpoint of the log once it has grown this many events past the last one (and
+    /// at least hourly while it grows); 0: none signed automatically (the API still answers).
+    pub checkpoint_every: u64,
     /// The store: `postgres://...` for PostgreSQL; unset, the SQLite file under `data_dir`.
     pub database_url: Option<SecretString>,
 }
@@ -61,6 +64,7 @@ impl Config {
             max_connections: default_max_connections(),
             trusted_proxies: Vec::new(),
             snapshot_every: default_snapshot_every() as u64,
+            checkpoint_every: default_checkpoint_every() as u64,
             database_url: None,
         }
     }
@@ -94,6 +98,10 @@ pub struct Settings {
     /// Events between fold snapshots (also written at shutdown); 0 turns them off.
     #[serde(default = "default_snapshot_every", deserialize_with = "count")]
     pub snapshot_every: usize,
+    /// Events between signed checkpoints of the log (and at least one an hour while it grows);
+    /// 0: none signed automatically.
+    #[serde(default = "default_checkpoint_every", deserialize_with = "count")]
+    pub checkpoint_every: usize,
     /// The store's URL (`postgres://USER@HOST:PORT/DB`); unset: the SQLite file under `data_dir`.
     #[serde(default)]
     pub database_url: Option<SecretString>,
@@ -116,6 +124,9 @@ fn default_max_connections() -> usize {
 }
 fn default_snapshot_every() -> usize {
     100_000
+}
+fn default_checkpoint_every() -> usize {
+    10_000
 }
 
 /// A decimal from a TOML/env number or string (`1000000`, `"2500000.50"`).
@@ -248,7 +259,7 @@ impl Settings {
     pub fn to_toml(&self) -> String {
         let proxies: Vec<String> = self.trusted_proxies.iter().map(|a| format!("\"{a}\"")).collect();
         let mut out = format!(
-            "addr = \"{}\"\ndata_dir = {:?}\ncapital = \"{}\"\nsite_root = {:?}\nsecure_cookies = {}\nmax_connections = {}\ntrusted_proxies = [{}]\nsnapshot_every = {}\n",
+            "addr = \"{}\"\ndata_dir = {:?}\ncapital = \"{}\"\nsite_root = {:?}\nsecure_cookies = {}\nmax_connections = {}\ntrusted_proxies = [{}]\nsnapshot_every = {}\ncheckpoint_every = {}\n",
             self.addr,
             self.data_dir.display().to_string(),
             self.capital,
@@ -256,7 +267,8 @@ impl Settings {
             self.secure_cookies,
             self.max_connections,
             proxies.join(", "),
-            self.snapshot_every
+            self.snapshot_every,
+            self.checkpoint_every
         );
         if self.database_url.is_some() {
             out.push_str("database_url = \"[redacted]\"\n");
@@ -282,6 +294,7 @@ impl Settings {
             max_connections: self.max_connections,
             trusted_proxies: self.trusted_proxies,
             snapshot_every: self.snapshot_every as u64,
+            checkpoint_every: self.checkpoint_every as u64,
             database_url: self.database_url,
         })
     }

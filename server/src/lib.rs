@@ -1,6 +1,7 @@
 //! The `tradewatch` server: storage, the ingest API, live updates and the server-rendered console.
 pub mod http;
 pub mod auth;
+pub mod checkpoints;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -50,6 +50,11 @@ impl Application {
         // Timeouts and heartbeats need a clock, not an event: evaluated every second.
         crate::jobs::Rules { console: Arc::clone(&console) }.spawn(std::time::Duration::from_secs(1));
         crate::jobs::Snapshots::new(Arc::clone(&console), config.snapshot_every, crate::jobs::snapshots::MIN_GAP).spawn(std::time::Duration::from_secs(5));
+        let checkpoints = console.enable_checkpoints(crate::checkpoints::load_key(&config.data_dir)?);
+        if config.checkpoint_every > 0 {
+            crate::jobs::CheckpointJob { console: Arc::clone(&console), checkpoints, every: config.checkpoint_every, max_age: crate::jobs::checkpoints::MAX_AGE }
+                .spawn(std::time::Duration::from_secs(5));
+        }
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let local = listener.local_addr()?;
         let leptos_options = LeptosOptions::builder()

@@ -537,7 +537,7 @@ impl Compliance {
             }
             Body::ComplianceIssue(c) => self.on_issue_event(s, c),
             Body::ComplianceReview(r) => self.on_review(s, r),
-            Body::OperatorResponse(_) | Body::Heartbeat(_) | Body::System(_) | Body::Control(_) => {}
+            Body::OperatorResponse(_) | Body::Heartbeat(_) | Body::System(_) | Body::Control(_) | Body::Checkpoint(_) => {}
         }
     }
 

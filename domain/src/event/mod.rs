@@ -117,10 +117,11 @@ pub enum Kind {
     Control,
     ComplianceIssue,
     ComplianceReview,
+    Checkpoint,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::MarketSnapshot,
         Kind::Signal,
         Kind::RiskCheck,
@@ -134,6 +135,7 @@ impl Kind {
         Kind::Control,
         Kind::ComplianceIssue,
         Kind::ComplianceReview,
+        Kind::Checkpoint,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -150,11 +152,12 @@ impl Kind {
             Kind::Control => "control",
             Kind::ComplianceIssue => "compliance_issue",
             Kind::ComplianceReview => "compliance_review",
+            Kind::Checkpoint => "checkpoint",
         }
     }
     /// Kinds only the console writes (a person's or a rule's action): the ingest API refuses them.
     pub fn console_only(self) -> bool {
-        matches!(self, Kind::ConfigChange | Kind::Control | Kind::OperatorResponse | Kind::ComplianceIssue | Kind::ComplianceReview)
+        matches!(self, Kind::ConfigChange | Kind::Control | Kind::OperatorResponse | Kind::ComplianceIssue | Kind::ComplianceReview | Kind::Checkpoint)
     }
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -392,6 +395,18 @@ pub struct ComplianceReview {
     pub note: Option<String>,
 }
 
+/// A signed checkpoint of the log (see the `merkle` module): the tree head of the first `tree_size`
+/// events, signed at the event's `ts` (milliseconds). Hashes, key and signature are lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub origin: Id,
+    pub tree_size: u64,
+    pub root: String,
+    pub head_hash: String,
+    pub public_key: String,
+    pub signature: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub component: Id,
@@ -414,6 +429,7 @@ pub enum Body {
     Control(Control),
     ComplianceIssue(ComplianceIssue),
     ComplianceReview(ComplianceReview),
+    Checkpoint(Checkpoint),
 }
 
 /// A parsed event: valid by construction.
@@ -440,6 +456,7 @@ impl Event {
             Body::Control(_) => Kind::Control,
             Body::ComplianceIssue(_) => Kind::ComplianceIssue,
             Body::ComplianceReview(_) => Kind::ComplianceReview,
+            Body::Checkpoint(_) => Kind::Checkpoint,
         }
     }
 
@@ -566,6 +583,14 @@ impl Event {
                 action: f.enumerated("action", ReviewAction::parse, ReviewAction::NAMES)?,
                 actor: f.id("actor")?,
                 note: f.opt_text("note")?,
+            }),
+            Kind::Checkpoint => Body::Checkpoint(Checkpoint {
+                origin: f.id("origin")?,
+                tree_size: f.opt_u64("tree_size")?.ok_or_else(|| ParseError::field("tree_size", "required"))?,
+                root: f.hex("root", 32)?,
+                head_hash: f.hex("head_hash", 32)?,
+                public_key: f.hex("public_key", 32)?,
+                signature: f.hex("signature", 64)?,
             }),
         };
         Ok(Event { event_id, ts, body })
@@ -712,6 +737,14 @@ impl Fields<'_> {
         let s = self.str(name)?;
         if s.len() > MAX_TEXT_LEN {
             return Err(ParseError::field(name, "longer than 65536 bytes"));
+        }
+        Ok(s.to_string())
+    }
+    /// Lowercase hex of exactly `bytes` bytes.
+    fn hex(&self, name: &str, bytes: usize) -> Result<String> {
+        let s = self.str(name)?;
+        if s.len() != bytes * 2 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(ParseError::field(name, format!("expected {} lowercase hex digits", bytes * 2)));
         }
         Ok(s.to_string())
     }

@@ -94,6 +94,8 @@ pub struct Console {
     /// The seq the newest fold snapshot covers (see `snapshot.rs`).
     snapshot_seq: AtomicU64,
     rebuilt: Rebuilt,
+    /// The signed checkpoints of the log, once `startup` has loaded the key.
+    checkpoints: std::sync::OnceLock<Arc<crate::checkpoints::Checkpoints>>,
 }
 
 impl Console {
@@ -127,6 +129,7 @@ impl Console {
             },
             snapshot_seq: AtomicU64::new(snapshot_seq),
             rebuilt,
+            checkpoints: std::sync::OnceLock::new(),
         });
         console.publish();
         tokio::spawn(Arc::clone(&console).run_live());
@@ -135,6 +138,22 @@ impl Console {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Starts signing checkpoints with `key`: rebuilds the Merkle tree from the log in the
+    /// background. Once per console (later calls keep the first key).
+    pub fn enable_checkpoints(&self, key: ed25519_dalek::SigningKey) -> Arc<crate::checkpoints::Checkpoints> {
+        let made = self.checkpoints.get_or_init(|| {
+            let c = crate::checkpoints::Checkpoints::new(self.store.clone(), key);
+            c.spawn_rebuild();
+            c
+        });
+        Arc::clone(made)
+    }
+
+    /// The checkpoints, when enabled.
+    pub fn checkpoints(&self) -> Option<&Arc<crate::checkpoints::Checkpoints>> {
+        self.checkpoints.get()
     }
 
     /// Appends a parsed batch. Fills for orders neither in the log nor earlier in the batch are

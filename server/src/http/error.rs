@@ -23,6 +23,9 @@ pub enum ApiError {
     NotFound,
     #[error("{message}")]
     Conflict { message: String, detail: Value },
+    /// Not ready yet (503 with `Retry-After: 5`).
+    #[error("{message}")]
+    Unavailable { message: String },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -39,6 +42,7 @@ impl IntoResponse for ApiError {
             ApiError::TooLarge { message } => (StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "too_large", "message": message})),
             ApiError::Conflict { message, detail } => (StatusCode::CONFLICT, merge(json!({"error": "conflict", "message": message}), detail)),
             ApiError::NotFound => (StatusCode::NOT_FOUND, json!({"error": "not_found", "message": "no such resource"})),
+            ApiError::Unavailable { message } => (StatusCode::SERVICE_UNAVAILABLE, json!({"error": "unavailable", "message": message})),
             ApiError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error in API");
                 (StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "internal", "message": "internal error; see the server log"}))
@@ -47,6 +51,9 @@ impl IntoResponse for ApiError {
         let mut res = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
         res
     }

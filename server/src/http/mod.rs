@@ -6,6 +6,7 @@ use axum::Router;
 use crate::AppState;
 
 pub mod analytics;
+pub mod checkpoints;
 pub mod compliance;
 pub mod error;
 pub mod events;
@@ -21,5 +22,5 @@ pub use analytics::MAX_RETURNS;
 
 /// Every route of the API, the health checks and the live stream.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(events::router()).merge(analytics::router()).merge(compliance::router()).merge(governance::router()).merge(live::router()).merge(health::router())
+    Router::new().merge(events::router()).merge(analytics::router()).merge(compliance::router()).merge(checkpoints::router()).merge(governance::router()).merge(live::router()).merge(health::router())
 }

@@ -1,9 +1,30 @@
 //! Background work, each job a `run_once(now)` that tests call directly, and a `spawn` that
 //! calls it on a timer. A job takes `now` and never reads the clock itself.
+pub mod checkpoints;
 pub mod housekeeping;
 pub mod rules;
 pub mod snapshots;
 
+pub use checkpoints::CheckpointJob;
 pub use housekeeping::{Housekeeping, Swept};
 pub use rules::Rules;
 pub use snapshots::Snapshots;
+
+/// Runs `step(now)` every `tick` for the life of the process (a late tick is delayed, not
+/// bunched); a failed step is logged as `what` and tried again at the next tick.
+pub(crate) fn every<F, Fut, T>(tick: std::time::Duration, what: &'static str, step: F)
+where
+    F: Fn(chrono::DateTime<chrono::Utc>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<T>> + Send,
+{
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval(tick);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            timer.tick().await;
+            if let Err(e) = step(chrono::Utc::now()).await {
+                tracing::warn!(error = %e, "{what} failed; tried again at the next tick");
+            }
+        }
+    });
+}

@@ -74,15 +74,9 @@ impl Snapshots {
     /// Checks every `tick`, for the life of the process; a failed write is logged and tried
     /// again at the next tick.
     pub fn spawn(self, tick: Duration) {
-        tokio::spawn(async move {
-            let mut timer = tokio::time::interval(tick);
-            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                timer.tick().await;
-                if let Err(e) = self.run_once(Utc::now()).await {
-                    tracing::warn!(error = %e, "fold snapshot failed; tried again at the next tick");
-                }
-            }
+        super::every(tick, "fold snapshot", move |now| {
+            let job = self.clone();
+            async move { job.run_once(now).await }
         });
     }
 }

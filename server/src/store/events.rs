@@ -241,6 +241,16 @@ macro_rules! event_log {
                 Ok(hash.and_then(|h| h.try_into().ok()))
             }
 
+            async fn hashes_after(&self, after: u64, limit: u32) -> Result<Vec<Hash>> {
+                let after = i64::try_from(after).unwrap_or(i64::MAX);
+                let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(|h| Hash::try_from(h.as_slice()).map_err(|_| anyhow::anyhow!("a stored hash is not 32 bytes"))).collect()
+            }
+
             async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String> {
                 let mut q = QueryBuilder::<$DB>::new(format!("{}{}", <$DB as Dialect>::EXPLAIN, id_lookup_prefix::<$DB>(kind, column)));
                 <$DB as Dialect>::push_in(&mut q, column, (0..n).map(|i| format!("id-{i}")).collect());

@@ -45,6 +45,9 @@ pub trait EventLog: Send + Sync {
     async fn signal_details(&self, signal_ids: &[&str]) -> Result<Vec<Event>>;
     /// The hash of the event at `seq`, if there is one.
     async fn hash_at(&self, seq: u64) -> Result<Option<Hash>>;
+    /// The chain hashes of the events after `after`, in seq order, at most `limit` (the leaves of
+    /// the checkpoints' Merkle tree).
+    async fn hashes_after(&self, after: u64, limit: u32) -> Result<Vec<Hash>>;
     /// The plan the database picks for the append's look-up of `n` signal or order ids (a test
     /// keeps it on the id index).
     async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String>;

@@ -446,6 +446,11 @@ const ROUTES: &[RouteRule] = &[
     RouteRule { method: "GET", path: "/api/v1/compliance/issues", body: "", scopes: &["read"], session: Some(Permission::ViewCompliance) },
     RouteRule { method: "GET", path: "/api/v1/compliance/issues/1", body: "", scopes: &["read"], session: Some(Permission::ViewCompliance) },
     RouteRule { method: "GET", path: "/api/v1/compliance/limits", body: "", scopes: &["read"], session: Some(Permission::ViewCompliance) },
+    // Checkpoints and proofs are for whoever checks the records, investors included.
+    RouteRule { method: "GET", path: "/api/v1/checkpoints", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
+    RouteRule { method: "GET", path: "/api/v1/checkpoints/latest", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
+    RouteRule { method: "GET", path: "/api/v1/proofs/inclusion?seq=1", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
+    RouteRule { method: "GET", path: "/api/v1/proofs/consistency?from=1&to=2", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
 ];
 
 #[tokio::test]

@@ -9,5 +9,6 @@ mod hardening;
 mod snapshots;
 mod store;
 mod compliance;
+mod checkpoints;
 
 pub use helpers::*;

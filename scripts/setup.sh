@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Tradewatch needs to build (and, with --test, to test), skipping what is there.
 # Sources: rustup (wasm target), crates.io (wasm-bindgen-cli), npm (binaryen's wasm-opt,
-# playwright-core), Debian (chromium, for --test only). Nothing else is downloaded.
+# playwright-core), Debian (chromium and poppler-utils, for --test only). Nothing else is downloaded.
 # cargo-leptos is not needed: scripts/build-site.sh builds the site with cargo and wasm-bindgen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,12 +33,13 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/pl
   (cd end2end && npm ci --no-audit --no-fund)
 fi
 
-# Debian chromium for the end-to-end tests (the demo does not need it).
-if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
-  say "installing Debian chromium"
+# Debian chromium for the end-to-end tests (the demo does not need it), and poppler-utils
+# (pdftotext: the report tests read the PDFs back).
+if [ "$with_browser" = 1 ] && { [ ! -x /usr/bin/chromium ] || ! command -v pdftotext >/dev/null; }; then
+  say "installing Debian chromium and poppler-utils"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium poppler-utils
 fi
 # PostgreSQL for the second storage backend's tests (--test only): the machine's server on
 # 127.0.0.1:5432 (trust auth, database `test`), started with pg_ctlcluster when it is not

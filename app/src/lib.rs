@@ -117,6 +117,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/config/settings") view=pages::settings::SettingsPage/>
                     <Route path=path!("/admin") view=pages::admin::AdminPage/>
                     <Route path=path!("/investor") view=pages::investor::InvestorPage/>
+                    <Route path=path!("/reports") view=pages::reports::ReportsPage/>
+                    <Route path=path!("/reports/:week") view=pages::reports::ReportPage/>
                     <Route path=path!("/account") view=pages::account::AccountPage/>
                 </Routes>
             </Shell>
@@ -169,6 +171,7 @@ fn Shell(user: Option<session::SessionUser>, path: String, children: Children) -
                 </Show>
                 <Show when=move || user.get().is_some()>
                     <a href="/investor" aria-current=current("/investor")>"Investor portal"</a>
+                    <a href="/reports" aria-current=current("/reports")>"Reports"</a>
                 </Show>
             </nav>
             <Show when=move || can(P::ViewOperations)>

@@ -61,6 +61,15 @@ pub trait ConsoleService: Send + Sync + 'static {
     /// The monthly compliance report of the month of `day`, over the issues `viewer` may see.
     fn compliance_monthly(&self, viewer: Option<&SessionUser>, day: chrono::NaiveDate) -> domain::compliance::report::MonthlyReport;
     /// Every order of a UTC day (source time) with its fills and compliance status.
+    /// The weekly report archive, newest week first.
+    async fn reports(&self) -> Result<Vec<domain::view::ReportMeta>, Internal>;
+    /// One archived report file (`format` `html` or `pdf`).
+    async fn report_file(&self, week: &str, format: &str) -> Result<Option<Vec<u8>>, Internal>;
+    /// Generates and archives the report of the ISO week `week` (`YYYY-Www`; none: the newest
+    /// complete week of market time), as `actor` asked.
+    async fn generate_report(&self, actor: &SessionUser, week: Option<&str>) -> Result<domain::view::ReportMeta, AppError>;
+    /// The newest `limit` signed checkpoints and the key that signs them.
+    async fn checkpoints(&self, limit: u32) -> Result<domain::view::CheckpointsView, Internal>;
     async fn trade_day(&self, day: chrono::NaiveDate) -> Result<Vec<domain::compliance::report::TradeRow>, Internal>;
     /// A step of an issue's workflow (acknowledge, resolve, waive, confirm_waiver) by a person.
     async fn review_issue(&self, actor: &SessionUser, id: u64, action: &str, note: Option<String>) -> Result<(), AppError>;

@@ -38,6 +38,8 @@ pub enum Permission {
     ReviewCompliance,
     /// Download the monthly compliance report and the daily trade report.
     ComplianceReports,
+    /// Generate a weekly research report now (the schedule generates them anyway).
+    GenerateReports,
 }
 
 impl Role {
@@ -71,6 +73,7 @@ impl Role {
             ViewCompliance => matches!(self, Admin | Trader | Risk | Auditor),
             ReviewCompliance => matches!(self, Trader | Risk),
             ComplianceReports => matches!(self, Admin | Risk | Auditor),
+            GenerateReports => matches!(self, Admin | Risk),
         }
     }
 }

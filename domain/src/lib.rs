@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod projection;
 pub mod recent;
 pub mod regime;
+pub mod report;
 pub mod risk;
 pub mod series;
 pub mod text;

@@ -56,6 +56,7 @@ pub fn summary(e: &Event) -> String {
             None => format!("compliance issue opened ({}, {}): {} — {}", c.severity.as_str(), c.rule, c.scope_id.as_ref().map(|s| s.as_str()).unwrap_or("portfolio"), c.detail),
         },
         Body::ComplianceReview(r) => format!("compliance issue #{} {} by {}{}", r.issue_id, r.action.as_str(), r.actor, r.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default()),
+        Body::ReportPublished(r) => format!("weekly report {} published{}: HTML sha256 {}…, PDF sha256 {}…", r.week, r.actor.as_ref().map(|a| format!(" by {a}")).unwrap_or_default(), &r.html_sha256[..r.html_sha256.len().min(12)], &r.pdf_sha256[..r.pdf_sha256.len().min(12)]),
         Body::Checkpoint(c) => format!("checkpoint of events 1-{} signed by {}: root {}", c.tree_size, c.origin, &c.root[..c.root.len().min(16)]),
     }
 }

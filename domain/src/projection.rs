@@ -369,7 +369,8 @@ impl Projection {
             | Body::Control(_)
             | Body::ComplianceIssue(_)
             | Body::ComplianceReview(_)
-            | Body::Checkpoint(_) => {}
+            | Body::Checkpoint(_)
+            | Body::ReportPublished(_) => {}
         }
         None
     }
@@ -632,6 +633,11 @@ impl Projection {
     /// Equity after each distinct market timestamp (the native bar interval), oldest first.
     pub fn equity_points(&self) -> &[Point] {
         &self.curve
+    }
+
+    /// Equity at the last event of each UTC day (market time), exact.
+    pub fn daily_equity(&self) -> Vec<(NaiveDate, Decimal)> {
+        self.daily_close.iter().map(|(d, e)| (*d, *e)).collect()
     }
 
     /// Equity at the last event of each UTC day (market time).

@@ -115,6 +115,40 @@ pub struct InvestorView {
     pub equity_curve: Vec<Point>,
 }
 
+/// An archived weekly report (`GET /api/v1/reports`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportMeta {
+    /// ISO week, `YYYY-Www`.
+    pub week: String,
+    pub html_sha256: String,
+    pub pdf_sha256: String,
+    /// The seq of the `report_published` event that recorded these hashes.
+    pub published_seq: u64,
+    pub generated_at: DateTime<Utc>,
+    pub html_bytes: u64,
+    pub pdf_bytes: u64,
+}
+
+/// The signed checkpoints of the log as the portal lists them (see `crate::merkle`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointsView {
+    /// The console's ed25519 public key (hex); `None` when checkpoints are off.
+    pub public_key: Option<String>,
+    /// Events in the log now.
+    pub head_seq: u64,
+    /// Newest first.
+    pub checkpoints: Vec<CheckpointRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointRow {
+    /// The seq of the `checkpoint` event that recorded it.
+    pub seq: u64,
+    pub checkpoint: crate::merkle::Checkpoint,
+    /// Its signature verifies with the console's published key.
+    pub signature_ok: bool,
+}
+
 /// An API token as admins see it (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenView {

@@ -47,6 +47,9 @@ pub struct Config {
     /// Sign a checkpoint of the log once it has grown this many events past the last one (and
     /// at least hourly while it grows); 0: none signed automatically (the API still answers).
     pub checkpoint_every: u64,
+    /// Generate each week's research report once market time has passed its end (tests turn
+    /// it off and call the job themselves).
+    pub report_schedule: bool,
     /// The store: `postgres://...` for PostgreSQL; unset, the SQLite file under `data_dir`.
     pub database_url: Option<SecretString>,
 }
@@ -65,6 +68,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             snapshot_every: default_snapshot_every() as u64,
             checkpoint_every: default_checkpoint_every() as u64,
+            report_schedule: true,
             database_url: None,
         }
     }
@@ -295,6 +299,7 @@ impl Settings {
             trusted_proxies: self.trusted_proxies,
             snapshot_every: self.snapshot_every as u64,
             checkpoint_every: self.checkpoint_every as u64,
+            report_schedule: true,
             database_url: self.database_url,
         })
     }

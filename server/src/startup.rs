@@ -23,7 +23,7 @@ use crate::store::Store;
 /// Server functions that answer with a file: a browser's plain form post to one of them
 /// accepts `text/html`, which leptos_axum answers with a redirect back to the page; asking for
 /// any type makes it answer with the file.
-const DOWNLOAD_FNS: [&str; 1] = ["/api/compliance_report"];
+const DOWNLOAD_FNS: [&str; 2] = ["/api/compliance_report", "/api/download_report"];
 
 async fn download_accepts_any(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     if DOWNLOAD_FNS.contains(&req.uri().path()) {
@@ -51,6 +51,9 @@ impl Application {
         crate::jobs::Rules { console: Arc::clone(&console) }.spawn(std::time::Duration::from_secs(1));
         crate::jobs::Snapshots::new(Arc::clone(&console), config.snapshot_every, crate::jobs::snapshots::MIN_GAP).spawn(std::time::Duration::from_secs(5));
         let checkpoints = console.enable_checkpoints(crate::checkpoints::load_key(&config.data_dir)?);
+        if config.report_schedule {
+            crate::jobs::ReportSchedule { console: Arc::clone(&console) }.spawn(std::time::Duration::from_secs(10));
+        }
         if config.checkpoint_every > 0 {
             crate::jobs::CheckpointJob { console: Arc::clone(&console), checkpoints, every: config.checkpoint_every, max_age: crate::jobs::checkpoints::MAX_AGE }
                 .spawn(std::time::Duration::from_secs(5));

@@ -14,6 +14,7 @@ pub mod kpis;
 pub mod performance;
 pub mod lineage;
 pub mod login;
+pub mod reports;
 pub mod risk;
 pub mod settings;
 pub mod signals;

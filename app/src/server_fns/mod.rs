@@ -15,6 +15,7 @@ pub mod compliance;
 pub mod governance;
 pub mod investor;
 pub mod operations;
+pub mod reports;
 
 pub use admin::*;
 pub use analytics::*;
@@ -22,6 +23,7 @@ pub use compliance::*;
 pub use governance::*;
 pub use investor::*;
 pub use operations::*;
+pub use reports::*;
 
 /// The console service, for a caller allowed `p`.
 #[cfg(feature = "ssr")]

@@ -348,6 +348,11 @@ impl Compliance {
         &self.policy
     }
 
+    /// Every issue, oldest first.
+    pub fn all_issues(&self) -> impl Iterator<Item = &Issue> {
+        self.issues.values()
+    }
+
     pub fn issue(&self, id: u64) -> Option<&Issue> {
         self.issues.get(&id)
     }
@@ -537,7 +542,7 @@ impl Compliance {
             }
             Body::ComplianceIssue(c) => self.on_issue_event(s, c),
             Body::ComplianceReview(r) => self.on_review(s, r),
-            Body::OperatorResponse(_) | Body::Heartbeat(_) | Body::System(_) | Body::Control(_) | Body::Checkpoint(_) => {}
+            Body::OperatorResponse(_) | Body::Heartbeat(_) | Body::System(_) | Body::Control(_) | Body::Checkpoint(_) | Body::ReportPublished(_) => {}
         }
     }
 

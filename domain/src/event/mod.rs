@@ -118,10 +118,11 @@ pub enum Kind {
     ComplianceIssue,
     ComplianceReview,
     Checkpoint,
+    ReportPublished,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::MarketSnapshot,
         Kind::Signal,
         Kind::RiskCheck,
@@ -136,6 +137,7 @@ impl Kind {
         Kind::ComplianceIssue,
         Kind::ComplianceReview,
         Kind::Checkpoint,
+        Kind::ReportPublished,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -153,11 +155,12 @@ impl Kind {
             Kind::ComplianceIssue => "compliance_issue",
             Kind::ComplianceReview => "compliance_review",
             Kind::Checkpoint => "checkpoint",
+            Kind::ReportPublished => "report_published",
         }
     }
     /// Kinds only the console writes (a person's or a rule's action): the ingest API refuses them.
     pub fn console_only(self) -> bool {
-        matches!(self, Kind::ConfigChange | Kind::Control | Kind::OperatorResponse | Kind::ComplianceIssue | Kind::ComplianceReview | Kind::Checkpoint)
+        matches!(self, Kind::ConfigChange | Kind::Control | Kind::OperatorResponse | Kind::ComplianceIssue | Kind::ComplianceReview | Kind::Checkpoint | Kind::ReportPublished)
     }
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -407,6 +410,19 @@ pub struct Checkpoint {
     pub signature: String,
 }
 
+/// A weekly report was archived: the SHA-256 of its two files, the log head it was computed
+/// from, and who asked for it (none: the schedule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportPublished {
+    /// ISO week, `YYYY-Www`.
+    pub week: Id,
+    pub html_sha256: String,
+    pub pdf_sha256: String,
+    pub head_seq: u64,
+    pub checkpoint_seq: Option<u64>,
+    pub actor: Option<Id>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub component: Id,
@@ -430,6 +446,7 @@ pub enum Body {
     ComplianceIssue(ComplianceIssue),
     ComplianceReview(ComplianceReview),
     Checkpoint(Checkpoint),
+    ReportPublished(ReportPublished),
 }
 
 /// A parsed event: valid by construction.
@@ -457,6 +474,7 @@ impl Event {
             Body::ComplianceIssue(_) => Kind::ComplianceIssue,
             Body::ComplianceReview(_) => Kind::ComplianceReview,
             Body::Checkpoint(_) => Kind::Checkpoint,
+            Body::ReportPublished(_) => Kind::ReportPublished,
         }
     }
 
@@ -591,6 +609,14 @@ impl Event {
                 head_hash: f.hex("head_hash", 32)?,
                 public_key: f.hex("public_key", 32)?,
                 signature: f.hex("signature", 64)?,
+            }),
+            Kind::ReportPublished => Body::ReportPublished(ReportPublished {
+                week: f.id("week")?,
+                html_sha256: f.hex("html_sha256", 32)?,
+                pdf_sha256: f.hex("pdf_sha256", 32)?,
+                head_seq: f.opt_u64("head_seq")?.ok_or_else(|| ParseError::field("head_seq", "required"))?,
+                checkpoint_seq: f.opt_u64("checkpoint_seq")?,
+                actor: f.opt_id("actor")?,
             }),
         };
         Ok(Event { event_id, ts, body })

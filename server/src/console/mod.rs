@@ -21,9 +21,11 @@ mod live;
 mod reads;
 mod service;
 mod snapshot;
+mod weekly;
 
 pub use live::LiveFrame;
 pub use snapshot::Rebuilt;
+pub use weekly::{FUND, GRACE};
 pub use actions::system_event;
 use actions::wire_id;
 use reads::{PerHead, Reports};

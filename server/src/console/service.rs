@@ -193,6 +193,32 @@ impl ConsoleService for Console {
         folds.compliance.monthly_report(day, &|i| sees_issue(viewer, config, i))
     }
 
+    async fn reports(&self) -> Result<Vec<domain::view::ReportMeta>, Internal> {
+        self.store.reports().await.map_err(internal)
+    }
+
+    async fn report_file(&self, week: &str, format: &str) -> Result<Option<Vec<u8>>, Internal> {
+        self.store.report_file(week, format).await.map_err(internal)
+    }
+
+    async fn generate_report(&self, actor: &SessionUser, week: Option<&str>) -> Result<domain::view::ReportMeta, AppError> {
+        let monday = match week {
+            Some(w) => domain::report::parse_week(w.trim()).ok_or_else(|| AppError::Invalid("week: an ISO week YYYY-Www, e.g. 2024-W43".into()))?,
+            None => self.last_complete_week().ok_or_else(|| AppError::Invalid("the log holds no market data yet".into()))?,
+        };
+        Ok(self.publish_report(monday, Some(&actor.username), Utc::now()).await.map_err(internal)?)
+    }
+
+    async fn checkpoints(&self, limit: u32) -> Result<domain::view::CheckpointsView, Internal> {
+        let key = self.checkpoints().map(|c| c.public_key());
+        let published = crate::checkpoints::published(&self.store, limit).await.map_err(internal)?;
+        let checkpoints = published
+            .into_iter()
+            .map(|p| domain::view::CheckpointRow { seq: p.seq, signature_ok: p.checkpoint.verify(key.as_deref()).is_ok(), checkpoint: p.checkpoint })
+            .collect();
+        Ok(domain::view::CheckpointsView { public_key: key, head_seq: self.head_seq(), checkpoints })
+    }
+
     async fn trade_day(&self, day: chrono::NaiveDate) -> Result<Vec<domain::compliance::report::TradeRow>, Internal> {
         self.trade_day_rows(day).await.map_err(internal)
     }

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod governance;
 pub mod health;
 pub mod live;
+pub mod reports;
 
 pub use error::{ApiError, ApiResult};
 pub(crate) use error::bad;
@@ -22,5 +23,5 @@ pub use analytics::MAX_RETURNS;
 
 /// Every route of the API, the health checks and the live stream.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(events::router()).merge(analytics::router()).merge(compliance::router()).merge(checkpoints::router()).merge(governance::router()).merge(live::router()).merge(health::router())
+    Router::new().merge(events::router()).merge(analytics::router()).merge(compliance::router()).merge(checkpoints::router()).merge(reports::router()).merge(governance::router()).merge(live::router()).merge(health::router())
 }

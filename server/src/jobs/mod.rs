@@ -2,10 +2,12 @@
 //! calls it on a timer. A job takes `now` and never reads the clock itself.
 pub mod checkpoints;
 pub mod housekeeping;
+pub mod reports;
 pub mod rules;
 pub mod snapshots;
 
 pub use checkpoints::CheckpointJob;
+pub use reports::ReportSchedule;
 pub use housekeeping::{Housekeeping, Swept};
 pub use rules::Rules;
 pub use snapshots::Snapshots;

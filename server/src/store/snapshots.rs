@@ -23,6 +23,19 @@ pub struct Snapshot {
     pub data: Vec<u8>,
 }
 
+/// A week's report as archived.
+#[derive(Debug, Clone)]
+pub struct ReportFiles {
+    pub week: String,
+    pub html: Vec<u8>,
+    pub pdf: Vec<u8>,
+    pub html_bytes: u64,
+    pub pdf_bytes: u64,
+    pub html_sha256: String,
+    pub pdf_sha256: String,
+    pub published_seq: u64,
+}
+
 macro_rules! artifacts {
     ($DB:ty) => {
         #[async_trait]
@@ -64,6 +77,56 @@ macro_rules! artifacts {
 
             async fn drop_snapshots(&self) -> Result<u64> {
                 Ok(sqlx::query("DELETE FROM fold_snapshots").execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn save_report(&self, r: &ReportFiles, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO reports (week, html, pdf, html_sha256, pdf_sha256, published_seq, generated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (week) DO UPDATE SET html = excluded.html, pdf = excluded.pdf, html_sha256 = excluded.html_sha256, \
+                     pdf_sha256 = excluded.pdf_sha256, published_seq = excluded.published_seq, generated_at_ms = excluded.generated_at_ms",
+                )
+                .bind(&r.week)
+                .bind(&r.html)
+                .bind(&r.pdf)
+                .bind(&r.html_sha256)
+                .bind(&r.pdf_sha256)
+                .bind(i64::try_from(r.published_seq).unwrap_or(i64::MAX))
+                .bind(now.timestamp_millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn reports(&self) -> Result<Vec<domain::view::ReportMeta>> {
+                let rows = sqlx::query("SELECT week, html_sha256, pdf_sha256, published_seq, generated_at_ms, length(html) AS html_bytes, length(pdf) AS pdf_bytes FROM reports ORDER BY week DESC")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let seq: i64 = r.try_get("published_seq")?;
+                        let at: i64 = r.try_get("generated_at_ms")?;
+                        let html_bytes: i64 = r.try_get::<i64, _>("html_bytes").or_else(|_| r.try_get::<i32, _>("html_bytes").map(i64::from))?;
+                        let pdf_bytes: i64 = r.try_get::<i64, _>("pdf_bytes").or_else(|_| r.try_get::<i32, _>("pdf_bytes").map(i64::from))?;
+                        Ok(domain::view::ReportMeta {
+                            week: r.try_get("week")?,
+                            html_sha256: r.try_get("html_sha256")?,
+                            pdf_sha256: r.try_get("pdf_sha256")?,
+                            published_seq: u64::try_from(seq).unwrap_or(0),
+                            generated_at: super::ms_to_dt(at),
+                            html_bytes: u64::try_from(html_bytes).unwrap_or(0),
+                            pdf_bytes: u64::try_from(pdf_bytes).unwrap_or(0),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn report_file(&self, week: &str, format: &str) -> Result<Option<Vec<u8>>> {
+                let sql = match format {
+                    "html" => "SELECT html FROM reports WHERE week = $1",
+                    "pdf" => "SELECT pdf FROM reports WHERE week = $1",
+                    _ => return Ok(None),
+                };
+                Ok(sqlx::query_scalar(sql).bind(week).fetch_optional(&self.pool).await?)
             }
         }
     };

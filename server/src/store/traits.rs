@@ -129,6 +129,12 @@ pub trait Artifacts: Send + Sync {
     async fn latest_snapshot(&self) -> Result<Option<Snapshot>>;
     /// Deletes every snapshot: the next start folds the whole log.
     async fn drop_snapshots(&self) -> Result<u64>;
+    /// Archives a week's report files (replacing an older version of that week).
+    async fn save_report(&self, r: &super::snapshots::ReportFiles, now: DateTime<Utc>) -> Result<()>;
+    /// The archive, newest week first (without the files).
+    async fn reports(&self) -> Result<Vec<domain::view::ReportMeta>>;
+    /// One archived file: `format` is `html` or `pdf`.
+    async fn report_file(&self, week: &str, format: &str) -> Result<Option<Vec<u8>>>;
 }
 
 /// A whole storage backend.

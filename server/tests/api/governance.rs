@@ -45,6 +45,11 @@ const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
     ("get_settings_form", "", Some(Permission::ViewOperations)),
     ("settings_form", "fields[/gating/threshold]=10&step=preview&base_version=0&reason=matrix+test+change", Some(Permission::ChangeConfig)),
     ("get_investor_summary", "", Some(Permission::ViewInvestor)),
+    ("get_checkpoints", "", Some(Permission::ViewInvestor)),
+    ("list_reports", "", Some(Permission::ViewInvestor)),
+    ("get_report_html", "week=2024-W43", Some(Permission::ViewInvestor)),
+    ("download_report", "week=2024-W43&format=pdf", Some(Permission::ViewInvestor)),
+    ("generate_report", "week=2024-W43", Some(Permission::GenerateReports)),
     ("change_password", "current=wrong&new=whatever-long-enough", Some(Permission::ViewInvestor)),
     ("totp_status", "", Some(Permission::ViewInvestor)),
     ("totp_begin", "", Some(Permission::ViewInvestor)),
@@ -451,6 +456,8 @@ const ROUTES: &[RouteRule] = &[
     RouteRule { method: "GET", path: "/api/v1/checkpoints/latest", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
     RouteRule { method: "GET", path: "/api/v1/proofs/inclusion?seq=1", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
     RouteRule { method: "GET", path: "/api/v1/proofs/consistency?from=1&to=2", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
+    RouteRule { method: "GET", path: "/api/v1/reports", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
+    RouteRule { method: "GET", path: "/api/v1/reports/2024-W43.pdf", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
 ];
 
 #[tokio::test]

@@ -136,6 +136,7 @@ pub fn config_on(dir: &std::path::Path, location: &Location) -> Config {
     let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), dir.to_path_buf());
     // Checkpoints are signed when a test runs the job (`checkpoints.rs`), not on a timer.
     config.checkpoint_every = 0;
+    config.report_schedule = false;
     if let Location::Postgres(url) = location {
         config.database_url = Some(url.clone());
     }

@@ -10,5 +10,6 @@ mod snapshots;
 mod store;
 mod compliance;
 mod checkpoints;
+mod reports;
 
 pub use helpers::*;

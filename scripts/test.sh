@@ -18,7 +18,7 @@ step() { # step NAME COMMAND...: runs it and prints its time
 }
 
 step "set-up (installs only what is missing)" bash scripts/setup.sh --test
-step "unit and property tests: domain, charts, engine" cargo test -p domain -p charts -p engine
+step "unit and property tests: domain, charts, engine, reports" cargo test -p domain -p charts -p engine -p reports
 step "unit tests: app (ssr)" cargo test -p app --features ssr
 # The server's suite runs on each storage backend: SQLite (default), then PostgreSQL, where
 # every test creates its own database on the machine's server (dropped before and after).

@@ -1,0 +1,81 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { startConsole, launchBrowser, open, signIn, ts, roundTrip } from './harness.mjs';
+
+const DAY = 86_400_000;
+let app, browser, risk, investor;
+before(async () => {
+  app = await startConsole();
+  browser = await launchBrowser();
+  risk = await signIn(browser, app.base, 'risk');
+  investor = await signIn(browser, app.base, 'investor');
+  // A position marked daily for 14 days from Thursday 2024-10-24: 2024-W44 is complete.
+  await app.post(roundTrip());
+  const marks = [];
+  for (let d = 1; d <= 14; d++) {
+    const mid = String(68_000 + ((d * 137) % 900) - 300);
+    marks.push({ event_id: `m${d}`, kind: 'market_snapshot', ts: ts(d * DAY), instrument: 'BTCUSDT', bid: mid, ask: mid, mid, last: mid, volume: '10' });
+  }
+  await app.post(marks);
+});
+after(async () => { await browser?.close(); app?.stop(); });
+
+/// Reloads `url` until `selector` is there (the schedule runs every 10 s).
+async function waitFor(context, url, selector, ms = 40_000) {
+  const page = await open(context, url);
+  const until = Date.now() + ms;
+  while (!(await page.$(selector))) {
+    if (Date.now() > until) throw new Error(`${selector} did not appear on ${url}`);
+    await page.waitForTimeout(1_000);
+    await page.reload();
+    await page.waitForSelector('body[data-hydrated]');
+  }
+  return page;
+}
+
+test('an investor sees the track record and the signed checkpoints, and downloads the week as PDF and HTML', async () => {
+  const portal = await waitFor(investor, app.base + '/investor', '[data-testid=checkpoints] tbody tr');
+  await portal.waitForSelector('[data-testid=investor-kpis]');
+  assert.match(await portal.textContent('[data-testid=checkpoint-key]'), /^[0-9a-f]{64}$/);
+  assert.match(await portal.textContent('[data-testid=checkpoints] tbody tr'), /valid/);
+  await portal.screenshot({ path: 'screenshots/investor-portal.png', fullPage: true });
+
+  const page = await waitFor(investor, app.base + '/reports', '[data-testid=report-2024-W44]');
+  assert.equal(await page.$('[data-testid=generate-form]'), null, 'no generate button for an investor');
+  const [pdf] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-pdf-2024-W44]')]);
+  assert.equal(pdf.suggestedFilename(), 'tradewatch-report-2024-W44.pdf');
+  const pdfBytes = readFileSync(await pdf.path());
+  assert.equal(pdfBytes.subarray(0, 5).toString(), '%PDF-');
+  const [html] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-html-2024-W44]')]);
+  const htmlText = readFileSync(await html.path(), 'utf8');
+  assert.match(htmlText, /Executive summary/);
+  assert.doesNotMatch(htmlText, /<script/i);
+  // The recorded hash is the downloaded file's.
+  const { body } = await app.get('/api/v1/reports');
+  const { createHash } = await import('node:crypto');
+  assert.equal(createHash('sha256').update(pdfBytes).digest('hex'), body.reports.find((r) => r.week === '2024-W44').pdf_sha256);
+
+  await page.click('a[href="/reports/2024-W44"]');
+  await page.waitForSelector('[data-testid=report-body] h2');
+  assert.match(await page.textContent('[data-testid=report-body]'), /Sharpe/);
+  await page.screenshot({ path: 'screenshots/report-page.png', fullPage: false });
+  assert.deepEqual(page.errors, []);
+  // No operations page for an investor.
+  const ops = await open(investor, app.base + '/execution');
+  assert.match(ops.url(), /\/investor$/);
+});
+
+test('risk generates a week now; the archive shows it', async () => {
+  const page = await open(risk, app.base + '/reports');
+  await page.fill('[data-testid=generate-form] input[name=week]', '2024-W43');
+  await page.click('[data-testid=generate-now]');
+  await page.waitForSelector('[data-testid=report-done]');
+  assert.match(page.url(), /done=2024-W43/);
+  await page.waitForSelector('[data-testid=report-2024-W43]');
+  await page.fill('[data-testid=generate-form] input[name=week]', 'last week');
+  await page.click('[data-testid=generate-now]');
+  await page.waitForSelector('[data-testid=report-error]');
+  assert.match(await page.textContent('[data-testid=report-error]'), /ISO week/);
+  await page.screenshot({ path: 'screenshots/reports.png', fullPage: true });
+});

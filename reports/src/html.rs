@@ -11,7 +11,7 @@ const CSS: &str = ".tw-report{font-family:system-ui,-apple-system,'Segoe UI',san
 .tw-report h1{font-size:1.7rem;margin:.2rem 0}.tw-report h2{border-bottom:2px solid #2b5797;padding-bottom:.2rem;margin-top:2.2rem}.tw-report h3{font-size:1rem;margin:1.2rem 0 .4rem}\
 .tw-report table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.3rem 0 1rem}.tw-report th,.tw-report td{border-bottom:1px solid #dde2ea;padding:.3rem .5rem;text-align:left;vertical-align:top}\
 .tw-report th{background:#f1f4f9}.tw-report td.num,.tw-report th.num{text-align:right;font-variant-numeric:tabular-nums}.tw-report .cover td:first-child{width:16rem;color:#556}\
-.tw-report .note{color:#556;font-size:.9rem}.tw-report figure{margin:.5rem 0 1.2rem}.tw-report figcaption{font-size:.85rem;color:#556}.tw-report .hash{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all}";
+.tw-report .note{color:#556;font-size:.9rem}.tw-report figure{margin:.5rem 0 1.2rem}.tw-report figcaption{font-size:.85rem;color:#556}.tw-report .hash{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all;overflow-wrap:anywhere}.tw-report .cover{table-layout:fixed}";
 
 /// The markers around the part of the file a page may embed (style and content).
 pub const FRAGMENT_START: &str = "<!--report-->";

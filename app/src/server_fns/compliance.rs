@@ -67,9 +67,7 @@ pub async fn get_compliance_issue(id: u64) -> Result<IssueDetail, AppError> {
 /// answers like any server function.
 #[server(endpoint = "review_compliance_issue")]
 pub async fn review_compliance_issue(id: u64, action: String, note: Option<String>, totp: Option<String>) -> Result<(), AppError> {
-    let from_form = use_context::<axum::http::request::Parts>()
-        .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
-        .unwrap_or(false);
+    let from_form = super::from_form();
     let result = async {
         let user = crate::session::require(Permission::ReviewCompliance)?;
         let c = console(Permission::ReviewCompliance)?;

@@ -25,6 +25,15 @@ pub use investor::*;
 pub use operations::*;
 pub use reports::*;
 
+/// Whether the call is a browser's plain form post (it accepts HTML): such a call is answered
+/// with a redirect carrying `?done=` or `?error=`, never an error page.
+#[cfg(feature = "ssr")]
+fn from_form() -> bool {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false)
+}
+
 /// The console service, for a caller allowed `p`.
 #[cfg(feature = "ssr")]
 fn console(p: Permission) -> Result<crate::service::Console, AppError> {

@@ -49,20 +49,24 @@ pub async fn download_report(week: String, format: String) -> Result<leptos::ser
 
 /// Generates the report of `week` (`YYYY-Www`; empty: the newest complete week of market time)
 /// now, archives it and records its hashes in the chain. Risk and admins. A plain form post is
-/// redirected to `/reports?done=WEEK` (or `?error=`).
+/// redirected to `/reports?done=WEEK` (or `?error=`); called from code, it answers the archived
+/// report's entry, or the error with its status.
 #[server(endpoint = "generate_report")]
-pub async fn generate_report(week: Option<String>) -> Result<domain::view::ReportMeta, AppError> {
-    let user = crate::session::require(Permission::GenerateReports)?;
-    let c = super::console(Permission::GenerateReports)?;
-    let week = week.map(|w| w.trim().to_string()).filter(|w| !w.is_empty());
-    match c.generate_report(&user, week.as_deref()).await {
-        Ok(meta) => {
-            leptos_axum::redirect(&format!("/reports?done={}", meta.week));
-            Ok(meta)
-        }
-        Err(e) => {
-            leptos_axum::redirect(&format!("/reports?error={}", form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect::<String>()));
-            crate::error::with_status(Err(e))
-        }
+pub async fn generate_report(week: Option<String>) -> Result<Option<domain::view::ReportMeta>, AppError> {
+    let result = async {
+        let user = crate::session::require(Permission::GenerateReports)?;
+        let c = super::console(Permission::GenerateReports)?;
+        let week = week.map(|w| w.trim().to_string()).filter(|w| !w.is_empty());
+        c.generate_report(&user, week.as_deref()).await
     }
+    .await;
+    if !super::from_form() {
+        return crate::error::with_status(result.map(Some));
+    }
+    let query = match &result {
+        Ok(meta) => format!("done={}", meta.week),
+        Err(e) => format!("error={}", form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect::<String>()),
+    };
+    leptos_axum::redirect(&format!("/reports?{query}"));
+    Ok(result.ok())
 }

@@ -21,6 +21,9 @@ pub struct TrustedProxies(pub Arc<Vec<std::net::IpAddr>>);
 #[error("internal error")]
 pub struct Internal;
 
+/// The bytes of a data export, as they are produced.
+pub type ExportStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send>>;
+
 #[async_trait::async_trait]
 pub trait ConsoleService: Send + Sync + 'static {
     fn dashboard(&self) -> DashboardView;
@@ -61,6 +64,10 @@ pub trait ConsoleService: Send + Sync + 'static {
     /// The monthly compliance report of the month of `day`, over the issues `viewer` may see.
     fn compliance_monthly(&self, viewer: Option<&SessionUser>, day: chrono::NaiveDate) -> domain::compliance::report::MonthlyReport;
     /// Every order of a UTC day (source time) with its fills and compliance status.
+    /// A raw data export as a stream of bytes (`dataset` events, fills, trades or returns;
+    /// `format` csv or parquet; `from` / `to` RFC 3339 or dates; `kind` for events): its file
+    /// name, its type and the stream.
+    fn export(&self, dataset: &str, format: &str, from: Option<&str>, to: Option<&str>, kind: Option<&str>) -> Result<(String, &'static str, ExportStream), AppError>;
     /// The weekly report archive, newest week first.
     async fn reports(&self) -> Result<Vec<domain::view::ReportMeta>, Internal>;
     /// One archived report file (`format` `html` or `pdf`).

@@ -245,7 +245,9 @@ pub struct Slippage {
 }
 
 impl Slippage {
-    pub fn apply(&mut self, event: &Event) {
+    /// Folds one event in; for a fill with a decision price and a quote, its cost parts (USD,
+    /// positive = a cost), as the export lists them.
+    pub fn apply(&mut self, event: &Event) -> Option<CostParts> {
         match &event.body {
             Body::MarketSnapshot(m) => {
                 crate::upsert(&mut self.quotes, m.instrument.as_str(), (m.bid, m.ask, m.mid));
@@ -273,9 +275,9 @@ impl Slippage {
                 }
             }
             Body::Fill(f) => {
-                let Some(info) = self.orders.get_mut(f.order_id.as_str()) else { return };
+                let info = self.orders.get_mut(f.order_id.as_str())?;
                 info.filled += f.quantity;
-                let (Some(decision), Some((mid, touch))) = (info.decision, info.arrival) else { return };
+                let (Some(decision), Some((mid, touch))) = (info.decision, info.arrival) else { return None };
                 let (s, q) = (info.sign, f.quantity);
                 let part = CostParts {
                     timing: s * (mid - decision) * q,
@@ -287,9 +289,16 @@ impl Slippage {
                 };
                 let (instrument, order_type) = (info.instrument.clone(), info.order_type);
                 self.book(&instrument, order_type.as_str(), f.liquidity.as_str(), &part);
+                return Some(part);
             }
             _ => {}
         }
+        None
+    }
+
+    /// Drops a final order's state (a replay outside the folds, which the book tells instead).
+    pub fn forget(&mut self, order_id: &str) {
+        self.orders.remove(order_id);
     }
 
     /// An order reached a final status: what it did not fill costs the move since the decision.

@@ -79,3 +79,22 @@ test('risk generates a week now; the archive shows it', async () => {
   assert.match(await page.textContent('[data-testid=report-error]'), /ISO week/);
   await page.screenshot({ path: 'screenshots/reports.png', fullPage: true });
 });
+
+test('an operations user exports the fills as Parquet and the log as CSV from the audit page', async () => {
+  const page = await open(risk, app.base + '/audit');
+  await page.click('[data-testid=export] summary');
+  await page.selectOption('[data-testid=export-dataset]', 'fills');
+  await page.selectOption('[data-testid=export-format]', 'parquet');
+  const [parquet] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-download]')]);
+  assert.equal(parquet.suggestedFilename(), 'tradewatch-fills.parquet');
+  const bytes = readFileSync(await parquet.path());
+  assert.equal(bytes.subarray(0, 4).toString(), 'PAR1');
+  assert.equal(bytes.subarray(-4).toString(), 'PAR1');
+  await page.selectOption('[data-testid=export-dataset]', 'events');
+  await page.selectOption('[data-testid=export-format]', 'csv');
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-download]')]);
+  const text = readFileSync(await csv.path(), 'utf8');
+  assert.match(text.split('\n')[0], /^seq,event_id,kind,ts,received_at/);
+  assert.ok(text.split('\n').length > 20, 'every event of the log');
+  await page.screenshot({ path: 'screenshots/export.png' });
+});

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod checkpoints;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod console;
 pub mod jobs;
 pub mod reference;

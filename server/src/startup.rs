@@ -23,7 +23,7 @@ use crate::store::Store;
 /// Server functions that answer with a file: a browser's plain form post to one of them
 /// accepts `text/html`, which leptos_axum answers with a redirect back to the page; asking for
 /// any type makes it answer with the file.
-const DOWNLOAD_FNS: [&str; 2] = ["/api/compliance_report", "/api/download_report"];
+const DOWNLOAD_FNS: [&str; 3] = ["/api/compliance_report", "/api/download_report", "/api/export_data"];
 
 async fn download_accepts_any(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     if DOWNLOAD_FNS.contains(&req.uri().path()) {

@@ -85,6 +85,7 @@ pub fn Audit() -> impl IntoView {
             <button type="submit" data-testid="filter">"Filter"</button>
             <A href="/audit">"Clear"</A>
         </Form>
+        <ExportPanel/>
         <Transition fallback=|| view! { <p class="empty">"Loading events…"</p> }>
             {move || page.get().map(|r| match r {
                 Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
@@ -163,5 +164,39 @@ pub fn EventDetail() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Raw data export: a plain form posting to the `export_data` server function, answered with
+/// the file (streamed).
+#[component]
+fn ExportPanel() -> impl IntoView {
+    view! {
+        <details class="panel" data-testid="export">
+            <summary>"Export data (CSV or Parquet)"</summary>
+            <form method="post" action="/api/export_data" class="filters">
+                <label>"Dataset "
+                    <select name="dataset" data-testid="export-dataset">
+                        <option value="events">"events (the log, one row per event)"</option>
+                        <option value="fills">"fills, with the slippage decomposition"</option>
+                        <option value="trades">"closed trades"</option>
+                        <option value="returns">"daily returns"</option>
+                    </select>
+                </label>
+                <label>"Format "
+                    <select name="format" data-testid="export-format"><option value="csv">"CSV"</option><option value="parquet">"Parquet"</option></select>
+                </label>
+                <label>"Event kind "
+                    <select name="kind">
+                        <option value="">"any"</option>
+                        {Kind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"From (UTC) "<input type="date" name="from"/></label>
+                <label>"To (UTC) "<input type="date" name="to"/></label>
+                <button type="submit" data-testid="export-download">"Download"</button>
+            </form>
+            <p class="hint">"Streamed from the log a page at a time. Money and quantities are exact decimal strings; times UTC. Kind applies to the events dataset only. For programs: GET /api/v1/export/{dataset}.{csv|parquet}?from=&to=&kind= with a read token."</p>
+        </details>
     }
 }

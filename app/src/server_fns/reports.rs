@@ -70,3 +70,21 @@ pub async fn generate_report(week: Option<String>) -> Result<Option<domain::view
     leptos_axum::redirect(&format!("/reports?{query}"));
     Ok(result.ok())
 }
+
+/// Raw data export as a file: `dataset` events, fills (with the slippage decomposition), trades
+/// or returns; `format` csv or parquet; `from` / `to` (RFC 3339 or dates, market time); `kind`
+/// for events. Streamed. Operations roles; an investor gets 403.
+#[server(endpoint = "export_data", output = leptos::server_fn::codec::Streaming)]
+pub async fn export_data(dataset: String, format: String, from: Option<String>, to: Option<String>, kind: Option<String>) -> Result<leptos::server_fn::codec::ByteStream<AppError>, AppError> {
+    use futures::StreamExt;
+    let c = crate::error::with_status(super::console(Permission::ViewOperations))?;
+    let (name, mime, stream) = crate::error::with_status(c.export(&dataset, &format, from.as_deref(), to.as_deref(), kind.as_deref()))?;
+    if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+        use axum::http::{HeaderValue, header};
+        r.insert_header(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            r.insert_header(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(leptos::server_fn::codec::ByteStream::new(stream.map(|r| r.map_err(|_| AppError::Internal))))
+}

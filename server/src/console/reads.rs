@@ -103,6 +103,11 @@ impl Console {
 
     /// Daily returns of the console's equity (last equity of each UTC day), between two dates
     /// (inclusive) when given.
+    /// Closed round trips whose close is in the range (inclusive), oldest first.
+    pub fn closed_trades_between(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Vec<domain::metrics::ClosedTrade> {
+        read(&self.folds).book.closed_trades().iter().filter(|t| from.is_none_or(|f| t.closed >= f) && to.is_none_or(|b| t.closed <= b)).cloned().collect()
+    }
+
     pub fn daily_returns(&self, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> (Vec<chrono::NaiveDate>, Vec<f64>) {
         let (dates, returns) = domain::metrics::daily_returns(read(&self.folds).book.daily_closes());
         dates.into_iter().zip(returns).filter(|(d, _)| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t)).unzip()

@@ -193,6 +193,21 @@ impl ConsoleService for Console {
         folds.compliance.monthly_report(day, &|i| sees_issue(viewer, config, i))
     }
 
+    fn export(&self, dataset: &str, format: &str, from: Option<&str>, to: Option<&str>, kind: Option<&str>) -> Result<(String, &'static str, app::service::ExportStream), AppError> {
+        let mut params = std::collections::HashMap::new();
+        for (k, v) in [("from", from), ("to", to), ("kind", kind)] {
+            if let Some(v) = v.filter(|v| !v.trim().is_empty()) {
+                params.insert(k.to_string(), v.to_string());
+            }
+        }
+        let file = format!("{dataset}.{format}");
+        let (dataset, format, filter) = crate::http::export::request(&file, &params).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let mut rx = crate::export::stream(self.store.clone(), self, dataset, format, filter);
+        let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(|r| r.map(|b| b.to_vec()))));
+        let ext = if format == crate::export::Format::Csv { "csv" } else { "parquet" };
+        Ok((format!("tradewatch-{}.{ext}", dataset.as_str()), format.mime(), Box::pin(stream)))
+    }
+
     async fn reports(&self) -> Result<Vec<domain::view::ReportMeta>, Internal> {
         self.store.reports().await.map_err(internal)
     }

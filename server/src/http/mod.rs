@@ -10,6 +10,7 @@ pub mod checkpoints;
 pub mod compliance;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod governance;
 pub mod health;
@@ -23,5 +24,5 @@ pub use analytics::MAX_RETURNS;
 
 /// Every route of the API, the health checks and the live stream.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(events::router()).merge(analytics::router()).merge(compliance::router()).merge(checkpoints::router()).merge(reports::router()).merge(governance::router()).merge(live::router()).merge(health::router())
+    Router::new().merge(events::router()).merge(analytics::router()).merge(compliance::router()).merge(checkpoints::router()).merge(reports::router()).merge(export::router()).merge(governance::router()).merge(live::router()).merge(health::router())
 }

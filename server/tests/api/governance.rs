@@ -50,6 +50,7 @@ const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
     ("get_report_html", "week=2024-W43", Some(Permission::ViewInvestor)),
     ("download_report", "week=2024-W43&format=pdf", Some(Permission::ViewInvestor)),
     ("generate_report", "week=2024-W43", Some(Permission::GenerateReports)),
+    ("export_data", "dataset=returns&format=csv", Some(Permission::ViewOperations)),
     ("change_password", "current=wrong&new=whatever-long-enough", Some(Permission::ViewInvestor)),
     ("totp_status", "", Some(Permission::ViewInvestor)),
     ("totp_begin", "", Some(Permission::ViewInvestor)),
@@ -458,6 +459,7 @@ const ROUTES: &[RouteRule] = &[
     RouteRule { method: "GET", path: "/api/v1/proofs/consistency?from=1&to=2", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
     RouteRule { method: "GET", path: "/api/v1/reports", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
     RouteRule { method: "GET", path: "/api/v1/reports/2024-W43.pdf", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },
+    RouteRule { method: "GET", path: "/api/v1/export/returns.csv", body: "", scopes: &["read"], session: Some(Permission::ViewOperations) },
 ];
 
 #[tokio::test]

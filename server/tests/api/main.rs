@@ -11,5 +11,6 @@ mod store;
 mod compliance;
 mod checkpoints;
 mod reports;
+mod export;
 
 pub use helpers::*;

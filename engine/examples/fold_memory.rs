@@ -38,7 +38,9 @@ fn main() {
                     folds.governance.apply(seq, &e, now, &folds.book);
                 }
                 Some("kpis") => folds.kpis.apply(&e),
-                Some("slippage") => folds.slippage.apply(&e),
+                Some("slippage") => {
+                    folds.slippage.apply(&e);
+                }
                 _ => folds.apply(&Stored { seq, event: &e, received_at: now }, &mut failures),
             }
         }

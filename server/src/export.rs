@@ -283,6 +283,51 @@ impl Sink {
     }
 }
 
+/// A refused export request: the parameter and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub field: String,
+    pub message: String,
+}
+
+fn bad(field: &str, message: impl Into<String>) -> Refusal {
+    Refusal { field: field.to_string(), message: message.into() }
+}
+
+/// RFC 3339, or a date: its start for `from`, its end for `to`.
+fn time(field: &str, s: &str, end_of_day: bool) -> Result<DateTime<Utc>, Refusal> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad(field, "an RFC 3339 time or a date YYYY-MM-DD"))?;
+    let t = if end_of_day { d.and_hms_milli_opt(23, 59, 59, 999) } else { d.and_hms_opt(0, 0, 0) };
+    t.map(|t| t.and_utc()).ok_or_else(|| bad(field, "not a date"))
+}
+
+/// Parses the file name and the query into what to export.
+pub fn request(file: &str, params: &std::collections::HashMap<String, String>) -> Result<(Dataset, Format, Filter), Refusal> {
+    let (name, ext) = file.rsplit_once('.').ok_or_else(|| bad("file", "DATASET.csv or DATASET.parquet"))?;
+    let dataset = Dataset::parse(name).ok_or_else(|| bad("file", format!("the dataset is one of {}", Dataset::NAMES.join(", "))))?;
+    let format = Format::parse(ext).ok_or_else(|| bad("file", "the extension is .csv or .parquet"))?;
+    if let Some(k) = params.keys().find(|k| !["from", "to", "kind"].contains(&k.as_str())) {
+        return Err(bad(k, "unknown parameter; expected from, to, kind"));
+    }
+    let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let from = get("from").map(|s| time("from", s, false)).transpose()?;
+    let to = get("to").map(|s| time("to", s, true)).transpose()?;
+    if let (Some(a), Some(b)) = (from, to)
+        && a > b
+    {
+        return Err(bad("to", "before from"));
+    }
+    let kind = match get("kind") {
+        None => None,
+        Some(_) if dataset != Dataset::Events => return Err(bad("kind", "only for the events dataset")),
+        Some(k) => Some(domain::event::Kind::parse(k).ok_or_else(|| bad("kind", "not an event kind"))?.as_str().to_string()),
+    };
+    Ok((dataset, format, Filter { from, to, kind }))
+}
+
 fn text(s: impl ToString) -> Cell {
     Cell::Text(Some(s.to_string()))
 }
@@ -293,13 +338,9 @@ fn in_range(f: &Filter, t: DateTime<Utc>) -> bool {
 
 /// The rows of `dataset`, produced on a blocking thread that reads the store a page at a time.
 /// Returns the receiving end of the byte stream; an error mid-way ends the stream with it.
-pub fn stream(store: Store, console: &crate::console::Console, dataset: Dataset, format: Format, filter: Filter) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
-    // Trades and returns are the folds' (already in memory): copied out now, under the lock.
-    let held = match dataset {
-        Dataset::Trades => Held::Trades(console.closed_trades_between(filter.from, filter.to)),
-        Dataset::Returns => Held::Returns(console.daily_returns(filter.from.map(|t| t.date_naive()), filter.to.map(|t| t.date_naive()))),
-        _ => Held::Log,
-    };
+/// `held` is what the rows of trades and returns come from (the folds' copies); events and
+/// fills are read from the store.
+pub fn stream(store: Store, held: Held, dataset: Dataset, format: Format, filter: Filter) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
     let (tx, rx) = mpsc::channel(8);
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
@@ -313,7 +354,7 @@ pub fn stream(store: Store, console: &crate::console::Console, dataset: Dataset,
 }
 
 /// What the rows come from.
-enum Held {
+pub enum Held {
     Log,
     Trades(Vec<domain::metrics::ClosedTrade>),
     Returns((Vec<chrono::NaiveDate>, Vec<f64>)),

@@ -103,6 +103,18 @@ impl Console {
 
     /// Daily returns of the console's equity (last equity of each UTC day), between two dates
     /// (inclusive) when given.
+    /// A data export's bytes as they are produced (trades and returns copied out of the folds
+    /// now; events and fills read from the store as the stream goes).
+    pub fn export_stream(&self, dataset: crate::export::Dataset, format: crate::export::Format, filter: crate::export::Filter) -> tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>> {
+        use crate::export::{Dataset, Held};
+        let held = match dataset {
+            Dataset::Trades => Held::Trades(self.closed_trades_between(filter.from, filter.to)),
+            Dataset::Returns => Held::Returns(self.daily_returns(filter.from.map(|t| t.date_naive()), filter.to.map(|t| t.date_naive()))),
+            Dataset::Events | Dataset::Fills => Held::Log,
+        };
+        crate::export::stream(self.store.clone(), held, dataset, format, filter)
+    }
+
     /// Closed round trips whose close is in the range (inclusive), oldest first.
     pub fn closed_trades_between(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Vec<domain::metrics::ClosedTrade> {
         read(&self.folds).book.closed_trades().iter().filter(|t| from.is_none_or(|f| t.closed >= f) && to.is_none_or(|b| t.closed <= b)).cloned().collect()

@@ -201,8 +201,8 @@ impl ConsoleService for Console {
             }
         }
         let file = format!("{dataset}.{format}");
-        let (dataset, format, filter) = crate::http::export::request(&file, &params).map_err(|e| AppError::Invalid(e.to_string()))?;
-        let mut rx = crate::export::stream(self.store.clone(), self, dataset, format, filter);
+        let (dataset, format, filter) = crate::export::request(&file, &params).map_err(|r| AppError::Invalid(format!("{}: {}", r.field, r.message)))?;
+        let mut rx = self.export_stream(dataset, format, filter);
         let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(|r| r.map(|b| b.to_vec()))));
         let ext = if format == crate::export::Format::Csv { "csv" } else { "parquet" };
         Ok((format!("tradewatch-{}.{ext}", dataset.as_str()), format.mime(), Box::pin(stream)))

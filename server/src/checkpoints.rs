@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, SubsecRound, Utc};
 use domain::chain::to_hex;
 use domain::event::{Body, Event};
-use domain::merkle::{self, BLOCK, Checkpoint, Leaves, Tree};
+use domain::merkle::{BLOCK, Checkpoint, Leaves, Tree};
 use domain::view::EventQuery;
 use ed25519_dalek::{Signer, SigningKey};
 use serde::Serialize;
@@ -155,11 +155,6 @@ impl Checkpoints {
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Events in the tree.
-    pub async fn len(&self) -> u64 {
-        self.tree.read().await.len()
     }
 
     /// Reads the chain hashes the tree lacks from the log; the tree's size after.
@@ -355,6 +350,3 @@ pub async fn verify_offline(store: &Store, checkpoint: &Checkpoint, expected_key
     }
     Ok(OfflineCheck { ok: true, tree_size: checkpoint.tree_size, log_events, root: to_hex(&root), problem: None })
 }
-
-/// Re-exported for the tests.
-pub use merkle::{verify_consistency, verify_inclusion};

@@ -83,17 +83,18 @@ impl Console {
         };
         let seqs = self.record(vec![Body::ReportPublished(body)], now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let published_seq = seqs.first().copied().context("the report_published event was not stored")?;
-        let files = ReportFiles { week: week.clone(), html_bytes: html.len() as u64, html, pdf_bytes: pdf.len() as u64, pdf, html_sha256, pdf_sha256, published_seq };
+        let (html_bytes, pdf_bytes) = (html.len() as u64, pdf.len() as u64);
+        let files = ReportFiles { week: week.clone(), html, pdf, html_sha256, pdf_sha256, published_seq };
         self.store.save_report(&files, now).await?;
-        tracing::info!(week, published_seq, html_bytes = files.html_bytes, pdf_bytes = files.pdf_bytes, "weekly report published");
+        tracing::info!(week, published_seq, html_bytes, pdf_bytes, "weekly report published");
         Ok(ReportMeta {
             week,
             html_sha256: files.html_sha256,
             pdf_sha256: files.pdf_sha256,
             published_seq,
             generated_at: now,
-            html_bytes: files.html_bytes,
-            pdf_bytes: files.pdf_bytes,
+            html_bytes,
+            pdf_bytes,
         })
     }
 

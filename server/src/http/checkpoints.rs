@@ -26,17 +26,15 @@ fn enabled(state: &AppState) -> ApiResult<&std::sync::Arc<Checkpoints>> {
     state.console.checkpoints().ok_or_else(|| ApiError::Unavailable { message: "checkpoints are not enabled on this console".into() })
 }
 
-fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadRequest { code: "invalid_query", message: format!("{field}: {}", message.into()), detail: json!({"field": field}) }
-}
+use super::bad_field as bad;
 
 fn refused(e: ProofRefusal) -> ApiError {
     match e {
         ProofRefusal::NotReady => ApiError::Unavailable { message: e.to_string() },
-        ProofRefusal::Bad(m) => {
-            let field = m.split(':').next().unwrap_or("query").to_string();
-            ApiError::BadRequest { code: "invalid_query", message: m, detail: json!({"field": field}) }
-        }
+        ProofRefusal::Bad(m) => match m.split_once(": ") {
+            Some((field, why)) => bad(field, why),
+            None => bad("query", m),
+        },
         ProofRefusal::Internal(e) => ApiError::Internal(e),
     }
 }

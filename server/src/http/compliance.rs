@@ -34,9 +34,7 @@ impl axum::extract::FromRequestParts<AppState> for Viewer {
     }
 }
 
-fn bad(field: &str, message: String) -> ApiError {
-    ApiError::BadRequest { code: "invalid_query", message: format!("{field}: {message}"), detail: json!({"field": field}) }
-}
+use super::bad_field as bad;
 
 /// A time: RFC 3339, or a date (its midnight UTC).
 fn time(field: &str, s: &str) -> ApiResult<DateTime<Utc>> {
@@ -45,7 +43,7 @@ fn time(field: &str, s: &str) -> ApiResult<DateTime<Utc>> {
     }
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-        .map_err(|_| bad(field, "an RFC 3339 time or a date YYYY-MM-DD".into()))
+        .map_err(|_| bad(field, "an RFC 3339 time or a date YYYY-MM-DD"))
 }
 
 const PARAMS: [&str; 9] = ["state", "rule", "severity", "instrument", "automation", "from", "to", "limit", "after"];
@@ -59,7 +57,7 @@ fn query_of(params: &HashMap<String, String>) -> ApiResult<IssueQuery> {
     let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let text = |k: &str| -> ApiResult<Option<String>> {
         match get(k) {
-            Some(v) if v.len() > 128 => Err(bad(k, "at most 128 bytes".into())),
+            Some(v) if v.len() > 128 => Err(bad(k, "at most 128 bytes")),
             other => Ok(other.map(str::to_string)),
         }
     };
@@ -69,15 +67,15 @@ fn query_of(params: &HashMap<String, String>) -> ApiResult<IssueQuery> {
         .transpose()?;
     let severity = get("severity").map(|s| Severity::parse(s).ok_or_else(|| bad("severity", format!("one of {}", names(Severity::NAMES))))).transpose()?;
     let limit = get("limit")
-        .map(|s| s.parse::<usize>().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| bad("limit", "a whole number from 1 to 500".into())))
+        .map(|s| s.parse::<usize>().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| bad("limit", "a whole number from 1 to 500")))
         .transpose()?;
-    let after = get("after").map(|s| s.parse::<u64>().map_err(|_| bad("after", "an issue id (a whole number)".into()))).transpose()?;
+    let after = get("after").map(|s| s.parse::<u64>().map_err(|_| bad("after", "an issue id (a whole number)"))).transpose()?;
     let from = get("from").map(|s| time("from", s)).transpose()?;
     let to = get("to").map(|s| time("to", s)).transpose()?;
     if let (Some(a), Some(b)) = (from, to)
         && a > b
     {
-        return Err(bad("to", "before from".into()));
+        return Err(bad("to", "before from"));
     }
     Ok(IssueQuery { state, rule: text("rule")?, severity, instrument: text("instrument")?, automation: text("automation")?, from, to, limit, after, active_first: false, active: false })
 }
@@ -93,7 +91,7 @@ async fn issues(State(state): State<AppState>, _: OperationsReader, user: Viewer
 
 /// `GET /api/v1/compliance/issues/{id}`: one issue with its history.
 async fn issue(State(state): State<AppState>, _: OperationsReader, user: Viewer, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let id = id.parse::<u64>().map_err(|_| bad("id", "an issue id (a whole number)".into()))?;
+    let id = id.parse::<u64>().map_err(|_| bad("id", "an issue id (a whole number)"))?;
     let issue = app::service::ConsoleService::compliance_issue(&*state.console, user.0.as_ref(), id).ok_or(ApiError::NotFound)?;
     Ok(Json(serde_json::to_value(issue).map_err(anyhow::Error::from)?))
 }

@@ -66,6 +66,11 @@ pub(crate) fn merge(mut base: Value, extra: Value) -> Value {
     base
 }
 
+/// A 400 `invalid_query` naming the parameter: `{"error", "message": "FIELD: why", "field"}`.
+pub(crate) fn bad_field(field: &str, message: impl std::fmt::Display) -> ApiError {
+    ApiError::BadRequest { code: "invalid_query", message: format!("{field}: {message}"), detail: serde_json::json!({"field": field}) }
+}
+
 pub(crate) fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::BadRequest { code, message: message.into(), detail: Value::Null }
 }

@@ -8,7 +8,6 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde_json::json;
 
 use crate::AppState;
 use crate::export::{Dataset, Filter, Format};
@@ -21,7 +20,7 @@ pub fn router() -> Router<AppState> {
 
 /// Parses the file name and the query into what to export (a 400 naming the field).
 pub fn request(file: &str, params: &HashMap<String, String>) -> ApiResult<(Dataset, Format, Filter)> {
-    crate::export::request(file, params).map_err(|r| ApiError::BadRequest { code: "invalid_query", message: format!("{}: {}", r.field, r.message), detail: json!({"field": r.field}) })
+    crate::export::request(file, params).map_err(|r| super::bad_field(&r.field, r.message))
 }
 
 /// The streamed file as a response.

@@ -18,7 +18,7 @@ pub mod live;
 pub mod reports;
 
 pub use error::{ApiError, ApiResult};
-pub(crate) use error::bad;
+pub(crate) use error::{bad, bad_field};
 pub use events::{MAX_BATCH_EVENTS, MAX_BODY_BYTES, parse_batch};
 pub use analytics::MAX_RETURNS;
 

@@ -22,7 +22,7 @@ async fn list(_: Reader, State(state): State<AppState>) -> ApiResult<Json<Value>
 }
 
 async fn file(_: Reader, State(state): State<AppState>, Path(file): Path<String>) -> ApiResult<Response> {
-    let bad = |m: &str| ApiError::BadRequest { code: "invalid_query", message: format!("file: {m}"), detail: json!({"field": "file"}) };
+    let bad = |m: &str| super::bad_field("file", m);
     let (week, format) = file.rsplit_once('.').ok_or_else(|| bad("WEEK.html or WEEK.pdf, e.g. 2024-W43.pdf"))?;
     let mime = match format {
         "html" => "text/html; charset=utf-8",

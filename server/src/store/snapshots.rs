@@ -29,8 +29,6 @@ pub struct ReportFiles {
     pub week: String,
     pub html: Vec<u8>,
     pub pdf: Vec<u8>,
-    pub html_bytes: u64,
-    pub pdf_bytes: u64,
     pub html_sha256: String,
     pub pdf_sha256: String,
     pub published_seq: u64,

@@ -1,5 +1,7 @@
 //! Tradewatch's UI: server-rendered with Leptos, hydrated in the browser.
 #![recursion_limit = "256"]
+#[cfg(feature = "ssr")]
+pub mod docs;
 mod components;
 pub mod error;
 mod live;
@@ -117,6 +119,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/config/settings") view=pages::settings::SettingsPage/>
                     <Route path=path!("/admin") view=pages::admin::AdminPage/>
                     <Route path=path!("/investor") view=pages::investor::InvestorPage/>
+                    <Route path=path!("/investor/methodology") view=pages::investor::MethodologyPage/>
+                    <Route path=path!("/investor/methodology/:section") view=pages::investor::MethodologyPage/>
+                    <Route path=path!("/investor/backtest") view=pages::investor::BacktestPage/>
+                    <Route path=path!("/investor/disclosures") view=pages::investor::DisclosuresPage/>
+                    <Route path=path!("/investor/decisions") view=pages::investor::DecisionsPage/>
                     <Route path=path!("/reports") view=pages::reports::ReportsPage/>
                     <Route path=path!("/reports/:week") view=pages::reports::ReportPage/>
                     <Route path=path!("/account") view=pages::account::AccountPage/>

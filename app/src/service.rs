@@ -75,6 +75,12 @@ pub trait ConsoleService: Send + Sync + 'static {
     /// Generates and archives the report of the ISO week `week` (`YYYY-Www`; none: the newest
     /// complete week of market time), as `actor` asked.
     async fn generate_report(&self, actor: &SessionUser, week: Option<&str>) -> Result<domain::view::ReportMeta, AppError>;
+    /// The investor track record: monthly, annual and since inception, gross and net of fees.
+    fn track_record(&self) -> domain::track_record::TrackRecord;
+    /// The paper engine's backtest on the bundled data; `None` until computed (or without data).
+    fn backtest(&self) -> Option<Arc<domain::view::BacktestView>>;
+    /// The newest `limit` exit signals older than a day, with the desk's answers.
+    async fn decision_records(&self, limit: usize) -> Result<Vec<domain::view::DecisionRecordView>, Internal>;
     /// The newest `limit` signed checkpoints and the key that signs them.
     async fn checkpoints(&self, limit: u32) -> Result<domain::view::CheckpointsView, Internal>;
     async fn trade_day(&self, day: chrono::NaiveDate) -> Result<Vec<domain::compliance::report::TradeRow>, Internal>;

@@ -104,10 +104,14 @@ pub struct Governance {
     /// resume is not undone at once while the condition lasts.
     breached: BTreeSet<(String, String)>,
     breaches: VecDeque<BreachView>,
+    /// The newest exit signals and the desk's answers (the investor portal's decision records).
+    exit_log: VecDeque<ExitRecord>,
 }
 
 const GLOBAL: &str = "*";
 const BREACH_LOG: usize = 200;
+/// Exit signals kept with their answers for the decision records, newest last.
+pub const EXIT_LOG: usize = 500;
 /// How many pending signals a view lists (soonest to expire first); `pending_total` counts all.
 pub const PENDING_LISTED: usize = 50;
 
@@ -180,7 +184,13 @@ impl Governance {
             heartbeats: BTreeMap::new(),
             breached: BTreeSet::new(),
             breaches: VecDeque::new(),
+            exit_log: VecDeque::new(),
         }
+    }
+
+    /// The newest `limit` exit signals with the desk's answer, newest first.
+    pub fn exit_records(&self, limit: usize) -> Vec<ExitRecord> {
+        self.exit_log.iter().rev().take(limit).cloned().collect()
     }
 
     pub fn config(&self) -> &Config {
@@ -317,6 +327,20 @@ impl Governance {
                     }
                     Intent::Exit => {
                         let window = s.response_window_secs.unwrap_or(0);
+                        if self.exit_log.len() >= EXIT_LOG {
+                            self.exit_log.pop_front();
+                        }
+                        self.exit_log.push_back(ExitRecord {
+                            seq,
+                            signal_id: id.clone(),
+                            automation_id: automation.clone(),
+                            instrument: s.instrument.as_str().to_string(),
+                            signal_type: s.signal_type.as_str().to_string(),
+                            ts: event.ts,
+                            received_at,
+                            window_secs: window,
+                            response: None,
+                        });
                         self.exits.insert(
                             id.clone(),
                             ExitView {
@@ -372,6 +396,11 @@ impl Governance {
                     _ => {
                         self.exits.remove(id);
                     }
+                }
+                if let Some(r) = self.exit_log.iter_mut().rev().find(|r| r.signal_id == id)
+                    && r.response.is_none()
+                {
+                    r.response = Some(ExitResponse { action: action.to_string(), actor: o.actor.to_string(), ts: event.ts, response_ms });
                 }
                 self.decisions.push(DecisionRow {
                     seq,
@@ -695,6 +724,36 @@ pub struct DecisionRow {
     pub response_ms: Option<i64>,
 }
 
+/// An exit signal as a decision record: when it came, and how and when the desk answered.
+/// No order, quantity or price: what an investor may see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExitRecord {
+    pub seq: u64,
+    pub signal_id: String,
+    pub automation_id: String,
+    pub instrument: String,
+    pub signal_type: String,
+    /// Market time of the signal.
+    pub ts: DateTime<Utc>,
+    /// When the console received it.
+    pub received_at: DateTime<Utc>,
+    /// The window the engine recommended for an answer, seconds (0: none given).
+    pub window_secs: u32,
+    /// The first answer (an acknowledgement), `None` while unanswered.
+    pub response: Option<ExitResponse>,
+}
+
+/// A person's answer to an exit signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExitResponse {
+    pub action: String,
+    pub actor: String,
+    /// When the answer was recorded (the `operator_response` event's time).
+    pub ts: DateTime<Utc>,
+    /// Signal arrival to answer, ms (console clock).
+    pub response_ms: Option<i64>,
+}
+
 /// An exit signal awaiting the desk's acknowledgement within its recommended window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExitView {
@@ -785,6 +844,33 @@ mod tests {
 
     fn decision(id: &str, action: &str) -> Event {
         ev(&format!(r#"{{"event_id":"d-{id}","kind":"operator_response","ts":"2023-11-14T22:13:30Z","signal_id":"{id}","action":"{action}","actor":"alice","comment":"looks fine to me"}}"#))
+    }
+
+    #[test]
+    fn exit_records_keep_the_first_answer_and_stay_bounded() {
+        let p = Projection::new(Decimal::from(1_000_000));
+        let mut g = Governance::new();
+        let exit = |id: &str| {
+            ev(&format!(
+                r#"{{"event_id":"e-{id}","kind":"signal","ts":"2023-11-14T22:13:20Z","signal_id":"{id}","automation_id":"a1","instrument":"AAPL","intent":"exit","response_window_secs":300,"signal_type":"stop_loss","side":"sell","strength":0.5,"features":{{}},"model_version":"m1","prediction":0.01,"confidence":0.7}}"#
+            ))
+        };
+        g.apply(1, &exit("x1"), t(0), &p);
+        g.apply(2, &signal("n1", "a1"), t(1), &p);
+        g.apply(3, &exit("x2"), t(2), &p);
+        g.apply(4, &decision("x1", "acknowledge"), t(45), &p);
+        g.apply(5, &decision("x1", "acknowledge"), t(99), &p);
+        let r = g.exit_records(10);
+        assert_eq!(r.iter().map(|r| r.signal_id.as_str()).collect::<Vec<_>>(), ["x2", "x1"], "entries are not exit records");
+        assert_eq!(r[0].response, None);
+        let answer = r[1].response.as_ref().expect("answered");
+        assert_eq!((answer.action.as_str(), answer.actor.as_str(), answer.response_ms), ("acknowledge", "alice", Some(45_000)));
+        assert_eq!((r[1].window_secs, r[1].instrument.as_str()), (300, "AAPL"));
+        for n in 0..EXIT_LOG as u64 + 10 {
+            g.apply(10 + n, &exit(&format!("y{n}")), t(200), &p);
+        }
+        assert_eq!(g.exit_records(usize::MAX).len(), EXIT_LOG);
+        assert_eq!(g.exit_records(1)[0].signal_id, format!("y{}", EXIT_LOG + 9));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod report;
 pub mod risk;
 pub mod series;
 pub mod text;
+pub mod track_record;
 pub mod view;
 
 /// Sets `map[key] = value`, allocating the key only when it is new (the folds do this for every

@@ -113,6 +113,34 @@ pub struct InvestorView {
     pub rolling_sharpe: Option<f64>,
     pub sharpe_window: u32,
     pub equity_curve: Vec<Point>,
+    /// Monthly, annual and since-inception returns, gross and net of fees, against the S&P 500.
+    pub track_record: crate::track_record::TrackRecord,
+}
+
+/// An exit signal as the investor portal shows it: the desk's answer and its timing, and the
+/// reviewer's reasoning beside it. No order, quantity, price or open position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecordView {
+    pub record: crate::governance::ExitRecord,
+    /// Why the engine exited (`stop loss`, `take profit`, `strategy exit`).
+    pub exit_reason: Option<String>,
+    pub llm_decision: Option<String>,
+    pub llm_reasoning: Option<String>,
+}
+
+/// The paper engine's backtest on the bundled data: simulated results, never the fund's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct BacktestView {
+    /// The data the engine replayed (`sp500 + EURUSD`), its seed and its starting capital.
+    pub dataset: String,
+    pub seed: u64,
+    pub record: crate::track_record::TrackRecord,
+    pub trades: crate::metrics::TradeStats,
+    /// Total commissions paid, USD.
+    pub fees: Decimal,
+    pub equity_curve: Vec<Point>,
+    /// Wall time of the simulation, ms.
+    pub computed_ms: u64,
 }
 
 /// An archived weekly report (`GET /api/v1/reports`).

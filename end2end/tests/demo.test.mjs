@@ -105,3 +105,25 @@ test('the gated automation waits on /signals as compact rows; a keyboard approva
   assert.ok(fills > 0, `the approved entry ${signal} was ordered and filled`);
   await page.context().close();
 });
+
+test('an investor sees the backtest of the bundled data, labelled simulated, and the decision records of the exits', async () => {
+  const page = await signIn('investor');
+  await page.goto(base + '/investor/backtest');
+  // Computed once in the background at start-up (a debug build takes longer than a release).
+  const until = Date.now() + 240_000;
+  while (!(await page.$('[data-testid=backtest-results]'))) {
+    assert.ok(Date.now() < until, 'the backtest appeared within 4 minutes of start-up');
+    await page.waitForTimeout(3_000);
+    await page.reload();
+  }
+  assert.match(await page.textContent('[data-testid=simulated-label]'), /Simulated results/);
+  assert.match(await page.textContent('[data-testid=backtest-results]'), /\d+ closed trades/);
+  await page.screenshot({ path: join(root, 'end2end', 'screenshots', 'demo-backtest.png'), fullPage: true });
+  // By now the demo has run for minutes of market days: exits older than a day are records.
+  await page.goto(base + '/investor/decisions');
+  await page.waitForSelector('[data-testid=decision-records] tbody tr', { timeout: 60_000 });
+  assert.match(await page.textContent('[data-testid=decision-records] tbody tr'), /not acknowledged|acknowledge by/);
+  assert.match(await page.textContent('[data-testid=decision-records]'), /The price reached|average|mean|breakout/);
+  await page.screenshot({ path: join(root, 'end2end', 'screenshots', 'demo-decisions.png'), fullPage: false });
+  await page.context().close();
+});

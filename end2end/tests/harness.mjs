@@ -20,7 +20,8 @@ export async function startConsole() {
     execFileSync(exe, ['user', 'add', '--data-dir', dataDir, '--username', role, '--role', role], { input: password(role) + '\n' });
   }
   const proc = spawn(exe, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, LEPTOS_SITE_ROOT: join(root, 'target', 'site'), RUST_LOG: 'warn' },
+    // No start-up backtest: it would take a core of the debug build while the tests run.
+    env: { ...process.env, LEPTOS_SITE_ROOT: join(root, 'target', 'site'), RUST_LOG: 'warn', TRADEWATCH_BACKTEST: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((ok, fail) => {

@@ -98,3 +98,39 @@ test('an operations user exports the fills as Parquet and the log as CSV from th
   assert.ok(text.split('\n').length > 20, 'every event of the log');
   await page.screenshot({ path: 'screenshots/export.png' });
 });
+
+test('an investor reads every tab of the portal: track record, methodology, backtest, disclosures, decision records', async () => {
+  const page = await open(investor, app.base + '/investor');
+  await page.waitForSelector('[data-testid=monthly-returns] tbody tr');
+  // Three rows a year (gross, net, S&P 500) and a Year column; October 2024 has a figure.
+  const rows = await page.$$eval('[data-testid=monthly-returns] tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  assert.equal(rows.length % 3, 0);
+  assert.match(rows[0], /2024\*?\s*Gross/);
+  assert.match(await page.textContent('[data-testid=track-record]'), /net of fees/);
+  assert.match(await page.textContent('[data-testid=presentation-notes]'), /time-weighted/);
+  assert.doesNotMatch(await page.textContent('main'), /BTCUSDT/, 'the track record names no instrument');
+  await page.screenshot({ path: 'screenshots/investor-track-record.png', fullPage: true });
+
+  await page.click('[data-testid=portal-nav] a[href="/investor/methodology"]');
+  await page.waitForSelector('[data-testid=methodology] h2');
+  const first = await page.textContent('[data-testid=methodology] h2');
+  await page.click('.doc-pager a:has-text("→")');
+  await page.waitForFunction((t) => document.querySelector('[data-testid=methodology] h2')?.textContent !== t, first);
+  assert.match(page.url(), /\/investor\/methodology\/[a-z0-9-]+$/);
+  await page.screenshot({ path: 'screenshots/investor-methodology.png', fullPage: false });
+
+  await page.click('[data-testid=portal-nav] a[href="/investor/backtest"]');
+  await page.waitForSelector('[data-testid=simulated-label]');
+  assert.match(await page.textContent('[data-testid=backtest-models]'), /Latency model/);
+
+  await page.click('[data-testid=portal-nav] a[href="/investor/disclosures"]');
+  await page.waitForSelector('[data-testid=disclosures]');
+  assert.match(await page.textContent('[data-testid=disclosures]'), /Loss of capital/);
+
+  await page.click('[data-testid=portal-nav] a[href="/investor/decisions"]');
+  await page.waitForSelector('[data-testid=decisions-empty], [data-testid=decision-records]');
+  assert.deepEqual(page.errors, []);
+  // The data behind an operations page stays closed to an investor, as the page does.
+  const res = await page.request.post(app.base + '/api/get_signals', { form: {} });
+  assert.equal(res.status(), 403);
+});

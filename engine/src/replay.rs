@@ -543,6 +543,11 @@ impl Engine {
             "model_version": "replay-1.0", "prediction": 0.0, "confidence": 0.9, "response_window_secs": window,
         }));
         self.stats.signals += 1;
+        let (prompt, reasoning) = exit_review(pos.family, reason, held);
+        out.push(json!({
+            "event_id": format!("{signal_id}-review"), "kind": "llm_decision", "ts": ts(clock), "signal_id": signal_id, "model": EXIT_REVIEWER,
+            "prompt": prompt, "response": format!("exit: {reasoning}"), "reasoning": reasoning, "confidence": 0.9, "decision": "exit",
+        }));
         clock += self.latency.risk_check.sample(&mut self.rng);
         let filled = self.execute(&mut clock, &signal_id, bar, q, false, pos.quantity, out);
         let proceeds = filled.iter().map(|(qty, px, fee)| qty * px - fee).sum::<Decimal>();
@@ -608,6 +613,24 @@ impl Engine {
     }
 }
 
+/// The model name of the paper engine's exit reviews: rule-based text, not a language model,
+/// standing where a live desk's LLM reviewer records its reasoning (`llm_decision`).
+pub const EXIT_REVIEWER: &str = "paper-rules-1.0";
+
+/// The prompt and the reasoning of the review of an exit: why the rule fired, in words, without
+/// prices or quantities.
+pub fn exit_review(family: Family, reason: &str, bars_held: u64) -> (String, String) {
+    let prompt = format!("Review the {} exit after {bars_held} bars: {}.", family.name().replace('_', " "), reason.replace('_', " "));
+    let why = match (reason, family) {
+        ("stop_loss", _) => "The price reached the stop set at entry. The position was sized for a loss of this size and no more, so the rule exits now rather than hoping for a recovery.".to_string(),
+        ("take_profit", _) => "The price reached the profit target set at entry. The rule takes the gain instead of giving it back to a reversal.".to_string(),
+        (_, Family::Momentum) => "The 20-bar average fell below the 50-bar average: the trend the entry followed has ended, so the reason to hold is gone.".to_string(),
+        (_, Family::MeanReversion) => "The price is back above its 20-bar mean: the dislocation the entry bought has closed, so the trade has done what it was for.".to_string(),
+        (_, Family::VolatilityBreakout) => format!("{bars_held} bars have passed since the breakout, the strategy's holding period: a breakout that has not run by now rarely does."),
+    };
+    (prompt, why)
+}
+
 /// How often the engine reads pauses and decisions from the console.
 pub const POLL_INTERVAL: StdDuration = StdDuration::from_millis(250);
 
@@ -635,22 +658,34 @@ impl ReplayConfig {
     }
 }
 
-/// Replays in-process, without a console (nothing gated or paused), through the console's own
-/// projection; returns the daily returns of its equity (last equity of each UTC day). The
-/// reference fixture of the metrics ("the replay's own equity") is made from this.
-pub fn equity_daily_returns(cfg: ReplayConfig) -> Result<(Vec<NaiveDate>, Vec<f64>)> {
+/// Replays in-process, without a console (nothing gated or paused: a backtest), through the
+/// console's own projection, and returns that book. Steps before `from` only warm the
+/// indicators up, as in [`run`].
+pub fn simulate(cfg: ReplayConfig) -> Result<domain::projection::Projection> {
     let timeline = load(&cfg)?;
     let mut projection = domain::projection::Projection::new(cfg.capital);
+    let first_sent = cfg.from.and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc());
     let mut engine = Engine::new(cfg)?;
     let now = Utc::now();
     let mut seq = 0;
     for (t, bars) in &timeline {
+        if first_sent.is_some_and(|f| *t < f) {
+            engine.warm_up(*t, bars);
+            continue;
+        }
         for v in engine.step(*t, bars) {
             let e = domain::event::Event::parse_value(&v, now).map_err(|e| anyhow::anyhow!("{e}: {v}"))?;
             seq += 1;
             projection.apply(seq, &e);
         }
     }
+    Ok(projection)
+}
+
+/// The daily returns of [`simulate`]'s equity (last equity of each UTC day). The reference
+/// fixture of the metrics ("the replay's own equity") is made from this.
+pub fn equity_daily_returns(cfg: ReplayConfig) -> Result<(Vec<NaiveDate>, Vec<f64>)> {
+    let projection = simulate(cfg)?;
     Ok(domain::metrics::daily_returns(projection.daily_closes()))
 }
 

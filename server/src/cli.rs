@@ -47,7 +47,7 @@ pub enum Command {
         /// lasts about an hour), bars per second (`20`), or `max`.
         #[arg(long, default_value = "2.5s/day")]
         demo_speed: Speed,
-        /// Where the bundled market data is (for --demo).
+        /// Where the bundled market data is (the --demo replay and the investor portal's backtest).
         #[arg(long, default_value = "data")]
         market_data: PathBuf,
     },
@@ -254,7 +254,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve { config, addr, data_dir, capital, demo, demo_speed, market_data } => {
             let flags = Flags { addr, data_dir, capital: capital.map(|c| c.to_string()) };
-            let config = Settings::from_process(config, &flags)?.into_config()?;
+            let mut config = Settings::from_process(config, &flags)?.into_config()?;
+            let market_data = default_market_data(market_data);
+            // The investor portal's backtest replays the bundled data when it is there (setting
+            // `backtest`).
+            config.market_data = market_data.join("sp500_dataset.csv.gz").exists().then(|| market_data.clone());
             let app = Application::build(config).await?;
             let local = app.local_addr().context("no local address")?;
             let mut child = None;
@@ -285,7 +289,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         .arg("--speed")
                         .arg(speed)
                         .arg("--market-data")
-                        .arg(default_market_data(market_data))
+                        .arg(&market_data)
                         .env("TRADEWATCH_TOKEN", ingest)
                         .kill_on_drop(true)
                         .spawn()

@@ -19,7 +19,21 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 
 /// The keys of the file and of `TRADEWATCH_<KEY>` (upper case in the environment).
-pub const KEYS: [&str; 10] = ["addr", "data_dir", "capital", "site_root", "secure_cookies", "max_connections", "trusted_proxies", "snapshot_every", "checkpoint_every", "database_url"];
+pub const KEYS: [&str; 13] = [
+    "addr",
+    "data_dir",
+    "capital",
+    "site_root",
+    "secure_cookies",
+    "max_connections",
+    "trusted_proxies",
+    "snapshot_every",
+    "checkpoint_every",
+    "management_fee",
+    "performance_fee",
+    "backtest",
+    "database_url",
+];
 
 /// Connections open at once by default (setting `max_connections`).
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -50,6 +64,12 @@ pub struct Config {
     /// Generate each week's research report once market time has passed its end (tests turn
     /// it off and call the job themselves).
     pub report_schedule: bool,
+    /// Run the investor portal's backtest (setting `backtest`) on `market_data`.
+    pub backtest: bool,
+    /// The bundled market data the backtest replays (`serve --market-data`); `None`: none.
+    pub market_data: Option<PathBuf>,
+    /// The fee terms of the investor track record's net-of-fees returns.
+    pub fees: domain::track_record::FeeSchedule,
     /// The store: `postgres://...` for PostgreSQL; unset, the SQLite file under `data_dir`.
     pub database_url: Option<SecretString>,
 }
@@ -69,6 +89,9 @@ impl Config {
             snapshot_every: default_snapshot_every() as u64,
             checkpoint_every: default_checkpoint_every() as u64,
             report_schedule: true,
+            backtest: false,
+            market_data: None,
+            fees: domain::track_record::FeeSchedule::default(),
             database_url: None,
         }
     }
@@ -106,6 +129,18 @@ pub struct Settings {
     /// 0: none signed automatically.
     #[serde(default = "default_checkpoint_every", deserialize_with = "count")]
     pub checkpoint_every: usize,
+    /// Management fee per year, a fraction in [0, 1) (0.02 = 2%): the track record's net of
+    /// fees returns accrue it by calendar day.
+    #[serde(default = "default_management_fee", deserialize_with = "decimal")]
+    pub management_fee: Decimal,
+    /// Performance fee, a fraction in [0, 1) of the net gain above the high-water mark, taken
+    /// monthly in the track record's net of fees returns.
+    #[serde(default = "default_performance_fee", deserialize_with = "decimal")]
+    pub performance_fee: Decimal,
+    /// Replay the bundled market data through the paper engine once at start-up, for the
+    /// investor portal's backtesting results (a few seconds of one core in a release build).
+    #[serde(default = "default_backtest", deserialize_with = "flag")]
+    pub backtest: bool,
     /// The store's URL (`postgres://USER@HOST:PORT/DB`); unset: the SQLite file under `data_dir`.
     #[serde(default)]
     pub database_url: Option<SecretString>,
@@ -131,6 +166,15 @@ fn default_snapshot_every() -> usize {
 }
 fn default_checkpoint_every() -> usize {
     10_000
+}
+fn default_backtest() -> bool {
+    true
+}
+fn default_management_fee() -> Decimal {
+    Decimal::new(2, 2)
+}
+fn default_performance_fee() -> Decimal {
+    Decimal::new(20, 2)
 }
 
 /// A decimal from a TOML/env number or string (`1000000`, `"2500000.50"`).
@@ -263,7 +307,7 @@ impl Settings {
     pub fn to_toml(&self) -> String {
         let proxies: Vec<String> = self.trusted_proxies.iter().map(|a| format!("\"{a}\"")).collect();
         let mut out = format!(
-            "addr = \"{}\"\ndata_dir = {:?}\ncapital = \"{}\"\nsite_root = {:?}\nsecure_cookies = {}\nmax_connections = {}\ntrusted_proxies = [{}]\nsnapshot_every = {}\ncheckpoint_every = {}\n",
+            "addr = \"{}\"\ndata_dir = {:?}\ncapital = \"{}\"\nsite_root = {:?}\nsecure_cookies = {}\nmax_connections = {}\ntrusted_proxies = [{}]\nsnapshot_every = {}\ncheckpoint_every = {}\nmanagement_fee = \"{}\"\nperformance_fee = \"{}\"\nbacktest = {}\n",
             self.addr,
             self.data_dir.display().to_string(),
             self.capital,
@@ -272,7 +316,10 @@ impl Settings {
             self.max_connections,
             proxies.join(", "),
             self.snapshot_every,
-            self.checkpoint_every
+            self.checkpoint_every,
+            self.management_fee,
+            self.performance_fee,
+            self.backtest
         );
         if self.database_url.is_some() {
             out.push_str("database_url = \"[redacted]\"\n");
@@ -289,6 +336,17 @@ impl Settings {
                 anyhow::bail!("database_url ({scheme}:...): postgres://, postgresql:// or sqlite: URLs only");
             }
         }
+        use rust_decimal::prelude::ToPrimitive;
+        let fraction = |name: &str, x: Decimal| -> Result<f64> {
+            match x.to_f64() {
+                Some(f) if (0.0..1.0).contains(&f) => Ok(f),
+                _ => anyhow::bail!("{name}: a fraction from 0 up to 1 (0.02 = 2%), not {x}"),
+            }
+        };
+        let fees = domain::track_record::FeeSchedule {
+            management: fraction("management_fee", self.management_fee)?,
+            performance: fraction("performance_fee", self.performance_fee)?,
+        };
         Ok(Config {
             addr: self.addr,
             data_dir: self.data_dir,
@@ -300,6 +358,9 @@ impl Settings {
             snapshot_every: self.snapshot_every as u64,
             checkpoint_every: self.checkpoint_every as u64,
             report_schedule: true,
+            backtest: self.backtest,
+            market_data: None,
+            fees,
             database_url: self.database_url,
         })
     }
@@ -363,6 +424,18 @@ mod tests {
         assert!(Settings::load(Some(&dir.path().join("missing.toml")), env(&[]), &Flags::default()).is_err());
         // Other TRADEWATCH_ variables (the replay's token, say) are not settings and are ignored.
         assert!(Settings::load(None, env(&[("TRADEWATCH_TOKEN", "tw_x")]), &Flags::default()).is_ok());
+    }
+
+    #[test]
+    fn fee_terms_are_fractions_below_one() {
+        let fees = |pairs: &[(&str, &str)]| Settings::load(None, env(pairs), &Flags::default()).and_then(Settings::into_config).map(|c| c.fees);
+        let default = fees(&[]).expect("defaults");
+        assert_eq!((default.management, default.performance), (0.02, 0.2));
+        let set = fees(&[("TRADEWATCH_MANAGEMENT_FEE", "0.015"), ("TRADEWATCH_PERFORMANCE_FEE", "0")]).expect("set");
+        assert_eq!((set.management, set.performance), (0.015, 0.0));
+        let e = fees(&[("TRADEWATCH_PERFORMANCE_FEE", "20")]).expect_err("20 is not a fraction").to_string();
+        assert!(e.contains("performance_fee"), "{e}");
+        assert!(fees(&[("TRADEWATCH_MANAGEMENT_FEE", "-0.01")]).is_err());
     }
 
     #[test]

@@ -47,6 +47,10 @@ impl Application {
         let store = Store::connect(&location).await.with_context(|| format!("opening the store ({})", location.describe()))?;
         tracing::info!(store = %location.describe(), "store open");
         let console = Console::open(store, config.capital).await?;
+        console.set_fee_schedule(config.fees);
+        if let Some(dir) = config.market_data.as_ref().filter(|_| config.backtest) {
+            crate::jobs::Backtest { console: Arc::clone(&console), market_data: dir.clone(), capital: config.capital }.spawn();
+        }
         // Timeouts and heartbeats need a clock, not an event: evaluated every second.
         crate::jobs::Rules { console: Arc::clone(&console) }.spawn(std::time::Duration::from_secs(1));
         crate::jobs::Snapshots::new(Arc::clone(&console), config.snapshot_every, crate::jobs::snapshots::MIN_GAP).spawn(std::time::Duration::from_secs(5));

@@ -221,7 +221,7 @@ pub async fn guard_pages(req: Request, next: Next) -> Response {
             Redirect::to(&format!("/login{next_path}")).into_response()
         }
         Some(u) => {
-            let investor_page = path == "/investor" || path == "/account" || path == "/reports" || path.starts_with("/reports/");
+            let investor_page = path == "/investor" || path.starts_with("/investor/") || path == "/account" || path == "/reports" || path.starts_with("/reports/");
             let needs = if investor_page { domain::governance::Permission::ViewInvestor } else { domain::governance::Permission::ViewOperations };
             if u.role.allows(needs) {
                 next.run(req).await

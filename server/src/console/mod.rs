@@ -98,6 +98,10 @@ pub struct Console {
     rebuilt: Rebuilt,
     /// The signed checkpoints of the log, once `startup` has loaded the key.
     checkpoints: std::sync::OnceLock<Arc<crate::checkpoints::Checkpoints>>,
+    /// The fee terms of the investor track record (config `management_fee`, `performance_fee`).
+    fees: std::sync::OnceLock<domain::track_record::FeeSchedule>,
+    /// The paper engine's backtest on the bundled data, once computed (`jobs::backtest`).
+    backtest: std::sync::OnceLock<Arc<domain::view::BacktestView>>,
 }
 
 impl Console {
@@ -128,10 +132,13 @@ impl Console {
                 attribution: PerHead::new(),
                 execution: PerHead::new(),
                 risk: PerHead::new(),
+                track_record: PerHead::new(),
             },
             snapshot_seq: AtomicU64::new(snapshot_seq),
             rebuilt,
             checkpoints: std::sync::OnceLock::new(),
+            fees: std::sync::OnceLock::new(),
+            backtest: std::sync::OnceLock::new(),
         });
         console.publish();
         tokio::spawn(Arc::clone(&console).run_live());

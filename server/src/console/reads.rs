@@ -48,9 +48,75 @@ pub(super) struct Reports {
     pub(super) attribution: PerHead<domain::view::AttributionView>,
     pub(super) execution: PerHead<domain::analytics::SlippageReport>,
     pub(super) risk: PerHead<domain::risk::RiskReport>,
+    pub(super) track_record: PerHead<domain::track_record::TrackRecord>,
 }
 
 impl Console {
+    /// The investor track record of the book (monthly, annual, since inception; gross and net
+    /// of the configured fees; against the S&P 500), cached per log head.
+    pub fn track_record(&self) -> domain::track_record::TrackRecord {
+        self.reports.track_record.get(self.head_seq(), || {
+            let (daily, capital) = {
+                let folds = read(&self.folds);
+                (folds.book.daily_equity(), folds.book.capital())
+            };
+            domain::track_record::build(&daily, capital, self.fee_schedule(), crate::reference::sp500())
+        })
+    }
+
+    /// The fee terms of the track record's net returns (`Application` sets them from the config).
+    pub fn fee_schedule(&self) -> domain::track_record::FeeSchedule {
+        self.fees.get().copied().unwrap_or_default()
+    }
+
+    /// Sets the fee terms once, at start-up; a second call is ignored.
+    pub fn set_fee_schedule(&self, fees: domain::track_record::FeeSchedule) {
+        let _ = self.fees.set(fees);
+    }
+
+    /// The paper engine's backtest on the bundled data, once `jobs::Backtest` has run.
+    pub fn backtest(&self) -> Option<Arc<domain::view::BacktestView>> {
+        self.backtest.get().cloned()
+    }
+
+    pub fn set_backtest(&self, view: domain::view::BacktestView) {
+        let _ = self.backtest.set(Arc::new(view));
+    }
+
+    /// The investor portal's decision records: the newest `limit` exit signals older than one
+    /// day of market time (so no open position shows), each with the desk's answer and timing
+    /// and the LLM's reasoning beside it, read from the log. No order, quantity or price.
+    pub async fn decision_records(&self, limit: usize) -> Result<Vec<domain::view::DecisionRecordView>> {
+        let (records, as_of) = {
+            let folds = read(&self.folds);
+            (folds.governance.exit_records(domain::governance::EXIT_LOG), folds.book.as_of())
+        };
+        let Some(as_of) = as_of else { return Ok(Vec::new()) };
+        let cutoff = as_of - chrono::TimeDelta::days(1);
+        let records: Vec<_> = records.into_iter().filter(|r| r.ts <= cutoff).take(limit).collect();
+        let ids: Vec<&str> = records.iter().map(|r| r.signal_id.as_str()).collect();
+        let events = self.store.signal_details(&ids).await?;
+        Ok(records
+            .into_iter()
+            .map(|record| {
+                let llm = events.iter().find_map(|e| match &e.body {
+                    domain::event::Body::LlmDecision(l) if l.signal_id.as_str() == record.signal_id => Some(l),
+                    _ => None,
+                });
+                let reason = events.iter().find_map(|e| match &e.body {
+                    domain::event::Body::Signal(s) if s.signal_id.as_str() == record.signal_id => s.features.keys().find_map(|k| k.strip_prefix("exit_")).map(|k| k.replace('_', " ")),
+                    _ => None,
+                });
+                domain::view::DecisionRecordView {
+                    llm_decision: llm.map(|l| l.decision.to_string()),
+                    llm_reasoning: llm.map(|l| l.reasoning.clone()),
+                    exit_reason: reason,
+                    record,
+                }
+            })
+            .collect())
+    }
+
     /// The governance state: pending rows compact (no features, checks or LLM text).
     pub fn governance_view(&self) -> domain::view::GovernanceView {
         read(&self.folds).governance.view(Utc::now())

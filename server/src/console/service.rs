@@ -224,6 +224,15 @@ impl ConsoleService for Console {
         Ok(self.publish_report(monday, Some(&actor.username), Utc::now()).await.map_err(internal)?)
     }
 
+    fn track_record(&self) -> domain::track_record::TrackRecord {
+        Console::track_record(self)
+    }
+    fn backtest(&self) -> Option<Arc<domain::view::BacktestView>> {
+        Console::backtest(self)
+    }
+    async fn decision_records(&self, limit: usize) -> Result<Vec<domain::view::DecisionRecordView>, Internal> {
+        Console::decision_records(self, limit).await.map_err(internal)
+    }
     async fn checkpoints(&self, limit: u32) -> Result<domain::view::CheckpointsView, Internal> {
         let key = self.checkpoints().map(|c| c.public_key());
         let published = crate::checkpoints::published(&self.store, limit).await.map_err(internal)?;

@@ -1,11 +1,13 @@
 //! Background work, each job a `run_once(now)` that tests call directly, and a `spawn` that
 //! calls it on a timer. A job takes `now` and never reads the clock itself.
+pub mod backtest;
 pub mod checkpoints;
 pub mod housekeeping;
 pub mod reports;
 pub mod rules;
 pub mod snapshots;
 
+pub use backtest::Backtest;
 pub use checkpoints::CheckpointJob;
 pub use reports::ReportSchedule;
 pub use housekeeping::{Housekeeping, Swept};

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub engine_token: String,
     pub data_dir: PathBuf,
     pub http: reqwest::Client,
+    /// The running console (to hand it what a background job would, e.g. a backtest).
+    pub console: std::sync::Arc<server::console::Console>,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -156,6 +158,7 @@ pub async fn spawn() -> TestApp {
         store.add_user(role.as_str(), role, &password(role), Utc::now()).await.expect("user");
     }
     let base = format!("http://127.0.0.1:{}", app.port());
+    let console = app.console.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
@@ -168,6 +171,7 @@ pub async fn spawn() -> TestApp {
         engine_token,
         data_dir: dir.path().to_path_buf(),
         http: reqwest::Client::new(),
+        console,
         _dir: dir,
         _shutdown: tx,
     }

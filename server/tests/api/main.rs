@@ -12,5 +12,6 @@ mod compliance;
 mod checkpoints;
 mod reports;
 mod export;
+mod portal;
 
 pub use helpers::*;

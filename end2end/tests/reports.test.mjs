@@ -131,6 +131,6 @@ test('an investor reads every tab of the portal: track record, methodology, back
   await page.waitForSelector('[data-testid=decisions-empty], [data-testid=decision-records]');
   assert.deepEqual(page.errors, []);
   // The data behind an operations page stays closed to an investor, as the page does.
-  const res = await page.request.post(app.base + '/api/get_signals', { form: {} });
+  const res = await page.request.post(app.base + '/api/get_dashboard', { form: {} });
   assert.equal(res.status(), 403);
 });

@@ -41,6 +41,11 @@ if [ "$with_browser" = 1 ] && { [ ! -x /usr/bin/chromium ] || ! command -v pdfto
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium poppler-utils
 fi
+# aiosmtpd (PyPI): a real SMTP server the report email test delivers to (--test only).
+if [ "$with_browser" = 1 ] && ! python3 -c "import aiosmtpd" 2>/dev/null; then
+  say "installing aiosmtpd (PyPI) for the email test"
+  python3 -m pip install -q --disable-pip-version-check "aiosmtpd==1.4.6"
+fi
 # PostgreSQL for the second storage backend's tests (--test only): the machine's server on
 # 127.0.0.1:5432 (trust auth, database `test`), started with pg_ctlcluster when it is not
 # running. No PostgreSQL means the tests cannot run: fail loudly, never skip.

@@ -70,6 +70,20 @@ pub struct Inputs<'a> {
     pub regimes: &'a RegimeReport,
     pub issues: &'a [Issue],
     pub provenance: Provenance,
+    /// PnL of closed round trips by factor (MTUM, QUAL, SIZE, USMV, VLUE, residual), since
+    /// inception (`None`: the factor data is unavailable).
+    pub factors: Option<&'a crate::analytics::FactorAttribution>,
+    /// Fill rate and pipeline latency since inception.
+    pub fills: FillStats,
+}
+
+/// How orders got filled: the share that filled and how long the pipeline took.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FillStats {
+    /// Orders filled / orders that reached a final status.
+    pub fill_rate: Option<f64>,
+    /// Signal to order and order to fill, p50 / p95 / p99 in ms.
+    pub latency: crate::projection::LatencyView,
 }
 
 /// A closed trade as the summary lists it.
@@ -188,8 +202,14 @@ pub struct WeeklyReport {
     pub attribution: Attribution,
     /// Since inception, by instrument.
     pub attribution_inception: Vec<Bucket>,
+    /// Since inception, at generation, by factor then `residual`.
+    #[serde(default)]
+    pub attribution_factors: Vec<Bucket>,
     pub execution_total: ExecutionRow,
     pub execution: Vec<ExecutionRow>,
+    /// Since inception, at generation.
+    #[serde(default)]
+    pub fills: FillStats,
     pub risk: RiskSection,
     pub regimes: Vec<RegimeLine>,
     pub compliance: ComplianceSection,
@@ -364,8 +384,10 @@ pub fn build(inputs: &Inputs<'_>) -> WeeklyReport {
         },
         attribution,
         attribution_inception,
+        attribution_factors: inputs.factors.map(|f| f.by_factor.clone()).unwrap_or_default(),
         execution_total,
         execution,
+        fills: inputs.fills.clone(),
         risk,
         regimes,
         compliance,
@@ -448,6 +470,8 @@ mod tests {
             regimes,
             issues: &[],
             provenance: Provenance::default(),
+            factors: None,
+            fills: FillStats::default(),
         }
     }
 

@@ -155,6 +155,21 @@ pub struct ReportMeta {
     pub generated_at: DateTime<Utc>,
     pub html_bytes: u64,
     pub pdf_bytes: u64,
+    /// The first signed checkpoint whose tree includes the `report_published` event: with its
+    /// inclusion proof, it shows the hashes were recorded before the checkpoint was signed.
+    /// `None` until the next checkpoint is signed.
+    #[serde(default)]
+    pub covered_by: Option<CoveringCheckpoint>,
+}
+
+/// A checkpoint as a report cites it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoveringCheckpoint {
+    /// The seq of the `checkpoint` event.
+    pub seq: u64,
+    pub tree_size: u64,
+    /// The Merkle root (hex).
+    pub root: String,
 }
 
 /// The signed checkpoints of the log as the portal lists them (see `crate::merkle`).

@@ -42,6 +42,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             regimes: &regimes,
             issues: &[],
             provenance: Provenance::default(),
+            factors: None,
+            fills: Default::default(),
         });
         let html = reports::html(&report);
         let pdf = reports::pdf(&report)?;

@@ -25,8 +25,8 @@ pub const METHODOLOGY: &[(&str, &str)] = &[
     ("Sharpe", "Annualised Sharpe ratio of daily returns since inception to the week's end: mean over standard deviation (sample), times sqrt(252), risk-free rate 0; as empyrical sharpe_ratio. Undefined under 2 returns or with no variation."),
     ("Max drawdown", "Largest fall of equity from a previous peak, as a fraction of that peak, since inception to the week's end."),
     ("VaR and CVaR", "One-day historical value at risk at 95% and 99% of the daily returns since inception (the loss not exceeded on that share of days, as a positive fraction); CVaR 95 is the mean loss beyond VaR 95."),
-    ("Attribution", "Realized PnL of round trips (flat to flat, per instrument) closed during the week, by instrument, UTC hour and weekday of the close."),
-    ("Execution quality", "Implementation shortfall of fills against the decision price, split into spread, impact and timing, in basis points of filled notional; since inception, at generation."),
+    ("Attribution", "Realized PnL of round trips (flat to flat, per instrument) closed during the week, by instrument, UTC hour and weekday of the close. By factor: each trade's PnL split by its opening signal's factor betas (MTUM, QUAL, SIZE, USMV, VLUE) times the factor ETFs' returns over the holding period, the rest residual; since inception, at generation."),
+    ("Execution quality", "Implementation shortfall of fills against the decision price, split into spread, impact and timing, in basis points of filled notional; fill rate (orders filled over orders that reached a final status) and latency percentiles (signal to order, order to fill, console clock); since inception, at generation."),
     ("Limits", "Each compliance limit's value against its maximum at generation; 80% is the pre-breach warning level."),
     ("Regimes", "Daily returns grouped by market regime (trend and volatility of the S&P 500), since inception, at generation."),
     ("Recommendations", "Rule-based: an instrument losing money with execution costs 5 bps above the fund's average; a limit at 80% or more of its maximum; a regime of 20+ days in which the fund loses while the S&P 500 gains; open compliance issues. Each names its figure."),
@@ -51,6 +51,11 @@ pub(crate) fn num(x: Option<f64>) -> String {
 
 pub(crate) fn bps(x: Option<f64>) -> String {
     format::opt(x, |v| format!("{v:.1}"))
+}
+
+fn quantile_row(label: &str, q: &domain::projection::Quantiles) -> Vec<String> {
+    let ms = |x: Option<f64>| format::opt(x, |v| format!("{v:.1}"));
+    vec![label.to_string(), q.count.to_string(), ms(q.p50_ms), ms(q.p95_ms), ms(q.p99_ms)]
 }
 
 /// The report's tables as (title, header, rows): the one source both renderers lay out.
@@ -129,6 +134,7 @@ pub(crate) fn sections(r: &WeeklyReport) -> Vec<Section> {
             table("By instrument (this week)", &["Instrument", "PnL (USD)", "Trades"], buckets(&r.attribution.by_instrument)),
             table("By hour of the close, UTC (this week)", &["Hour", "PnL (USD)", "Trades"], buckets(&r.attribution.by_hour)),
             table("By instrument (since inception)", &["Instrument", "PnL (USD)", "Trades"], buckets(&r.attribution_inception)),
+            table("By factor (since inception, at generation)", &["Factor", "PnL (USD)", "Trades"], buckets(&r.attribution_factors)),
         ],
         charts: vec![(
             "PnL by instrument since inception (USD)".into(),
@@ -141,7 +147,18 @@ pub(crate) fn sections(r: &WeeklyReport) -> Vec<Section> {
     out.push(Section {
         title: "Execution quality",
         note: Some("Implementation shortfall in bps of filled notional (positive: a cost), since inception, at generation.".into()),
-        tables: vec![table("Slippage decomposition", &["Instrument", "Fills", "Notional (USD)", "Spread", "Impact", "Timing", "Total (bps)"], exec)],
+        tables: vec![
+            table("Slippage decomposition", &["Instrument", "Fills", "Notional (USD)", "Spread", "Impact", "Timing", "Total (bps)"], exec),
+            table(
+                "Fill rate and latency",
+                &["Figure", "Count", "p50 (ms)", "p95 (ms)", "p99 (ms)"],
+                vec![
+                    vec!["Fill rate (orders filled / orders final)".into(), pct(r.fills.fill_rate), String::new(), String::new(), String::new()],
+                    quantile_row("Signal to order", &r.fills.latency.signal_to_order),
+                    quantile_row("Order to fill", &r.fills.latency.order_to_fill),
+                ],
+            ),
+        ],
         charts: Vec::new(),
     });
     let rk = &r.risk;

@@ -22,6 +22,8 @@ fn sample() -> WeeklyReport {
         regimes: &regimes,
         issues: &[],
         provenance: Provenance { head_seq: 42, head_hash: "ab".repeat(32), ..Default::default() },
+        factors: None,
+        fills: Default::default(),
     })
 }
 

@@ -272,26 +272,32 @@ impl Checkpoints {
 /// The checkpoints recorded in the log, newest first.
 pub async fn published(store: &Store, limit: u32) -> Result<Vec<Published>> {
     let page = store.events(&EventQuery { kind: Some("checkpoint".into()), before_seq: Some(i64::MAX as u64), limit: Some(limit), ..Default::default() }).await?;
-    Ok(page
-        .rows
-        .into_iter()
-        .filter_map(|row| {
-            let event = Event::parse_json(&row.payload, row.received_at).ok()?;
-            let Body::Checkpoint(c) = event.body else { return None };
-            Some(Published {
-                seq: row.seq,
-                checkpoint: Checkpoint {
-                    origin: c.origin.to_string(),
-                    tree_size: c.tree_size,
-                    root: c.root,
-                    head_hash: c.head_hash,
-                    signed_at: event.ts,
-                    public_key: c.public_key,
-                    signature: c.signature,
-                },
-            })
-        })
-        .collect())
+    Ok(page.rows.into_iter().filter_map(parse_published).collect())
+}
+
+/// The first checkpoint whose tree holds event `seq` (tree size >= seq), if one is signed yet.
+/// Checkpoint events after `seq` are read oldest first; the first few suffice, as a tree that
+/// lagged the log at signing catches up by the next.
+pub async fn covering(store: &Store, seq: u64) -> Result<Option<Published>> {
+    let page = store.events(&EventQuery { kind: Some("checkpoint".into()), after_seq: Some(seq), limit: Some(8), ..Default::default() }).await?;
+    Ok(page.rows.into_iter().filter_map(parse_published).find(|p| p.checkpoint.tree_size >= seq))
+}
+
+fn parse_published(row: domain::view::EventRow) -> Option<Published> {
+    let event = Event::parse_json(&row.payload, row.received_at).ok()?;
+    let Body::Checkpoint(c) = event.body else { return None };
+    Some(Published {
+        seq: row.seq,
+        checkpoint: Checkpoint {
+            origin: c.origin.to_string(),
+            tree_size: c.tree_size,
+            root: c.root,
+            head_hash: c.head_hash,
+            signed_at: event.ts,
+            public_key: c.public_key,
+            signature: c.signature,
+        },
+    })
 }
 
 /// What `tradewatch verify --checkpoint` found.

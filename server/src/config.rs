@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 
 /// The keys of the file and of `TRADEWATCH_<KEY>` (upper case in the environment).
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 16] = [
     "addr",
     "data_dir",
     "capital",
@@ -32,6 +32,9 @@ pub const KEYS: [&str; 13] = [
     "management_fee",
     "performance_fee",
     "backtest",
+    "smtp_url",
+    "smtp_from",
+    "report_recipients",
     "database_url",
 ];
 
@@ -70,6 +73,10 @@ pub struct Config {
     pub market_data: Option<PathBuf>,
     /// The fee terms of the investor track record's net-of-fees returns.
     pub fees: domain::track_record::FeeSchedule,
+    /// Email each published weekly report's PDF over this SMTP server (a secret).
+    pub smtp_url: Option<SecretString>,
+    pub smtp_from: String,
+    pub report_recipients: Vec<String>,
     /// The store: `postgres://...` for PostgreSQL; unset, the SQLite file under `data_dir`.
     pub database_url: Option<SecretString>,
 }
@@ -92,6 +99,9 @@ impl Config {
             backtest: false,
             market_data: None,
             fees: domain::track_record::FeeSchedule::default(),
+            smtp_url: None,
+            smtp_from: default_smtp_from(),
+            report_recipients: Vec::new(),
             database_url: None,
         }
     }
@@ -141,6 +151,16 @@ pub struct Settings {
     /// investor portal's backtesting results (a few seconds of one core in a release build).
     #[serde(default = "default_backtest", deserialize_with = "flag")]
     pub backtest: bool,
+    /// Email each weekly report's PDF over this SMTP server: `smtp://HOST:PORT` (plain),
+    /// `smtp://HOST:PORT?tls=required` (STARTTLS) or `smtps://USER:PASSWORD@HOST` (TLS). A secret.
+    #[serde(default)]
+    pub smtp_url: Option<SecretString>,
+    /// The sender of the report emails.
+    #[serde(default = "default_smtp_from")]
+    pub smtp_from: String,
+    /// Who gets each report (a list, or comma-separated in the environment).
+    #[serde(default, deserialize_with = "strings")]
+    pub report_recipients: Vec<String>,
     /// The store's URL (`postgres://USER@HOST:PORT/DB`); unset: the SQLite file under `data_dir`.
     #[serde(default)]
     pub database_url: Option<SecretString>,
@@ -166,6 +186,9 @@ fn default_snapshot_every() -> usize {
 }
 fn default_checkpoint_every() -> usize {
     10_000
+}
+fn default_smtp_from() -> String {
+    "Tradewatch <tradewatch@localhost>".into()
 }
 fn default_backtest() -> bool {
     true
@@ -225,6 +248,21 @@ fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         B::S(s) if matches!(s.trim(), "" | "0" | "false" | "no" | "off") => Ok(false),
         _ => Err(serde::de::Error::custom("expected true/false or 1/0")),
     }
+}
+
+/// Strings as a list or one comma-separated string (blank items dropped).
+fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum A {
+        List(Vec<String>),
+        One(String),
+    }
+    let items = match A::deserialize(d)? {
+        A::List(l) => l,
+        A::One(s) => s.split(',').map(str::to_string).collect(),
+    };
+    Ok(items.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect())
 }
 
 /// IP addresses as a list or one comma-separated string.
@@ -307,7 +345,7 @@ impl Settings {
     pub fn to_toml(&self) -> String {
         let proxies: Vec<String> = self.trusted_proxies.iter().map(|a| format!("\"{a}\"")).collect();
         let mut out = format!(
-            "addr = \"{}\"\ndata_dir = {:?}\ncapital = \"{}\"\nsite_root = {:?}\nsecure_cookies = {}\nmax_connections = {}\ntrusted_proxies = [{}]\nsnapshot_every = {}\ncheckpoint_every = {}\nmanagement_fee = \"{}\"\nperformance_fee = \"{}\"\nbacktest = {}\n",
+            "addr = \"{}\"\ndata_dir = {:?}\ncapital = \"{}\"\nsite_root = {:?}\nsecure_cookies = {}\nmax_connections = {}\ntrusted_proxies = [{}]\nsnapshot_every = {}\ncheckpoint_every = {}\nmanagement_fee = \"{}\"\nperformance_fee = \"{}\"\nbacktest = {}\nsmtp_from = {:?}\nreport_recipients = [{}]\n",
             self.addr,
             self.data_dir.display().to_string(),
             self.capital,
@@ -319,8 +357,13 @@ impl Settings {
             self.checkpoint_every,
             self.management_fee,
             self.performance_fee,
-            self.backtest
+            self.backtest,
+            self.smtp_from,
+            self.report_recipients.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ")
         );
+        if self.smtp_url.is_some() {
+            out.push_str("smtp_url = \"[redacted]\"\n");
+        }
         if self.database_url.is_some() {
             out.push_str("database_url = \"[redacted]\"\n");
         }
@@ -361,6 +404,9 @@ impl Settings {
             backtest: self.backtest,
             market_data: None,
             fees,
+            smtp_url: self.smtp_url,
+            smtp_from: self.smtp_from,
+            report_recipients: self.report_recipients,
             database_url: self.database_url,
         })
     }
@@ -424,6 +470,17 @@ mod tests {
         assert!(Settings::load(Some(&dir.path().join("missing.toml")), env(&[]), &Flags::default()).is_err());
         // Other TRADEWATCH_ variables (the replay's token, say) are not settings and are ignored.
         assert!(Settings::load(None, env(&[("TRADEWATCH_TOKEN", "tw_x")]), &Flags::default()).is_ok());
+    }
+
+    #[test]
+    fn the_smtp_url_never_prints_and_recipients_split_on_commas() {
+        let s = Settings::load(None, env(&[("TRADEWATCH_SMTP_URL", "smtps://fund:mail-secret-9@mail.example"), ("TRADEWATCH_REPORT_RECIPIENTS", "a@fund.example, b@fund.example,")]), &Flags::default()).expect("load");
+        let shown = format!("{s:?}\n{}", s.to_toml());
+        assert!(!shown.contains("mail-secret-9"), "{shown}");
+        assert!(shown.contains("smtp_url = \"[redacted]\""), "{shown}");
+        let config = s.into_config().expect("config");
+        assert_eq!(config.report_recipients, ["a@fund.example", "b@fund.example"]);
+        assert!(!format!("{config:?}").contains("mail-secret-9"));
     }
 
     #[test]

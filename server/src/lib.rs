@@ -7,6 +7,7 @@ pub mod config;
 pub mod export;
 pub mod console;
 pub mod jobs;
+pub mod mail;
 pub mod reference;
 pub mod startup;
 pub mod store;

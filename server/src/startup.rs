@@ -48,6 +48,9 @@ impl Application {
         tracing::info!(store = %location.describe(), "store open");
         let console = Console::open(store, config.capital).await?;
         console.set_fee_schedule(config.fees);
+        if let Some(url) = &config.smtp_url {
+            console.set_mailer(crate::mail::Mailer::new(url, &config.smtp_from, &config.report_recipients)?);
+        }
         if let Some(dir) = config.market_data.as_ref().filter(|_| config.backtest) {
             crate::jobs::Backtest { console: Arc::clone(&console), market_data: dir.clone(), capital: config.capital }.spawn();
         }

@@ -32,7 +32,7 @@ pub fn ReportsPage() -> impl IntoView {
         <h1>"Weekly research reports"</h1>
         <p class="hint">
             "One report per ISO week of market time, generated once the week has ended: performance and its attribution, execution quality, risk, regimes, compliance, rule-based recommendations and the methodology. "
-            "Each file's SHA-256 is recorded in the audit log (a report_published event), and the cover names the log position and the signed checkpoint it was computed from."
+            "Each file's SHA-256 is recorded in the audit log (a report_published event); the cover names the log position it was computed from, and the first signed checkpoint after it covers that event: its inclusion proof ("<code>"GET /api/v1/proofs/inclusion?seq="</code>" the recorded event) shows the hashes existed when the checkpoint was signed."
         </p>
         {move || done().map(|d| view! { <p class="badge ok" data-testid="report-done">{format!("Generated the report of {d}.")}</p> })}
         {move || error().map(|e| view! { <p class="error" data-testid="report-error">{e}</p> })}
@@ -41,7 +41,7 @@ pub fn ReportsPage() -> impl IntoView {
                 Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                 Ok((reports, can_generate)) => {
                     let rows = if reports.is_empty() {
-                        view! { <tr><td colspan="5" class="empty">"No report yet: the first is generated when the first complete week of market data has ended."</td></tr> }.into_any()
+                        view! { <tr><td colspan="6" class="empty">"No report yet: the first is generated when the first complete week of market data has ended."</td></tr> }.into_any()
                     } else {
                         reports.into_iter().map(|m| {
                             let week = m.week.clone();
@@ -50,6 +50,10 @@ pub fn ReportsPage() -> impl IntoView {
                                     <td><a href=format!("/reports/{}", m.week)>{m.week.clone()}</a></td>
                                     <td>{time(m.generated_at)}</td>
                                     <td class="num">{format!("event #{}", m.published_seq)}</td>
+                                    <td data-testid="covered-by">{match &m.covered_by {
+                                        Some(c) => view! { <span title=format!("Merkle root {}", c.root)>{format!("checkpoint #{} (events 1–{})", c.seq, c.tree_size)}</span> }.into_any(),
+                                        None => view! { <span class="muted">"the next checkpoint"</span> }.into_any(),
+                                    }}</td>
                                     <td><code title=format!("HTML {}\nPDF {}", m.html_sha256, m.pdf_sha256)>{m.pdf_sha256.chars().take(12).collect::<String>()}"…"</code></td>
                                     <td><Downloads week/></td>
                                 </tr>
@@ -65,7 +69,7 @@ pub fn ReportsPage() -> impl IntoView {
                             </form>
                         })}
                         <table class="grid" data-testid="reports">
-                            <thead><tr><th>"Week"</th><th>"Generated (UTC)"</th><th class="num">"Recorded as"</th><th>"PDF SHA-256"</th><th>"Download"</th></tr></thead>
+                            <thead><tr><th>"Week"</th><th>"Generated (UTC)"</th><th class="num">"Recorded as"</th><th>"Covered by"</th><th>"PDF SHA-256"</th><th>"Download"</th></tr></thead>
                             <tbody>{rows}</tbody>
                         </table>
                     }.into_any()

@@ -102,6 +102,8 @@ pub struct Console {
     fees: std::sync::OnceLock<domain::track_record::FeeSchedule>,
     /// The paper engine's backtest on the bundled data, once computed (`jobs::backtest`).
     backtest: std::sync::OnceLock<Arc<domain::view::BacktestView>>,
+    /// Emails each published report's PDF (config `smtp_url`, `report_recipients`).
+    mailer: std::sync::OnceLock<crate::mail::Mailer>,
 }
 
 impl Console {
@@ -139,6 +141,7 @@ impl Console {
             checkpoints: std::sync::OnceLock::new(),
             fees: std::sync::OnceLock::new(),
             backtest: std::sync::OnceLock::new(),
+            mailer: std::sync::OnceLock::new(),
         });
         console.publish();
         tokio::spawn(Arc::clone(&console).run_live());

@@ -74,6 +74,11 @@ impl Console {
         let _ = self.fees.set(fees);
     }
 
+    /// Sets the report mailer once, at start-up; a second call is ignored.
+    pub fn set_mailer(&self, mailer: crate::mail::Mailer) {
+        let _ = self.mailer.set(mailer);
+    }
+
     /// The paper engine's backtest on the bundled data, once `jobs::Backtest` has run.
     pub fn backtest(&self) -> Option<Arc<domain::view::BacktestView>> {
         self.backtest.get().cloned()

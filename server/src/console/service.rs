@@ -209,7 +209,7 @@ impl ConsoleService for Console {
     }
 
     async fn reports(&self) -> Result<Vec<domain::view::ReportMeta>, Internal> {
-        self.store.reports().await.map_err(internal)
+        self.report_archive().await.map_err(internal)
     }
 
     async fn report_file(&self, week: &str, format: &str) -> Result<Option<Vec<u8>>, Internal> {

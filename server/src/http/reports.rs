@@ -1,5 +1,5 @@
 //! `GET /api/v1/reports` (the weekly report archive: week, SHA-256 of each file, the seq of its
-//! `report_published` event) and `GET /api/v1/reports/{week}.html|.pdf` (a file). A read token,
+//! `report_published` event, the checkpoint that covers it) and `GET /api/v1/reports/{week}.html|.pdf` (a file). A read token,
 //! or any signed-in person (investors included).
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -17,7 +17,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list(_: Reader, State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let reports = state.console.store().reports().await?;
+    let reports = state.console.report_archive().await?;
     Ok(Json(json!({ "reports": reports })))
 }
 

@@ -113,6 +113,7 @@ macro_rules! artifacts {
                             generated_at: super::ms_to_dt(at),
                             html_bytes: u64::try_from(html_bytes).unwrap_or(0),
                             pdf_bytes: u64::try_from(pdf_bytes).unwrap_or(0),
+                            covered_by: None,
                         })
                     })
                     .collect()

@@ -81,6 +81,15 @@ async fn the_schedule_publishes_the_last_complete_week_and_every_surface_serves_
     assert!(html.contains(&format!(">{shown}<")), "the HTML shows Sharpe {shown}");
     let drawdown = domain::format::pct(report.summary.metrics.max_drawdown.expect("drawdown"));
     assert!(text.contains(&drawdown) && html.contains(&drawdown), "max drawdown {drawdown} in both");
+    // Execution: the fill rate and the latency percentiles are the summary API's.
+    let (status, summary) = app.get_with(&app.read_token, "/api/v1/summary").await;
+    assert_eq!(status, 200);
+    assert_eq!(report.fills.fill_rate, summary["fill_rate"].as_f64());
+    assert_eq!(report.fills.fill_rate, Some(1.0));
+    assert_eq!(report.fills.latency.order_to_fill.count, summary["latency"]["order_to_fill"]["count"].as_u64().unwrap_or(u64::MAX));
+    assert_eq!(report.fills.latency.order_to_fill.p50_ms, summary["latency"]["order_to_fill"]["p50_ms"].as_f64());
+    assert!(text.contains("Fill rate") && html.contains("Order to fill"), "both files have the fill table");
+    assert!(text.contains("By factor") && html.contains("By factor"), "both files have the factor table");
     let head = event["event"]["head_seq"].as_u64().expect("head_seq");
     assert!(text.contains(&format!("Computed from the log up to event")) && text.contains(&format!("#{head}")), "the cover names the log position #{head}");
 
@@ -106,6 +115,18 @@ async fn the_schedule_publishes_the_last_complete_week_and_every_surface_serves_
     let (status, page, _) = app.page(Some(&investor), "/reports/2024-W44").await;
     assert_eq!(status, 200);
     assert!(page.contains("Executive summary") && page.contains(&shown), "the page shows the report");
+
+    // The archive cites the first checkpoint whose tree holds the report_published event.
+    assert_eq!(list["reports"][0]["covered_by"], Value::Null, "no checkpoint signed yet");
+    let checkpoints = other.console.checkpoints().expect("enabled").clone();
+    let signer = server::jobs::CheckpointJob { console: other.console.clone(), checkpoints, every: 1, max_age: std::time::Duration::from_secs(3600) };
+    let signed = signer.run_once(Utc::now()).await.expect("run").expect("a checkpoint");
+    let (_, list) = app.get_with(&app.read_token, "/api/v1/reports").await;
+    let covered = &list["reports"][0]["covered_by"];
+    assert!(covered["tree_size"].as_u64() >= Some(meta.published_seq), "{covered}");
+    assert_eq!((covered["seq"].as_u64(), covered["root"].as_str()), (Some(signed.seq), Some(signed.checkpoint.root.as_str())));
+    let (_, page, _) = app.page(Some(&investor), "/reports").await;
+    assert!(page.contains(&format!("checkpoint #{}", signed.seq)), "the archive page cites it");
 
     // Refusals.
     for (path, status) in [("/api/v1/reports/2024-W99.pdf", 400), ("/api/v1/reports/2024-W44.exe", 400), ("/api/v1/reports/2024-W01.pdf", 404)] {
@@ -136,4 +157,95 @@ async fn only_risk_and_admins_generate_and_a_person_is_named_in_the_chain() {
     let (status, body) = app.call(Some(&risk), "generate_report", "week=").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("2024-W44"), "{body}");
+}
+
+/// A real SMTP server (aiosmtpd from PyPI; `scripts/setup.sh --test` installs it) delivering
+/// into a Maildir, on a free port; killed on drop.
+struct SmtpServer {
+    port: u16,
+    maildir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn smtp_server() -> SmtpServer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+    let maildir = tempfile::tempdir().expect("maildir");
+    let child = std::process::Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir.path().join("mail"))
+        .spawn()
+        .expect("python3 -m aiosmtpd (PyPI aiosmtpd; scripts/setup.sh --test installs it)");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return SmtpServer { port, maildir, child };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("aiosmtpd did not listen on {port}");
+}
+
+/// Each delivered message as (To, Subject, SHA-256 of its PDF attachment), read by Python's own
+/// mailbox and email packages.
+fn delivered(dir: &std::path::Path) -> Vec<(String, String, String)> {
+    let script = "import mailbox, sys, hashlib\n\
+for m in mailbox.Maildir(sys.argv[1], factory=None):\n\
+    pdf = [hashlib.sha256(p.get_payload(decode=True)).hexdigest() for p in m.walk() if p.get_content_type() == 'application/pdf']\n\
+    print(m['To'], '|', m['Subject'], '|', ','.join(pdf))\n";
+    let out = std::process::Command::new("python3").arg("-c").arg(script).arg(dir).output().expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split(" | ");
+            Some((parts.next()?.to_string(), parts.next()?.to_string(), parts.next()?.to_string()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_published_report_is_emailed_as_pdf_to_the_list_and_the_outcome_is_in_the_chain() {
+    let smtp = smtp_server().await;
+    let app = spawn().await;
+    two_weeks(&app).await;
+    let mut config = app.config();
+    config.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port).into());
+    config.report_recipients = vec!["investors@fund.example".into(), "risk@fund.example".into()];
+    let other = Application::build(config).await.expect("a console with a mailer");
+    let meta = ReportSchedule { console: other.console.clone() }.run_once(Utc::now()).await.expect("run").expect("a report is due");
+
+    let mails = delivered(&smtp.maildir.path().join("mail"));
+    assert_eq!(mails.len(), 1, "one message to the list: {mails:?}");
+    let (to, subject, pdf) = &mails[0];
+    assert!(to.contains("investors@fund.example") && to.contains("risk@fund.example"), "{to}");
+    assert!(subject.contains("weekly report 2024-W44"), "{subject}");
+    assert_eq!(pdf, &meta.pdf_sha256, "the attachment is the archived PDF");
+    let (_, page) = app.get_with(&app.read_token, "/api/v1/events?kind=system&limit=5").await;
+    let sent = page["events"].as_array().and_then(|e| e.iter().find(|e| e["event"]["component"] == "report-mailer")).cloned().expect("a report-mailer event");
+    assert_eq!(sent["event"]["status"], "sent");
+    assert!(sent["event"]["detail"].as_str().is_some_and(|d| d.contains("2024-W44") && d.contains("2 recipients")), "{sent}");
+
+    // A server that does not answer: the report is still published, and the failure recorded.
+    let mut config = app.config();
+    config.smtp_url = Some("smtp://127.0.0.1:9".to_string().into());
+    config.report_recipients = vec!["investors@fund.example".into()];
+    let down = Application::build(config).await.expect("a console with a mailer");
+    let monday = chrono::NaiveDate::from_ymd_opt(2024, 10, 21).expect("date");
+    let meta = down.console.publish_report(monday, None, Utc::now()).await.expect("published all the same");
+    assert_eq!(meta.week, "2024-W43");
+    let (_, page) = app.get_with(&app.read_token, "/api/v1/events?kind=system&limit=5").await;
+    let failed = page["events"].as_array().and_then(|e| e.iter().find(|e| e["event"]["status"] == "failed")).cloned().expect("a failed delivery is recorded");
+    assert!(failed["event"]["detail"].as_str().is_some_and(|d| d.contains("2024-W43") && !d.contains("127.0.0.1")), "no server detail in the chain: {failed}");
+
+    // A bad setting stops the start, naming the setting.
+    let mut config = app.config();
+    config.smtp_url = Some("smtp://127.0.0.1:25".to_string().into());
+    let e = Application::build(config).await.err().map(|e| format!("{e:#}")).unwrap_or_default();
+    assert!(e.contains("report_recipients"), "{e}");
 }

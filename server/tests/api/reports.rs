@@ -194,10 +194,12 @@ async fn smtp_server() -> SmtpServer {
 /// Each delivered message as (To, Subject, SHA-256 of its PDF attachment), read by Python's own
 /// mailbox and email packages.
 fn delivered(dir: &std::path::Path) -> Vec<(String, String, String)> {
-    let script = "import mailbox, sys, hashlib\n\
-for m in mailbox.Maildir(sys.argv[1], factory=None):\n\
-    pdf = [hashlib.sha256(p.get_payload(decode=True)).hexdigest() for p in m.walk() if p.get_content_type() == 'application/pdf']\n\
-    print(m['To'], '|', m['Subject'], '|', ','.join(pdf))\n";
+    let script = r#"
+import mailbox, sys, hashlib
+for m in mailbox.Maildir(sys.argv[1], factory=None):
+    pdf = [hashlib.sha256(p.get_payload(decode=True)).hexdigest() for p in m.walk() if p.get_content_type() == 'application/pdf']
+    print(m['To'], '|', m['Subject'], '|', ','.join(pdf))
+"#;
     let out = std::process::Command::new("python3").arg("-c").arg(script).arg(dir).output().expect("python3");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout)

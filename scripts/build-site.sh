@@ -62,6 +62,13 @@ done
 cp -r public/. "$site/"
 wasm="$site/pkg/tradewatch.$hw.wasm"
 echo "[build-site] browser bundle ($profile) in $((SECONDS - t0)) s: $wasm $(stat -c %s "$wasm") bytes, $(stat -c %s "$wasm.gz") gzip -9"
-t1=$SECONDS
-cargo build -p server --bin tradewatch "${cargo_bin[@]}"
-echo "[build-site] server ($profile) in $((SECONDS - t1)) s: target/$profile/tradewatch"
+# TRADEWATCH_SITE_NO_BIN=1 (scripts/test.sh): the binary `cargo test -p server` just built is
+# used as it is. A plain `cargo build` resolves the features without the dev-dependencies and
+# would rebuild half the graph (~450 s cold here) for the same code.
+if [ "${TRADEWATCH_SITE_NO_BIN:-0}" = 1 ] && [ -x "target/$profile/tradewatch" ]; then
+  echo "[build-site] server: the test build's target/$profile/tradewatch"
+else
+  t1=$SECONDS
+  cargo build -p server --bin tradewatch "${cargo_bin[@]}"
+  echo "[build-site] server ($profile) in $((SECONDS - t1)) s: target/$profile/tradewatch"
+fi

@@ -31,7 +31,8 @@ drop_test_databases
 step "integration and storage tests (server, SQLite)" cargo test -p server
 step "integration and storage tests (server, PostgreSQL)" env TRADEWATCH_TEST_BACKEND=postgres cargo test -p server --test api --test crash
 drop_test_databases
-# The end-to-end tests start target/debug/tradewatch themselves (port 0, fresh data dir).
-step "build the site for the browser tests" bash scripts/build-site.sh
+# The end-to-end tests start target/debug/tradewatch themselves (port 0, fresh data dir): the
+# binary the server tests above built (with the same code), so only the browser bundle is built.
+step "build the site for the browser tests" env TRADEWATCH_SITE_NO_BIN=1 bash scripts/build-site.sh
 step "end-to-end tests in headless Chromium" bash -c 'cd end2end && mkdir -p screenshots && node --test --test-concurrency=1 tests/'
 echo "== all tests passed in $((SECONDS - started)) s =="

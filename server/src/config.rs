@@ -148,7 +148,7 @@ pub struct Settings {
     #[serde(default = "default_performance_fee", deserialize_with = "decimal")]
     pub performance_fee: Decimal,
     /// Replay the bundled market data through the paper engine once at start-up, for the
-    /// investor portal's backtesting results (a few seconds of one core in a release build).
+    /// investor portal's backtesting results (one core for the length of the replay).
     #[serde(default = "default_backtest", deserialize_with = "flag")]
     pub backtest: bool,
     /// Email each weekly report's PDF over this SMTP server: `smtp://HOST:PORT` (plain),

@@ -190,6 +190,25 @@ pub struct CostParts {
     /// Filled notional (USD), the base of the bps figures.
     pub notional: Decimal,
     pub fills: u64,
+    /// What the paper engine's impact model expects for these fills (USD, see
+    /// [`impact_model_bps`]): the realized `impact` set against its expectation.
+    #[serde(default)]
+    pub model_impact: Decimal,
+}
+
+/// The paper engine's market-impact model (docs/methodology.md, "The paper engine's models"):
+/// `k x sqrt(notional / 1,000,000 USD)` bps of a market order's notional, k = 5 for equities and
+/// 1 for a currency pair (a deep market). The engine fills with it; the execution reports set
+/// each fill's realized impact against it.
+pub fn impact_model_bps(currency_pair: bool, notional_usd: f64) -> f64 {
+    let k = if currency_pair { 1.0 } else { 5.0 };
+    k * (notional_usd.max(0.0) / 1_000_000.0).sqrt()
+}
+
+/// An instrument named as a pair of ISO currencies (`EURUSD`): the impact model's deep market.
+pub fn is_currency_pair(instrument: &str) -> bool {
+    const CURRENCIES: [&str; 10] = ["USD", "EUR", "GBP", "JPY", "CHF", "AUD", "CAD", "NZD", "SEK", "NOK"];
+    instrument.len() == 6 && instrument.is_char_boundary(3) && CURRENCIES.contains(&&instrument[..3]) && CURRENCIES.contains(&&instrument[3..])
 }
 
 impl CostParts {
@@ -210,6 +229,7 @@ impl CostParts {
         self.opportunity += o.opportunity;
         self.notional += o.notional;
         self.fills += o.fills;
+        self.model_impact += o.model_impact;
     }
 }
 
@@ -279,13 +299,16 @@ impl Slippage {
                 info.filled += f.quantity;
                 let (Some(decision), Some((mid, touch))) = (info.decision, info.arrival) else { return None };
                 let (s, q) = (info.sign, f.quantity);
+                let notional = f.price * q;
+                let expected_bps = impact_model_bps(is_currency_pair(&info.instrument), rust_decimal::prelude::ToPrimitive::to_f64(&notional).unwrap_or(0.0));
                 let part = CostParts {
                     timing: s * (mid - decision) * q,
                     spread: s * (touch - mid) * q,
                     impact: s * (f.price - touch) * q,
                     opportunity: Decimal::ZERO,
-                    notional: f.price * q,
+                    notional,
                     fills: 1,
+                    model_impact: Decimal::from_f64_retain(expected_bps / 10_000.0).and_then(|b| notional.checked_mul(b)).map(|x| x.round_dp(6)).unwrap_or_default(),
                 };
                 let (instrument, order_type) = (info.instrument.clone(), info.order_type);
                 self.book(&instrument, order_type.as_str(), f.liquidity.as_str(), &part);
@@ -354,6 +377,17 @@ impl crate::fold::Fold for Slippage {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_impact_model_is_the_paper_engines_and_knows_a_currency_pair() {
+        assert!((impact_model_bps(false, 1_000_000.0) - 5.0).abs() < 1e-12);
+        assert!((impact_model_bps(true, 4_000_000.0) - 2.0).abs() < 1e-12);
+        assert_eq!(impact_model_bps(false, -5.0), 0.0);
+        assert!(is_currency_pair("EURUSD") && is_currency_pair("USDJPY"));
+        for not_a_pair in ["AAPL", "BTCUSD", "EURUSDT", "éURUSD", ""] {
+            assert!(!is_currency_pair(not_a_pair), "{not_a_pair}");
+        }
+    }
 
     proptest! {
         #[test]

@@ -129,6 +129,9 @@ pub struct ExecutionRow {
     pub impact_bps: Option<f64>,
     pub timing_bps: Option<f64>,
     pub total_bps: Option<f64>,
+    /// The paper engine's impact model for the same fills (bps), beside the realized impact.
+    #[serde(default)]
+    pub model_impact_bps: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -257,6 +260,7 @@ fn execution_row(instrument: &str, c: &crate::analytics::CostParts) -> Execution
         impact_bps: bps(c.impact, c.notional),
         timing_bps: bps(c.timing, c.notional),
         total_bps: bps(c.total(), c.notional),
+        model_impact_bps: bps(c.model_impact, c.notional),
     }
 }
 

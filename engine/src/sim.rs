@@ -29,12 +29,10 @@ pub fn quote(class: AssetClass, close: Decimal) -> Quote {
 
 /// Price impact in bps of a market order: `k x sqrt(notional / 1,000,000 USD)`, k = 5 bps for
 /// equities and 1 bp for EURUSD (a deep market).
+/// The model is the console's own (`domain::analytics::impact_model_bps`), so the execution
+/// reports compare fills with exactly what the engine assumed.
 pub fn impact_bps(class: AssetClass, notional: f64) -> f64 {
-    let k = match class {
-        AssetClass::Equity => 5.0,
-        AssetClass::Fx => 1.0,
-    };
-    k * (notional.max(0.0) / 1_000_000.0).sqrt()
+    domain::analytics::impact_model_bps(class == AssetClass::Fx, notional)
 }
 
 /// Fill price of a marketable order: the far touch plus impact, rounded to the price grid.

@@ -141,14 +141,14 @@ pub(crate) fn sections(r: &WeeklyReport) -> Vec<Section> {
             charts::bars_svg(&r.attribution_inception.iter().map(|b| (b.key.clone(), rust_decimal::prelude::ToPrimitive::to_f64(&b.pnl).unwrap_or(0.0))).collect::<Vec<_>>(), "USD", 860),
         )],
     });
-    let exec_row = |e: &domain::report::ExecutionRow| vec![e.instrument.clone(), e.fills.to_string(), money(e.notional), bps(e.spread_bps), bps(e.impact_bps), bps(e.timing_bps), bps(e.total_bps)];
+    let exec_row = |e: &domain::report::ExecutionRow| vec![e.instrument.clone(), e.fills.to_string(), money(e.notional), bps(e.spread_bps), bps(e.impact_bps), bps(e.model_impact_bps), bps(e.timing_bps), bps(e.total_bps)];
     let mut exec: Vec<Vec<String>> = r.execution.iter().map(exec_row).collect();
     exec.push(exec_row(&r.execution_total));
     out.push(Section {
         title: "Execution quality",
-        note: Some("Implementation shortfall in bps of filled notional (positive: a cost), since inception, at generation.".into()),
+        note: Some("Implementation shortfall in bps of filled notional (positive: a cost), since inception, at generation. \"Impact, paper model\" is what the paper engine's impact model (k x sqrt(notional / 1M USD) bps) expects for the same fills.".into()),
         tables: vec![
-            table("Slippage decomposition", &["Instrument", "Fills", "Notional (USD)", "Spread", "Impact", "Timing", "Total (bps)"], exec),
+            table("Slippage decomposition", &["Instrument", "Fills", "Notional (USD)", "Spread", "Impact", "Impact, paper model", "Timing", "Total (bps)"], exec),
             table(
                 "Fill rate and latency",
                 &["Figure", "Count", "p50 (ms)", "p95 (ms)", "p99 (ms)"],

@@ -90,6 +90,11 @@ async fn the_schedule_publishes_the_last_complete_week_and_every_surface_serves_
     assert_eq!(report.fills.latency.order_to_fill.p50_ms, summary["latency"]["order_to_fill"]["p50_ms"].as_f64());
     assert!(text.contains("Fill rate") && html.contains("Order to fill"), "both files have the fill table");
     assert!(text.contains("By factor") && html.contains("By factor"), "both files have the factor table");
+    // The realized impact beside the paper engine's model for the same fills: 5 x sqrt(6,750 /
+    // 1,000,000) bps on the buy, the sell's on its own notional.
+    let model = report.execution_total.model_impact_bps.expect("a model figure");
+    assert!(model > 0.4 && model < 0.42, "{model}");
+    assert!(html.contains("Impact, paper model"));
     let head = event["event"]["head_seq"].as_u64().expect("head_seq");
     assert!(text.contains(&format!("Computed from the log up to event")) && text.contains(&format!("#{head}")), "the cover names the log position #{head}");
 

@@ -267,22 +267,7 @@ fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
 
 /// IP addresses as a list or one comma-separated string.
 fn addresses<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum A {
-        List(Vec<String>),
-        One(String),
-    }
-    let items = match A::deserialize(d)? {
-        A::List(l) => l,
-        A::One(s) => s.split(',').map(str::to_string).collect(),
-    };
-    items
-        .iter()
-        .map(|a| a.trim())
-        .filter(|a| !a.is_empty())
-        .map(|a| a.parse().map_err(|_| serde::de::Error::custom(format!("'{a}' is not an IP address"))))
-        .collect()
+    strings(d)?.iter().map(|a| a.parse().map_err(|_| serde::de::Error::custom(format!("'{a}' is not an IP address")))).collect()
 }
 
 /// The command line's flags; a flag not given leaves the layers below it in place.

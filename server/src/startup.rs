@@ -32,6 +32,30 @@ async fn download_accepts_any(mut req: axum::extract::Request, next: axum::middl
     next.run(req).await
 }
 
+/// A server function called with arguments it cannot read (a missing or malformed field) is
+/// the caller's mistake: leptos_axum answers 500, this makes it 400. The body stays the error
+/// the client decodes (`{"Transport": "missing argument limit"}`: it names the field, and holds
+/// nothing of the server's). Any other failure keeps its status.
+async fn bad_arguments_are_400(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let server_fn = req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/api/v1/");
+    let res = next.run(req).await;
+    if !server_fn || res.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return axum::response::IntoResponse::into_response(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    };
+    let caller = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("Transport").and_then(|t| t.as_str()).map(|t| t.starts_with("error deserializing server function arguments") || t.starts_with("missing argument")))
+        .unwrap_or(false);
+    if caller {
+        parts.status = axum::http::StatusCode::BAD_REQUEST;
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -118,6 +142,7 @@ impl Application {
             )
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
             .layer(axum::middleware::from_fn(download_accepts_any))
+            .layer(axum::middleware::from_fn(bad_arguments_are_400))
             .layer(axum::middleware::from_fn(crate::auth::guard_pages))
             .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::resolve_user))
             .layer(session_layer)

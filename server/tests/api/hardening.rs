@@ -356,3 +356,20 @@ async fn the_id_reuse_lookup_uses_the_id_index_for_large_batches() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_server_function_called_with_unreadable_arguments_is_a_400_naming_the_field() {
+    let app = spawn().await;
+    let trader = app.login(Role::Trader).await;
+    let (status, body) = app.call(Some(&trader), "get_signals", "").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("limit"), "the body names the field: {body}");
+    let (status, body) = app.call(Some(&trader), "get_signals", "limit=many").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = app.call(Some(&trader), "get_signals", "limit=5").await;
+    assert_eq!(status, 200);
+    // A refusal keeps its own status.
+    let investor = app.login(Role::Investor).await;
+    let (status, _) = app.call(Some(&investor), "get_signals", "limit=5").await;
+    assert_eq!(status, 403);
+}

@@ -225,9 +225,6 @@ pub struct WeeklyReport {
     pub returns: Vec<f64>,
 }
 
-fn ms(d: NaiveDate) -> i64 {
-    d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis()
-}
 
 fn to_f64(d: Decimal) -> f64 {
     rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(0.0)
@@ -356,7 +353,7 @@ pub fn build(inputs: &Inputs<'_>) -> WeeklyReport {
     };
 
     let mut peak = f64::MIN;
-    let equity: Vec<Point> = upto.iter().map(|(d, e)| Point { t: ms(*d), v: to_f64(*e) }).collect();
+    let equity: Vec<Point> = upto.iter().map(|(d, e)| Point { t: crate::series::day_ms(*d), v: to_f64(*e) }).collect();
     let drawdown = equity
         .iter()
         .map(|p| {

@@ -9,6 +9,11 @@ pub struct Point {
     pub v: f64,
 }
 
+/// Midnight (UTC) of `day` as a [`Point`]'s time: a daily figure's place on a time axis.
+pub fn day_ms(day: chrono::NaiveDate) -> i64 {
+    day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis()
+}
+
 /// Keeps at most `max` points, evenly spaced, always including the last one.
 pub fn downsample(points: &[Point], max: usize) -> Vec<Point> {
     if points.len() <= max || max < 2 {

@@ -144,9 +144,6 @@ pub fn net_returns(dates: &[NaiveDate], gross: &[f64], fees: &FeeSchedule) -> Ve
     out
 }
 
-fn ms(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default()
-}
 
 fn drawdown_points(dates: &[NaiveDate], returns: &[f64]) -> Vec<Point> {
     let mut wealth = Vec::with_capacity(returns.len() + 1);
@@ -157,7 +154,7 @@ fn drawdown_points(dates: &[NaiveDate], returns: &[f64]) -> Vec<Point> {
         wealth.push(w);
     }
     // drawdowns() has one value per wealth point; the first is the base (0).
-    metrics::drawdowns(&wealth).into_iter().skip(1).zip(dates).map(|(v, d)| Point { t: ms(*d), v }).collect()
+    metrics::drawdowns(&wealth).into_iter().skip(1).zip(dates).map(|(v, d)| Point { t: crate::series::day_ms(*d), v }).collect()
 }
 
 fn partial(year: i32, start: NaiveDate, end: NaiveDate) -> bool {

@@ -645,6 +645,16 @@ impl Projection {
         self.daily_close.iter().map(|(d, e)| (*d, e.to_f64().unwrap_or(0.0)))
     }
 
+    /// Orders filled / orders that reached a final status; `None` before any did.
+    pub fn fill_rate(&self) -> Option<f64> {
+        (self.orders_final > 0).then(|| self.orders_filled as f64 / self.orders_final as f64)
+    }
+
+    /// Signal to order and order to fill, p50 / p95 / p99.
+    pub fn latency(&self) -> LatencyView {
+        LatencyView { signal_to_order: quantiles(&self.signal_to_order), order_to_fill: quantiles(&self.order_to_fill) }
+    }
+
     /// The book now, as of `date`: gross and net exposure at the marks, equity, concentration.
     pub fn exposure_now(&self, date: NaiveDate) -> DayExposure {
         let notionals: Vec<Decimal> = self.position_notionals().into_iter().map(|(_, x)| x).collect();
@@ -753,13 +763,10 @@ impl Projection {
             ),
             closed_trades: self.closed_trades,
             avg_slippage_bps: (self.slippage_n > 0).then(|| self.slippage_bps_sum / self.slippage_n as f64),
-            fill_rate: (self.orders_final > 0).then(|| self.orders_filled as f64 / self.orders_final as f64),
+            fill_rate: self.fill_rate(),
             gross_exposure: gross,
             net_exposure: net,
-            latency: LatencyView {
-                signal_to_order: quantiles(&self.signal_to_order),
-                order_to_fill: quantiles(&self.order_to_fill),
-            },
+            latency: self.latency(),
             counts: self.counts.clone(),
             ingest: Default::default(),
             positions,

@@ -13,7 +13,7 @@ use crate::server_fns::{get_backtest, get_checkpoints, get_decision_records, get
 type MaybeSection = Option<crate::server_fns::MethodologyPage>;
 type Records = Vec<domain::view::DecisionRecordView>;
 
-/// The portal's own navigation; `here` is the current tab's path.
+/// The portal's heading and its own navigation; `here` is the current tab's path.
 #[component]
 fn PortalNav(here: &'static str) -> impl IntoView {
     let tabs = [
@@ -25,6 +25,7 @@ fn PortalNav(here: &'static str) -> impl IntoView {
         ("/reports", "Weekly reports"),
     ];
     view! {
+        <h1>"Investor portal"</h1>
         <nav class="tabs" aria-label="Investor portal" data-testid="portal-nav">
             {tabs.into_iter().map(|(href, label)| view! { <a href=href class:active=here == href aria-current=(here == href).then_some("page")>{label}</a> }).collect_view()}
         </nav>
@@ -43,8 +44,23 @@ fn pct_cell(x: Option<f64>) -> impl IntoView {
     view! { <td class=sign_class(x)>{opt_pct(x)}</td> }
 }
 
+/// Gross, net and the S&P 500 over the whole record: `who` names the series ("Fund",
+/// "Simulated"), `first` the cumulative column.
+fn summary_table(r: &TrackRecord, who: &str, first: &'static str) -> impl IntoView {
+    view! {
+        <table class="table">
+            <thead><tr><th></th><th class="num">{first}</th><th class="num">"Annualised"</th><th class="num">"Volatility (ann.)"</th><th class="num">"Sharpe"</th><th class="num">"Max drawdown"</th></tr></thead>
+            <tbody>
+                {summary_row(format!("{who}, gross of fees"), Some(r.gross.clone()))}
+                {summary_row(format!("{who}, net of fees"), Some(r.net.clone()))}
+                {summary_row("S&P 500".into(), r.benchmark.clone())}
+            </tbody>
+        </table>
+    }
+}
+
 /// Cumulative, annualised, volatility, Sharpe and max drawdown of one series.
-fn summary_row(label: &'static str, s: Option<Summary>) -> impl IntoView {
+fn summary_row(label: String, s: Option<Summary>) -> impl IntoView {
     let s = s.unwrap_or_default();
     view! {
         <tr>
@@ -101,7 +117,6 @@ fn monthly_table(r: &TrackRecord) -> impl IntoView {
 pub fn InvestorPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_investor_summary());
     view! {
-        <h1>"Investor portal"</h1>
         <PortalNav here="/investor"/>
         <p class="hint">"The fund's track record, computed from the audited event log. Past performance does not guarantee future results; read the "<a href="/investor/disclosures">"risk disclosures"</a>"."</p>
         <Loaded data view=move |v: domain::view::InvestorView| {
@@ -123,14 +138,7 @@ pub fn InvestorPage() -> impl IntoView {
                 </div>
                 <section class="panel" data-testid="track-record">
                     <h2>"Track record"</h2>
-                    <table class="table">
-                        <thead><tr><th></th><th class="num">"Since inception"</th><th class="num">"Annualised"</th><th class="num">"Volatility (ann.)"</th><th class="num">"Sharpe"</th><th class="num">"Max drawdown"</th></tr></thead>
-                        <tbody>
-                            {summary_row("Fund, gross of fees", Some(r.gross.clone()))}
-                            {summary_row("Fund, net of fees", Some(r.net.clone()))}
-                            {summary_row("S&P 500", r.benchmark.clone())}
-                        </tbody>
-                    </table>
+                    {summary_table(&r, "Fund", "Since inception")}
                     <h3>"Annual returns"</h3>
                     {annual_table(&r)}
                     <h3>"Monthly returns"</h3>
@@ -164,7 +172,6 @@ pub fn MethodologyPage() -> impl IntoView {
     let slug = move || params.with(|p| p.get("section").unwrap_or_default());
     let data = Resource::new(slug, get_methodology);
     view! {
-        <h1>"Investor portal"</h1>
         <PortalNav here="/investor/methodology"/>
         <Loaded data view=move |page: MaybeSection| match page {
             None => view! { <p class="empty" data-testid="methodology-missing">"No such section of the methodology. "<a href="/investor/methodology">"Contents"</a></p> }.into_any(),
@@ -198,7 +205,6 @@ pub fn MethodologyPage() -> impl IntoView {
 pub fn BacktestPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_backtest());
     view! {
-        <h1>"Investor portal"</h1>
         <PortalNav here="/investor/backtest"/>
         <Loaded data view=move |page: crate::server_fns::BacktestPage| {
             let results = match page.results {
@@ -213,14 +219,7 @@ pub fn BacktestPage() -> impl IntoView {
                             b.dataset, r.start.map(|d| d.to_string()).unwrap_or_default(), r.end.map(|d| d.to_string()).unwrap_or_default(), b.seed, format::money(r.capital), b.computed_ms as f64 / 1000.0)}</p>
                         <section class="panel" data-testid="backtest-results">
                             <h2>"Results"</h2>
-                            <table class="table">
-                                <thead><tr><th></th><th class="num">"Cumulative"</th><th class="num">"Annualised"</th><th class="num">"Volatility (ann.)"</th><th class="num">"Sharpe"</th><th class="num">"Max drawdown"</th></tr></thead>
-                                <tbody>
-                                    {summary_row("Simulated, gross of fees", Some(r.gross.clone()))}
-                                    {summary_row("Simulated, net of fees", Some(r.net.clone()))}
-                                    {summary_row("S&P 500", r.benchmark.clone())}
-                                </tbody>
-                            </table>
+                            {summary_table(&r, "Simulated", "Cumulative")}
                             <p>{format!("{} closed trades, hit rate {}, profit factor {}, commissions {} USD.", t.trades, opt_pct(t.hit_rate), ratio(t.profit_factor), format::money(b.fees))}</p>
                             <h3>"Annual returns"</h3>
                             {annual_table(&r)}
@@ -247,7 +246,6 @@ pub fn BacktestPage() -> impl IntoView {
 #[component]
 pub fn DisclosuresPage() -> impl IntoView {
     view! {
-        <h1>"Investor portal"</h1>
         <PortalNav here="/investor/disclosures"/>
         <section class="panel doc" data-testid="disclosures">
             <h2>"Risk disclosures"</h2>
@@ -279,7 +277,6 @@ pub fn DisclosuresPage() -> impl IntoView {
 pub fn DecisionsPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_decision_records());
     view! {
-        <h1>"Investor portal"</h1>
         <PortalNav here="/investor/decisions"/>
         <p class="hint">"Each exit signal an automation raised, with the reasoning the automated reviewer recorded beside it, and whether and how fast the desk acknowledged it inside the engine's recommended window. Records appear one day of market time after the signal, so no open position shows; orders, sizes and prices are not shown."</p>
         <Loaded data view=move |rows: Records| {

@@ -32,6 +32,8 @@ pub enum Action {
     Trip { automation_id: Option<String>, rule: &'static str, value: f64, limit: f64 },
     /// A compliance finding: open an issue, escalate or end its episode.
     Compliance(crate::event::ComplianceIssue),
+    /// An alert's step: firing, resolved or escalated (see `anomaly`).
+    Alert(crate::event::Alert),
 }
 
 /// A fold over the log. Adding one = a module implementing this + one line in `folds::Folds`;

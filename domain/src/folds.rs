@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::analytics::Slippage;
+use crate::anomaly::Anomaly;
+use crate::anomaly::alerts::Alerts;
 use crate::compliance::Compliance;
 use crate::fold::{Action, Fold, FoldState, SnapshotError, Stored};
 use crate::governance::Governance;
@@ -11,7 +13,7 @@ use crate::kpi::{ExitKpis, KpiParams};
 use crate::projection::Projection;
 
 /// The version of [`Folds::snapshot`]'s layout; bump it when a fold's state changes shape.
-pub const SNAPSHOT_FORMAT: u32 = 4;
+pub const SNAPSHOT_FORMAT: u32 = 5;
 
 /// Every fold's state. Reads go to the typed fields; writes only through [`Folds::apply`].
 #[derive(Debug, Clone)]
@@ -26,6 +28,10 @@ pub struct Folds {
     pub slippage: Slippage,
     /// Compliance rules and the compliance issues' workflow.
     pub compliance: Compliance,
+    /// Anomaly detection and the runbook rules: what should be alerting.
+    pub anomaly: Anomaly,
+    /// The alerts' workflow: acknowledgements, silences, escalation, notifications owed.
+    pub alerts: Alerts,
 }
 
 /// A fold that failed on one stored event (it skipped the event; the others went on).
@@ -38,14 +44,14 @@ pub struct FoldFailure {
 
 impl Folds {
     pub fn new(capital: Decimal) -> Self {
-        Self { book: Projection::new(capital), governance: Governance::new(), kpis: ExitKpis::new(KpiParams::default()), slippage: Slippage::default(), compliance: Compliance::new() }
+        Self { book: Projection::new(capital), governance: Governance::new(), kpis: ExitKpis::new(KpiParams::default()), slippage: Slippage::default(), compliance: Compliance::new(), anomaly: Anomaly::new(), alerts: Alerts::new() }
     }
 
     /// The book, and the folds that read it in the order they run: THE list (a new fold is one
     /// field above and one entry here).
-    fn split(&mut self) -> (&mut Projection, [&mut dyn Fold; 4]) {
-        let Folds { book, governance, kpis, slippage, compliance } = self;
-        (book, [governance, kpis, slippage, compliance])
+    fn split(&mut self) -> (&mut Projection, [&mut dyn Fold; 6]) {
+        let Folds { book, governance, kpis, slippage, compliance, anomaly, alerts } = self;
+        (book, [governance, kpis, slippage, compliance, anomaly, alerts])
     }
 
     /// Folds one stored event into the book, then into every fold in order, each guarded: a
@@ -132,7 +138,7 @@ mod tests {
     #[test]
     fn the_book_runs_first_then_the_list_in_order() {
         let mut f = Folds::new(Decimal::from(1_000_000));
-        assert_eq!(f.names(), vec!["projection", "governance", "kpis", "slippage", "compliance"]);
+        assert_eq!(f.names(), vec!["projection", "governance", "kpis", "slippage", "compliance", "anomaly", "alerts"]);
         let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default();
         let raw = r#"{"event_id":"m1","kind":"market_snapshot","ts":"2024-01-02T15:00:00Z","instrument":"AAPL","bid":"99","ask":"101","mid":"100","last":"100","volume":"0"}"#;
         let e = match Event::parse_json(raw, now) {

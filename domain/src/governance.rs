@@ -480,7 +480,7 @@ impl Governance {
             }
             Body::Control(c) => self.on_control(seq, event.ts, c),
             // An LLM decision is detail of a pending row: read from the log when listed.
-            Body::MarketSnapshot(_) | Body::System(_) | Body::LlmDecision(_) | Body::ComplianceIssue(_) | Body::ComplianceReview(_) | Body::Checkpoint(_) | Body::ReportPublished(_) => {}
+            Body::MarketSnapshot(_) | Body::System(_) | Body::LlmDecision(_) | Body::ComplianceIssue(_) | Body::ComplianceReview(_) | Body::Checkpoint(_) | Body::ReportPublished(_) | Body::Alert(_) | Body::AlertAction(_) => {}
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod analytics;
 pub mod chain;
+pub mod anomaly;
 pub mod compliance;
 pub mod config;
 pub mod event;

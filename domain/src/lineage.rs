@@ -58,6 +58,17 @@ pub fn summary(e: &Event) -> String {
         Body::ComplianceReview(r) => format!("compliance issue #{} {} by {}{}", r.issue_id, r.action.as_str(), r.actor, r.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default()),
         Body::ReportPublished(r) => format!("weekly report {} published{}: HTML sha256 {}…, PDF sha256 {}…", r.week, r.actor.as_ref().map(|a| format!(" by {a}")).unwrap_or_default(), &r.html_sha256[..r.html_sha256.len().min(12)], &r.pdf_sha256[..r.pdf_sha256.len().min(12)]),
         Body::Checkpoint(c) => format!("checkpoint of events 1-{} signed by {}: root {}", c.tree_size, c.origin, &c.root[..c.root.len().min(16)]),
+        Body::Alert(a) => match a.change {
+            crate::event::AlertChange::Notified => format!("alert {} ({}) delivered to {}", a.rule, a.fingerprint, a.receiver.as_ref().map(|r| r.as_str()).unwrap_or("?")),
+            c => format!("alert {} {} ({}): {}", a.rule, c.as_str(), a.severity.as_str(), a.summary.chars().take(200).collect::<String>()),
+        },
+        Body::AlertAction(a) => format!(
+            "{} {} by {}{}",
+            a.action.as_str(),
+            a.fingerprint.as_ref().map(|f| format!("alert {f}")).or(a.silence_id.map(|s| format!("silence {s}"))).unwrap_or_else(|| format!("alerts matching {:?}", a.matchers)),
+            a.actor,
+            a.note.as_ref().map(|n| format!(": {}", n.chars().take(200).collect::<String>())).unwrap_or_default()
+        ),
     }
 }
 

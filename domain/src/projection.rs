@@ -370,7 +370,7 @@ impl Projection {
             | Body::ComplianceIssue(_)
             | Body::ComplianceReview(_)
             | Body::Checkpoint(_)
-            | Body::ReportPublished(_) => {}
+            | Body::ReportPublished(_) | Body::Alert(_) | Body::AlertAction(_) => {}
         }
         None
     }

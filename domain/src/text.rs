@@ -3,6 +3,10 @@ use serde::{Deserialize, Serialize};
 
 /// The longest identifier (event, signal, order, instrument, automation ids), in bytes.
 pub const MAX_ID_LEN: usize = 128;
+/// Most labels of an alert or matchers of a silence (and of a route).
+pub const MAX_LABELS: usize = 16;
+/// Longest label value, bytes.
+pub const MAX_LABEL_VALUE: usize = 256;
 
 /// A justification for a change: 10 to 2,000 characters once trimmed, not blank.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

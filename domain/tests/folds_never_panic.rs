@@ -139,8 +139,11 @@ proptest! {
         }
         prop_assert!(failures.is_empty(), "no fold may fail: {failures:?}");
         let _ = folds.due(now);
-        let domain::folds::Folds { book: projection, governance, kpis, slippage, compliance } = &folds;
+        let domain::folds::Folds { book: projection, governance, kpis, slippage, compliance, anomaly, alerts } = &folds;
         let _ = compliance.query(&Default::default(), None);
+        let _ = anomaly.anomalies(None, None).count();
+        let _ = alerts.query(&Default::default(), now, None);
+        let _ = alerts.pending(now, Duration::hours(1));
         let _ = compliance.limits();
         let _ = governance.view(now);
         let _ = projection.dashboard(15);

@@ -542,7 +542,7 @@ impl Compliance {
             }
             Body::ComplianceIssue(c) => self.on_issue_event(s, c),
             Body::ComplianceReview(r) => self.on_review(s, r),
-            Body::OperatorResponse(_) | Body::Heartbeat(_) | Body::System(_) | Body::Control(_) | Body::Checkpoint(_) | Body::ReportPublished(_) => {}
+            Body::OperatorResponse(_) | Body::Heartbeat(_) | Body::System(_) | Body::Control(_) | Body::Checkpoint(_) | Body::ReportPublished(_) | Body::Alert(_) | Body::AlertAction(_) => {}
         }
     }
 

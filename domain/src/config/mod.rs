@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::text::MAX_ID_LEN;
 
+pub mod alerting;
 pub mod compliance;
 pub mod form;
 pub use compliance::Policy as CompliancePolicy;
@@ -35,6 +36,8 @@ pub struct Config {
     pub kpi_targets: KpiTargets,
     /// Compliance limits, prohibited instruments, market hours, wash trades, process rules.
     pub compliance: CompliancePolicy,
+    /// Anomaly detection, alert routing and escalation.
+    pub alerting: alerting::Alerting,
 }
 
 /// An acceptable range: a value below `min` or above `max` is off target (either may be open).
@@ -256,7 +259,8 @@ impl Config {
                 return err(&format!("owners.{k}"), "a list of 1 or more usernames (1 to 64 bytes each)");
             }
         }
-        self.compliance.validate()
+        self.compliance.validate()?;
+        self.alerting.validate()
     }
 
     /// Config paths only an admin may change.

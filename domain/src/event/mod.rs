@@ -119,10 +119,12 @@ pub enum Kind {
     ComplianceReview,
     Checkpoint,
     ReportPublished,
+    Alert,
+    AlertAction,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 17] = [
         Kind::MarketSnapshot,
         Kind::Signal,
         Kind::RiskCheck,
@@ -138,6 +140,8 @@ impl Kind {
         Kind::ComplianceReview,
         Kind::Checkpoint,
         Kind::ReportPublished,
+        Kind::Alert,
+        Kind::AlertAction,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -156,11 +160,13 @@ impl Kind {
             Kind::ComplianceReview => "compliance_review",
             Kind::Checkpoint => "checkpoint",
             Kind::ReportPublished => "report_published",
+            Kind::Alert => "alert",
+            Kind::AlertAction => "alert_action",
         }
     }
     /// Kinds only the console writes (a person's or a rule's action): the ingest API refuses them.
     pub fn console_only(self) -> bool {
-        matches!(self, Kind::ConfigChange | Kind::Control | Kind::OperatorResponse | Kind::ComplianceIssue | Kind::ComplianceReview | Kind::Checkpoint | Kind::ReportPublished)
+        matches!(self, Kind::ConfigChange | Kind::Control | Kind::OperatorResponse | Kind::ComplianceIssue | Kind::ComplianceReview | Kind::Checkpoint | Kind::ReportPublished | Kind::Alert | Kind::AlertAction)
     }
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -198,6 +204,8 @@ wire_enum!(ControlAction { Pause => "pause", Resume => "resume", Unlock => "unlo
 wire_enum!(IssueChange { Open => "open", Escalate => "escalate", EpisodeEnd => "episode_end" });
 wire_enum!(Severity { Info => "info", Warning => "warning", Critical => "critical" });
 wire_enum!(Scope { Instrument => "instrument", Automation => "automation", Portfolio => "portfolio" });
+wire_enum!(AlertChange { Firing => "firing", Resolved => "resolved", Escalated => "escalated", Notified => "notified" });
+wire_enum!(AlertActionKind { Acknowledge => "acknowledge", Silence => "silence", ExpireSilence => "expire_silence" });
 wire_enum!(ReviewAction { Acknowledge => "acknowledge", Resolve => "resolve", Waive => "waive", ConfirmWaiver => "confirm_waiver" });
 
 /// Most evidence seqs one compliance issue event carries.
@@ -423,6 +431,49 @@ pub struct ReportPublished {
     pub actor: Option<Id>,
 }
 
+pub use crate::text::{MAX_LABEL_VALUE, MAX_LABELS};
+
+/// A step of an alert, written by the console (see `anomaly::alerts`), in Alertmanager's model:
+/// the labels are its identity and `fingerprint` their hash (`anomaly::alerts::fingerprint`).
+/// `firing` starts an episode (again, after a `resolved`), `escalated` moves an unacknowledged
+/// alert to the next receivers (`step`), `notified` records that `receiver` accepted the
+/// notification of the step at `ref_seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub change: AlertChange,
+    pub fingerprint: Id,
+    pub rule: Id,
+    pub severity: Severity,
+    pub labels: BTreeMap<String, String>,
+    pub summary: String,
+    /// The measured value and the threshold it crossed, in the rule's unit.
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+    /// A statistical detector's score (robust z-score).
+    pub score: Option<f64>,
+    /// The seqs of the events that caused it.
+    pub evidence: Vec<u64>,
+    pub step: Option<u32>,
+    pub ref_seq: Option<u64>,
+    pub receiver: Option<Id>,
+}
+
+/// A person's step on alerts: acknowledge one (by fingerprint), silence the alerts whose labels
+/// include every matcher until `ends_at` (the reason in `note`; its id is this event's seq), or
+/// end a silence early.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertAction {
+    pub action: AlertActionKind,
+    pub fingerprint: Option<Id>,
+    pub silence_id: Option<u64>,
+    pub matchers: BTreeMap<String, String>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// A silence that also ends when the alert it was made from resolves.
+    pub end_on_resolve: Option<bool>,
+    pub actor: Id,
+    pub note: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub component: Id,
@@ -447,6 +498,8 @@ pub enum Body {
     ComplianceReview(ComplianceReview),
     Checkpoint(Checkpoint),
     ReportPublished(ReportPublished),
+    Alert(Alert),
+    AlertAction(AlertAction),
 }
 
 /// A parsed event: valid by construction.
@@ -475,6 +528,8 @@ impl Event {
             Body::ComplianceReview(_) => Kind::ComplianceReview,
             Body::Checkpoint(_) => Kind::Checkpoint,
             Body::ReportPublished(_) => Kind::ReportPublished,
+            Body::Alert(_) => Kind::Alert,
+            Body::AlertAction(_) => Kind::AlertAction,
         }
     }
 
@@ -617,6 +672,31 @@ impl Event {
                 head_seq: f.opt_u64("head_seq")?.ok_or_else(|| ParseError::field("head_seq", "required"))?,
                 checkpoint_seq: f.opt_u64("checkpoint_seq")?,
                 actor: f.opt_id("actor")?,
+            }),
+            Kind::Alert => Body::Alert(Alert {
+                change: f.enumerated("change", AlertChange::parse, AlertChange::NAMES)?,
+                fingerprint: f.id("fingerprint")?,
+                rule: f.id("rule")?,
+                severity: f.enumerated("severity", Severity::parse, Severity::NAMES)?,
+                labels: f.labels("labels")?,
+                summary: f.text("summary")?,
+                value: f.opt("value").map(|v| finite(v, "value")).transpose()?,
+                threshold: f.opt("threshold").map(|v| finite(v, "threshold")).transpose()?,
+                score: f.opt("score").map(|v| finite(v, "score")).transpose()?,
+                evidence: f.seqs("evidence")?,
+                step: f.opt_u32("step")?,
+                ref_seq: f.opt_u64("ref_seq")?,
+                receiver: f.opt_id("receiver")?,
+            }),
+            Kind::AlertAction => Body::AlertAction(AlertAction {
+                action: f.enumerated("action", AlertActionKind::parse, AlertActionKind::NAMES)?,
+                fingerprint: f.opt_id("fingerprint")?,
+                silence_id: f.opt_u64("silence_id")?,
+                matchers: f.labels("matchers")?,
+                ends_at: f.opt("ends_at").map(|_| f.any_ts("ends_at")).transpose()?,
+                end_on_resolve: f.opt("end_on_resolve").map(|v| v.as_bool().ok_or_else(|| ParseError::field("end_on_resolve", "expected true or false"))).transpose()?,
+                actor: f.id("actor")?,
+                note: f.opt_text("note")?,
             }),
         };
         Ok(Event { event_id, ts, body })
@@ -795,6 +875,37 @@ impl Fields<'_> {
             return Err(ParseError::field(name, "before 1970-01-01T00:00:00Z"));
         }
         Ok(ts)
+    }
+    /// An RFC 3339 timestamp, past or future (a silence's end).
+    fn any_ts(&self, name: &str) -> Result<DateTime<Utc>> {
+        let ts = DateTime::parse_from_rfc3339(self.str(name)?).map_err(|_| ParseError::field(name, "expected an RFC 3339 timestamp")).map(|t| t.with_timezone(&Utc))?;
+        if ts.timestamp() < bounds::MIN_TS_SECS {
+            return Err(ParseError::field(name, "before 1970-01-01T00:00:00Z"));
+        }
+        Ok(ts)
+    }
+    /// Prometheus-style labels: at most [`MAX_LABELS`] names `[a-zA-Z_][a-zA-Z0-9_]*` of at
+    /// most 64 bytes, each with a string value of at most [`MAX_LABEL_VALUE`] bytes.
+    fn labels(&self, name: &str) -> Result<BTreeMap<String, String>> {
+        let Some(v) = self.opt(name) else { return Ok(BTreeMap::new()) };
+        let map = v.as_object().ok_or_else(|| ParseError::field(name, "expected an object of label -> string"))?;
+        if map.len() > MAX_LABELS {
+            return Err(ParseError::field(name, format!("at most {MAX_LABELS} labels")));
+        }
+        let mut out = BTreeMap::new();
+        for (k, v) in map {
+            let field = format!("{name}.{}", truncate(k));
+            let ok = !k.is_empty() && k.len() <= 64 && k.bytes().enumerate().all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
+            if !ok {
+                return Err(ParseError::field(&field, "label names are [a-zA-Z_][a-zA-Z0-9_]*, at most 64 bytes"));
+            }
+            let v = v.as_str().ok_or_else(|| ParseError::field(&field, "expected a string"))?;
+            if v.len() > MAX_LABEL_VALUE {
+                return Err(ParseError::field(&field, format!("longer than {MAX_LABEL_VALUE} bytes")));
+            }
+            out.insert(k.clone(), v.to_string());
+        }
+        Ok(out)
     }
     fn decimal(&self, name: &str) -> Result<Decimal> {
         decimal(self.get(name)?, name)

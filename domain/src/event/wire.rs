@@ -27,6 +27,8 @@ pub fn to_value(event: &Event) -> Value {
         Body::ComplianceReview(b) => serde_json::to_value(b),
         Body::Checkpoint(b) => serde_json::to_value(b),
         Body::ReportPublished(b) => serde_json::to_value(b),
+        Body::Alert(b) => serde_json::to_value(b),
+        Body::AlertAction(b) => serde_json::to_value(b),
     };
     // Every body is a struct of bounded, finite values: it serializes to an object.
     let mut map = match body {

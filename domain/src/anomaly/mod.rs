@@ -1,0 +1,474 @@
+//! Anomaly detection: a fold that watches fills, orders, equity, breakers and compliance findings
+//! and asks for alerts (`Action::Alert`), which the console appends as `alert` events; the
+//! alerts' workflow (acknowledgement, silences, escalation, delivery) is the [`alerts`] fold.
+//!
+//! - **Statistical**, per series (slippage in bps against the arrival mid per fill, order -> fill
+//!   and signal -> order latency in ms): the z-score, Tukey's fences and the robust z-score over
+//!   the rolling window ([`stats`]); a value is an anomaly when `votes` of the three flag it
+//!   (two by default). Its alert (`<series>_anomaly`, warning) resolves after `resolve_after_secs`
+//!   without another.
+//! - **Runbook rules**: slippage above `slippage_bps` on `slippage_fills` consecutive fills of an
+//!   automation (critical); p95 order -> fill latency above `latency_p95_ms` over the last
+//!   `latency_window_secs` of the console's clock, at least 5 fills (warning, resolves when back
+//!   under); equity down more than `pnl_drop_pct` from its peak within `pnl_window_secs` of
+//!   market time (critical); a breaker trip, which is the automatic pause (critical, until the
+//!   scope resumes; a missing heartbeat trips one); a compliance breach, or a limit used above
+//!   `limit_utilisation` (critical / warning, until the episode ends or a person closes it).
+//!
+//! What is firing is read back from the log's `alert` events: the fold asks again for what it
+//! wants and the log lacks (after 30 s), so a lost append is repaired, never duplicated.
+pub mod alerts;
+pub mod stats;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+
+use crate::config::alerting::Alerting;
+use crate::event::{Alert, AlertChange, Body, ControlAction, Id, IssueChange, ReviewAction, Severity, Side};
+use crate::fold::{Action, Fold, Stored};
+use crate::projection::Projection;
+use stats::{Params, Window};
+
+/// Anomalies kept for the API and `/alerts` (the log keeps every alert).
+pub const ANOMALIES_KEPT: usize = 5_000;
+/// Orders and signals remembered for latency and arrival prices.
+const ORDERS_KEPT: usize = 20_000;
+/// A finding asked for and not yet in the log is asked again after this long.
+const REQUEST_RETRY_SECS: i64 = 30;
+/// Fewest fills behind a latency p95.
+const LATENCY_MIN_FILLS: usize = 5;
+
+/// The series the statistical detectors score.
+pub const SERIES: [&str; 3] = ["slippage_bps", "order_to_fill_ms", "signal_to_order_ms"];
+
+/// One value the detectors flagged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyRecord {
+    /// The seq of the event that carried the value.
+    pub seq: u64,
+    pub ts: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub series: String,
+    pub value: f64,
+    /// The window's median, z-score, robust z-score and upper IQR fence.
+    pub median: Option<f64>,
+    pub zscore: Option<f64>,
+    pub robust_z: Option<f64>,
+    pub upper_fence: Option<f64>,
+    /// The detectors that flagged it: `zscore`, `iqr`, `mad`.
+    pub detectors: Vec<String>,
+    pub automation: Option<String>,
+    pub instrument: Option<String>,
+    pub order_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OrderInfo {
+    seq: u64,
+    ts: DateTime<Utc>,
+    automation: Option<String>,
+    instrument: String,
+    side: Side,
+    arrival: Option<Decimal>,
+}
+
+/// An alert a rule wants firing: until `until` (a point finding), or until the rule clears it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Wanted {
+    alert: Alert,
+    until: Option<DateTime<Utc>>,
+}
+
+/// The detection fold.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Anomaly {
+    params: Alerting,
+    orders: HashMap<String, OrderInfo>,
+    order_queue: VecDeque<String>,
+    signals: HashMap<String, (String, DateTime<Utc>)>,
+    signal_queue: VecDeque<String>,
+    series: BTreeMap<String, Window>,
+    /// Automation -> seqs of its current run of fills above the slippage limit.
+    streaks: HashMap<String, Vec<u64>>,
+    /// (console clock, order -> fill ms, seq) of recent fills.
+    latencies: VecDeque<(DateTime<Utc>, f64, u64)>,
+    /// (market time, equity, seq) within the PnL window.
+    equity: VecDeque<(DateTime<Utc>, f64, u64)>,
+    anomalies: VecDeque<AnomalyRecord>,
+    anomaly_count: u64,
+    wanted: BTreeMap<String, Wanted>,
+    /// Fingerprint -> the firing event the log holds.
+    firing: BTreeMap<String, Alert>,
+    requested: HashMap<String, DateTime<Utc>>,
+}
+
+impl Anomaly {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Anomalies kept, oldest first, with `from <= received_at < to` where given.
+    pub fn anomalies(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> impl Iterator<Item = &AnomalyRecord> {
+        self.anomalies.iter().filter(move |a| from.is_none_or(|f| a.received_at >= f) && to.is_none_or(|t| a.received_at < t))
+    }
+
+    /// Every anomaly found since the log began (not only those kept).
+    pub fn anomaly_count(&self) -> u64 {
+        self.anomaly_count
+    }
+
+    fn detector_params(&self) -> Params {
+        let p = &self.params;
+        Params { min_samples: p.min_samples as usize, zscore: p.zscore, iqr_k: p.iqr_k, robust_z: p.robust_z }
+    }
+
+    fn apply_event(&mut self, s: &Stored<'_>, book: &Projection) {
+        match &s.event.body {
+            Body::ConfigChange(c) => {
+                self.params = c.config.alerting.clone();
+                let cap = self.params.window as usize;
+                for w in self.series.values_mut() {
+                    w.resize(cap);
+                }
+            }
+            Body::Alert(a) => match a.change {
+                AlertChange::Firing => {
+                    self.requested.remove(a.fingerprint.as_str());
+                    self.firing.insert(a.fingerprint.to_string(), a.clone());
+                }
+                AlertChange::Resolved => {
+                    self.requested.remove(a.fingerprint.as_str());
+                    self.firing.remove(a.fingerprint.as_str());
+                }
+                AlertChange::Escalated | AlertChange::Notified => {}
+            },
+            _ if !self.params.enabled => {}
+            Body::Signal(sig) => {
+                remember(&mut self.signals, &mut self.signal_queue, sig.signal_id.as_str(), (sig.automation_id.to_string(), s.event.ts));
+            }
+            Body::Order(o) => {
+                let id = o.order_id.as_str();
+                if self.orders.contains_key(id) {
+                    return;
+                }
+                let signal = o.signal_id.as_ref().and_then(|sid| self.signals.get(sid.as_str())).cloned();
+                let info = OrderInfo { seq: s.seq, ts: s.event.ts, automation: signal.as_ref().map(|x| x.0.clone()), instrument: o.instrument.to_string(), side: o.side, arrival: book.mark(o.instrument.as_str()) };
+                if let Some((automation, signal_ts)) = &signal {
+                    let ms = (s.event.ts - *signal_ts).num_microseconds().map(|u| u as f64 / 1000.0);
+                    if let Some(ms) = ms.filter(|m| *m >= 0.0) {
+                        self.observe(s, "signal_to_order_ms", ms, Some(automation), Some(&info.instrument), Some(id), vec![s.seq]);
+                    }
+                }
+                remember(&mut self.orders, &mut self.order_queue, id, info);
+            }
+            Body::Fill(f) => {
+                let Some(order) = self.orders.get(f.order_id.as_str()).cloned() else { return };
+                let automation = order.automation.as_deref();
+                if let Some(ms) = (s.event.ts - order.ts).num_microseconds().map(|u| u as f64 / 1000.0).filter(|m| *m >= 0.0) {
+                    self.latencies.push_back((s.received_at, ms, s.seq));
+                    self.observe(s, "order_to_fill_ms", ms, automation, Some(&order.instrument), Some(f.order_id.as_str()), vec![order.seq, s.seq]);
+                }
+                let Some(arrival) = order.arrival.filter(|a| !a.is_zero()) else { return };
+                let bps = f.price.checked_sub(arrival).and_then(|d| d.checked_mul(order.side.sign())).and_then(|d| d.checked_div(arrival)).and_then(|r| r.to_f64()).map(|r| r * 10_000.0);
+                let Some(bps) = bps else { return };
+                self.observe(s, "slippage_bps", bps, automation, Some(&order.instrument), Some(f.order_id.as_str()), vec![order.seq, s.seq]);
+                self.slippage_streak(s, bps, automation.unwrap_or("unknown"));
+            }
+            Body::MarketSnapshot(_) => {
+                let Some(eq) = book.equity().to_f64() else { return };
+                if self.equity.back().is_none_or(|(_, last, _)| *last != eq) {
+                    self.equity.push_back((s.event.ts, eq, s.seq));
+                    let window = Duration::seconds(i64::from(self.params.pnl_window_secs));
+                    while self.equity.front().is_some_and(|(t, _, _)| s.event.ts - *t > window) {
+                        self.equity.pop_front();
+                    }
+                }
+            }
+            Body::Control(c) => self.on_control(s, c),
+            Body::ComplianceIssue(c) => {
+                let Some(issue_id) = c.issue_id.or((c.change == IssueChange::Open).then_some(s.seq)) else { return };
+                if c.change == IssueChange::EpisodeEnd {
+                    self.clear(|w| w.alert.labels.get("issue") == Some(&issue_id.to_string()));
+                    return;
+                }
+                let breach = c.severity == Severity::Critical;
+                let high = c.utilisation.is_some_and(|u| u >= self.params.limit_utilisation);
+                if !(breach || high) {
+                    return;
+                }
+                let rule = if breach { "compliance_breach" } else { "limit_utilisation" };
+                // An escalation to a breach replaces the utilisation alert of the same issue.
+                if breach {
+                    let id = issue_id.to_string();
+                    self.clear(|w| w.alert.rule.as_str() == "limit_utilisation" && w.alert.labels.get("issue") == Some(&id));
+                }
+                let mut extra = vec![("issue", issue_id.to_string()), ("compliance_rule", c.rule.to_string())];
+                if let Some(a) = &c.automation_id {
+                    extra.push(("automation", a.to_string()));
+                }
+                if let Some(i) = &c.instrument {
+                    extra.push(("instrument", i.to_string()));
+                }
+                let severity = if breach { Severity::Critical } else { Severity::Warning };
+                let summary = format!("compliance issue #{issue_id} ({}): {}", c.rule, c.detail.chars().take(300).collect::<String>());
+                if let Some(alert) = draft(rule, severity, &extra, summary, c.value, c.limit, None, vec![s.seq]) {
+                    self.want(alert, None);
+                }
+            }
+            Body::ComplianceReview(r) => {
+                if matches!(r.action, ReviewAction::Resolve | ReviewAction::ConfirmWaiver) {
+                    let id = r.issue_id.to_string();
+                    self.clear(|w| w.alert.labels.get("issue") == Some(&id));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Scores a value of a series, then adds it to the window.
+    #[allow(clippy::too_many_arguments)]
+    fn observe(&mut self, s: &Stored<'_>, series: &str, value: f64, automation: Option<&str>, instrument: Option<&str>, order_id: Option<&str>, evidence: Vec<u64>) {
+        let params = self.detector_params();
+        let cap = self.params.window as usize;
+        let window = self.series.entry(series.to_string()).or_insert_with(|| Window::new(cap));
+        let v = window.score(value, &params);
+        window.push(value);
+        if v.votes() < self.params.votes {
+            return;
+        }
+        let record = AnomalyRecord {
+            seq: s.seq,
+            ts: s.event.ts,
+            received_at: s.received_at,
+            series: series.to_string(),
+            value,
+            median: v.median,
+            zscore: v.z,
+            robust_z: v.robust_z,
+            upper_fence: v.upper_fence,
+            detectors: v.detectors().into_iter().map(String::from).collect(),
+            automation: automation.map(String::from),
+            instrument: instrument.map(String::from),
+            order_id: order_id.map(String::from),
+        };
+        if self.anomalies.len() >= ANOMALIES_KEPT {
+            self.anomalies.pop_front();
+        }
+        self.anomalies.push_back(record);
+        self.anomaly_count += 1;
+        let unit = if series.ends_with("_ms") { "ms" } else { "bps" };
+        let summary = format!(
+            "{} {value:.1} {unit}{}{} (median {:.1}; flagged by {})",
+            series.trim_end_matches("_bps").trim_end_matches("_ms").replace('_', " "),
+            order_id.map(|o| format!(" on order {o}")).unwrap_or_default(),
+            automation.map(|a| format!(" of {a}")).unwrap_or_default(),
+            v.median.unwrap_or(0.0),
+            v.detectors().join(", ")
+        );
+        let rule = format!("{}_anomaly", series.trim_end_matches("_bps").trim_end_matches("_ms"));
+        let mut extra = vec![("series", series.to_string())];
+        if let Some(a) = automation {
+            extra.push(("automation", a.to_string()));
+        }
+        let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+        if let Some(alert) = draft(&rule, Severity::Warning, &extra, summary, Some(value), v.upper_fence, v.robust_z, evidence) {
+            self.want(alert, Some(until));
+        }
+    }
+
+    fn slippage_streak(&mut self, s: &Stored<'_>, bps: f64, automation: &str) {
+        let streak = self.streaks.entry(automation.to_string()).or_default();
+        if bps <= self.params.slippage_bps {
+            streak.clear();
+            return;
+        }
+        streak.push(s.seq);
+        if streak.len() > crate::event::MAX_EVIDENCE {
+            streak.remove(0);
+        }
+        let n = streak.len();
+        if n < self.params.slippage_fills as usize {
+            return;
+        }
+        let evidence = streak.clone();
+        let summary = format!("slippage above {} bps on {n} consecutive fills of {automation} (last {bps:.1} bps)", self.params.slippage_bps);
+        let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+        if let Some(alert) = draft("slippage_consecutive", Severity::Critical, &[("automation", automation.to_string())], summary, Some(bps), Some(self.params.slippage_bps), None, evidence) {
+            self.want(alert, Some(until));
+        }
+    }
+
+    fn on_control(&mut self, s: &Stored<'_>, c: &crate::event::Control) {
+        let scope = c.automation_id.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "all".to_string());
+        match c.action {
+            ControlAction::Pause if c.actor.as_str() == "circuit_breaker" => {
+                let rule = c.rule.as_ref().map(|r| r.to_string()).unwrap_or_else(|| "breaker".into());
+                let summary = format!("circuit breaker {rule} paused {}: {}", if scope == "all" { "all trading".to_string() } else { scope.clone() }, c.reason.as_str());
+                if let Some(alert) = draft("breaker_trip", Severity::Critical, &[("automation", scope), ("breaker", rule)], summary, c.value, c.limit, None, vec![s.seq]) {
+                    self.want(alert, None);
+                }
+            }
+            ControlAction::Resume => {
+                // A global resume clears every pause; an automation's clears its own.
+                self.clear(|w| w.alert.rule.as_str() == "breaker_trip" && (scope == "all" || w.alert.labels.get("automation") == Some(&scope)));
+            }
+            _ => {}
+        }
+    }
+
+    fn want(&mut self, alert: Alert, until: Option<DateTime<Utc>>) {
+        let fp = alert.fingerprint.to_string();
+        match self.wanted.get_mut(&fp) {
+            // Still firing: a new finding extends it; the first one's evidence stays.
+            Some(w) => w.until = until.map(|u| w.until.map_or(u, |old| old.max(u))),
+            None => {
+                self.wanted.insert(fp, Wanted { alert, until });
+            }
+        }
+    }
+
+    fn clear(&mut self, which: impl Fn(&Wanted) -> bool) {
+        self.wanted.retain(|_, w| !which(w));
+    }
+
+    /// The level rules at `now`: latency p95 and the PnL drop.
+    fn levels(&mut self, now: DateTime<Utc>) {
+        let window = Duration::seconds(i64::from(self.params.latency_window_secs));
+        while self.latencies.front().is_some_and(|(t, _, _)| now - *t > window) {
+            self.latencies.pop_front();
+        }
+        let p95 = (self.latencies.len() >= LATENCY_MIN_FILLS)
+            .then(|| {
+                let mut v: Vec<f64> = self.latencies.iter().map(|x| x.1).collect();
+                v.sort_by(f64::total_cmp);
+                crate::metrics::percentile_sorted(&v, 0.95)
+            })
+            .flatten();
+        let fp = fingerprint_of("latency_p95", &[]);
+        match p95 {
+            Some(p) if p > self.params.latency_p95_ms => {
+                if !self.wanted.contains_key(&fp) {
+                    let evidence: Vec<u64> = self.latencies.iter().rev().take(crate::event::MAX_EVIDENCE).map(|x| x.2).collect();
+                    let summary = format!("order -> fill latency p95 {p:.0} ms over the last {} s ({} fills), above {} ms", self.params.latency_window_secs, self.latencies.len(), self.params.latency_p95_ms);
+                    if let Some(a) = draft("latency_p95", Severity::Warning, &[], summary, Some(p), Some(self.params.latency_p95_ms), None, evidence) {
+                        self.want(a, None);
+                    }
+                }
+            }
+            _ => {
+                self.wanted.remove(&fp);
+            }
+        }
+        let peak = self.equity.iter().max_by(|a, b| a.1.total_cmp(&b.1)).copied();
+        let last = self.equity.back().copied();
+        let fp = fingerprint_of("pnl_drop", &[]);
+        match (peak, last) {
+            (Some((_, pk, pseq)), Some((_, eq, seq))) if pk > 0.0 && (pk - eq) / pk * 100.0 > self.params.pnl_drop_pct => {
+                if !self.wanted.contains_key(&fp) {
+                    let drop = (pk - eq) / pk * 100.0;
+                    let summary = format!("equity down {drop:.2}% from its peak of {pk:.2} USD within {} s of market time", self.params.pnl_window_secs);
+                    if let Some(a) = draft("pnl_drop", Severity::Critical, &[], summary, Some(drop), Some(self.params.pnl_drop_pct), None, vec![pseq, seq]) {
+                        self.want(a, None);
+                    }
+                }
+            }
+            _ => {
+                self.wanted.remove(&fp);
+            }
+        }
+    }
+
+    /// What the rules want and the log lacks: a `firing` for each wanted alert not firing, a
+    /// `resolved` for each firing one no longer wanted.
+    fn reconcile(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
+        self.wanted.retain(|_, w| w.until.is_none_or(|u| now < u));
+        let retry = Duration::seconds(REQUEST_RETRY_SECS);
+        let asked = |requested: &HashMap<String, DateTime<Utc>>, fp: &str| requested.get(fp).is_some_and(|t| now - *t < retry);
+        for (fp, w) in &self.wanted {
+            if !self.firing.contains_key(fp) && !asked(&self.requested, fp) {
+                out.push(Action::Alert(w.alert.clone()));
+                self.requested.insert(fp.clone(), now);
+            }
+        }
+        for (fp, a) in &self.firing {
+            if !self.wanted.contains_key(fp) && !asked(&self.requested, fp) {
+                let mut r = a.clone();
+                r.change = AlertChange::Resolved;
+                r.summary = format!("resolved: {}", a.summary.chars().take(400).collect::<String>());
+                out.push(Action::Alert(r));
+                self.requested.insert(fp.clone(), now);
+            }
+        }
+    }
+}
+
+fn remember<T>(map: &mut HashMap<String, T>, queue: &mut VecDeque<String>, id: &str, value: T) {
+    if map.len() >= ORDERS_KEPT
+        && let Some(old) = queue.pop_front()
+    {
+        map.remove(&old);
+    }
+    if map.insert(id.to_string(), value).is_none() {
+        queue.push_back(id.to_string());
+    }
+}
+
+/// The labels of an alert of `rule` (plus `alertname` and, in [`draft`], `severity`).
+fn labels_of(rule: &str, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut labels: BTreeMap<String, String> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    labels.insert("alertname".into(), rule.to_string());
+    labels
+}
+
+fn fingerprint_of(rule: &str, extra: &[(&str, &str)]) -> String {
+    alerts::fingerprint(&labels_of(rule, extra))
+}
+
+/// A `firing` alert of `rule`. Its identity (fingerprint) is its labels without `severity`, so
+/// an alert that changes severity stays one alert.
+#[allow(clippy::too_many_arguments)]
+fn draft(rule: &str, severity: Severity, extra: &[(&str, String)], summary: String, value: Option<f64>, threshold: Option<f64>, score: Option<f64>, evidence: Vec<u64>) -> Option<Alert> {
+    let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let fingerprint = fingerprint_of(rule, &pairs);
+    let mut labels = labels_of(rule, &pairs);
+    labels.insert("severity".into(), severity.as_str().to_string());
+    let finite = |x: Option<f64>| x.filter(|v| v.is_finite() && v.abs() <= crate::event::bounds::MAX_MODEL_VALUE);
+    Some(Alert {
+        change: AlertChange::Firing,
+        fingerprint: Id::parse(&fingerprint).ok()?,
+        rule: Id::parse(rule).ok()?,
+        severity,
+        labels: labels.into_iter().map(|(k, v)| (k, v.chars().take(crate::event::MAX_LABEL_VALUE / 4).collect())).collect(),
+        summary,
+        value: finite(value),
+        threshold: finite(threshold),
+        score: finite(score),
+        evidence: evidence.into_iter().take(crate::event::MAX_EVIDENCE).collect(),
+        step: None,
+        ref_seq: None,
+        receiver: None,
+    })
+}
+
+impl Fold for Anomaly {
+    fn name(&self) -> &'static str {
+        "anomaly"
+    }
+    fn apply(&mut self, stored: &Stored<'_>, book: &Projection) {
+        self.apply_event(stored, book);
+    }
+    fn due(&mut self, now: DateTime<Utc>, _book: &Projection) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.params.enabled {
+            self.levels(now);
+        } else {
+            self.wanted.clear();
+        }
+        self.reconcile(now, &mut out);
+        out
+    }
+}

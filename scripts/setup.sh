@@ -41,6 +41,14 @@ if [ "$with_browser" = 1 ] && { [ ! -x /usr/bin/chromium ] || ! command -v pdfto
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium poppler-utils
 fi
+# Debian's Prometheus tools (--test only): a real Alertmanager the alert tests deliver to and
+# silence in, and promtool, which checks /metrics and tests the alerting rules.
+if [ "$with_browser" = 1 ] && { [ ! -x /usr/bin/prometheus-alertmanager ] || ! command -v promtool >/dev/null; }; then
+  say "installing Debian prometheus (promtool) and prometheus-alertmanager"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager
+fi
 # aiosmtpd (PyPI): a real SMTP server the report email test delivers to (--test only).
 if [ "$with_browser" = 1 ] && ! python3 -c "import aiosmtpd" 2>/dev/null; then
   say "installing aiosmtpd (PyPI) for the email test"

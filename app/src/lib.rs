@@ -22,6 +22,7 @@ pub mod fragments {
     pub use crate::pages::dashboard::body_html as dashboard;
     pub use crate::pages::signals::{FEED as SIGNAL_FEED, table_html as signals};
     pub use crate::pages::compliance::{live_html as compliance, live_query as compliance_query};
+    pub use crate::pages::alerts::{live_html as alerts, live_query as alerts_query};
 }
 
 use leptos::prelude::*;
@@ -114,6 +115,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/trades/:signal_id") view=pages::lineage::LineagePage/>
                     <Route path=path!("/compliance") view=pages::compliance::CompliancePage/>
                     <Route path=path!("/compliance/:id") view=pages::compliance::IssuePage/>
+                    <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>
+                    <Route path=path!("/alerts/runbook") view=pages::alerts::RunbookPage/>
+                    <Route path=path!("/alerts/:fingerprint") view=pages::alerts::AlertDetailPage/>
                     <Route path=path!("/config") view=pages::config::ConfigPage/>
                     <Route path=path!("/config/compliance") view=pages::compliance_config::ComplianceConfigPage/>
                     <Route path=path!("/config/settings") view=pages::settings::SettingsPage/>
@@ -170,6 +174,7 @@ fn Shell(user: Option<session::SessionUser>, path: String, children: Children) -
                     <a href="/execution" aria-current=current("/execution")>"Execution"</a>
                     <a href="/risk" aria-current=current("/risk")>"Risk"</a>
                     <a href="/compliance" aria-current=current("/compliance")>"Compliance"</a>
+                    <a href="/alerts" aria-current=current("/alerts")>"Alerts"</a>
                     <a href="/audit" aria-current=current("/audit")>"Audit trail"</a>
                     <a href="/config" aria-current=current("/config")>"Config"</a>
                 </Show>

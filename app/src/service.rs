@@ -21,6 +21,16 @@ pub struct TrustedProxies(pub Arc<Vec<std::net::IpAddr>>);
 #[error("internal error")]
 pub struct Internal;
 
+/// A step a person asks for on the alerts page (the server checks role, ownership and state).
+#[derive(Debug, Clone)]
+pub enum AlertStepRequest {
+    Acknowledge { fingerprint: String, note: Option<String> },
+    /// Silence this alert (`whole_rule`: every alert of its rule, of its automation when it
+    /// names one) for `minutes`, optionally only until it resolves.
+    Silence { fingerprint: String, whole_rule: bool, minutes: u32, until_resolved: bool, reason: String },
+    ExpireSilence { id: u64 },
+}
+
 /// The bytes of a data export, as they are produced.
 pub type ExportStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send>>;
 
@@ -85,6 +95,16 @@ pub trait ConsoleService: Send + Sync + 'static {
     async fn checkpoints(&self, limit: u32) -> Result<domain::view::CheckpointsView, Internal>;
     async fn trade_day(&self, day: chrono::NaiveDate) -> Result<Vec<domain::compliance::report::TradeRow>, Internal>;
     /// A step of an issue's workflow (acknowledge, resolve, waive, confirm_waiver) by a person.
+    /// A page of alerts at the server's clock.
+    fn alerts(&self, q: &domain::anomaly::alerts::AlertQuery) -> domain::anomaly::alerts::AlertPage;
+    /// One alert with its history.
+    fn alert(&self, fingerprint: &str) -> Option<domain::anomaly::alerts::AlertRow>;
+    /// Whether `viewer` may acknowledge or silence this alert (risk: all; a trader: his automations').
+    fn may_act_on_alert(&self, viewer: &SessionUser, alert: &domain::anomaly::alerts::AlertRow) -> bool;
+    /// The newest anomalies (up to `limit`) and how many were ever found.
+    fn anomalies(&self, limit: usize) -> (Vec<domain::anomaly::AnomalyRecord>, u64);
+    /// A person's step on alerts, appended as an `alert_action` event; its seq.
+    async fn alert_step(&self, actor: &SessionUser, step: AlertStepRequest) -> Result<u64, AppError>;
     async fn review_issue(&self, actor: &SessionUser, id: u64, action: &str, note: Option<String>) -> Result<(), AppError>;
     /// A new config version; `base_version` must be the current one (no lost updates).
     async fn change_config(&self, actor: &SessionUser, base_version: u32, config: Config, reason: &str) -> Result<u32, AppError>;

@@ -40,6 +40,8 @@ pub enum Permission {
     ComplianceReports,
     /// Generate a weekly research report now (the schedule generates them anyway).
     GenerateReports,
+    /// Acknowledge and silence alerts (a trader: his automations'; risk: all).
+    ActOnAlerts,
 }
 
 impl Role {
@@ -74,6 +76,7 @@ impl Role {
             ReviewCompliance => matches!(self, Trader | Risk),
             ComplianceReports => matches!(self, Admin | Risk | Auditor),
             GenerateReports => matches!(self, Admin | Risk),
+            ActOnAlerts => matches!(self, Trader | Risk),
         }
     }
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 
 /// The keys of the file and of `TRADEWATCH_<KEY>` (upper case in the environment).
-pub const KEYS: [&str; 16] = [
+pub const KEYS: [&str; 20] = [
     "addr",
     "data_dir",
     "capital",
@@ -36,6 +36,10 @@ pub const KEYS: [&str; 16] = [
     "smtp_from",
     "report_recipients",
     "database_url",
+    "console_url",
+    "alert_webhook_url",
+    "alertmanager_url",
+    "alert_recipients",
 ];
 
 /// Connections open at once by default (setting `max_connections`).
@@ -77,6 +81,8 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     pub smtp_from: String,
     pub report_recipients: Vec<String>,
+    /// Alert delivery: the receivers of `config.alerting.routes` (see `jobs::alerts`).
+    pub alerting: Alerting,
     /// The store: `postgres://...` for PostgreSQL; unset, the SQLite file under `data_dir`.
     pub database_url: Option<SecretString>,
 }
@@ -102,6 +108,7 @@ impl Config {
             smtp_url: None,
             smtp_from: default_smtp_from(),
             report_recipients: Vec::new(),
+            alerting: Alerting::default(),
             database_url: None,
         }
     }
@@ -164,6 +171,29 @@ pub struct Settings {
     /// The store's URL (`postgres://USER@HOST:PORT/DB`); unset: the SQLite file under `data_dir`.
     #[serde(default)]
     pub database_url: Option<SecretString>,
+    /// The console's address as people reach it, for the links in alerts (default: `http://` and
+    /// `addr`).
+    #[serde(default)]
+    pub console_url: Option<String>,
+    /// The `webhook` receiver of alerts: a URL that takes Slack-compatible JSON (a Slack
+    /// incoming webhook, or any chat tool that speaks it). A secret (it holds a token).
+    #[serde(default)]
+    pub alert_webhook_url: Option<SecretString>,
+    /// The `alertmanager` receiver: a Prometheus Alertmanager's base URL (`http://HOST:9093`).
+    #[serde(default)]
+    pub alertmanager_url: Option<String>,
+    /// The `email` receiver: who gets alert emails (over `smtp_url`).
+    #[serde(default, deserialize_with = "strings")]
+    pub alert_recipients: Vec<String>,
+}
+
+/// Where alerts go: each receiver is off until its address is set.
+#[derive(Debug, Clone, Default)]
+pub struct Alerting {
+    pub console_url: String,
+    pub webhook_url: Option<SecretString>,
+    pub alertmanager_url: Option<String>,
+    pub recipients: Vec<String>,
 }
 
 fn default_addr() -> SocketAddr {
@@ -349,6 +379,18 @@ impl Settings {
         if self.smtp_url.is_some() {
             out.push_str("smtp_url = \"[redacted]\"\n");
         }
+        if let Some(u) = &self.console_url {
+            out.push_str(&format!("console_url = {u:?}\n"));
+        }
+        if self.alert_webhook_url.is_some() {
+            out.push_str("alert_webhook_url = \"[redacted]\"\n");
+        }
+        if let Some(u) = &self.alertmanager_url {
+            out.push_str(&format!("alertmanager_url = {u:?}\n"));
+        }
+        if !self.alert_recipients.is_empty() {
+            out.push_str(&format!("alert_recipients = [{}]\n", self.alert_recipients.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ")));
+        }
         if self.database_url.is_some() {
             out.push_str("database_url = \"[redacted]\"\n");
         }
@@ -375,6 +417,25 @@ impl Settings {
             management: fraction("management_fee", self.management_fee)?,
             performance: fraction("performance_fee", self.performance_fee)?,
         };
+        let http_url = |name: &str, u: &str| -> Result<()> {
+            anyhow::ensure!(u.starts_with("http://") || u.starts_with("https://"), "{name}: an http:// or https:// URL");
+            Ok(())
+        };
+        if let Some(u) = &self.console_url {
+            http_url("console_url", u)?;
+        }
+        if let Some(u) = &self.alertmanager_url {
+            http_url("alertmanager_url", u)?;
+        }
+        if let Some(u) = &self.alert_webhook_url {
+            http_url("alert_webhook_url", u.expose_secret())?;
+        }
+        let alerting = Alerting {
+            console_url: self.console_url.clone().unwrap_or_else(|| format!("http://{}", self.addr)).trim_end_matches('/').to_string(),
+            webhook_url: self.alert_webhook_url,
+            alertmanager_url: self.alertmanager_url.map(|u| u.trim_end_matches('/').to_string()),
+            recipients: self.alert_recipients,
+        };
         Ok(Config {
             addr: self.addr,
             data_dir: self.data_dir,
@@ -392,6 +453,7 @@ impl Settings {
             smtp_url: self.smtp_url,
             smtp_from: self.smtp_from,
             report_recipients: self.report_recipients,
+            alerting,
             database_url: self.database_url,
         })
     }

@@ -25,14 +25,30 @@ impl Mailer {
     /// A mailer for `url` from `from` to `to` (at least one address). Errors name the setting,
     /// never the URL (it may hold a password).
     pub fn new(url: &SecretString, from: &str, to: &[String]) -> Result<Self> {
+        Self::for_list(url, from, to, "report_recipients")
+    }
+
+    /// The same, for the list named `setting` (named in errors).
+    pub fn for_list(url: &SecretString, from: &str, to: &[String], setting: &str) -> Result<Self> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
             .map_err(|_| anyhow::anyhow!("smtp_url: not an SMTP URL (smtp://HOST:PORT, smtp://HOST:PORT?tls=required or smtps://HOST)"))?
             .timeout(Some(TIMEOUT))
             .build();
         let from: Mailbox = from.parse().with_context(|| format!("smtp_from: '{from}' is not an email address"))?;
-        let to = to.iter().map(|a| a.parse::<Mailbox>().with_context(|| format!("report_recipients: '{a}' is not an email address"))).collect::<Result<Vec<_>>>()?;
-        anyhow::ensure!(!to.is_empty(), "report_recipients: at least one address when smtp_url is set");
+        let to = to.iter().map(|a| a.parse::<Mailbox>().with_context(|| format!("{setting}: '{a}' is not an email address"))).collect::<Result<Vec<_>>>()?;
+        anyhow::ensure!(!to.is_empty(), "{setting}: at least one address when smtp_url is set");
         Ok(Self { transport, from, to })
+    }
+
+    /// A plain-text message to the list (an alert).
+    pub async fn send_text(&self, subject: &str, body: &str) -> Result<()> {
+        let mut builder = Message::builder().from(self.from.clone()).subject(subject);
+        for to in &self.to {
+            builder = builder.to(to.clone());
+        }
+        let message = builder.singlepart(SinglePart::plain(body.to_string())).context("building the message")?;
+        self.transport.send(message).await.context("sending over SMTP")?;
+        Ok(())
     }
 
     /// How many addresses each report goes to.

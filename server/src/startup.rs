@@ -73,8 +73,22 @@ impl Application {
         let console = Console::open(store, config.capital).await?;
         console.set_fee_schedule(config.fees);
         if let Some(url) = &config.smtp_url {
-            console.set_mailer(crate::mail::Mailer::new(url, &config.smtp_from, &config.report_recipients)?);
+            anyhow::ensure!(
+                !config.report_recipients.is_empty() || !config.alerting.recipients.is_empty(),
+                "report_recipients or alert_recipients: at least one address when smtp_url is set"
+            );
+            if !config.report_recipients.is_empty() {
+                console.set_mailer(crate::mail::Mailer::new(url, &config.smtp_from, &config.report_recipients)?);
+            }
         }
+        let alert_mailer = match &config.smtp_url {
+            Some(url) if !config.alerting.recipients.is_empty() => Some(crate::mail::Mailer::for_list(url, &config.smtp_from, &config.alerting.recipients, "alert_recipients")?),
+            _ => None,
+        };
+        tracing::info!(receivers = %crate::jobs::alerts::describe(&config.alerting, alert_mailer.is_some()), "alert delivery");
+        let delivery = crate::jobs::AlertDelivery::new(Arc::clone(&console), config.alerting.clone(), alert_mailer)?;
+        console.set_delivery(delivery.clone());
+        delivery.spawn(std::time::Duration::from_secs(1));
         if let Some(dir) = config.market_data.as_ref().filter(|_| config.backtest) {
             crate::jobs::Backtest { console: Arc::clone(&console), market_data: dir.clone(), capital: config.capital }.spawn();
         }

@@ -101,3 +101,22 @@ pub fn ratio(x: Option<f64>) -> String {
 pub fn pnl_class(d: rust_decimal::Decimal) -> &'static str {
     if d.is_sign_negative() && !d.is_zero() { "num neg" } else { "num pos" }
 }
+
+/// A filter form's `<select>`: "any" and each option, `current` selected.
+pub fn filter_select(name: &'static str, options: Vec<&'static str>, current: Option<String>) -> impl IntoView {
+    view! {
+        <select name=name>
+            <option value="">"any"</option>
+            {options.into_iter().map(|o| view! { <option value=o selected=current.as_deref() == Some(o)>{o}</option> }).collect_view()}
+        </select>
+    }
+}
+
+/// The badge of a severity.
+pub fn severity_class(s: domain::event::Severity) -> &'static str {
+    match s {
+        domain::event::Severity::Critical => "badge bad",
+        domain::event::Severity::Warning => "badge warn",
+        domain::event::Severity::Info => "badge",
+    }
+}

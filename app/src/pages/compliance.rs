@@ -21,13 +21,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-fn severity_class(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "badge bad",
-        Severity::Warning => "badge warn",
-        Severity::Info => "badge",
-    }
-}
+use crate::components::severity_class;
 
 fn state_class(s: IssueState) -> &'static str {
     match s {
@@ -182,14 +176,7 @@ pub fn CompliancePage() -> impl IntoView {
         }
         format!("/compliance?{}", parts.join("&"))
     };
-    let select = move |name: &'static str, options: Vec<&'static str>| {
-        view! {
-            <select name=name>
-                <option value="">"any"</option>
-                {options.into_iter().map(|o| view! { <option value=o selected=param(name).as_deref() == Some(o)>{o}</option> }).collect_view()}
-            </select>
-        }
-    };
+    let select = move |name: &'static str, options: Vec<&'static str>| crate::components::filter_select(name, options, param(name));
     view! {
         <h1>"Compliance"</h1>
         <p class="hint">"Every order, fill and mark is checked against the compliance policy (config section compliance): limits per instrument, automation and portfolio, prohibited instruments, market hours, wash trades and process rules. Each finding is an issue in the audit trail; a person acknowledges it, then resolves or waives it. API: GET /api/v1/compliance/issues, /issues/{id}, /limits."</p>

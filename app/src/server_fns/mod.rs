@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::error::{AppError, with_status};
 
 pub mod admin;
+pub mod alerts;
 pub mod analytics;
 pub mod auth;
 pub mod compliance;
@@ -18,6 +19,7 @@ pub mod operations;
 pub mod reports;
 
 pub use admin::*;
+pub use alerts::*;
 pub use analytics::*;
 pub use compliance::*;
 pub use governance::*;

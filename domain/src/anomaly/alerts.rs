@@ -400,7 +400,8 @@ impl Alerts {
                 self.owe(s.seq, a, step, at);
             }
             AlertChange::Escalated => {
-                let Some(row) = self.alerts.get_mut(&fp) else { return };
+                // An alert that resolved meanwhile (the same tick) has nobody left to wake.
+                let Some(row) = self.alerts.get_mut(&fp).filter(|r| r.firing) else { return };
                 let step = a.step.unwrap_or(row.step.saturating_add(1));
                 row.step = step;
                 row.step_at = at;

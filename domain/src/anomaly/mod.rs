@@ -42,6 +42,20 @@ const REQUEST_RETRY_SECS: i64 = 30;
 /// Fewest fills behind a latency p95.
 const LATENCY_MIN_FILLS: usize = 5;
 
+/// The runbook: each rule, what fires it and what a person does (`/alerts/runbook`, linked from
+/// every alert's `runbook_url`).
+pub const RUNBOOK: [(&str, &str, &str); 9] = [
+    ("slippage_consecutive", "Slippage above `slippage_bps` (50 bps) against the arrival mid on `slippage_fills` (3) consecutive fills of one automation. Critical.", "Check the venue and the order sizes of the automation on /execution; pause it (/signals) if fills keep missing the mid; acknowledge with what you found."),
+    ("latency_p95", "The p95 of order -> fill latency over the last `latency_window_secs` (60 s, console clock, 5 fills or more) above `latency_p95_ms` (500 ms). Warning; resolves when back under.", "Check the engine's and the broker's health; a sustained spike is a connectivity problem before it is a trading one."),
+    ("pnl_drop", "Equity down more than `pnl_drop_pct` (5%) from its peak within `pnl_window_secs` (1 h of market time). Critical.", "Look at /risk and the positions; consider the global pause (/signals) while you find the cause."),
+    ("breaker_trip", "A circuit breaker paused an automation or all trading (the automatic pause; a missing heartbeat trips one). Critical; resolves when the scope resumes.", "Read the breaker's rule and value on the alert; fix the cause, then resume on /signals with a reason."),
+    ("compliance_breach", "A compliance issue at the breach level (a limit at 100%, a prohibited instrument). Critical; resolves when the episode ends or the issue is resolved.", "Open the issue on /compliance (linked in the labels) and follow its workflow."),
+    ("limit_utilisation", "A compliance limit used above `limit_utilisation` (90%). Warning.", "Reduce the position before it breaches; the issue on /compliance shows the limit and its use."),
+    ("slippage_anomaly", "A fill's slippage (bps) flagged by at least `votes` (2) of the three detectors: z-score > 3, above Q3 + 1.5 IQR, robust z > 3.5 over the last `window` (200) fills. Warning; resolves after `resolve_after_secs` (5 min) without another.", "Compare the fill with the quote at the order (/trades lineage); one outlier is information, a run of them is the slippage rule."),
+    ("order_to_fill_anomaly", "An order -> fill latency flagged by the detectors (as above). Warning.", "Check the engine's connection; see latency_p95 for the sustained case."),
+    ("signal_to_order_anomaly", "A signal -> order latency flagged by the detectors (as above). Warning.", "The strategy or the risk check took unusually long: check the engine's load and logs."),
+];
+
 /// The series the statistical detectors score.
 pub const SERIES: [&str; 3] = ["slippage_bps", "order_to_fill_ms", "signal_to_order_ms"];
 

@@ -119,5 +119,6 @@ pub(super) fn action_event(action: Action) -> anyhow::Result<Body> {
             limit: Some(limit),
         }),
         Action::Compliance(issue) => Body::ComplianceIssue(issue),
+        Action::Alert(alert) => Body::Alert(alert),
     })
 }

@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, watch};
 use crate::store::{AppendError, Incoming, Store};
 
 mod actions;
+mod alerting;
 mod live;
 mod reads;
 mod service;
@@ -27,6 +28,7 @@ pub use live::LiveFrame;
 pub use snapshot::Rebuilt;
 pub use weekly::{FUND, GRACE};
 pub use actions::system_event;
+pub use alerting::DELIVERY_MAX_AGE;
 use actions::wire_id;
 use reads::{PerHead, Reports};
 
@@ -104,6 +106,8 @@ pub struct Console {
     backtest: std::sync::OnceLock<Arc<domain::view::BacktestView>>,
     /// Emails each published report's PDF (config `smtp_url`, `report_recipients`).
     mailer: std::sync::OnceLock<crate::mail::Mailer>,
+    /// The alert delivery job, once started (its receivers' health).
+    delivery: std::sync::OnceLock<crate::jobs::AlertDelivery>,
 }
 
 impl Console {
@@ -142,6 +146,7 @@ impl Console {
             fees: std::sync::OnceLock::new(),
             backtest: std::sync::OnceLock::new(),
             mailer: std::sync::OnceLock::new(),
+            delivery: std::sync::OnceLock::new(),
         });
         console.publish();
         tokio::spawn(Arc::clone(&console).run_live());

@@ -247,6 +247,21 @@ impl ConsoleService for Console {
         self.trade_day_rows(day).await.map_err(internal)
     }
 
+    fn alerts(&self, q: &domain::anomaly::alerts::AlertQuery) -> domain::anomaly::alerts::AlertPage {
+        self.alerts_page(q, Utc::now())
+    }
+    fn alert(&self, fingerprint: &str) -> Option<domain::anomaly::alerts::AlertRow> {
+        self.alert_row(fingerprint, Utc::now())
+    }
+    fn may_act_on_alert(&self, viewer: &SessionUser, alert: &domain::anomaly::alerts::AlertRow) -> bool {
+        Console::may_act_on_alert(self, viewer, alert)
+    }
+    fn anomalies(&self, limit: usize) -> (Vec<domain::anomaly::AnomalyRecord>, u64) {
+        Console::anomalies(self, None, None, limit)
+    }
+    async fn alert_step(&self, actor: &SessionUser, step: app::service::AlertStepRequest) -> Result<u64, AppError> {
+        Console::alert_step(self, actor, step, Utc::now()).await
+    }
     async fn review_issue(&self, actor: &SessionUser, id: u64, action: &str, note: Option<String>) -> Result<(), AppError> {
         use domain::event::{ComplianceReview, ReviewAction};
         let action = ReviewAction::parse(action).ok_or_else(|| AppError::Invalid("the action is acknowledge, resolve, waive or confirm_waiver".into()))?;

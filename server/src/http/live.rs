@@ -31,6 +31,8 @@ enum Fragment {
     Signals,
     /// The head, then the compliance desk's live panel as HTML (as the viewer may see it).
     Compliance,
+    /// The head, then the alerts page's live panel as HTML.
+    Alerts,
 }
 
 impl Fragment {
@@ -40,6 +42,7 @@ impl Fragment {
             "dashboard" => Some(Self::Dashboard),
             "signals" => Some(Self::Signals),
             "compliance" => Some(Self::Compliance),
+            "alerts" => Some(Self::Alerts),
             _ => None,
         }
     }
@@ -58,6 +61,7 @@ pub struct Fragments {
     dashboard: tokio::sync::Mutex<Option<(u64, Arc<str>)>>,
     signals: tokio::sync::Mutex<Option<(u64, Arc<str>)>>,
     compliance: tokio::sync::Mutex<Option<(u64, Arc<str>)>>,
+    alerts: tokio::sync::Mutex<Option<(u64, Arc<str>)>>,
 }
 
 impl Fragments {
@@ -73,6 +77,7 @@ impl Fragments {
             // A trader sees his automations' issues only: drawn for him, not shared.
             Fragment::Compliance if viewer.role == domain::governance::Role::Trader => return Some(compliance(Some(viewer))),
             Fragment::Compliance => &self.compliance,
+            Fragment::Alerts => &self.alerts,
         };
         let mut slot = slot.lock().await;
         if let Some((head, html)) = slot.as_ref()
@@ -84,6 +89,7 @@ impl Fragments {
             Fragment::Dashboard => app::fragments::dashboard(frame.view.clone()).into(),
             // Everyone but a trader sees every issue.
             Fragment::Compliance => compliance(None),
+            Fragment::Alerts => app::fragments::alerts(console.alerts_page(&app::fragments::alerts_query(), chrono::Utc::now())).into(),
             _ => app::fragments::signals(console.signals(app::fragments::SIGNAL_FEED)).into(),
         };
         *slot = Some((frame.head_seq, Arc::clone(&html)));
@@ -105,7 +111,7 @@ async fn live_dashboard(
     let fragment = match q.fragment.as_deref().map(Fragment::parse) {
         None => None,
         Some(Some(f)) => Some(f),
-        Some(None) => return super::error::bad("bad_fragment", "fragment must be head, dashboard, signals or compliance").into_response(),
+        Some(None) => return super::error::bad("bad_fragment", "fragment must be head, dashboard, signals, compliance or alerts").into_response(),
     };
     match (user, session.id()) {
         (Some(axum::Extension(u)), Some(id)) if u.role.allows(domain::governance::Permission::ViewOperations) => {

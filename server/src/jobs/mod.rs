@@ -1,5 +1,6 @@
 //! Background work, each job a `run_once(now)` that tests call directly, and a `spawn` that
 //! calls it on a timer. A job takes `now` and never reads the clock itself.
+pub mod alerts;
 pub mod backtest;
 pub mod checkpoints;
 pub mod housekeeping;
@@ -7,6 +8,7 @@ pub mod reports;
 pub mod rules;
 pub mod snapshots;
 
+pub use alerts::AlertDelivery;
 pub use backtest::Backtest;
 pub use checkpoints::CheckpointJob;
 pub use reports::ReportSchedule;

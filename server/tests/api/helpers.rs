@@ -146,9 +146,15 @@ pub fn config_on(dir: &std::path::Path, location: &Location) -> Config {
 }
 
 pub async fn spawn() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// A console whose settings `edit` changed first.
+pub async fn spawn_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let location = fresh_location(dir.path()).await;
-    let config = config_on(dir.path(), &location);
+    let mut config = config_on(dir.path(), &location);
+    edit(&mut config);
     let app = Application::build(config).await.expect("build app");
     let store = app.console.store().clone();
     let ingest_token = store.create_token("test-ingest", &"ingest".parse().expect("scope"), Utc::now()).await.expect("token");

@@ -13,5 +13,6 @@ mod checkpoints;
 mod reports;
 mod export;
 mod portal;
+mod alerts;
 
 pub use helpers::*;

@@ -166,9 +166,9 @@ async fn only_risk_and_admins_generate_and_a_person_is_named_in_the_chain() {
 
 /// A real SMTP server (aiosmtpd from PyPI; `scripts/setup.sh --test` installs it) delivering
 /// into a Maildir, on a free port; killed on drop.
-struct SmtpServer {
-    port: u16,
-    maildir: tempfile::TempDir,
+pub struct SmtpServer {
+    pub port: u16,
+    pub maildir: tempfile::TempDir,
     child: std::process::Child,
 }
 
@@ -179,7 +179,7 @@ impl Drop for SmtpServer {
     }
 }
 
-async fn smtp_server() -> SmtpServer {
+pub async fn smtp_server() -> SmtpServer {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
     let maildir = tempfile::tempdir().expect("maildir");
     let child = std::process::Command::new("python3")
@@ -198,7 +198,7 @@ async fn smtp_server() -> SmtpServer {
 
 /// Each delivered message as (To, Subject, SHA-256 of its PDF attachment), read by Python's own
 /// mailbox and email packages.
-fn delivered(dir: &std::path::Path) -> Vec<(String, String, String)> {
+pub fn delivered(dir: &std::path::Path) -> Vec<(String, String, String)> {
     let script = r#"
 import mailbox, sys, hashlib
 for m in mailbox.Maildir(sys.argv[1], factory=None):

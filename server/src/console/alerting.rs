@@ -1,0 +1,172 @@
+//! Alerts: the reads of the alerts fold, a person's steps on them (acknowledge, silence, end a
+//! silence), authorised here again and appended as `alert_action` events, and what the delivery
+//! job needs (notifications owed, confirmations).
+use app::error::AppError;
+use app::service::AlertStepRequest;
+use app::session::SessionUser;
+use chrono::{DateTime, Duration, Utc};
+use domain::anomaly::AnomalyRecord;
+use domain::anomaly::alerts::{AlertPage, AlertQuery, AlertRow, Notice};
+use domain::event::{Alert, AlertAction, AlertActionKind, AlertChange, Body, Id};
+use domain::governance::{Config, Role};
+
+use super::*;
+
+/// Notifications older than this are no longer delivered (a receiver down for longer gets the
+/// alerts that are still firing through the Alertmanager re-sends and the console itself).
+pub const DELIVERY_MAX_AGE: Duration = Duration::hours(1);
+
+/// Whether `viewer` may act on an alert: risk on every alert, a trader on those of an
+/// automation he operates.
+fn may_act(viewer: &SessionUser, config: &Config, alert: &AlertRow) -> bool {
+    match viewer.role {
+        Role::Risk => true,
+        Role::Trader => alert.labels.get("automation").is_some_and(|a| a != "all" && config.may_operate(&viewer.username, a)),
+        _ => false,
+    }
+}
+
+impl Console {
+    /// A page of alerts at `now`.
+    pub fn alerts_page(&self, q: &AlertQuery, now: DateTime<Utc>) -> AlertPage {
+        read(&self.folds).alerts.query(q, now, None)
+    }
+
+    pub fn alert_row(&self, fingerprint: &str, now: DateTime<Utc>) -> Option<AlertRow> {
+        read(&self.folds).alerts.alert(fingerprint, now)
+    }
+
+    /// Every alert at `now` (metrics).
+    pub fn all_alerts(&self, now: DateTime<Utc>) -> Vec<AlertRow> {
+        read(&self.folds).alerts.all(now).collect()
+    }
+
+    /// The newest `limit` anomalies with `from <= received_at < to`, newest first.
+    pub fn anomalies(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>, limit: usize) -> (Vec<AnomalyRecord>, u64) {
+        let folds = read(&self.folds);
+        let mut rows: Vec<AnomalyRecord> = folds.anomaly.anomalies(from, to).cloned().collect();
+        rows.reverse();
+        rows.truncate(limit);
+        (rows, folds.anomaly.anomaly_count())
+    }
+
+    /// Notifications still owed at `now`, with their alerts.
+    pub fn pending_notices(&self, now: DateTime<Utc>) -> Vec<(Notice, AlertRow)> {
+        read(&self.folds).alerts.pending(now, DELIVERY_MAX_AGE)
+    }
+
+    /// A receiver accepted these notifications: one `notified` event each.
+    pub async fn record_notified(&self, done: Vec<(Notice, AlertRow, &'static str)>, now: DateTime<Utc>) -> Result<(), AppError> {
+        let mut bodies = Vec::with_capacity(done.len());
+        for (n, a, receiver) in done {
+            let (Ok(fingerprint), Ok(rule), Ok(receiver)) = (Id::parse(&n.fingerprint), Id::parse(&a.rule), Id::parse(receiver)) else { continue };
+            bodies.push(Body::Alert(Alert {
+                change: AlertChange::Notified,
+                fingerprint,
+                rule,
+                severity: a.severity,
+                labels: a.labels,
+                summary: format!("{} of event {} delivered to {receiver}", n.change.as_str(), n.seq),
+                value: None,
+                threshold: None,
+                score: None,
+                evidence: vec![n.seq],
+                step: Some(n.step),
+                ref_seq: Some(n.seq),
+                receiver: Some(receiver),
+            }));
+        }
+        if bodies.is_empty() {
+            return Ok(());
+        }
+        self.record(bodies, now).await.map(|_| ()).map_err(|e| {
+            tracing::error!(error = %e, "recording alert deliveries");
+            AppError::Internal
+        })
+    }
+
+    pub fn set_delivery(&self, job: crate::jobs::AlertDelivery) {
+        let _ = self.delivery.set(job);
+    }
+
+    /// The delivery job, once started.
+    pub fn delivery(&self) -> Option<&crate::jobs::AlertDelivery> {
+        self.delivery.get()
+    }
+
+    /// The alert receivers' record (none before the delivery job starts).
+    pub fn receivers(&self) -> std::collections::BTreeMap<&'static str, crate::jobs::alerts::ReceiverHealth> {
+        self.delivery.get().map(|d| d.health()).unwrap_or_default()
+    }
+
+    /// The log's head as it moves (the delivery job wakes on it).
+    pub fn head_watch(&self) -> watch::Receiver<u64> {
+        self.head_tx.subscribe()
+    }
+
+    /// Alerts the viewer may act on (the page's buttons; the step is checked again).
+    pub fn may_act_on_alert(&self, viewer: &SessionUser, alert: &AlertRow) -> bool {
+        may_act(viewer, read(&self.folds).governance.config(), alert)
+    }
+
+    /// A person's step on the alerts, authorised and checked against the state it applies to,
+    /// then appended. Returns the event's seq (a silence's id).
+    pub async fn alert_step(&self, actor: &SessionUser, step: AlertStepRequest, now: DateTime<Utc>) -> Result<u64, AppError> {
+        let actor_id = Id::parse(&actor.username).map_err(|_| AppError::Forbidden)?;
+        let trim = |s: Option<String>| s.map(|n| n.trim().chars().take(2000).collect::<String>()).filter(|n| !n.is_empty());
+        // One step at a time: the state it was checked against is the one it applies to.
+        let _one_at_a_time = self.review_lock.lock().await;
+        let action = {
+            let folds = read(&self.folds);
+            let config = folds.governance.config();
+            let alert = |fp: &str| folds.alerts.alert(fp, now).ok_or(AppError::NotFound);
+            let action = match step {
+                AlertStepRequest::Acknowledge { fingerprint, note } => {
+                    let a = alert(&fingerprint)?;
+                    if !may_act(actor, config, &a) {
+                        return Err(AppError::Forbidden);
+                    }
+                    AlertAction { action: AlertActionKind::Acknowledge, fingerprint: Id::parse(&fingerprint).ok(), silence_id: None, matchers: Default::default(), ends_at: None, end_on_resolve: None, actor: actor_id, note: trim(note) }
+                }
+                AlertStepRequest::Silence { fingerprint, whole_rule, minutes, until_resolved, reason } => {
+                    let a = alert(&fingerprint)?;
+                    if !may_act(actor, config, &a) {
+                        return Err(AppError::Forbidden);
+                    }
+                    if !(1..=domain::anomaly::alerts::MAX_SILENCE_DAYS as u32 * 1440).contains(&minutes) {
+                        return Err(AppError::Invalid("a silence lasts from 1 minute to 30 days".into()));
+                    }
+                    let mut matchers: std::collections::BTreeMap<String, String> = a.labels.iter().filter(|(k, _)| k.as_str() != "severity").map(|(k, v)| (k.clone(), v.clone())).collect();
+                    if whole_rule {
+                        matchers.retain(|k, _| k == "alertname" || k == "automation");
+                    }
+                    AlertAction {
+                        action: AlertActionKind::Silence,
+                        fingerprint: Id::parse(&fingerprint).ok(),
+                        silence_id: None,
+                        matchers,
+                        ends_at: Some(now + Duration::minutes(i64::from(minutes))),
+                        end_on_resolve: Some(until_resolved),
+                        actor: actor_id,
+                        note: trim(Some(reason)),
+                    }
+                }
+                AlertStepRequest::ExpireSilence { id } => {
+                    let s = folds.alerts.silence(id).ok_or(AppError::NotFound)?;
+                    // Risk ends any silence; a trader the ones he made.
+                    if !(actor.role == Role::Risk || (actor.role == Role::Trader && s.actor == actor.username)) {
+                        return Err(AppError::Forbidden);
+                    }
+                    AlertAction { action: AlertActionKind::ExpireSilence, fingerprint: None, silence_id: Some(id), matchers: Default::default(), ends_at: None, end_on_resolve: None, actor: actor_id, note: None }
+                }
+            };
+            folds.alerts.check_action(&action, now).map_err(|why| if why.starts_with("a reason") || why.starts_with("a silence") { AppError::Invalid(why.into()) } else { AppError::Conflict(why.into()) })?;
+            action
+        };
+        let seqs = self.record(vec![Body::AlertAction(action)], now).await.map_err(|e| {
+            tracing::error!(error = %e, "recording an alert step");
+            AppError::Internal
+        })?;
+        seqs.first().copied().ok_or(AppError::Internal)
+    }
+}

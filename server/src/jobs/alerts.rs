@@ -1,0 +1,335 @@
+//! Alert delivery: every notification the log says is owed (see `domain::anomaly::alerts`) goes
+//! to its receiver — the **webhook** (Slack-compatible JSON), **email** (over `smtp_url`) or a
+//! Prometheus **Alertmanager** (`POST /api/v2/alerts`) — and each acceptance is recorded as a
+//! `notified` event, so a restart re-sends exactly what was not confirmed.
+//!
+//! - The job wakes on every new log head and at least once a second: an alert is delivered
+//!   within a second of the event that caused it.
+//! - A failed delivery is retried with exponential backoff (1 s, 2 s, 4 s ... at most 60 s); the
+//!   receiver's failures show on `/health` and in `/metrics`.
+//! - Alertmanager forgets an alert that is not re-sent: every firing alert is posted again every
+//!   [`RESEND`] with `endsAt` [`RESEND`] x 3 ahead, and a resolved one with its end. The console's
+//!   silences are created there too (`POST /api/v2/silences`), so a silence made on `/alerts`
+//!   also holds in Alertmanager's own routing.
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use domain::anomaly::alerts::{AlertRow, AlertState, Notice};
+use domain::event::{AlertChange, Severity};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use crate::config::Alerting;
+use crate::console::Console;
+
+/// How often firing alerts are posted to Alertmanager again.
+pub const RESEND: Duration = Duration::seconds(60);
+/// The longest wait between two attempts at a failing receiver.
+const MAX_BACKOFF_SECS: i64 = 60;
+/// How long one delivery may take.
+const TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// A receiver's record since the process started (for `/health` and `/metrics`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ReceiverHealth {
+    pub configured: bool,
+    pub delivered: u64,
+    pub failed: u64,
+    /// Failures in a row (0: the last attempt succeeded).
+    pub failing_for: u32,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_failure: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// (notice seq, receiver) -> (attempts, next attempt).
+    retry: HashMap<(u64, &'static str), (u32, DateTime<Utc>)>,
+    health: BTreeMap<&'static str, ReceiverHealth>,
+    last_resend: Option<DateTime<Utc>>,
+    /// Console silences already created in Alertmanager.
+    mirrored: HashSet<u64>,
+}
+
+/// The delivery job.
+#[derive(Clone)]
+pub struct AlertDelivery {
+    console: Arc<Console>,
+    http: reqwest::Client,
+    settings: Alerting,
+    mailer: Option<Arc<crate::mail::Mailer>>,
+    state: Arc<Mutex<State>>,
+}
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Delivered {
+    pub sent: usize,
+    pub failed: usize,
+    pub resent: usize,
+}
+
+impl AlertDelivery {
+    pub fn new(console: Arc<Console>, settings: Alerting, mailer: Option<crate::mail::Mailer>) -> Result<Self> {
+        let http = reqwest::Client::builder().timeout(TIMEOUT).build().context("the alert delivery HTTP client")?;
+        let mut state = State::default();
+        for r in domain::config::alerting::RECEIVERS {
+            let configured = match r {
+                "webhook" => settings.webhook_url.is_some(),
+                "alertmanager" => settings.alertmanager_url.is_some(),
+                _ => mailer.is_some(),
+            };
+            state.health.insert(r, ReceiverHealth { configured, ..Default::default() });
+        }
+        Ok(Self { console, http, settings, mailer: mailer.map(Arc::new), state: Arc::new(Mutex::new(state)) })
+    }
+
+    /// Each receiver's record so far.
+    pub fn health(&self) -> BTreeMap<&'static str, ReceiverHealth> {
+        self.state.lock().map(|s| s.health.clone()).unwrap_or_default()
+    }
+
+    fn configured(&self, receiver: &str) -> bool {
+        match receiver {
+            "webhook" => self.settings.webhook_url.is_some(),
+            "alertmanager" => self.settings.alertmanager_url.is_some(),
+            "email" => self.mailer.is_some(),
+            _ => false,
+        }
+    }
+
+    /// One pass at `now`: every owed notification whose receiver is configured and not backing
+    /// off, then the Alertmanager re-send when due.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Delivered> {
+        let mut out = Delivered::default();
+        let owed = self.console.pending_notices(now);
+        let mut done = Vec::new();
+        for (notice, alert) in owed {
+            for receiver in domain::config::alerting::RECEIVERS {
+                if !notice.pending.contains(receiver) || !self.configured(receiver) {
+                    continue;
+                }
+                let key = (notice.seq, receiver);
+                let waiting = self.state.lock().ok().and_then(|s| s.retry.get(&key).copied());
+                if waiting.is_some_and(|(_, next)| now < next) {
+                    continue;
+                }
+                match self.send(receiver, &notice, &alert, now).await {
+                    Ok(()) => {
+                        out.sent += 1;
+                        self.note(receiver, key, true, now);
+                        done.push((notice.clone(), alert.clone(), receiver));
+                    }
+                    Err(e) => {
+                        out.failed += 1;
+                        tracing::warn!(receiver, seq = notice.seq, error = %format!("{e:#}"), "alert delivery failed; retried with backoff");
+                        self.note(receiver, key, false, now);
+                    }
+                }
+            }
+        }
+        if !done.is_empty() {
+            self.console.record_notified(done, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        out.resent = self.alertmanager_sync(now).await;
+        Ok(out)
+    }
+
+    fn note(&self, receiver: &'static str, key: (u64, &'static str), ok: bool, now: DateTime<Utc>) {
+        let Ok(mut s) = self.state.lock() else { return };
+        let h = s.health.entry(receiver).or_default();
+        if ok {
+            h.delivered += 1;
+            h.failing_for = 0;
+            h.last_success = Some(now);
+            s.retry.remove(&key);
+        } else {
+            h.failed += 1;
+            h.failing_for = h.failing_for.saturating_add(1);
+            h.last_failure = Some(now);
+            let attempts = s.retry.get(&key).map(|r| r.0).unwrap_or(0).saturating_add(1);
+            let wait = (1i64 << attempts.min(6).saturating_sub(1)).min(MAX_BACKOFF_SECS);
+            s.retry.insert(key, (attempts, now + Duration::seconds(wait)));
+        }
+        // Entries for notices no longer owed are dropped once old.
+        s.retry.retain(|_, (_, next)| now - *next < Duration::hours(2));
+    }
+
+    async fn send(&self, receiver: &str, n: &Notice, a: &AlertRow, now: DateTime<Utc>) -> Result<()> {
+        match receiver {
+            "webhook" => {
+                let url = self.settings.webhook_url.as_ref().context("no webhook")?;
+                let res = self.http.post(url.expose_secret()).json(&self.webhook_body(n, a)).send().await.context("webhook unreachable")?;
+                anyhow::ensure!(res.status().is_success(), "webhook answered {}", res.status());
+                Ok(())
+            }
+            "alertmanager" => self.post_alertmanager(&[alertmanager_alert(a, &self.settings.console_url, now)]).await,
+            "email" => {
+                let mailer = self.mailer.as_ref().context("no mailer")?;
+                let (subject, body) = self.email(n, a);
+                mailer.send_text(&subject, &body).await
+            }
+            other => anyhow::bail!("unknown receiver {other}"),
+        }
+    }
+
+    fn link(&self, a: &AlertRow) -> String {
+        format!("{}/alerts/{}", self.settings.console_url, a.fingerprint)
+    }
+
+    /// Slack's incoming-webhook JSON (`text` and one attachment), and the alert itself under
+    /// `alert` for receivers that read it.
+    fn webhook_body(&self, n: &Notice, a: &AlertRow) -> Value {
+        let status = status_of(n);
+        let color = match (n.change, a.severity) {
+            (AlertChange::Resolved, _) => "#2e7d32",
+            (_, Severity::Critical) => "#c62828",
+            (_, Severity::Warning) => "#ef6c00",
+            _ => "#1565c0",
+        };
+        let fields: Vec<Value> = a.labels.iter().map(|(k, v)| json!({"title": k, "value": v, "short": true})).collect();
+        json!({
+            "text": format!("[{}] {} {}: {} <{}|open in Tradewatch>", status.to_uppercase(), a.severity.as_str(), a.rule, a.summary, self.link(a)),
+            "attachments": [{"color": color, "title": a.rule, "title_link": self.link(a), "text": a.summary, "fields": fields, "ts": n.at.timestamp()}],
+            "alert": {
+                "status": status,
+                "fingerprint": a.fingerprint,
+                "seq": n.seq,
+                "step": n.step,
+                "labels": a.labels,
+                "annotations": annotations(a, &self.settings.console_url),
+                "startsAt": a.starts_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                "endsAt": a.ends_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                "generatorURL": self.link(a),
+            }
+        })
+    }
+
+    fn email(&self, n: &Notice, a: &AlertRow) -> (String, String) {
+        let status = status_of(n);
+        let subject = format!("[{}] {} {} - Tradewatch", status.to_uppercase(), a.severity.as_str(), a.rule);
+        let labels: Vec<String> = a.labels.iter().map(|(k, v)| format!("  {k} = {v}")).collect();
+        let step = if n.change == AlertChange::Escalated { format!("\nNobody acknowledged it: this is escalation step {}.\n", n.step) } else { String::new() };
+        let body = format!(
+            "{}\n{step}\nSince {} (event #{}).\nLabels:\n{}\n\nAcknowledge or silence it: {}\nRunbook: {}\n",
+            a.summary,
+            a.starts_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            a.started_seq,
+            labels.join("\n"),
+            self.link(a),
+            runbook_url(&self.settings.console_url, &a.rule)
+        );
+        (subject, body)
+    }
+
+    async fn post_alertmanager(&self, alerts: &[Value]) -> Result<()> {
+        let base = self.settings.alertmanager_url.as_ref().context("no alertmanager")?;
+        let res = self.http.post(format!("{base}/api/v2/alerts")).json(&alerts).send().await.context("alertmanager unreachable")?;
+        anyhow::ensure!(res.status().is_success(), "alertmanager answered {}", res.status());
+        Ok(())
+    }
+
+    /// Every [`RESEND`]: all firing alerts again (Alertmanager resolves what it stops hearing
+    /// about), and the console's active silences created there once each.
+    async fn alertmanager_sync(&self, now: DateTime<Utc>) -> usize {
+        let Some(base) = self.settings.alertmanager_url.clone() else { return 0 };
+        let due = self.state.lock().map(|s| s.last_resend.is_none_or(|t| now - t >= RESEND)).unwrap_or(false);
+        if !due {
+            return 0;
+        }
+        if let Ok(mut s) = self.state.lock() {
+            s.last_resend = Some(now);
+        }
+        let firing: Vec<Value> = self.console.all_alerts(now).iter().filter(|a| a.state != AlertState::Resolved).map(|a| alertmanager_alert(a, &self.settings.console_url, now)).collect();
+        let mut sent = 0;
+        if !firing.is_empty() {
+            match self.post_alertmanager(&firing).await {
+                Ok(()) => sent = firing.len(),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "alertmanager re-send failed"),
+            }
+        }
+        let silences = self.console.alerts_page(&Default::default(), now).silences;
+        for s in silences {
+            if self.state.lock().map(|st| st.mirrored.contains(&s.id)).unwrap_or(true) {
+                continue;
+            }
+            let matchers: Vec<Value> = s.matchers.iter().map(|(k, v)| json!({"name": k, "value": v, "isRegex": false, "isEqual": true})).collect();
+            let body = json!({
+                "matchers": matchers,
+                "startsAt": s.starts_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                "endsAt": s.ends_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                "createdBy": s.actor,
+                "comment": format!("tradewatch silence {}: {}", s.id, s.reason),
+            });
+            match self.http.post(format!("{base}/api/v2/silences")).json(&body).send().await {
+                Ok(r) if r.status().is_success() => {
+                    if let Ok(mut st) = self.state.lock() {
+                        st.mirrored.insert(s.id);
+                    }
+                }
+                Ok(r) => tracing::warn!(status = %r.status(), silence = s.id, "alertmanager refused a silence"),
+                Err(e) => tracing::warn!(error = %e, silence = s.id, "alertmanager unreachable for a silence"),
+            }
+        }
+        sent
+    }
+
+    /// Runs on every new log head, and at least every `every`, for the life of the process.
+    pub fn spawn(self, every: StdDuration) {
+        let mut head = self.console.head_watch();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = self.run_once(Utc::now()).await {
+                    tracing::warn!(error = %format!("{e:#}"), "alert delivery pass failed; tried again");
+                }
+                tokio::select! {
+                    _ = head.changed() => {}
+                    _ = tokio::time::sleep(every) => {}
+                }
+            }
+        });
+    }
+}
+
+fn status_of(n: &Notice) -> &'static str {
+    match n.change {
+        AlertChange::Resolved => "resolved",
+        _ => "firing",
+    }
+}
+
+/// The runbook entry of a rule on the console.
+pub fn runbook_url(console_url: &str, rule: &str) -> String {
+    format!("{console_url}/alerts/runbook#{rule}")
+}
+
+fn annotations(a: &AlertRow, console_url: &str) -> Value {
+    json!({
+        "summary": a.summary,
+        "runbook_url": runbook_url(console_url, &a.rule),
+        "seq": a.started_seq.to_string(),
+        "console_url": format!("{console_url}/alerts/{}", a.fingerprint),
+    })
+}
+
+/// An alert as Alertmanager's API v2 takes it.
+fn alertmanager_alert(a: &AlertRow, console_url: &str, now: DateTime<Utc>) -> Value {
+    let ends = a.ends_at.unwrap_or(now + RESEND * 3);
+    json!({
+        "labels": a.labels,
+        "annotations": annotations(a, console_url),
+        "startsAt": a.starts_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "endsAt": ends.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "generatorURL": format!("{console_url}/alerts/{}", a.fingerprint),
+    })
+}
+
+/// Whether a secret is set, for start-up logs (never its value).
+pub fn describe(settings: &Alerting, mailer: bool) -> String {
+    let on = |b: bool| if b { "on" } else { "off" };
+    let _: Option<&SecretString> = settings.webhook_url.as_ref();
+    format!("webhook {}, email {}, alertmanager {}", on(settings.webhook_url.is_some()), on(mailer), on(settings.alertmanager_url.is_some()))
+}

@@ -773,6 +773,7 @@ impl Projection {
             equity_curve: downsample(&self.curve, CURVE_POINTS),
             signals: self.signals(feed_len),
             compliance_active: [0; 3],
+            alerts_critical: Vec::new(),
         }
     }
 }
@@ -824,6 +825,19 @@ pub struct DashboardView {
     /// (filled by the console from the compliance fold).
     #[serde(default)]
     pub compliance_active: [u64; 3],
+    /// Critical alerts firing, unacknowledged and not silenced, newest first (filled by the
+    /// console from the alerts fold).
+    #[serde(default)]
+    pub alerts_critical: Vec<FiringAlert>,
+}
+
+/// A firing alert as the dashboard lists it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FiringAlert {
+    pub fingerprint: String,
+    pub rule: String,
+    pub summary: String,
+    pub since: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

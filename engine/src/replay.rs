@@ -100,7 +100,21 @@ pub struct ReplayConfig {
     /// Days of data before `from` that only warm the indicators up (nothing is sent for them),
     /// so strategies can act from the first sent bar.
     pub warm_up_days: u32,
+    /// Demo: this long after the start, a latency spike (the next [`INJECTED_SLOW_FILLS`] fills
+    /// each [`INJECTED_LATENCY_MS`] late), and [`INJECTED_SLIPPAGE_AFTER`] later a slippage spike
+    /// (the next order filled in three parts, each [`INJECTED_SLIPPAGE_BPS`] worse than the model)
+    /// for the console's alerts to catch. `None`: a clean run.
+    pub inject_after: Option<StdDuration>,
 }
+
+/// Fills the injected latency spike delays.
+pub const INJECTED_SLOW_FILLS: u32 = 8;
+/// How late each of them is, ms.
+pub const INJECTED_LATENCY_MS: i64 = 2_500;
+/// The slippage spike's extra cost against the model's fill price, bps.
+pub const INJECTED_SLIPPAGE_BPS: i64 = 80;
+/// How long after the latency spike the slippage spike comes.
+pub const INJECTED_SLIPPAGE_AFTER: StdDuration = StdDuration::from_secs(20);
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplayStats {
@@ -237,6 +251,10 @@ pub struct Engine {
     automations: HashMap<String, AutomationStatus>,
     /// Entry signals waiting for a person, by signal id.
     awaiting: BTreeMap<String, Awaiting>,
+    /// Injected anomalies still to apply (demo): slow fills left, and a slippage spike on the
+    /// next order.
+    slow_fills: u32,
+    slippage_spike: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -281,6 +299,8 @@ impl Engine {
             threshold_overrides: HashMap::new(),
             automations: HashMap::new(),
             awaiting: BTreeMap::new(),
+            slow_fills: 0,
+            slippage_spike: false,
             cfg,
         })
     }
@@ -584,7 +604,9 @@ impl Engine {
         let exch = format!("x-{}", self.counter);
         out.push(order(self, *clock, "acknowledged", Some(&exch)));
 
-        let parts: u32 = if quantity >= Decimal::from(100) { 1 + (self.counter % 3) as u32 } else { 1 };
+        // An injected slippage spike: this order fills in three parts, each far from the model.
+        let spike = quantity >= Decimal::from(3) && std::mem::take(&mut self.slippage_spike);
+        let parts: u32 = if spike { 3 } else if quantity >= Decimal::from(100) { 1 + (self.counter % 3) as u32 } else { 1 };
         let mut left = quantity;
         let mut fills = Vec::new();
         for i in 0..parts {
@@ -594,9 +616,17 @@ impl Engine {
             }
             left -= qty;
             let notional = to_f64(qty * q.mid);
-            let price = sim::fill_price(bar.class, q, buy, notional);
+            let mut price = sim::fill_price(bar.class, q, buy, notional);
+            if spike {
+                let worse = Decimal::new(INJECTED_SLIPPAGE_BPS, 4) * q.mid;
+                price = if buy { price + worse } else { (price - worse).max(q.mid / Decimal::from(2)) }.round_dp(price.scale().max(2));
+            }
             let fee = sim::fee(bar.class, qty * price);
             *clock += self.latency.fill.sample(&mut self.rng);
+            if self.slow_fills > 0 {
+                self.slow_fills -= 1;
+                *clock += chrono::Duration::milliseconds(INJECTED_LATENCY_MS);
+            }
             let fill_id = self.id("fill");
             let id = self.id("evt");
             out.push(json!({"event_id": id, "kind": "fill", "ts": ts(*clock), "fill_id": fill_id, "order_id": order_id,
@@ -654,6 +684,7 @@ impl ReplayConfig {
             capital: Decimal::from(1_000_000),
             max_steps: None,
             warm_up_days: 0,
+            inject_after: None,
         }
     }
 }
@@ -714,7 +745,20 @@ pub async fn run(cfg: ReplayConfig) -> Result<ReplayStats> {
     let mut heartbeats = 0u64;
     let mut prev_t: Option<DateTime<Utc>> = None;
     let mut paced = StdDuration::ZERO;
+    let mut injected = (false, false);
     for (i, (t, bars)) in steps.enumerate().take(max_steps) {
+        if let Some(after) = engine.cfg.inject_after {
+            if !injected.0 && start.elapsed() >= after {
+                injected.0 = true;
+                engine.slow_fills = INJECTED_SLOW_FILLS;
+                tracing::info!(fills = INJECTED_SLOW_FILLS, late_ms = INJECTED_LATENCY_MS, "demo: injecting a latency spike");
+            }
+            if !injected.1 && start.elapsed() >= after + INJECTED_SLIPPAGE_AFTER {
+                injected.1 = true;
+                engine.slippage_spike = true;
+                tracing::info!(bps = INJECTED_SLIPPAGE_BPS, "demo: injecting a slippage spike (the next order, three fills)");
+            }
+        }
         // The console's pauses and decisions, at most every 250 ms: a pause stops ordering
         // within one polling interval.
         if last_poll.is_none_or(|p| p.elapsed() >= POLL_INTERVAL) {

@@ -14,6 +14,10 @@ use crate::startup::Application;
 use crate::store::{Location, Scopes, Store};
 use domain::governance::Role;
 
+/// Seconds into `serve --demo` at which the replay injects a latency spike (and a slippage
+/// spike 20 s later) for the alerts to catch.
+pub const DEMO_INJECT_AFTER_SECS: u64 = 120;
+
 #[derive(Parser, Debug)]
 #[command(name = "tradewatch", version, about = "Monitoring, analytics and governance console for systematic trading")]
 pub struct Cli {
@@ -81,6 +85,10 @@ pub enum Command {
         /// sent for them), so the first sent bars can already trade.
         #[arg(long, default_value = "120")]
         warm_up_days: u32,
+        /// Demo: inject a latency spike this many seconds after the start, and a slippage spike
+        /// 20 s later, for the console's alerts to catch (`serve --demo` passes 120).
+        #[arg(long)]
+        inject_anomalies_after: Option<u64>,
     },
     /// Print the settings `serve` would run with (every layer applied; secrets redacted).
     Config {
@@ -290,6 +298,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         .arg(speed)
                         .arg("--market-data")
                         .arg(&market_data)
+                        .arg("--inject-anomalies-after")
+                        .arg(DEMO_INJECT_AFTER_SECS.to_string())
                         .env("TRADEWATCH_TOKEN", ingest)
                         .kill_on_drop(true)
                         .spawn()
@@ -304,7 +314,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             served?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { console, token, speed, dataset, market_data, from, to, seed, run_id, capital, warm_up_days } => {
+        Command::Replay { console, token, speed, dataset, market_data, from, to, seed, run_id, capital, warm_up_days, inject_anomalies_after } => {
             let run_id = run_id.unwrap_or_else(|| format!("{:06x}", rand::random::<u32>() & 0xff_ffff));
             let cfg = ReplayConfig {
                 console,
@@ -319,6 +329,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 capital,
                 max_steps: None,
                 warm_up_days,
+                inject_after: inject_anomalies_after.map(std::time::Duration::from_secs),
             };
             let stats = engine::run(cfg).await?;
             println!("replay finished: {} steps, {} events, {} signals, {} orders, {} fills", stats.steps, stats.events, stats.signals, stats.orders, stats.fills);

@@ -143,6 +143,17 @@ fn DashboardBody(v: DashboardView) -> impl IntoView {
             " · log seq "<span data-testid="head-seq">{v.head_seq}</span>
             " · starting capital "{format::money(v.capital)}" USD"
         </p>
+        {(!v.alerts_critical.is_empty()).then(|| view! {
+            <section class="alert-banner" data-testid="alerts-critical">
+                <strong>"Critical alerts firing: "</strong>
+                <ul>
+                    {v.alerts_critical.iter().map(|a| view! {
+                        <li><a href=format!("/alerts/{}", a.fingerprint)>{a.rule.clone()}</a>" since "{time(a.since)}": "{a.summary.clone()}</li>
+                    }).collect_view()}
+                </ul>
+                <a href="/alerts">"Acknowledge them on the alerts page."</a>
+            </section>
+        })}
         {(v.compliance_active[1] + v.compliance_active[2] > 0).then(|| view! {
             <p class="compliance-banner" data-testid="compliance-banner">
                 "Compliance issues needing a person: "

@@ -283,6 +283,14 @@ impl Console {
             let mut view = folds.book.dashboard(DASHBOARD_FEED);
             folds.compliance.flag_signals(&mut view.signals);
             view.compliance_active = folds.compliance.active_counts();
+            let q = domain::anomaly::alerts::AlertQuery { state: Some(domain::anomaly::alerts::AlertState::Firing), severity: Some(domain::event::Severity::Critical), rule: None, limit: Some(5) };
+            view.alerts_critical = folds
+                .alerts
+                .query(&q, Utc::now(), None)
+                .alerts
+                .into_iter()
+                .map(|a| domain::projection::FiringAlert { fingerprint: a.fingerprint, rule: a.rule, summary: a.summary, since: a.starts_at })
+                .collect();
             view
         };
         view.ingest = self.ingest_view();

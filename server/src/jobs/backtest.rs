@@ -37,6 +37,7 @@ pub fn config(market_data: PathBuf, capital: Decimal) -> ReplayConfig {
         capital,
         max_steps: None,
         warm_up_days: 0,
+        inject_after: None,
     }
 }
 

@@ -583,6 +583,11 @@ impl Governance {
         }
     }
 
+    /// The components watched for heartbeats and when each was last heard (console clock).
+    pub fn heartbeats(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
+        self.heartbeats.iter().map(|(c, t)| (c.as_str(), *t))
+    }
+
     pub fn view(&self, now: DateTime<Utc>) -> GovernanceView {
         let pause_view = |p: &PauseInfo| PauseView { actor: p.actor.clone(), reason: p.reason.clone(), at: p.at, rule: p.rule.clone() };
         GovernanceView {

@@ -8,6 +8,7 @@ pub mod export;
 pub mod console;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod reference;
 pub mod startup;
 pub mod store;
@@ -25,4 +26,6 @@ pub struct AppState {
     pub console: Arc<console::Console>,
     /// The live stream's HTML fragments, rendered once per log head for every subscriber.
     pub fragments: Arc<http::live::Fragments>,
+    /// What `/metrics` serves.
+    pub metrics: Arc<metrics::Metrics>,
 }

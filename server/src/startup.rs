@@ -112,7 +112,7 @@ impl Application {
             .site_addr(local)
             .hash_files(app::asset_hashes().is_some())
             .build();
-        let state = AppState { leptos_options: leptos_options.clone(), console: Arc::clone(&console), fragments: Arc::default() };
+        let state = AppState { leptos_options: leptos_options.clone(), console: Arc::clone(&console), fragments: Arc::default(), metrics: crate::metrics::Metrics::new()? };
         let service: app::service::Console = console.clone();
         let auth: app::service::Auth = Arc::new(crate::auth::AuthProvider { store: console.store().clone(), console: Arc::clone(&console) });
         let sessions = crate::auth::Sessions::new(console.store());
@@ -155,6 +155,7 @@ impl Application {
                 },
             )
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+            .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
             .layer(axum::middleware::from_fn(download_accepts_any))
             .layer(axum::middleware::from_fn(bad_arguments_are_400))
             .layer(axum::middleware::from_fn(crate::auth::guard_pages))

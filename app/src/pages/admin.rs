@@ -45,7 +45,7 @@ fn Tokens() -> impl IntoView {
     let revoke = ServerAction::<RevokeToken>::new();
     let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| get_tokens());
     let name = RwSignal::new(String::new());
-    let scopes = [("ingest", RwSignal::new(true)), ("engine", RwSignal::new(false)), ("read", RwSignal::new(false))];
+    let scopes = [("ingest", RwSignal::new(true)), ("engine", RwSignal::new(false)), ("read", RwSignal::new(false)), ("metrics", RwSignal::new(false))];
     view! {
         <section class="panel" data-testid="tokens">
             <h2>"API tokens"</h2>

@@ -115,6 +115,8 @@ pub struct Anomaly {
     anomalies: VecDeque<AnomalyRecord>,
     anomaly_count: u64,
     wanted: BTreeMap<String, Wanted>,
+    /// The order -> fill latency p95 (ms) at the last evaluation, when defined.
+    latency_p95: Option<f64>,
     /// Fingerprint -> the firing event the log holds.
     firing: BTreeMap<String, Alert>,
     requested: HashMap<String, DateTime<Utc>>,
@@ -128,6 +130,12 @@ impl Anomaly {
     /// Anomalies kept, oldest first, with `from <= received_at < to` where given.
     pub fn anomalies(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> impl Iterator<Item = &AnomalyRecord> {
         self.anomalies.iter().filter(move |a| from.is_none_or(|f| a.received_at >= f) && to.is_none_or(|t| a.received_at < t))
+    }
+
+    /// The p95 of order -> fill latency (ms) over the latency window at the last evaluation
+    /// (`None` under 5 fills in the window).
+    pub fn latency_p95_ms(&self) -> Option<f64> {
+        self.latency_p95
     }
 
     /// Every anomaly found since the log began (not only those kept).
@@ -362,6 +370,7 @@ impl Anomaly {
                 crate::metrics::percentile_sorted(&v, 0.95)
             })
             .flatten();
+        self.latency_p95 = p95;
         let fp = fingerprint_of("latency_p95", &[]);
         match p95 {
             Some(p) if p > self.params.latency_p95_ms => {

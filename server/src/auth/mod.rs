@@ -210,7 +210,7 @@ pub async fn guard_pages(req: Request, next: Next) -> Response {
         || path.starts_with("/pkg/")
         || path.starts_with("/api/")
         || path.starts_with("/live/")
-        || matches!(path, "/healthz" | "/readyz" | "/favicon.ico");
+        || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico");
     if public || req.method() != Method::GET {
         return next.run(req).await;
     }

@@ -50,6 +50,11 @@ impl Console {
         (rows, folds.anomaly.anomaly_count())
     }
 
+    /// The order -> fill latency p95 over the runbook's window, ms.
+    pub fn latency_p95_ms(&self) -> Option<f64> {
+        read(&self.folds).anomaly.latency_p95_ms()
+    }
+
     /// Notifications still owed at `now`, with their alerts.
     pub fn pending_notices(&self, now: DateTime<Utc>) -> Vec<(Notice, AlertRow)> {
         read(&self.folds).alerts.pending(now, DELIVERY_MAX_AGE)

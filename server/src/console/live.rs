@@ -20,6 +20,11 @@ impl Console {
         self.live_tx.subscribe()
     }
 
+    /// Subscribers of the live frames now (the SSE streams).
+    pub fn live_subscribers(&self) -> usize {
+        self.live_tx.receiver_count()
+    }
+
     pub(super) fn publish(&self) {
         let view = self.summary();
         match serde_json::to_string(&view) {

@@ -160,7 +160,7 @@ impl Console {
         self.counters.rejected_batches.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn ingest_view(&self) -> IngestView {
+    pub fn ingest_view(&self) -> IngestView {
         let c = &self.counters;
         let (ok, bad) = (c.accepted_batches.load(Ordering::Relaxed), c.rejected_batches.load(Ordering::Relaxed));
         IngestView {
@@ -275,6 +275,11 @@ impl Console {
         let p = &folds.book;
         domain::metrics::TradeStats::compute(p.closed_trades())
     }
+    }
+
+    /// The components watched for heartbeats, with how long since each was heard at `now`, s.
+    pub fn heartbeat_ages(&self, now: chrono::DateTime<Utc>) -> Vec<(String, f64)> {
+        read(&self.folds).governance.heartbeats().map(|(c, t)| (c.to_string(), (now - t).num_milliseconds() as f64 / 1000.0)).collect()
     }
 
     pub fn summary(&self) -> DashboardView {

@@ -99,6 +99,7 @@ pub fn parse_batch(body: &[u8], now: DateTime<Utc>) -> ApiResult<Vec<Incoming>> 
 
 #[tracing::instrument(skip_all, fields(bytes))]
 async fn post_events(State(state): State<AppState>, token: Result<ApiToken, ApiError>, body: Body) -> Response {
+    let started = std::time::Instant::now();
     let result = async {
         token?.require(Scope::Ingest)?;
         let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
@@ -117,6 +118,13 @@ async fn post_events(State(state): State<AppState>, token: Result<ApiToken, ApiE
         Ok::<_, ApiError>(Json(outcome))
     }
     .await;
+    let outcome = match &result {
+        Ok(_) => "accepted",
+        Err(ApiError::Unauthorized | ApiError::Forbidden) => "refused",
+        Err(ApiError::Internal(_)) => "failed",
+        Err(_) => "rejected",
+    };
+    state.metrics.batch_seconds.with_label_values(&[outcome]).observe(started.elapsed().as_secs_f64());
     match result {
         Ok(ok) => ok.into_response(),
         Err(e) => {

@@ -71,6 +71,10 @@ macro_rules! event_log {
                 <$DB as Dialect>::NAME
             }
 
+            fn pool_stats(&self) -> (u32, usize) {
+                (self.pool.size(), self.pool.num_idle())
+            }
+
             async fn ready(&self) -> bool {
                 let applied: Result<i64, _> = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await;
                 matches!(applied, Ok(n) if n as usize >= <$DB as Dialect>::MIGRATIONS.iter().count())

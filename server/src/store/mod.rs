@@ -139,6 +139,8 @@ pub enum Scope {
     Ingest,
     Engine,
     Read,
+    /// `GET /metrics` only (a Prometheus scraper).
+    Metrics,
 }
 
 impl Scope {
@@ -147,6 +149,7 @@ impl Scope {
             Scope::Ingest => "ingest",
             Scope::Engine => "engine",
             Scope::Read => "read",
+            Scope::Metrics => "metrics",
         }
     }
 }
@@ -158,7 +161,8 @@ impl FromStr for Scope {
             "ingest" => Ok(Scope::Ingest),
             "engine" => Ok(Scope::Engine),
             "read" => Ok(Scope::Read),
-            _ => Err(format!("unknown scope '{s}': ingest, engine or read")),
+            "metrics" => Ok(Scope::Metrics),
+            _ => Err(format!("unknown scope '{s}': ingest, engine, read or metrics")),
         }
     }
 }
@@ -187,7 +191,7 @@ impl FromStr for Scopes {
             }
         }
         if v.is_empty() {
-            return Err("at least one scope: ingest, engine or read".into());
+            return Err("at least one scope: ingest, engine, read or metrics".into());
         }
         Ok(Scopes(v))
     }

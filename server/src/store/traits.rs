@@ -20,6 +20,8 @@ pub trait EventLog: Send + Sync {
     fn backend_name(&self) -> &'static str;
     /// Whether the database answers and every migration is applied.
     async fn ready(&self) -> bool;
+    /// The connection pool now: (open connections, idle ones).
+    fn pool_stats(&self) -> (u32, usize);
     /// The last seq and hash of the chain (0 and the genesis hash when empty).
     async fn head(&self) -> Result<(u64, Hash)>;
     /// Appends a batch in one transaction, linking each new event to the chain. Event ids already

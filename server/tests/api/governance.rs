@@ -439,7 +439,7 @@ struct RouteRule {
     session: Option<Permission>,
 }
 
-const ANY: &[&str] = &["ingest", "engine", "read"];
+const ANY: &[&str] = &["ingest", "engine", "read", "metrics"];
 
 const ROUTES: &[RouteRule] = &[
     RouteRule { method: "POST", path: "/api/v1/events", body: "[]", scopes: &["ingest"], session: None },
@@ -460,6 +460,8 @@ const ROUTES: &[RouteRule] = &[
     RouteRule { method: "GET", path: "/api/v1/compliance/issues", body: "", scopes: &["read"], session: Some(Permission::ViewCompliance) },
     RouteRule { method: "GET", path: "/api/v1/compliance/issues/1", body: "", scopes: &["read"], session: Some(Permission::ViewCompliance) },
     RouteRule { method: "GET", path: "/api/v1/compliance/limits", body: "", scopes: &["read"], session: Some(Permission::ViewCompliance) },
+    // A Prometheus scraper's token, and nothing else.
+    RouteRule { method: "GET", path: "/metrics", body: "", scopes: &["metrics"], session: None },
     RouteRule { method: "GET", path: "/live/dashboard?fragment=alerts", body: "", scopes: &[], session: Some(Permission::ViewOperations) },
     RouteRule { method: "GET", path: "/api/v1/alerts", body: "", scopes: &["read"], session: Some(Permission::ViewOperations) },
     RouteRule { method: "GET", path: "/api/v1/alerts/0000000000000000", body: "", scopes: &["read"], session: Some(Permission::ViewOperations) },
@@ -478,7 +480,8 @@ const ROUTES: &[RouteRule] = &[
 async fn every_api_route_checks_the_token_scope_or_the_session_role() {
     let app = spawn().await;
     app.post(&round_trip()).await;
-    let tokens = [("ingest", app.ingest_token.clone()), ("engine", app.engine_token.clone()), ("read", app.read_token.clone())];
+    let metrics_token = app.console.store().create_token("matrix-metrics", &"metrics".parse().expect("scope"), chrono::Utc::now()).await.expect("token");
+    let tokens = [("ingest", app.ingest_token.clone()), ("engine", app.engine_token.clone()), ("read", app.read_token.clone()), ("metrics", metrics_token)];
     let mut sessions = Vec::new();
     for role in Role::ALL {
         sessions.push((role, app.login(role).await));

@@ -14,5 +14,6 @@ mod reports;
 mod export;
 mod portal;
 mod alerts;
+mod monitoring;
 
 pub use helpers::*;

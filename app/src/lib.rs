@@ -116,6 +116,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compliance") view=pages::compliance::CompliancePage/>
                     <Route path=path!("/compliance/:id") view=pages::compliance::IssuePage/>
                     <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>
+                    <Route path=path!("/health") view=pages::health::HealthPage/>
                     <Route path=path!("/alerts/runbook") view=pages::alerts::RunbookPage/>
                     <Route path=path!("/alerts/:fingerprint") view=pages::alerts::AlertDetailPage/>
                     <Route path=path!("/config") view=pages::config::ConfigPage/>
@@ -175,6 +176,7 @@ fn Shell(user: Option<session::SessionUser>, path: String, children: Children) -
                     <a href="/risk" aria-current=current("/risk")>"Risk"</a>
                     <a href="/compliance" aria-current=current("/compliance")>"Compliance"</a>
                     <a href="/alerts" aria-current=current("/alerts")>"Alerts"</a>
+                    <a href="/health" aria-current=current("/health")>"Health"</a>
                     <a href="/audit" aria-current=current("/audit")>"Audit trail"</a>
                     <a href="/config" aria-current=current("/config")>"Config"</a>
                 </Show>

@@ -95,6 +95,8 @@ pub trait ConsoleService: Send + Sync + 'static {
     async fn checkpoints(&self, limit: u32) -> Result<domain::view::CheckpointsView, Internal>;
     async fn trade_day(&self, day: chrono::NaiveDate) -> Result<Vec<domain::compliance::report::TradeRow>, Internal>;
     /// A step of an issue's workflow (acknowledge, resolve, waive, confirm_waiver) by a person.
+    /// Every part's health now (`/health`).
+    fn health(&self) -> domain::view::HealthView;
     /// A page of alerts at the server's clock.
     fn alerts(&self, q: &domain::anomaly::alerts::AlertQuery) -> domain::anomaly::alerts::AlertPage;
     /// One alert with its history.

@@ -197,7 +197,7 @@ pub struct CheckpointRow {
 pub struct TokenView {
     pub id: i64,
     pub name: String,
-    /// Comma-separated scopes: ingest, engine, read.
+    /// Comma-separated scopes: ingest, engine, read, metrics.
     pub scopes: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -217,4 +217,65 @@ pub struct AttributionView {
     pub attribution: crate::analytics::Attribution,
     pub factors: crate::analytics::FactorAttribution,
     pub regimes: crate::regime::RegimeReport,
+}
+
+/// The `/health` page and `GET /api/v1/health`: is every part of the console working, and can
+/// the data be trusted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct HealthView {
+    pub now: Option<DateTime<Utc>>,
+    /// Each part that is not as it should be, in words (empty: all is well).
+    pub problems: Vec<String>,
+    pub components: Vec<ComponentHealth>,
+    pub jobs: Vec<JobHealth>,
+    pub receivers: Vec<ReceiverHealth>,
+    /// Each route's requests over the last five minutes.
+    pub routes: Vec<RouteHealth>,
+    pub instruments: Vec<crate::anomaly::quality::InstrumentQuality>,
+    pub clocks: Vec<crate::anomaly::quality::SourceClock>,
+}
+
+/// A component that sends heartbeats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComponentHealth {
+    pub component: String,
+    /// Seconds since its last heartbeat (console clock).
+    pub age_secs: f64,
+    /// The breaker's heartbeat timeout.
+    pub timeout_secs: f64,
+}
+
+/// A background job's record since the process started.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobHealth {
+    pub job: String,
+    pub runs: u64,
+    pub failures: u64,
+    /// Failed runs in a row (0: the last run succeeded).
+    pub failing_for: u32,
+    pub last_ok: Option<DateTime<Utc>>,
+    pub last_failure: Option<DateTime<Utc>>,
+}
+
+/// An alert receiver's record since the process started.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReceiverHealth {
+    pub receiver: String,
+    pub configured: bool,
+    pub delivered: u64,
+    pub failed: u64,
+    /// Failed attempts in a row (0: the last one succeeded).
+    pub failing_for: u32,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_failure: Option<DateTime<Utc>>,
+}
+
+/// One route's last five minutes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteHealth {
+    pub route: String,
+    pub requests: u64,
+    pub p95_ms: Option<f64>,
+    /// Share of 5xx answers.
+    pub error_rate: f64,
 }

@@ -24,7 +24,15 @@ pub struct Metrics {
     pub request_seconds: HistogramVec,
     /// Ingest batches: append and fold time, by outcome.
     pub batch_seconds: HistogramVec,
+    /// Each route's requests of the last [`WINDOW`]: (when, latency µs, a 5xx answer), at most
+    /// [`WINDOW_KEPT`] per route (`/health`'s API degradation).
+    recent: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<(Instant, u32, bool)>>>,
 }
+
+/// The window of `/health`'s per-route figures.
+pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
+/// Requests kept per route in the window (the newest).
+const WINDOW_KEPT: usize = 10_000;
 
 fn build() -> prometheus::Result<Metrics> {
     let registry = Registry::new_custom(Some("tradewatch".into()), None)?;
@@ -40,7 +48,7 @@ fn build() -> prometheus::Result<Metrics> {
     registry.register(Box::new(requests.clone()))?;
     registry.register(Box::new(request_seconds.clone()))?;
     registry.register(Box::new(batch_seconds.clone()))?;
-    Ok(Metrics { registry, requests, request_seconds, batch_seconds })
+    Ok(Metrics { registry, requests, request_seconds, batch_seconds, recent: Default::default() })
 }
 
 impl Metrics {
@@ -49,6 +57,40 @@ impl Metrics {
         Ok(Arc::new(build()?))
     }
 
+    fn note(&self, route: &str, started: Instant, error: bool) {
+        let Ok(mut recent) = self.recent.lock() else { return };
+        let q = recent.entry(route.to_string()).or_default();
+        if q.len() >= WINDOW_KEPT {
+            q.pop_front();
+        }
+        q.push_back((started, started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32, error));
+    }
+}
+
+impl crate::console::RouteWindow for Metrics {
+    /// Each route's requests, p95 latency and 5xx share over the last [`WINDOW`], busiest first.
+    fn routes(&self) -> Vec<domain::view::RouteHealth> {
+        let Ok(mut recent) = self.recent.lock() else { return Vec::new() };
+        let now = Instant::now();
+        let mut out = Vec::new();
+        recent.retain(|_, q| {
+            while q.front().is_some_and(|(t, _, _)| now.duration_since(*t) > WINDOW) {
+                q.pop_front();
+            }
+            !q.is_empty()
+        });
+        for (route, q) in recent.iter() {
+            let mut ms: Vec<f64> = q.iter().map(|(_, us, _)| f64::from(*us) / 1000.0).collect();
+            ms.sort_by(f64::total_cmp);
+            let errors = q.iter().filter(|(_, _, e)| *e).count();
+            out.push(domain::view::RouteHealth { route: route.clone(), requests: q.len() as u64, p95_ms: domain::metrics::percentile_sorted(&ms, 0.95), error_rate: errors as f64 / q.len() as f64 });
+        }
+        out.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.route.cmp(&b.route)));
+        out
+    }
+}
+
+impl Metrics {
     /// The scrape: recorded metrics, then the console's state now.
     pub fn render(&self, console: &Console) -> String {
         let mut out = Vec::new();
@@ -159,13 +201,13 @@ fn state(console: &Console) -> String {
     }
     let receivers = console.receivers();
     f.head("alert_deliveries_total", "counter", "Alert notifications sent to each receiver since the start, by outcome");
-    for (r, h) in &receivers {
-        f.sample("alert_deliveries_total", &[("receiver", r), ("outcome", "delivered")], h.delivered as f64);
-        f.sample("alert_deliveries_total", &[("receiver", r), ("outcome", "failed")], h.failed as f64);
+    for h in &receivers {
+        f.sample("alert_deliveries_total", &[("receiver", &h.receiver), ("outcome", "delivered")], h.delivered as f64);
+        f.sample("alert_deliveries_total", &[("receiver", &h.receiver), ("outcome", "failed")], h.failed as f64);
     }
     f.head("alert_receiver_failing", "gauge", "Failed attempts in a row at each configured receiver (0: healthy)");
-    for (r, h) in receivers.iter().filter(|(_, h)| h.configured) {
-        f.sample("alert_receiver_failing", &[("receiver", r)], f64::from(h.failing_for));
+    for h in receivers.iter().filter(|h| h.configured) {
+        f.sample("alert_receiver_failing", &[("receiver", &h.receiver)], f64::from(h.failing_for));
     }
     let pool = console.store().pool_stats();
     f.head("db_connections", "gauge", "Database pool connections: open and idle");
@@ -185,6 +227,10 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let m = &state.metrics;
     m.requests.with_label_values(&[route.as_str(), method.as_str(), class.as_str()]).inc();
     m.request_seconds.with_label_values(&[route.as_str()]).observe(started.elapsed().as_secs_f64());
+    // A live stream stays open for its whole life: its "latency" is no request's.
+    if route != "/live/dashboard" {
+        m.note(&route, started, res.status().is_server_error());
+    }
     res
 }
 

@@ -87,7 +87,6 @@ impl Application {
         };
         tracing::info!(receivers = %crate::jobs::alerts::describe(&config.alerting, alert_mailer.is_some()), "alert delivery");
         let delivery = crate::jobs::AlertDelivery::new(Arc::clone(&console), config.alerting.clone(), alert_mailer)?;
-        console.set_delivery(delivery.clone());
         delivery.spawn(std::time::Duration::from_secs(1));
         if let Some(dir) = config.market_data.as_ref().filter(|_| config.backtest) {
             crate::jobs::Backtest { console: Arc::clone(&console), market_data: dir.clone(), capital: config.capital }.spawn();
@@ -112,7 +111,9 @@ impl Application {
             .site_addr(local)
             .hash_files(app::asset_hashes().is_some())
             .build();
-        let state = AppState { leptos_options: leptos_options.clone(), console: Arc::clone(&console), fragments: Arc::default(), metrics: crate::metrics::Metrics::new()? };
+        let metrics = crate::metrics::Metrics::new()?;
+        console.set_route_window(metrics.clone());
+        let state = AppState { leptos_options: leptos_options.clone(), console: Arc::clone(&console), fragments: Arc::default(), metrics };
         let service: app::service::Console = console.clone();
         let auth: app::service::Auth = Arc::new(crate::auth::AuthProvider { store: console.store().clone(), console: Arc::clone(&console) });
         let sessions = crate::auth::Sessions::new(console.store());

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod config;
 pub mod controls;
 pub mod execution;
+pub mod health;
 pub mod investor;
 pub mod kpis;
 pub mod performance;

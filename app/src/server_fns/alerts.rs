@@ -95,3 +95,10 @@ pub async fn silence_alert(fingerprint: String, scope: String, minutes: u32, rea
 pub async fn expire_silence(id: u64) -> Result<(), AppError> {
     step(crate::service::AlertStepRequest::ExpireSilence { id }, "/alerts".into(), "silence_ended").await
 }
+
+/// Every part's health: heartbeats, jobs, alert receivers, routes, data quality, clocks.
+#[server(endpoint = "get_health")]
+pub async fn get_health() -> Result<domain::view::HealthView, AppError> {
+    crate::session::require(Permission::ViewOperations)?;
+    Ok(console(Permission::ViewOperations)?.health())
+}

@@ -18,6 +18,7 @@
 //! What is firing is read back from the log's `alert` events: the fold asks again for what it
 //! wants and the log lacks (after 30 s), so a lost append is repaired, never duplicated.
 pub mod alerts;
+pub mod quality;
 pub mod stats;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -44,13 +45,14 @@ const LATENCY_MIN_FILLS: usize = 5;
 
 /// The runbook: each rule, what fires it and what a person does (`/alerts/runbook`, linked from
 /// every alert's `runbook_url`).
-pub const RUNBOOK: [(&str, &str, &str); 9] = [
+pub const RUNBOOK: [(&str, &str, &str); 10] = [
     ("slippage_consecutive", "Slippage above `slippage_bps` (50 bps) against the arrival mid on `slippage_fills` (3) consecutive fills of one automation. Critical.", "Check the venue and the order sizes of the automation on /execution; pause it (/signals) if fills keep missing the mid; acknowledge with what you found."),
     ("latency_p95", "The p95 of order -> fill latency over the last `latency_window_secs` (60 s, console clock, 5 fills or more) above `latency_p95_ms` (500 ms). Warning; resolves when back under.", "Check the engine's and the broker's health; a sustained spike is a connectivity problem before it is a trading one."),
     ("pnl_drop", "Equity down more than `pnl_drop_pct` (5%) from its peak within `pnl_window_secs` (1 h of market time). Critical.", "Look at /risk and the positions; consider the global pause (/signals) while you find the cause."),
     ("breaker_trip", "A circuit breaker paused an automation or all trading (the automatic pause; a missing heartbeat trips one). Critical; resolves when the scope resumes.", "Read the breaker's rule and value on the alert; fix the cause, then resume on /signals with a reason."),
     ("compliance_breach", "A compliance issue at the breach level (a limit at 100%, a prohibited instrument). Critical; resolves when the episode ends or the issue is resolved.", "Open the issue on /compliance (linked in the labels) and follow its workflow."),
     ("limit_utilisation", "A compliance limit used above `limit_utilisation` (90%). Warning.", "Reduce the position before it breaches; the issue on /compliance shows the limit and its use."),
+    ("clock_drift", "A source's clock more than `clock_drift_ms` (100 ms) off the console's, estimated from its least-delayed recent heartbeat. Warning.", "Check NTP (chronyc tracking) on the source's host: its timestamps drive latency and market-hours checks."),
     ("slippage_anomaly", "A fill's slippage (bps) flagged by at least `votes` (2) of the three detectors: z-score > 3, above Q3 + 1.5 IQR, robust z > 3.5 over the last `window` (200) fills. Warning; resolves after `resolve_after_secs` (5 min) without another.", "Compare the fill with the quote at the order (/trades lineage); one outlier is information, a run of them is the slippage rule."),
     ("order_to_fill_anomaly", "An order -> fill latency flagged by the detectors (as above). Warning.", "Check the engine's connection; see latency_p95 for the sustained case."),
     ("signal_to_order_anomaly", "A signal -> order latency flagged by the detectors (as above). Warning.", "The strategy or the risk check took unusually long: check the engine's load and logs."),
@@ -114,6 +116,7 @@ pub struct Anomaly {
     equity: VecDeque<(DateTime<Utc>, f64, u64)>,
     anomalies: VecDeque<AnomalyRecord>,
     anomaly_count: u64,
+    quality: quality::DataQuality,
     wanted: BTreeMap<String, Wanted>,
     /// The order -> fill latency p95 (ms) at the last evaluation, when defined.
     latency_p95: Option<f64>,
@@ -130,6 +133,11 @@ impl Anomaly {
     /// Anomalies kept, oldest first, with `from <= received_at < to` where given.
     pub fn anomalies(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> impl Iterator<Item = &AnomalyRecord> {
         self.anomalies.iter().filter(move |a| from.is_none_or(|f| a.received_at >= f) && to.is_none_or(|t| a.received_at < t))
+    }
+
+    /// The market data's quality and the sources' clocks.
+    pub fn quality(&self) -> &quality::DataQuality {
+        &self.quality
     }
 
     /// The p95 of order -> fill latency (ms) over the latency window at the last evaluation
@@ -149,6 +157,12 @@ impl Anomaly {
     }
 
     fn apply_event(&mut self, s: &Stored<'_>, book: &Projection) {
+        // Data quality is watched whether detection is on or not.
+        match &s.event.body {
+            Body::MarketSnapshot(m) => self.quality.on_mark(m, s.event.ts),
+            Body::Heartbeat(h) => self.quality.on_heartbeat(h.component.as_str(), s.event.ts, s.received_at),
+            _ => {}
+        }
         match &s.event.body {
             Body::ConfigChange(c) => {
                 self.params = c.config.alerting.clone();
@@ -211,6 +225,22 @@ impl Anomaly {
                 }
             }
             Body::Control(c) => self.on_control(s, c),
+            Body::Heartbeat(h) => {
+                let source = h.component.to_string();
+                let fp = fingerprint_of("clock_drift", &[("source", &source)]);
+                match self.quality.drift_ms(&source) {
+                    Some(d) if (d.abs() as f64) > self.params.clock_drift_ms => {
+                        let summary = format!("the clock of {source} is {} ms {} the console's (least-delayed of its last heartbeats)", d.abs(), if d > 0 { "behind" } else { "ahead of" });
+                        let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+                        if let Some(a) = draft("clock_drift", Severity::Warning, &[("source", source.clone())], summary, Some(d as f64), Some(self.params.clock_drift_ms), None, vec![s.seq]) {
+                            self.want(a, Some(until));
+                        }
+                    }
+                    _ => {
+                        self.wanted.remove(&fp);
+                    }
+                }
+            }
             Body::ComplianceIssue(c) => {
                 let Some(issue_id) = c.issue_id.or((c.change == IssueChange::Open).then_some(s.seq)) else { return };
                 if c.change == IssueChange::EpisodeEnd {

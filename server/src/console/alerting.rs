@@ -9,6 +9,7 @@ use domain::anomaly::AnomalyRecord;
 use domain::anomaly::alerts::{AlertPage, AlertQuery, AlertRow, Notice};
 use domain::event::{Alert, AlertAction, AlertActionKind, AlertChange, Body, Id};
 use domain::governance::{Config, Role};
+use domain::view::ReceiverHealth;
 
 use super::*;
 
@@ -90,18 +91,31 @@ impl Console {
         })
     }
 
-    pub fn set_delivery(&self, job: crate::jobs::AlertDelivery) {
-        let _ = self.delivery.set(job);
+    /// A receiver is (or is not) configured: the delivery job says so at its start.
+    pub fn receiver_configured(&self, receiver: &str, configured: bool) {
+        if let Ok(mut r) = self.receivers.lock() {
+            r.entry(receiver.to_string()).or_insert_with(|| ReceiverHealth { receiver: receiver.to_string(), ..Default::default() }).configured = configured;
+        }
     }
 
-    /// The delivery job, once started.
-    pub fn delivery(&self) -> Option<&crate::jobs::AlertDelivery> {
-        self.delivery.get()
+    /// One delivery attempt's outcome.
+    pub fn receiver_outcome(&self, receiver: &str, ok: bool, now: DateTime<Utc>) {
+        let Ok(mut r) = self.receivers.lock() else { return };
+        let h = r.entry(receiver.to_string()).or_insert_with(|| ReceiverHealth { receiver: receiver.to_string(), ..Default::default() });
+        if ok {
+            h.delivered += 1;
+            h.failing_for = 0;
+            h.last_success = Some(now);
+        } else {
+            h.failed += 1;
+            h.failing_for = h.failing_for.saturating_add(1);
+            h.last_failure = Some(now);
+        }
     }
 
-    /// The alert receivers' record (none before the delivery job starts).
-    pub fn receivers(&self) -> std::collections::BTreeMap<&'static str, crate::jobs::alerts::ReceiverHealth> {
-        self.delivery.get().map(|d| d.health()).unwrap_or_default()
+    /// The alert receivers' records, by name (none before the delivery job starts).
+    pub fn receivers(&self) -> Vec<ReceiverHealth> {
+        self.receivers.lock().map(|r| r.values().cloned().collect()).unwrap_or_default()
     }
 
     /// The log's head as it moves (the delivery job wakes on it).

@@ -18,6 +18,7 @@ use crate::store::{AppendError, Incoming, Store};
 
 mod actions;
 mod alerting;
+mod health;
 mod live;
 mod reads;
 mod service;
@@ -29,6 +30,7 @@ pub use snapshot::Rebuilt;
 pub use weekly::{FUND, GRACE};
 pub use actions::system_event;
 pub use alerting::DELIVERY_MAX_AGE;
+pub use health::RouteWindow;
 use actions::wire_id;
 use reads::{PerHead, Reports};
 
@@ -106,8 +108,12 @@ pub struct Console {
     backtest: std::sync::OnceLock<Arc<domain::view::BacktestView>>,
     /// Emails each published report's PDF (config `smtp_url`, `report_recipients`).
     mailer: std::sync::OnceLock<crate::mail::Mailer>,
-    /// The alert delivery job, once started (its receivers' health).
-    delivery: std::sync::OnceLock<crate::jobs::AlertDelivery>,
+    /// The alert receivers' records (written by the delivery job).
+    receivers: std::sync::Mutex<std::collections::BTreeMap<String, domain::view::ReceiverHealth>>,
+    /// Background jobs' records (`/health`).
+    jobs: std::sync::Mutex<std::collections::BTreeMap<String, domain::view::JobHealth>>,
+    /// Each route's last five minutes (the request metrics; `/health`).
+    routes: std::sync::OnceLock<Arc<dyn health::RouteWindow>>,
 }
 
 impl Console {
@@ -146,7 +152,9 @@ impl Console {
             fees: std::sync::OnceLock::new(),
             backtest: std::sync::OnceLock::new(),
             mailer: std::sync::OnceLock::new(),
-            delivery: std::sync::OnceLock::new(),
+            receivers: Default::default(),
+            jobs: Default::default(),
+            routes: std::sync::OnceLock::new(),
         });
         console.publish();
         tokio::spawn(Arc::clone(&console).run_live());

@@ -247,6 +247,9 @@ impl ConsoleService for Console {
         self.trade_day_rows(day).await.map_err(internal)
     }
 
+    fn health(&self) -> domain::view::HealthView {
+        Console::health(self, Utc::now())
+    }
     fn alerts(&self, q: &domain::anomaly::alerts::AlertQuery) -> domain::anomaly::alerts::AlertPage {
         self.alerts_page(q, Utc::now())
     }

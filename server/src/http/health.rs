@@ -1,4 +1,6 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers, migrations applied).
+//! `/healthz` (the process answers), `/readyz` (the database answers, migrations applied) and
+//! `/api/v1/health` (every part's health, as `/health` shows it: read scope or an operations
+//! session).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +13,13 @@ use crate::AppState;
 
 /// Liveness and readiness.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(|| async { Json(json!({"status": "ok"})) })).route("/readyz", get(readyz))
+    Router::new().route("/healthz", get(|| async { Json(json!({"status": "ok"})) })).route("/readyz", get(readyz)).route("/api/v1/health", get(health))
+}
+
+/// `GET /api/v1/health`: heartbeats, jobs, alert receivers, each route's last five minutes,
+/// data quality and clocks, and `problems` (empty: all is well).
+async fn health(State(state): State<AppState>, _: super::extract::OperationsReader) -> Response {
+    Json(state.console.health(chrono::Utc::now())).into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -11,7 +11,7 @@
 //!   [`RESEND`] with `endsAt` [`RESEND`] x 3 ahead, and a resolved one with its end. The console's
 //!   silences are created there too (`POST /api/v2/silences`), so a silence made on `/alerts`
 //!   also holds in Alertmanager's own routing.
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
@@ -32,23 +32,10 @@ const MAX_BACKOFF_SECS: i64 = 60;
 /// How long one delivery may take.
 const TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
-/// A receiver's record since the process started (for `/health` and `/metrics`).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct ReceiverHealth {
-    pub configured: bool,
-    pub delivered: u64,
-    pub failed: u64,
-    /// Failures in a row (0: the last attempt succeeded).
-    pub failing_for: u32,
-    pub last_success: Option<DateTime<Utc>>,
-    pub last_failure: Option<DateTime<Utc>>,
-}
-
 #[derive(Default)]
 struct State {
     /// (notice seq, receiver) -> (attempts, next attempt).
     retry: HashMap<(u64, &'static str), (u32, DateTime<Utc>)>,
-    health: BTreeMap<&'static str, ReceiverHealth>,
     last_resend: Option<DateTime<Utc>>,
     /// Console silences already created in Alertmanager.
     mirrored: HashSet<u64>,
@@ -75,21 +62,11 @@ pub struct Delivered {
 impl AlertDelivery {
     pub fn new(console: Arc<Console>, settings: Alerting, mailer: Option<crate::mail::Mailer>) -> Result<Self> {
         let http = reqwest::Client::builder().timeout(TIMEOUT).build().context("the alert delivery HTTP client")?;
-        let mut state = State::default();
+        let job = Self { console, http, settings, mailer: mailer.map(Arc::new), state: Arc::new(Mutex::new(State::default())) };
         for r in domain::config::alerting::RECEIVERS {
-            let configured = match r {
-                "webhook" => settings.webhook_url.is_some(),
-                "alertmanager" => settings.alertmanager_url.is_some(),
-                _ => mailer.is_some(),
-            };
-            state.health.insert(r, ReceiverHealth { configured, ..Default::default() });
+            job.console.receiver_configured(r, job.configured(r));
         }
-        Ok(Self { console, http, settings, mailer: mailer.map(Arc::new), state: Arc::new(Mutex::new(state)) })
-    }
-
-    /// Each receiver's record so far.
-    pub fn health(&self) -> BTreeMap<&'static str, ReceiverHealth> {
-        self.state.lock().map(|s| s.health.clone()).unwrap_or_default()
+        Ok(job)
     }
 
     fn configured(&self, receiver: &str) -> bool {
@@ -139,17 +116,11 @@ impl AlertDelivery {
     }
 
     fn note(&self, receiver: &'static str, key: (u64, &'static str), ok: bool, now: DateTime<Utc>) {
+        self.console.receiver_outcome(receiver, ok, now);
         let Ok(mut s) = self.state.lock() else { return };
-        let h = s.health.entry(receiver).or_default();
         if ok {
-            h.delivered += 1;
-            h.failing_for = 0;
-            h.last_success = Some(now);
             s.retry.remove(&key);
         } else {
-            h.failed += 1;
-            h.failing_for = h.failing_for.saturating_add(1);
-            h.last_failure = Some(now);
             let attempts = s.retry.get(&key).map(|r| r.0).unwrap_or(0).saturating_add(1);
             let wait = (1i64 << attempts.min(6).saturating_sub(1)).min(MAX_BACKOFF_SECS);
             s.retry.insert(key, (attempts, now + Duration::seconds(wait)));
@@ -282,9 +253,12 @@ impl AlertDelivery {
         let mut head = self.console.head_watch();
         tokio::spawn(async move {
             loop {
-                if let Err(e) = self.run_once(Utc::now()).await {
+                let now = Utc::now();
+                let result = self.run_once(now).await;
+                if let Err(e) = &result {
                     tracing::warn!(error = %format!("{e:#}"), "alert delivery pass failed; tried again");
                 }
+                self.console.job_done("alert delivery", result.is_ok(), now);
                 tokio::select! {
                     _ = head.changed() => {}
                     _ = tokio::time::sleep(every) => {}

@@ -75,9 +75,16 @@ impl Backtest {
                 Ok(Ok(view)) => {
                     tracing::info!(ms = view.computed_ms, trades = view.trades.trades, "backtest on the bundled data done");
                     self.console.set_backtest(view);
+                    self.console.job_done("backtest", true, chrono::Utc::now());
                 }
-                Ok(Err(e)) => tracing::error!(error = format!("{e:#}"), dir = %self.market_data.display(), "backtest on the bundled data failed"),
-                Err(e) => tracing::error!(error = %e, "backtest task failed"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = format!("{e:#}"), dir = %self.market_data.display(), "backtest on the bundled data failed");
+                    self.console.job_done("backtest", false, chrono::Utc::now());
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "backtest task failed");
+                    self.console.job_done("backtest", false, chrono::Utc::now());
+                }
             }
         });
     }

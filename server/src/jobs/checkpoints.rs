@@ -58,7 +58,7 @@ impl CheckpointJob {
 
     /// Checks every `tick`, for the life of the process.
     pub fn spawn(self, tick: Duration) {
-        super::every(tick, "checkpoint", move |now| {
+        super::every(tick, "checkpoint", self.console.clone(), move |now| {
             let job = self.clone();
             async move { job.run_once(now).await }
         });

@@ -17,8 +17,9 @@ pub use rules::Rules;
 pub use snapshots::Snapshots;
 
 /// Runs `step(now)` every `tick` for the life of the process (a late tick is delayed, not
-/// bunched); a failed step is logged as `what` and tried again at the next tick.
-pub(crate) fn every<F, Fut, T>(tick: std::time::Duration, what: &'static str, step: F)
+/// bunched); a failed step is logged as `what` and tried again at the next tick. Each run's
+/// outcome goes on the console's job board (`/health`).
+pub(crate) fn every<F, Fut, T>(tick: std::time::Duration, what: &'static str, console: std::sync::Arc<crate::console::Console>, step: F)
 where
     F: Fn(chrono::DateTime<chrono::Utc>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<T>> + Send,
@@ -28,9 +29,12 @@ where
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             timer.tick().await;
-            if let Err(e) = step(chrono::Utc::now()).await {
+            let now = chrono::Utc::now();
+            let result = step(now).await;
+            if let Err(e) = &result {
                 tracing::warn!(error = %e, "{what} failed; tried again at the next tick");
             }
+            console.job_done(what, result.is_ok(), now);
         }
     });
 }

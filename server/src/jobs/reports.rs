@@ -32,7 +32,7 @@ impl ReportSchedule {
     }
 
     pub fn spawn(self, tick: Duration) {
-        super::every(tick, "weekly report", move |now| {
+        super::every(tick, "weekly report", self.console.clone(), move |now| {
             let job = self.clone();
             async move { job.run_once(now).await }
         });

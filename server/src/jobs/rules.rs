@@ -25,7 +25,9 @@ impl Rules {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                self.run_once(Utc::now()).await;
+                let now = Utc::now();
+                self.run_once(now).await;
+                self.console.job_done("rules", true, now);
             }
         });
     }

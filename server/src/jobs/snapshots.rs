@@ -74,7 +74,7 @@ impl Snapshots {
     /// Checks every `tick`, for the life of the process; a failed write is logged and tried
     /// again at the next tick.
     pub fn spawn(self, tick: Duration) {
-        super::every(tick, "fold snapshot", move |now| {
+        super::every(tick, "fold snapshot", self.console.clone(), move |now| {
             let job = self.clone();
             async move { job.run_once(now).await }
         });

@@ -1,4 +1,4 @@
-//! `GET /metrics`: the console in the Prometheus text format (the `prometheus` crate's encoder),
+//! What `GET /metrics` (`http::health`) serves: the console in the Prometheus text format (the `prometheus` crate's encoder),
 //! for a token with the `metrics` scope. Counters and histograms are recorded as requests and
 //! batches happen; gauges are read from the folds at each scrape. Every name starts with
 //! `tradewatch_`; units are in the names (`_seconds`, `_usd`, `_ratio`); `promtool check metrics`
@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::Utc;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use rust_decimal::prelude::ToPrimitive;
@@ -232,13 +232,4 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         m.note(&route, started, res.status().is_server_error());
     }
     res
-}
-
-/// `GET /metrics`: a token with the `metrics` scope (the scraper's bearer token).
-pub async fn scrape(State(state): State<AppState>, token: crate::http::extract::ApiToken) -> Response {
-    if let Err(e) = token.require(crate::store::Scope::Metrics) {
-        return e.into_response();
-    }
-    let body = state.metrics.render(&state.console);
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }

@@ -13,7 +13,7 @@ use crate::AppState;
 
 /// Liveness and readiness.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(|| async { Json(json!({"status": "ok"})) })).route("/readyz", get(readyz)).route("/api/v1/health", get(health))
+    Router::new().route("/healthz", get(|| async { Json(json!({"status": "ok"})) })).route("/readyz", get(readyz)).route("/api/v1/health", get(health)).route("/metrics", get(scrape))
 }
 
 /// `GET /api/v1/health`: heartbeats, jobs, alert receivers, each route's last five minutes,
@@ -28,4 +28,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "message": "database unreachable or migrations pending"}))).into_response()
     }
+}
+
+/// `GET /metrics`: the Prometheus text format, for a token with the `metrics` scope (the
+/// scraper's bearer token); nothing else reaches it.
+async fn scrape(State(state): State<AppState>, token: super::extract::ApiToken) -> Response {
+    if let Err(e) = token.require(crate::store::Scope::Metrics) {
+        return e.into_response();
+    }
+    let body = state.metrics.render(&state.console);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }

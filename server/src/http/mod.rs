@@ -25,5 +25,5 @@ pub use analytics::MAX_RETURNS;
 
 /// Every route of the API, the health checks and the live stream.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(events::router()).merge(analytics::router()).merge(compliance::router()).merge(alerts::router()).merge(checkpoints::router()).merge(reports::router()).merge(export::router()).merge(governance::router()).merge(live::router()).merge(health::router()).route("/metrics", axum::routing::get(crate::metrics::scrape))
+    Router::new().merge(events::router()).merge(analytics::router()).merge(compliance::router()).merge(alerts::router()).merge(checkpoints::router()).merge(reports::router()).merge(export::router()).merge(governance::router()).merge(live::router()).merge(health::router())
 }

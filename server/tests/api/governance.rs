@@ -42,6 +42,7 @@ const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
     ("compliance_report", "kind=monthly&format=html&period=2024-10", Some(Permission::ComplianceReports)),
     ("get_compliance_form", "", Some(Permission::ViewOperations)),
     ("get_alerts", "query[limit]=5", Some(Permission::ViewOperations)),
+    ("get_health", "", Some(Permission::ViewOperations)),
     ("get_alert", "fingerprint=0000000000000000", Some(Permission::ViewOperations)),
     ("acknowledge_alert", "fingerprint=0000000000000000&note=x", Some(Permission::ActOnAlerts)),
     ("silence_alert", "fingerprint=0000000000000000&scope=alert&minutes=60&reason=matrix+test+silence", Some(Permission::ActOnAlerts)),
@@ -465,6 +466,7 @@ const ROUTES: &[RouteRule] = &[
     RouteRule { method: "GET", path: "/live/dashboard?fragment=alerts", body: "", scopes: &[], session: Some(Permission::ViewOperations) },
     RouteRule { method: "GET", path: "/api/v1/alerts", body: "", scopes: &["read"], session: Some(Permission::ViewOperations) },
     RouteRule { method: "GET", path: "/api/v1/alerts/0000000000000000", body: "", scopes: &["read"], session: Some(Permission::ViewOperations) },
+    RouteRule { method: "GET", path: "/api/v1/health", body: "", scopes: &["read"], session: Some(Permission::ViewOperations) },
     RouteRule { method: "GET", path: "/api/v1/anomalies", body: "", scopes: &["read"], session: Some(Permission::ViewOperations) },
     // Checkpoints and proofs are for whoever checks the records, investors included.
     RouteRule { method: "GET", path: "/api/v1/checkpoints", body: "", scopes: &["read"], session: Some(Permission::ViewInvestor) },

@@ -110,3 +110,37 @@ fn every_grafana_panel_query_parses_and_names_our_metrics() {
     let provisioning = std::fs::read_to_string(deploy("grafana/provisioning/dashboards.yml")).expect("provisioning file");
     assert!(provisioning.contains("path:"), "{provisioning}");
 }
+
+#[tokio::test]
+async fn health_reports_heartbeats_data_quality_routes_and_problems() {
+    let app = spawn().await;
+    let hb = |id: &str, ts: String| serde_json::json!({"event_id": id, "kind": "heartbeat", "ts": ts, "component": "engine-1", "status": "ok"});
+    // A live engine whose clock is 2 s behind; marks with a zero spread and one stamped backwards.
+    let now = Utc::now();
+    let behind = |ms: i64| (now - chrono::Duration::milliseconds(ms)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (status, body) = app.post(&[hb("h1", behind(2_000)), snapshot("m1", "BTCUSDT", "100", 0), snapshot("m2", "BTCUSDT", "100", 60_000), snapshot("m3", "BTCUSDT", "100", 30_000)]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, h) = app.get("/api/v1/health").await;
+    assert_eq!(status, 200, "{h}");
+    assert_eq!(h["components"][0]["component"], "engine-1");
+    assert!(h["components"][0]["age_secs"].as_f64().is_some_and(|a| a < 30.0), "{h}");
+    let clock = &h["clocks"][0];
+    assert_eq!((clock["source"].as_str(), clock["replay"].as_bool()), (Some("engine-1"), Some(false)), "{h}");
+    assert!(clock["drift_ms"].as_i64().is_some_and(|d| (2_000..2_500).contains(&d)), "{h}");
+    let btc = &h["instruments"][0];
+    assert_eq!((btc["marks"].as_u64(), btc["out_of_order"].as_u64(), btc["zero_spread"].as_u64()), (Some(3), Some(1), Some(3)), "{h}");
+    let problems: Vec<&str> = h["problems"].as_array().expect("problems").iter().filter_map(|p| p.as_str()).collect();
+    assert!(problems.iter().any(|p| p.contains("clock of engine-1 off by")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("BTCUSDT: 1 marks stamped before")), "{problems:?}");
+    // Every route answered this far is listed with its p95.
+    assert!(h["routes"].as_array().is_some_and(|r| r.iter().any(|r| r["route"] == "/api/v1/events" && r["requests"] == 1 && r["p95_ms"].is_number())), "{h}");
+    // The rules job has run at least once by now (every second).
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let (_, h) = app.get("/api/v1/health").await;
+    assert!(h["jobs"].as_array().is_some_and(|j| j.iter().any(|j| j["job"] == "rules" && j["failures"] == 0)), "{h}");
+    // The page draws it for an operations role.
+    let risk = app.login(Role::Risk).await;
+    let (status, html, _) = app.page(Some(&risk), "/health").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("clock of engine-1 off by") && html.contains("health-instruments"), "{html:.300}");
+}

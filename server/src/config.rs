@@ -531,6 +531,20 @@ mod tests {
     }
 
     #[test]
+    fn the_alert_webhook_url_never_prints_and_alert_urls_must_be_http() {
+        let s = Settings::load(None, env(&[("TRADEWATCH_ALERT_WEBHOOK_URL", "https://hooks.slack.example/services/T0/B0/webhook-secret-7"), ("TRADEWATCH_ALERTMANAGER_URL", "http://127.0.0.1:9093/"), ("TRADEWATCH_ALERT_RECIPIENTS", "risk@fund.example")]), &Flags::default()).expect("load");
+        let shown = format!("{s:?}\n{}", s.to_toml());
+        assert!(!shown.contains("webhook-secret-7"), "{shown}");
+        assert!(shown.contains("alert_webhook_url = \"[redacted]\""), "{shown}");
+        let config = s.into_config().expect("config");
+        assert_eq!((config.alerting.alertmanager_url.as_deref(), config.alerting.recipients.len()), (Some("http://127.0.0.1:9093"), 1));
+        assert_eq!(config.alerting.console_url, "http://127.0.0.1:3000");
+        assert!(!format!("{config:?}").contains("webhook-secret-7"));
+        let bad = Settings::load(None, env(&[("TRADEWATCH_ALERTMANAGER_URL", "ftp://am")]), &Flags::default()).and_then(Settings::into_config).expect_err("not http");
+        assert!(bad.to_string().contains("alertmanager_url"), "{bad}");
+    }
+
+    #[test]
     fn fee_terms_are_fractions_below_one() {
         let fees = |pairs: &[(&str, &str)]| Settings::load(None, env(pairs), &Flags::default()).and_then(Settings::into_config).map(|c| c.fees);
         let default = fees(&[]).expect("defaults");

@@ -9,6 +9,7 @@ pub mod console;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
+pub mod quality;
 pub mod reference;
 pub mod startup;
 pub mod store;

@@ -45,7 +45,7 @@ const LATENCY_MIN_FILLS: usize = 5;
 
 /// The runbook: each rule, what fires it and what a person does (`/alerts/runbook`, linked from
 /// every alert's `runbook_url`).
-pub const RUNBOOK: [(&str, &str, &str); 10] = [
+pub const RUNBOOK: [(&str, &str, &str); 12] = [
     ("slippage_consecutive", "Slippage above `slippage_bps` (50 bps) against the arrival mid on `slippage_fills` (3) consecutive fills of one automation. Critical.", "Check the venue and the order sizes of the automation on /execution; pause it (/signals) if fills keep missing the mid; acknowledge with what you found."),
     ("latency_p95", "The p95 of order -> fill latency over the last `latency_window_secs` (60 s, console clock, 5 fills or more) above `latency_p95_ms` (500 ms). Warning; resolves when back under.", "Check the engine's and the broker's health; a sustained spike is a connectivity problem before it is a trading one."),
     ("pnl_drop", "Equity down more than `pnl_drop_pct` (5%) from its peak within `pnl_window_secs` (1 h of market time). Critical.", "Look at /risk and the positions; consider the global pause (/signals) while you find the cause."),
@@ -54,12 +54,14 @@ pub const RUNBOOK: [(&str, &str, &str); 10] = [
     ("limit_utilisation", "A compliance limit used above `limit_utilisation` (90%). Warning.", "Reduce the position before it breaches; the issue on /compliance shows the limit and its use."),
     ("clock_drift", "A source's clock more than `clock_drift_ms` (100 ms) off the console's, estimated from its least-delayed recent heartbeat. Warning.", "Check NTP (chronyc tracking) on the source's host: its timestamps drive latency and market-hours checks."),
     ("slippage_anomaly", "A fill's slippage (bps) flagged by at least `votes` (2) of the three detectors: z-score > 3, above Q3 + 1.5 IQR, robust z > 3.5 over the last `window` (200) fills. Warning; resolves after `resolve_after_secs` (5 min) without another.", "Compare the fill with the quote at the order (/trades lineage); one outlier is information, a run of them is the slippage rule."),
+    ("mark_move_anomaly", "A mark moved by at least `price_gap_bps` (1,000 bps) from the instrument's last one and the detectors flag the move against the last `window` moves of every instrument. Warning.", "A bad tick or a real gap: compare with another source before trading on it; the positions' unrealized PnL moved with it."),
+    ("order_notional_anomaly", "An order's notional at least `order_size_multiple` (3) times the usual one and flagged by the detectors (scored as log10 of the notional). Warning.", "A fat finger or a sizing bug: check the order on the lineage page and cancel what should not trade."),
     ("order_to_fill_anomaly", "An order -> fill latency flagged by the detectors (as above). Warning.", "Check the engine's connection; see latency_p95 for the sustained case."),
     ("signal_to_order_anomaly", "A signal -> order latency flagged by the detectors (as above). Warning.", "The strategy or the risk check took unusually long: check the engine's load and logs."),
 ];
 
 /// The series the statistical detectors score.
-pub const SERIES: [&str; 3] = ["slippage_bps", "order_to_fill_ms", "signal_to_order_ms"];
+pub const SERIES: [&str; 5] = ["slippage_bps", "order_to_fill_ms", "signal_to_order_ms", "mark_move_bps", "order_notional_usd"];
 
 /// One value the detectors flagged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +119,8 @@ pub struct Anomaly {
     anomalies: VecDeque<AnomalyRecord>,
     anomaly_count: u64,
     quality: quality::DataQuality,
+    /// Instrument -> its last mid (price gaps).
+    last_mid: HashMap<String, Decimal>,
     wanted: BTreeMap<String, Wanted>,
     /// The order -> fill latency p95 (ms) at the last evaluation, when defined.
     latency_p95: Option<f64>,
@@ -199,6 +203,12 @@ impl Anomaly {
                         self.observe(s, "signal_to_order_ms", ms, Some(automation), Some(&info.instrument), Some(id), vec![s.seq]);
                     }
                 }
+                let price = o.limit_price.or(info.arrival);
+                if let Some(notional) = price.and_then(|p| p.checked_mul(o.quantity)).and_then(|n| n.to_f64()).filter(|n| *n > 0.0) {
+                    let automation = info.automation.clone();
+                    let instrument = info.instrument.clone();
+                    self.observe(s, "order_notional_usd", notional, automation.as_deref(), Some(&instrument), Some(id), vec![s.seq]);
+                }
                 remember(&mut self.orders, &mut self.order_queue, id, info);
             }
             Body::Fill(f) => {
@@ -214,7 +224,14 @@ impl Anomaly {
                 self.observe(s, "slippage_bps", bps, automation, Some(&order.instrument), Some(f.order_id.as_str()), vec![order.seq, s.seq]);
                 self.slippage_streak(s, bps, automation.unwrap_or("unknown"));
             }
-            Body::MarketSnapshot(_) => {
+            Body::MarketSnapshot(m) => {
+                let key = m.instrument.to_string();
+                if let Some(prev) = self.last_mid.insert(key.clone(), m.mid).filter(|p| !p.is_zero()) {
+                    let bps = m.mid.checked_sub(prev).and_then(|d| d.checked_div(prev)).and_then(|r| r.to_f64()).map(|r| r.abs() * 10_000.0);
+                    if let Some(bps) = bps {
+                        self.observe(s, "mark_move_bps", bps, None, Some(&key), None, vec![s.seq]);
+                    }
+                }
                 let Some(eq) = book.equity().to_f64() else { return };
                 if self.equity.back().is_none_or(|(_, last, _)| *last != eq) {
                     self.equity.push_back((s.event.ts, eq, s.seq));
@@ -286,10 +303,24 @@ impl Anomaly {
     fn observe(&mut self, s: &Stored<'_>, series: &str, value: f64, automation: Option<&str>, instrument: Option<&str>, order_id: Option<&str>, evidence: Vec<u64>) {
         let params = self.detector_params();
         let cap = self.params.window as usize;
+        // Order sizes span orders of magnitude: they are scored as log10 of the notional.
+        let log = series == "order_notional_usd";
+        let scored = if log { value.max(1e-9).log10() } else { value };
         let window = self.series.entry(series.to_string()).or_insert_with(|| Window::new(cap));
-        let v = window.score(value, &params);
-        window.push(value);
-        if v.votes() < self.params.votes {
+        let mut v = window.score(scored, &params);
+        window.push(scored);
+        if log {
+            v.median = v.median.map(|m| 10f64.powf(m));
+            v.upper_fence = v.upper_fence.map(|m| 10f64.powf(m));
+        }
+        // A real move is an outlier too: a price gap must also be large in itself, an order
+        // large against the usual one.
+        let gate = match series {
+            "mark_move_bps" => value >= self.params.price_gap_bps,
+            "order_notional_usd" => v.median.is_some_and(|m| value >= self.params.order_size_multiple * m),
+            _ => true,
+        };
+        if v.votes() < self.params.votes || !gate {
             return;
         }
         let record = AnomalyRecord {
@@ -312,19 +343,23 @@ impl Anomaly {
         }
         self.anomalies.push_back(record);
         self.anomaly_count += 1;
-        let unit = if series.ends_with("_ms") { "ms" } else { "bps" };
+        let unit = series.rsplit('_').next().unwrap_or("");
+        let name = series.trim_end_matches(&format!("_{unit}")).to_string();
         let summary = format!(
-            "{} {value:.1} {unit}{}{} (median {:.1}; flagged by {})",
-            series.trim_end_matches("_bps").trim_end_matches("_ms").replace('_', " "),
+            "{} {value:.1} {unit}{}{}{} (median {:.1}; flagged by {})",
+            name.replace('_', " "),
+            instrument.filter(|_| order_id.is_none()).map(|i| format!(" on {i}")).unwrap_or_default(),
             order_id.map(|o| format!(" on order {o}")).unwrap_or_default(),
             automation.map(|a| format!(" of {a}")).unwrap_or_default(),
             v.median.unwrap_or(0.0),
             v.detectors().join(", ")
         );
-        let rule = format!("{}_anomaly", series.trim_end_matches("_bps").trim_end_matches("_ms"));
+        let rule = format!("{name}_anomaly");
         let mut extra = vec![("series", series.to_string())];
         if let Some(a) = automation {
             extra.push(("automation", a.to_string()));
+        } else if let Some(i) = instrument {
+            extra.push(("instrument", i.to_string()));
         }
         let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
         if let Some(alert) = draft(&rule, Severity::Warning, &extra, summary, Some(value), v.upper_fence, v.robust_z, evidence) {

@@ -33,6 +33,10 @@ pub struct Alerting {
     pub slippage_bps: f64,
     /// ... on this many consecutive fills of one automation.
     pub slippage_fills: u32,
+    /// A mark move must be at least this large (bps) to be a price gap.
+    pub price_gap_bps: f64,
+    /// An order must be at least this multiple of the usual notional to be a size anomaly.
+    pub order_size_multiple: f64,
     /// Runbook: p95 of order -> fill latency over `latency_window_secs` above this (ms).
     pub latency_p95_ms: f64,
     pub latency_window_secs: u32,
@@ -82,6 +86,8 @@ impl Default for Alerting {
             votes: 2,
             slippage_bps: 50.0,
             slippage_fills: 3,
+            price_gap_bps: 1_000.0,
+            order_size_multiple: 3.0,
             latency_p95_ms: 500.0,
             latency_window_secs: 60,
             pnl_drop_pct: 5.0,
@@ -113,7 +119,7 @@ impl Alerting {
         if self.min_samples < 5 || self.min_samples > self.window {
             return err("min_samples", "at least 5 and at most the window");
         }
-        for (name, x) in [("zscore", self.zscore), ("iqr_k", self.iqr_k), ("robust_z", self.robust_z), ("slippage_bps", self.slippage_bps), ("latency_p95_ms", self.latency_p95_ms), ("clock_drift_ms", self.clock_drift_ms), ("signal_rate_multiple", self.signal_rate_multiple)] {
+        for (name, x) in [("zscore", self.zscore), ("iqr_k", self.iqr_k), ("robust_z", self.robust_z), ("slippage_bps", self.slippage_bps), ("latency_p95_ms", self.latency_p95_ms), ("clock_drift_ms", self.clock_drift_ms), ("signal_rate_multiple", self.signal_rate_multiple), ("price_gap_bps", self.price_gap_bps), ("order_size_multiple", self.order_size_multiple)] {
             if !(x.is_finite() && x > 0.0 && x <= 1e9) {
                 return err(name, "a positive number");
             }

@@ -133,7 +133,8 @@ impl AlertDelivery {
         match receiver {
             "webhook" => {
                 let url = self.settings.webhook_url.as_ref().context("no webhook")?;
-                let res = self.http.post(url.expose_secret()).json(&self.webhook_body(n, a)).send().await.context("webhook unreachable")?;
+                // The URL holds the webhook's token: errors never carry it.
+                let res = self.http.post(url.expose_secret()).json(&self.webhook_body(n, a)).send().await.map_err(|e| anyhow::anyhow!("webhook unreachable: {}", e.without_url()))?;
                 anyhow::ensure!(res.status().is_success(), "webhook answered {}", res.status());
                 Ok(())
             }

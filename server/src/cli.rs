@@ -99,6 +99,9 @@ pub enum Command {
         from: NaiveDate,
         #[arg(long, default_value = "2022-12-28")]
         to: NaiveDate,
+        /// Detectors that must agree (1-3; default: the config's default).
+        #[arg(long)]
+        votes: Option<u32>,
     },
     /// Print the settings `serve` would run with (every layer applied; secrets redacted).
     Config {
@@ -266,8 +269,8 @@ fn default_market_data(dir: PathBuf) -> PathBuf {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::AlertQuality { market_data, from, to } => {
-            print!("{}", crate::quality::report(default_market_data(market_data), from, to).await?);
+        Command::AlertQuality { market_data, from, to, votes } => {
+            print!("{}", crate::quality::report(default_market_data(market_data), from, to, votes).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Config { config } => {

@@ -60,6 +60,18 @@ impl Kind {
             Kind::ClockJump => "clock jump",
         }
     }
+    /// How long after the injection its alert may come (simulated seconds): a stalled heartbeat
+    /// is missing only once the breaker's 30 s have passed.
+    fn window(self) -> i64 {
+        match self {
+            Kind::StalledHeartbeat => 30 + WINDOW_SECS,
+            // The clock's drift is the least-delayed of its last 5 heartbeats (25 s).
+            Kind::ClockJump => 25 + WINDOW_SECS,
+            // latency_p95 needs 5 late fills in its minute.
+            Kind::LatencySpike => 60,
+            _ => WINDOW_SECS,
+        }
+    }
     /// Alert rules, and anomaly series, that count as catching it.
     fn caught_by(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
@@ -81,6 +93,8 @@ pub struct Injection {
     pub detected: bool,
     /// Wall time of the ingest call that carried it (ms).
     pub wall_ms: f64,
+    /// Simulated seconds from the injection to its first alert or anomaly.
+    pub delay_s: Option<i64>,
 }
 
 /// One run's figures.
@@ -114,16 +128,16 @@ fn scale(v: &mut Value, field: &str, by: Decimal) {
 
 /// Runs the engine over `market_data` from `from` to `to` through a fresh console, injecting
 /// anomalies or not.
-pub async fn run(market_data: PathBuf, from: NaiveDate, to: NaiveDate, inject: bool) -> Result<Run> {
+pub async fn run(market_data: PathBuf, from: NaiveDate, to: NaiveDate, inject: bool, votes: Option<u32>) -> Result<Run> {
     let dir = std::env::temp_dir().join(format!("tradewatch-alert-quality-{}-{}", std::process::id(), if inject { "injected" } else { "clean" }));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).context("a temporary directory")?;
-    let result = run_in(&dir, market_data, from, to, inject).await;
+    let result = run_in(&dir, market_data, from, to, inject, votes).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to: NaiveDate, inject: bool) -> Result<Run> {
+async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to: NaiveDate, inject: bool, votes: Option<u32>) -> Result<Run> {
     let store = Store::open(dir).await?;
     let capital = Decimal::from(1_000_000);
     let console: Arc<Console> = Console::open(store, capital).await?;
@@ -131,6 +145,9 @@ async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to
     // Every automation trades on its own; compliance off (policy findings are not anomalies).
     let mut config = domain::governance::Config::default();
     config.gating.threshold = 0;
+    if let Some(v) = votes {
+        config.alerting.votes = v;
+    }
     console
         .record(vec![Body::ConfigChange(domain::event::ConfigChange { version: 1, actor: Id::parse("alert-quality").map_err(anyhow::Error::msg)?, reason: domain::text::Reason::parse("alert quality run: no gating, no compliance")?, config })], t0)
         .await
@@ -176,11 +193,11 @@ async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to
         {
             match kind {
                 Kind::StalledHeartbeat => stall_until = step + 40,
-                Kind::ClockJump => skew_left = 3,
+                Kind::ClockJump => skew_left = 8,
                 _ => {}
             }
             pending = Some(Pending { kind: *kind, left: 1, target: None, buy: true });
-            out.injections.push(Injection { kind: *kind, at: now, detected: false, wall_ms: 0.0 });
+            out.injections.push(Injection { kind: *kind, at: now, detected: false, wall_ms: 0.0, delay_s: None });
         }
         // Alter this step's events for a pending injection (it waits for an event it can alter).
         if let Some(p) = pending.as_mut() {
@@ -222,7 +239,9 @@ async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to
                         p.left = 0;
                         injected_now = Some(p.kind);
                     }
-                    (Kind::FatFinger, "order" | "fill") if p.target.as_deref().is_some_and(|o| v["order_id"] == o) => scale(v, "quantity", Decimal::from(50)),
+                    // The order's later events carry the same (enlarged) quantity; its fills stay
+                    // as the engine made them (the broker filled what it would).
+                    (Kind::FatFinger, "order") if p.target.as_deref().is_some_and(|o| v["order_id"] == o) => scale(v, "quantity", Decimal::from(50)),
                     (Kind::StalledHeartbeat | Kind::ClockJump, _) => {
                         p.left = 0;
                         injected_now = Some(p.kind);
@@ -232,6 +251,10 @@ async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to
             }
         }
         // The live gateway's heartbeats: stamped now, silent while stalled, behind while skewed.
+        // The engine's own heartbeats, stamped with market time, as `replay` sends them.
+        if step % GATEWAY_EVERY == 0 {
+            events.push(json!({"event_id": format!("hb-{step}"), "kind": "heartbeat", "ts": t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "component": "replay-engine", "status": "ok"}));
+        }
         if step % GATEWAY_EVERY == 0 && step >= stall_until {
             let skew = if skew_left > 0 {
                 skew_left -= 1;
@@ -243,6 +266,7 @@ async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to
         }
         if events.is_empty() {
             console.evaluate(now).await;
+            out.steps = step;
             continue;
         }
         let body = serde_json::to_vec(&events)?;
@@ -261,8 +285,9 @@ async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to
         if step % SPACING == SPACING - 1 {
             pending = None;
         }
-        // A tripped breaker is resumed by a person after the stall (it would pause the book for good).
-        if inject && step == stall_until + 5 {
+        // A global pause (a breaker, or the stalled heartbeat) is resumed 10 s later, as the
+        // runbook's person would: paused, a second breaker of the same scope could not trip.
+        if console.governance_view().global_pause.as_ref().is_some_and(|p| now - p.at >= Duration::seconds(10)) {
             console.record(vec![resume()?], now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
@@ -283,13 +308,20 @@ async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to
         .await?;
     let (anomalies, _) = console.anomalies(None, None, domain::anomaly::ANOMALIES_KEPT);
     for inj in out.injections.iter_mut() {
-        let end = inj.at + Duration::seconds(WINDOW_SECS);
+        let end = inj.at + Duration::seconds(inj.kind.window());
         let (rules, series) = inj.kind.caught_by();
-        inj.detected = firing.iter().any(|(r, t)| rules.contains(&r.as_str()) && *t >= inj.at && *t <= end) || anomalies.iter().any(|a| series.contains(&a.series.as_str()) && a.received_at >= inj.at && a.received_at <= end);
+        let first = firing
+            .iter()
+            .filter(|(r, t)| rules.contains(&r.as_str()) && *t >= inj.at && *t <= end)
+            .map(|(_, t)| *t)
+            .chain(anomalies.iter().filter(|a| series.contains(&a.series.as_str()) && a.received_at >= inj.at && a.received_at <= end).map(|a| a.received_at))
+            .min();
+        inj.detected = first.is_some();
+        inj.delay_s = first.map(|t| (t - inj.at).num_seconds());
     }
     for (rule, t) in &firing {
         *out.alerts.entry(rule.clone()).or_default() += 1;
-        let explained = out.injections.iter().any(|i| *t >= i.at && *t <= i.at + Duration::seconds(WINDOW_SECS));
+        let explained = out.injections.iter().any(|i| *t >= i.at && *t <= i.at + Duration::seconds(i.kind.window()));
         if !explained {
             out.false_alerts += 1;
         }
@@ -302,7 +334,7 @@ fn resume() -> Result<Body> {
         action: ControlAction::Resume,
         automation_id: None,
         actor: Id::parse("alert-quality").map_err(anyhow::Error::msg)?,
-        reason: domain::text::Reason::parse("the gateway is back: resumed after the stalled-heartbeat injection")?,
+        reason: domain::text::Reason::parse("alert quality run: resumed 10 s after the pause")?,
         rule: None,
         value: None,
         limit: None,
@@ -310,15 +342,16 @@ fn resume() -> Result<Body> {
 }
 
 /// Both runs, as the table `tradewatch alert-quality` prints.
-pub async fn report(market_data: PathBuf, from: NaiveDate, to: NaiveDate) -> Result<String> {
-    let clean = run(market_data.clone(), from, to, false).await?;
-    let injected = run(market_data, from, to, true).await?;
+pub async fn report(market_data: PathBuf, from: NaiveDate, to: NaiveDate, votes: Option<u32>) -> Result<String> {
+    let clean = run(market_data.clone(), from, to, false, votes).await?;
+    let injected = run(market_data, from, to, true, votes).await?;
     let mut s = String::new();
+    s.push_str(&format!("detectors that must agree (votes): {}\n", votes.unwrap_or(domain::config::alerting::Alerting::default().votes)));
     let total_alerts = |r: &Run| r.alerts.values().sum::<u64>();
     s.push_str(&format!("bundled S&P 500 data {from} to {to}: {} steps, {} market days, {} events\n\n", clean.steps, clean.market_days, clean.events));
     s.push_str(&format!("clean run ({:.1} s): {} alerts, {:.3} per market day: {:?}\n", clean.seconds, total_alerts(&clean), total_alerts(&clean) as f64 / clean.market_days.max(1) as f64, clean.alerts));
     s.push_str(&format!("injected run ({:.1} s): {} alerts: {:?}\n\n", injected.seconds, total_alerts(&injected), injected.alerts));
-    s.push_str("| injected | count | detected | recall | ingest-to-alert wall ms (median / max) |\n|---|---|---|---|---|\n");
+    s.push_str("| injected | count | detected | recall | simulated s to the alert (max) | wall ms of the ingest that carried it (median / max) |\n|---|---|---|---|---|---|\n");
     for kind in Kind::ALL {
         let of: Vec<&Injection> = injected.injections.iter().filter(|i| i.kind == kind).collect();
         let found = of.iter().filter(|i| i.detected).count();
@@ -326,7 +359,8 @@ pub async fn report(market_data: PathBuf, from: NaiveDate, to: NaiveDate) -> Res
         ms.sort_by(f64::total_cmp);
         let median = ms.get(ms.len() / 2).copied().unwrap_or(0.0);
         let max = ms.last().copied().unwrap_or(0.0);
-        s.push_str(&format!("| {} | {} | {} | {:.0}% | {median:.2} / {max:.2} |\n", kind.name(), of.len(), found, found as f64 * 100.0 / of.len().max(1) as f64));
+        let delay = of.iter().filter_map(|i| i.delay_s).max().map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+        s.push_str(&format!("| {} | {} | {} | {:.0}% | {delay} | {median:.2} / {max:.2} |\n", kind.name(), of.len(), found, found as f64 * 100.0 / of.len().max(1) as f64));
     }
     let n = injected.injections.len();
     let found = injected.injections.iter().filter(|i| i.detected).count();

@@ -101,7 +101,7 @@ fn HealthBody(h: HealthView) -> impl IntoView {
         </section>
         <section class="panel">
             <h2>"Source clocks"</h2>
-            <p class="hint">"Drift: the least-delayed of each source's last ten heartbeats, received minus stamped (positive: the source is behind). A source stamping market history is a replay, not a drifting clock."</p>
+            <p class="hint">"Drift: the least-delayed of each source's last five heartbeats, received minus stamped (positive: the source is behind). A source stamping market history is a replay, not a drifting clock."</p>
             <table class="grid compact" data-testid="health-clocks">
                 <thead><tr><th>"Source"</th><th class="num">"Drift (ms)"</th><th>"Kind"</th><th class="num">"Heartbeats"</th></tr></thead>
                 <tbody>

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::MarketSnapshot;
 
 /// Heartbeats behind each source's drift estimate.
-pub const DRIFT_SAMPLES: usize = 10;
+pub const DRIFT_SAMPLES: usize = 5;
 /// A source further off than this replays history (its timestamps are market time).
 pub const REPLAY_OFFSET: Duration = Duration::hours(24);
 /// A mark is stale when the instrument's last one is this many of its typical gaps older than

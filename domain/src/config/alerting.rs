@@ -86,7 +86,7 @@ impl Default for Alerting {
             votes: 2,
             slippage_bps: 50.0,
             slippage_fills: 3,
-            price_gap_bps: 1_000.0,
+            price_gap_bps: 2_000.0,
             order_size_multiple: 3.0,
             latency_p95_ms: 500.0,
             latency_window_secs: 60,

@@ -144,3 +144,16 @@ async fn health_reports_heartbeats_data_quality_routes_and_problems() {
     assert_eq!(status, 200);
     assert!(html.contains("clock of engine-1 off by") && html.contains("health-instruments"), "{html:.300}");
 }
+
+#[tokio::test]
+async fn the_alert_quality_run_detects_every_injected_anomaly_on_the_bundled_data() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    let from = chrono::NaiveDate::from_ymd_opt(2017, 4, 19).expect("date");
+    let to = chrono::NaiveDate::from_ymd_opt(2018, 10, 31).expect("date");
+    let run = server::quality::run(data, from, to, true, None).await.expect("a run");
+    // At least one injection of each kind, each caught.
+    assert!(run.injections.len() >= 6, "{run:?}");
+    let missed: Vec<_> = run.injections.iter().filter(|i| !i.detected).map(|i| i.kind.name()).collect();
+    assert!(missed.is_empty(), "missed: {missed:?}");
+    assert!(run.alerts.get("clock_drift").is_some_and(|n| *n >= 1) && run.alerts.get("breaker_trip").is_some_and(|n| *n >= 1), "{:?}", run.alerts);
+}

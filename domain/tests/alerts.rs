@@ -260,3 +260,28 @@ fn the_fold_state_survives_a_snapshot() {
     assert_eq!(back.anomaly.anomaly_count(), d.f.anomaly.anomaly_count());
     assert!(back.due(d.now).is_empty());
 }
+
+#[test]
+fn a_global_pause_inhibits_the_notifications_of_single_automations() {
+    let mut d = Desk::new(Config::default());
+    d.send(r#""kind":"control","action":"pause","actor":"circuit_breaker","reason":"circuit breaker max_drawdown_pct: value 26 beyond limit 25","rule":"max_drawdown_pct","value":26,"limit":25"#);
+    d.tick();
+    let owed_before = d.f.alerts.pending(d.now, Duration::hours(1)).len();
+    // An automation's slippage run while everything is paused: it shows, nobody is paged for it.
+    for _ in 0..3 {
+        d.trade("a", "101", 40);
+    }
+    let fired = d.tick();
+    assert_eq!(rules(&fired), vec![("slippage_consecutive".to_string(), AlertChange::Firing)]);
+    assert_eq!(d.f.alerts.pending(d.now, Duration::hours(1)).len(), owed_before, "inhibited");
+    // After the resume, a new episode of it is delivered again.
+    d.send(r#""kind":"control","action":"resume","actor":"rita","reason":"drawdown reviewed with the PM""#);
+    d.tick();
+    d.now += Duration::seconds(301);
+    d.tick();
+    for _ in 0..3 {
+        d.trade("a", "101", 40);
+    }
+    d.tick();
+    assert!(d.f.alerts.pending(d.now, Duration::hours(1)).iter().any(|(n, a)| a.rule == "slippage_consecutive" && n.change == AlertChange::Firing));
+}

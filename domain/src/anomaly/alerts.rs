@@ -9,6 +9,8 @@
 //!   escalation step every `escalate_after_secs` (`due`), each step to its receiver.
 //! - **Silences** (matchers, author, reason, end) keep matching alerts from being delivered and
 //!   from escalating; they still show, marked silenced. One may end when its alert resolves.
+//! - **Inhibition**: while a breaker has paused all trading (`breaker_trip` of `automation="all"`
+//!   firing), the alerts of single automations are not delivered (they still show and escalate).
 //! - **Notifications**: each `firing` / `resolved` / `escalated` event owes a notification to
 //!   each of its receivers until a `notified` event names it: the log is the delivery queue, so
 //!   a restart re-sends what was not confirmed and nothing else.
@@ -331,8 +333,15 @@ impl Alerts {
         }
     }
 
+    /// Whether a global pause inhibits `labels`: while a breaker has paused all trading, the
+    /// alerts of single automations are noise beside it (Alertmanager's inhibition rule).
+    fn inhibited(&self, labels: &BTreeMap<String, String>) -> bool {
+        let of_one_automation = labels.get("automation").is_some_and(|a| a != "all");
+        of_one_automation && self.alerts.values().any(|r| r.firing && r.rule == "breaker_trip" && r.labels.get("automation").map(String::as_str) == Some("all"))
+    }
+
     fn owe(&mut self, seq: u64, a: &Alert, step: u32, at: DateTime<Utc>) {
-        if self.silence_of(&a.labels, at).is_some() {
+        if self.silence_of(&a.labels, at).is_some() || (a.change != AlertChange::Resolved && self.inhibited(&a.labels)) {
             return;
         }
         let pending = self.receivers_of(&a.labels, a.change, step);

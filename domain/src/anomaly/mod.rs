@@ -316,6 +316,8 @@ impl Anomaly {
         // A real move is an outlier too: a price gap must also be large in itself, an order
         // large against the usual one.
         let gate = match series {
+            "slippage_bps" => value >= self.params.slippage_floor_bps,
+            "order_to_fill_ms" | "signal_to_order_ms" => value >= self.params.latency_floor_ms,
             "mark_move_bps" => value >= self.params.price_gap_bps,
             "order_notional_usd" => v.median.is_some_and(|m| value >= self.params.order_size_multiple * m),
             _ => true,

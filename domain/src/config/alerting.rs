@@ -33,6 +33,11 @@ pub struct Alerting {
     pub slippage_bps: f64,
     /// ... on this many consecutive fills of one automation.
     pub slippage_fills: u32,
+    /// A slippage anomaly must also be at least this large (bps): a 2 bps fill is no one's
+    /// emergency, however unusual against a window of 1 bps fills.
+    pub slippage_floor_bps: f64,
+    /// A latency anomaly (order -> fill, signal -> order) must also be at least this long (ms).
+    pub latency_floor_ms: f64,
     /// A mark move must be at least this large (bps) to be a price gap.
     pub price_gap_bps: f64,
     /// An order must be at least this multiple of the usual notional to be a size anomaly.
@@ -86,6 +91,8 @@ impl Default for Alerting {
             votes: 2,
             slippage_bps: 50.0,
             slippage_fills: 3,
+            slippage_floor_bps: 10.0,
+            latency_floor_ms: 250.0,
             price_gap_bps: 2_000.0,
             order_size_multiple: 3.0,
             latency_p95_ms: 500.0,
@@ -119,7 +126,7 @@ impl Alerting {
         if self.min_samples < 5 || self.min_samples > self.window {
             return err("min_samples", "at least 5 and at most the window");
         }
-        for (name, x) in [("zscore", self.zscore), ("iqr_k", self.iqr_k), ("robust_z", self.robust_z), ("slippage_bps", self.slippage_bps), ("latency_p95_ms", self.latency_p95_ms), ("clock_drift_ms", self.clock_drift_ms), ("signal_rate_multiple", self.signal_rate_multiple), ("price_gap_bps", self.price_gap_bps), ("order_size_multiple", self.order_size_multiple)] {
+        for (name, x) in [("zscore", self.zscore), ("iqr_k", self.iqr_k), ("robust_z", self.robust_z), ("slippage_bps", self.slippage_bps), ("latency_p95_ms", self.latency_p95_ms), ("clock_drift_ms", self.clock_drift_ms), ("signal_rate_multiple", self.signal_rate_multiple), ("price_gap_bps", self.price_gap_bps), ("slippage_floor_bps", self.slippage_floor_bps), ("latency_floor_ms", self.latency_floor_ms), ("order_size_multiple", self.order_size_multiple)] {
             if !(x.is_finite() && x > 0.0 && x <= 1e9) {
                 return err(name, "a positive number");
             }

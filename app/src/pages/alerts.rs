@@ -107,7 +107,7 @@ fn Anomalies(rows: Vec<AnomalyRecord>, found: u64) -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"Anomalies"</h2>
-            <p class="hint">{format!("{found} values flagged since the log began; the newest {} below. Each series (slippage in bps against the arrival mid, order -> fill and signal -> order latency in ms, mark moves in bps, order notionals) is scored against its last 200 values by a z-score (> 3), Tukey's fences (above Q3 + 1.5 IQR) and the robust z-score (median and MAD, > 3.5); two of the three make an anomaly (a mark move must also be 20% or more, an order 3 times the usual). API: GET /api/v1/anomalies.", rows.len())}</p>
+            <p class="hint">{format!("{found} values flagged since the log began; the newest {} below. Each series (slippage in bps against the arrival mid, order -> fill and signal -> order latency in ms, mark moves in bps, order notionals) is scored against its last 200 values by a z-score (> 3), Tukey's fences (above Q3 + 1.5 IQR) and the robust z-score (median and MAD, > 3.5); two of the three make an anomaly, if it also passes its floor (slippage 10 bps, latency 250 ms, a mark move 20%, an order 3 times the usual). API: GET /api/v1/anomalies.", rows.len())}</p>
             <table class="grid compact" data-testid="anomalies">
                 <thead><tr><th>"Seq"</th><th>"Received (UTC)"</th><th>"Series"</th><th class="num">"Value"</th><th class="num">"Median"</th><th class="num">"z"</th><th class="num">"Robust z"</th><th>"Flagged by"</th><th>"Automation"</th><th>"Order"</th></tr></thead>
                 <tbody>

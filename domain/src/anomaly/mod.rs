@@ -5,8 +5,9 @@
 //! - **Statistical**, per series (slippage in bps against the arrival mid per fill, order -> fill
 //!   and signal -> order latency in ms): the z-score, Tukey's fences and the robust z-score over
 //!   the rolling window ([`stats`]); a value is an anomaly when `votes` of the three flag it
-//!   (two by default). Its alert (`<series>_anomaly`, warning) resolves after `resolve_after_secs`
-//!   without another.
+//!   (two by default) and it passes its series' floor (slippage 10 bps, latency 250 ms, a price gap
+//!   2,000 bps, an order 3 times the usual). Its alert (`<series>_anomaly`, warning) resolves after
+//!   `resolve_after_secs` without another.
 //! - **Runbook rules**: slippage above `slippage_bps` on `slippage_fills` consecutive fills of an
 //!   automation (critical); p95 order -> fill latency above `latency_p95_ms` over the last
 //!   `latency_window_secs` of the console's clock, at least 5 fills (warning, resolves when back
@@ -53,11 +54,11 @@ pub const RUNBOOK: [(&str, &str, &str); 12] = [
     ("compliance_breach", "A compliance issue at the breach level (a limit at 100%, a prohibited instrument). Critical; resolves when the episode ends or the issue is resolved.", "Open the issue on /compliance (linked in the labels) and follow its workflow."),
     ("limit_utilisation", "A compliance limit used above `limit_utilisation` (90%). Warning.", "Reduce the position before it breaches; the issue on /compliance shows the limit and its use."),
     ("clock_drift", "A source's clock more than `clock_drift_ms` (100 ms) off the console's, estimated from its least-delayed recent heartbeat. Warning.", "Check NTP (chronyc tracking) on the source's host: its timestamps drive latency and market-hours checks."),
-    ("slippage_anomaly", "A fill's slippage (bps) flagged by at least `votes` (2) of the three detectors: z-score > 3, above Q3 + 1.5 IQR, robust z > 3.5 over the last `window` (200) fills. Warning; resolves after `resolve_after_secs` (5 min) without another.", "Compare the fill with the quote at the order (/trades lineage); one outlier is information, a run of them is the slippage rule."),
+    ("slippage_anomaly", "A fill's slippage (bps) flagged by at least `votes` (2) of the three detectors: z-score > 3, above Q3 + 1.5 IQR, robust z > 3.5 over the last `window` (200) fills, and at least `slippage_floor_bps` (10 bps). Warning; resolves after `resolve_after_secs` (5 min) without another.", "Compare the fill with the quote at the order (/trades lineage); one outlier is information, a run of them is the slippage rule."),
     ("mark_move_anomaly", "A mark moved by at least `price_gap_bps` (2,000 bps) from the instrument's last one and the detectors flag the move against the last `window` moves of every instrument. Warning.", "A bad tick or a real gap: compare with another source before trading on it; the positions' unrealized PnL moved with it."),
     ("order_notional_anomaly", "An order's notional at least `order_size_multiple` (3) times the usual one and flagged by the detectors (scored as log10 of the notional). Warning.", "A fat finger or a sizing bug: check the order on the lineage page and cancel what should not trade."),
-    ("order_to_fill_anomaly", "An order -> fill latency flagged by the detectors (as above). Warning.", "Check the engine's connection; see latency_p95 for the sustained case."),
-    ("signal_to_order_anomaly", "A signal -> order latency flagged by the detectors (as above). Warning.", "The strategy or the risk check took unusually long: check the engine's load and logs."),
+    ("order_to_fill_anomaly", "An order -> fill latency flagged by the detectors (as above) and at least `latency_floor_ms` (250 ms). Warning.", "Check the engine's connection; see latency_p95 for the sustained case."),
+    ("signal_to_order_anomaly", "A signal -> order latency flagged by the detectors (as above) and at least `latency_floor_ms` (250 ms). Warning.", "The strategy or the risk check took unusually long: check the engine's load and logs."),
 ];
 
 /// The series the statistical detectors score.

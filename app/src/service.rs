@@ -95,6 +95,9 @@ pub trait ConsoleService: Send + Sync + 'static {
     async fn checkpoints(&self, limit: u32) -> Result<domain::view::CheckpointsView, Internal>;
     async fn trade_day(&self, day: chrono::NaiveDate) -> Result<Vec<domain::compliance::report::TradeRow>, Internal>;
     /// A step of an issue's workflow (acknowledge, resolve, waive, confirm_waiver) by a person.
+    /// Records that `actor` tried to change the config and was refused (`why`, in words): a
+    /// `system` event (`console.config` / `refused`) the alerts turn into `config_refused`.
+    async fn config_refused(&self, actor: &SessionUser, why: &str);
     /// Every part's health now (`/health`).
     fn health(&self) -> domain::view::HealthView;
     /// A page of alerts at the server's clock.

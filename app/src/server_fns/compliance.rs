@@ -249,8 +249,7 @@ async fn submit_form(
     totp: Option<String>,
     parse: impl FnOnce(&domain::config::Config, &domain::config::form::Fields) -> Result<domain::config::Config, domain::config::form::FieldErrors>,
 ) -> Result<(), AppError> {
-    let user = crate::session::require(Permission::ChangeConfig)?;
-    let c = console(Permission::ChangeConfig)?;
+    let (user, c) = super::config_changer().await?;
     let (_, config) = c.config();
     let mut view = ConfigFormView {
         version: base_version,

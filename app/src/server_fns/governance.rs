@@ -67,7 +67,7 @@ const MAX_CONFIG_JSON: usize = 256 * 1024;
 #[server(endpoint = "save_config_json")]
 pub async fn save_config_json(base_version: u32, config_json: String, reason: String, totp: Option<String>) -> Result<u32, AppError> {
     // The role first: a caller who may not change the config learns nothing about the text.
-    crate::session::require(Permission::ChangeConfig)?;
+    super::config_changer().await?;
     if config_json.len() > MAX_CONFIG_JSON {
         return with_status(Err(AppError::Invalid(format!("the config is over {MAX_CONFIG_JSON} bytes"))));
     }
@@ -85,8 +85,7 @@ pub async fn get_config_history() -> Result<Vec<ConfigVersionView>, AppError> {
 /// Saves a new config version. The reason is parsed on the server whatever the form sent.
 #[server(endpoint = "save_config")]
 pub async fn save_config(base_version: u32, config: Config, reason: String, totp: Option<String>) -> Result<u32, AppError> {
-    let user = crate::session::require(Permission::ChangeConfig)?;
-    let c = console(Permission::ChangeConfig)?;
+    let (user, c) = super::config_changer().await?;
     fresh_second_factor(&c, &user, totp).await?;
     with_status(c.change_config(&user, base_version, config, &reason).await)
 }
@@ -94,8 +93,7 @@ pub async fn save_config(base_version: u32, config: Config, reason: String, totp
 /// Rolls back to an earlier version: a new version with that version's config, and a reason.
 #[server(endpoint = "rollback_config")]
 pub async fn rollback_config(to_version: u32, reason: String, totp: Option<String>) -> Result<u32, AppError> {
-    let user = crate::session::require(Permission::ChangeConfig)?;
-    let c = console(Permission::ChangeConfig)?;
+    let (user, c) = super::config_changer().await?;
     fresh_second_factor(&c, &user, totp).await?;
     let history = c.config_history();
     let target = with_status(history.iter().find(|v| v.version == to_version).ok_or(AppError::NotFound))?;

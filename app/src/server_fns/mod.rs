@@ -43,6 +43,22 @@ fn console(p: Permission) -> Result<crate::service::Console, AppError> {
     use_context::<crate::service::Console>().ok_or(AppError::Internal)
 }
 
+/// A config change's caller: one allowed `ChangeConfig`, and the console. A signed-in person
+/// who is not allowed is refused, and the refusal is recorded (it is an alert: `config_refused`).
+#[cfg(feature = "ssr")]
+async fn config_changer() -> Result<(crate::session::SessionUser, crate::service::Console), AppError> {
+    match crate::session::require(Permission::ChangeConfig) {
+        Ok(user) => Ok((user, console(Permission::ChangeConfig)?)),
+        Err(AppError::Forbidden) => {
+            if let (Some(user), Some(c)) = (crate::session::caller(), use_context::<crate::service::Console>()) {
+                c.config_refused(&user, "the role may not change the config").await;
+            }
+            Err(AppError::Forbidden)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The step-up check of the admin policy `security.fresh_totp_for_actions`: when it is on, an
 /// action needs a TOTP code from the caller's authenticator that was not used before.
 #[cfg(feature = "ssr")]

@@ -46,13 +46,14 @@ const LATENCY_MIN_FILLS: usize = 5;
 
 /// The runbook: each rule, what fires it and what a person does (`/alerts/runbook`, linked from
 /// every alert's `runbook_url`).
-pub const RUNBOOK: [(&str, &str, &str); 12] = [
+pub const RUNBOOK: [(&str, &str, &str); 13] = [
     ("slippage_consecutive", "Slippage above `slippage_bps` (50 bps) against the arrival mid on `slippage_fills` (3) consecutive fills of one automation. Critical.", "Check the venue and the order sizes of the automation on /execution; pause it (/signals) if fills keep missing the mid; acknowledge with what you found."),
     ("latency_p95", "The p95 of order -> fill latency over the last `latency_window_secs` (60 s, console clock, 5 fills or more) above `latency_p95_ms` (500 ms). Warning; resolves when back under.", "Check the engine's and the broker's health; a sustained spike is a connectivity problem before it is a trading one."),
     ("pnl_drop", "Equity down more than `pnl_drop_pct` (5%) from its peak within `pnl_window_secs` (1 h of market time). Critical.", "Look at /risk and the positions; consider the global pause (/signals) while you find the cause."),
     ("breaker_trip", "A circuit breaker paused an automation or all trading (the automatic pause; a missing heartbeat trips one). Critical; resolves when the scope resumes.", "Read the breaker's rule and value on the alert; fix the cause, then resume on /signals with a reason."),
     ("compliance_breach", "A compliance issue at the breach level (a limit at 100%, a prohibited instrument). Critical; resolves when the episode ends or the issue is resolved.", "Open the issue on /compliance (linked in the labels) and follow its workflow."),
     ("limit_utilisation", "A compliance limit used above `limit_utilisation` (90%). Warning.", "Reduce the position before it breaches; the issue on /compliance shows the limit and its use."),
+    ("config_refused", "Someone signed in tried to change the config and was refused: a role that may not change it, an admin-only setting, or fewer human approvals without an admin. Warning; resolves after 5 min.", "Ask the person named in the alert what they meant to do; repeated attempts are a security matter (see /admin login attempts)."),
     ("clock_drift", "A source's clock more than `clock_drift_ms` (100 ms) off the console's, estimated from its least-delayed recent heartbeat. Warning.", "Check NTP (chronyc tracking) on the source's host: its timestamps drive latency and market-hours checks."),
     ("slippage_anomaly", "A fill's slippage (bps) flagged by at least `votes` (2) of the three detectors: z-score > 3, above Q3 + 1.5 IQR, robust z > 3.5 over the last `window` (200) fills, and at least `slippage_floor_bps` (10 bps). Warning; resolves after `resolve_after_secs` (5 min) without another.", "Compare the fill with the quote at the order (/trades lineage); one outlier is information, a run of them is the slippage rule."),
     ("mark_move_anomaly", "A mark moved by at least `price_gap_bps` (2,000 bps) from the instrument's last one and the detectors flag the move against the last `window` moves of every instrument. Warning.", "A bad tick or a real gap: compare with another source before trading on it; the positions' unrealized PnL moved with it."),
@@ -243,6 +244,14 @@ impl Anomaly {
                 }
             }
             Body::Control(c) => self.on_control(s, c),
+            Body::System(st) if st.component.as_str() == "console.config" && st.status.as_str() == "refused" => {
+                let detail = st.detail.clone().unwrap_or_default();
+                let actor = detail.split_whitespace().next().unwrap_or("someone").to_string();
+                let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+                if let Some(a) = draft("config_refused", Severity::Warning, &[("user", actor)], format!("refused config change: {}", detail.chars().take(300).collect::<String>()), None, None, None, vec![s.seq]) {
+                    self.want(a, Some(until));
+                }
+            }
             Body::Heartbeat(h) => {
                 let source = h.component.to_string();
                 let fp = fingerprint_of("clock_drift", &[("source", &source)]);

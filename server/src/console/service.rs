@@ -247,6 +247,21 @@ impl ConsoleService for Console {
         self.trade_day_rows(day).await.map_err(internal)
     }
 
+    async fn config_refused(&self, actor: &SessionUser, why: &str) {
+        let detail = format!("{} ({}) tried to change the config: {why}", actor.username, actor.role.as_str());
+        tracing::warn!(user = %actor.username, role = actor.role.as_str(), why, "config change refused");
+        match system_event("console.config", "refused", detail) {
+            Ok(body) => {
+                let now = Utc::now();
+                if let Err(e) = self.record(vec![body], now).await {
+                    tracing::error!(error = %e, "recording a refused config change");
+                }
+                // Its alert now, not at the rules' next tick.
+                self.evaluate(now).await;
+            }
+            Err(e) => tracing::error!(error = %e, "a refused config change that cannot be written"),
+        }
+    }
     fn health(&self) -> domain::view::HealthView {
         Console::health(self, Utc::now())
     }
@@ -306,6 +321,9 @@ impl ConsoleService for Console {
             return Err(AppError::Invalid("nothing changed".into()));
         }
         if (Config::touches_admin_only(&changes) || config.lowers_gating(&old)) && actor.role != Role::Admin {
+            drop(_one_at_a_time);
+            let why = if Config::touches_admin_only(&changes) { "an admin-only setting (security.*)" } else { "fewer human approvals (gating lowered)" };
+            ConsoleService::config_refused(self, actor, why).await;
             return Err(AppError::Forbidden);
         }
         let version = current + 1;

@@ -314,3 +314,32 @@ async fn a_real_alertmanager_receives_the_alert_and_a_console_silence_suppresses
     let silences: Value = http.get(format!("{}/api/v2/silences", am.url)).send().await.expect("get").json().await.expect("json");
     assert!(silences.as_array().is_some_and(|s| s.iter().any(|x| x["createdBy"] == "risk" && x["comment"].as_str().is_some_and(|c| c.contains("INC-7")))), "{silences}");
 }
+
+#[tokio::test]
+async fn a_refused_config_change_is_recorded_and_alerts() {
+    let app = spawn().await;
+    let (_, current) = app.get_with(&app.read_token, "/api/v1/config").await;
+    let mut config = current["config"].clone();
+    config["security"]["fresh_totp_for_actions"] = json!(true);
+    let form = format!(
+        "base_version={}&config_json={}&reason=turn+on+two-factor+for+actions",
+        current["version"],
+        form_urlencoded::byte_serialize(config.to_string().as_bytes()).collect::<String>()
+    );
+    // Risk may change the config, but not an admin-only setting; a trader may not change it at all.
+    let risk = app.login(Role::Risk).await;
+    let (status, body) = app.call(Some(&risk), "save_config_json", &form).await;
+    assert_eq!(status, 403, "{body}");
+    let trader = app.login(Role::Trader).await;
+    let (status, _) = app.call(Some(&trader), "save_config_json", &form).await;
+    assert_eq!(status, 403);
+    let (_, page) = app.get_with(&app.read_token, "/api/v1/alerts?rule=config_refused").await;
+    let users: Vec<&str> = page["alerts"].as_array().expect("alerts").iter().filter_map(|a| a["labels"]["user"].as_str()).collect();
+    assert_eq!(users.len(), 2, "{page}");
+    assert!(users.contains(&"risk") && users.contains(&"trader"), "{page}");
+    let risk_alert = page["alerts"].as_array().and_then(|a| a.iter().find(|a| a["labels"]["user"] == "risk")).expect("risk's");
+    assert!(risk_alert["summary"].as_str().is_some_and(|s| s.contains("admin-only setting")), "{risk_alert}");
+    // The config did not change.
+    let (_, after) = app.get_with(&app.read_token, "/api/v1/config").await;
+    assert_eq!(after["version"], current["version"]);
+}

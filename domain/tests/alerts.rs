@@ -285,3 +285,27 @@ fn a_global_pause_inhibits_the_notifications_of_single_automations() {
     d.tick();
     assert!(d.f.alerts.pending(d.now, Duration::hours(1)).iter().any(|(n, a)| a.rule == "slippage_consecutive" && n.change == AlertChange::Firing));
 }
+
+#[test]
+fn slippage_well_above_the_model_for_an_automations_last_fills_alerts() {
+    let mut d = Desk::new(Config::default());
+    let fill_at = |d: &mut Desk, n: usize, price: &str| {
+        for i in 0..n {
+            d.n += 1;
+            let k = d.n;
+            d.send(r#""kind":"market_snapshot","instrument":"AAPL","bid":"99.99","ask":"100.01","mid":"100","last":"100","volume":"0""#);
+            d.send(&format!(r#""kind":"signal","signal_id":"m{k}-{i}","automation_id":"a","instrument":"AAPL","intent":"entry","signal_type":"momentum","side":"buy","strength":0.5,"features":{{}},"model_version":"m","prediction":0.0,"confidence":0.5"#));
+            d.send(&format!(r#""kind":"order","order_id":"mo{k}-{i}","signal_id":"m{k}-{i}","instrument":"AAPL","side":"buy","quantity":"100","order_type":"market","status":"submitted""#));
+            d.send(&format!(r#""kind":"fill","fill_id":"mf{k}-{i}","order_id":"mo{k}-{i}","quantity":"100","price":"{price}","fee":"0","fee_currency":"USD","liquidity":"taker""#));
+        }
+    };
+    // Half spread 1 bp + impact 0.5 bps (10,000 USD): fills 2 bps off are within the model's 50%
+    // margin's floor; 25 bps off, for half the window, are not.
+    fill_at(&mut d, 12, "100.02");
+    assert!(d.tick().iter().all(|a| a.rule.as_str() != "slippage_vs_model"));
+    fill_at(&mut d, 10, "100.25");
+    let fired = d.tick();
+    let a = fired.iter().find(|a| a.rule.as_str() == "slippage_vs_model").unwrap_or_else(|| panic!("{fired:?}"));
+    assert_eq!(a.labels.get("automation").map(String::as_str), Some("a"));
+    assert!(a.value.is_some_and(|v| v > 10.0) && a.threshold.is_some_and(|t| (t - 1.5 * 1.5).abs() < 0.1), "{a:?}");
+}

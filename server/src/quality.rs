@@ -77,7 +77,7 @@ impl Kind {
         match self {
             Kind::PriceGap => (&["mark_move_anomaly"], &["mark_move_bps"]),
             Kind::LatencySpike => (&["order_to_fill_anomaly", "latency_p95"], &["order_to_fill_ms"]),
-            Kind::SlippageSpike => (&["slippage_anomaly", "slippage_consecutive"], &["slippage_bps"]),
+            Kind::SlippageSpike => (&["slippage_anomaly", "slippage_consecutive", "slippage_vs_model"], &["slippage_bps"]),
             Kind::FatFinger => (&["order_notional_anomaly"], &["order_notional_usd"]),
             Kind::StalledHeartbeat => (&["breaker_trip"], &[]),
             Kind::ClockJump => (&["clock_drift"], &[]),

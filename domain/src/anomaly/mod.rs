@@ -46,13 +46,14 @@ const LATENCY_MIN_FILLS: usize = 5;
 
 /// The runbook: each rule, what fires it and what a person does (`/alerts/runbook`, linked from
 /// every alert's `runbook_url`).
-pub const RUNBOOK: [(&str, &str, &str); 13] = [
+pub const RUNBOOK: [(&str, &str, &str); 14] = [
     ("slippage_consecutive", "Slippage above `slippage_bps` (50 bps) against the arrival mid on `slippage_fills` (3) consecutive fills of one automation. Critical.", "Check the venue and the order sizes of the automation on /execution; pause it (/signals) if fills keep missing the mid; acknowledge with what you found."),
     ("latency_p95", "The p95 of order -> fill latency over the last `latency_window_secs` (60 s, console clock, 5 fills or more) above `latency_p95_ms` (500 ms). Warning; resolves when back under.", "Check the engine's and the broker's health; a sustained spike is a connectivity problem before it is a trading one."),
     ("pnl_drop", "Equity down more than `pnl_drop_pct` (5%) from its peak within `pnl_window_secs` (1 h of market time). Critical.", "Look at /risk and the positions; consider the global pause (/signals) while you find the cause."),
     ("breaker_trip", "A circuit breaker paused an automation or all trading (the automatic pause; a missing heartbeat trips one). Critical; resolves when the scope resumes.", "Read the breaker's rule and value on the alert; fix the cause, then resume on /signals with a reason."),
     ("compliance_breach", "A compliance issue at the breach level (a limit at 100%, a prohibited instrument). Critical; resolves when the episode ends or the issue is resolved.", "Open the issue on /compliance (linked in the labels) and follow its workflow."),
     ("limit_utilisation", "A compliance limit used above `limit_utilisation` (90%). Warning.", "Reduce the position before it breaches; the issue on /compliance shows the limit and its use."),
+    ("slippage_vs_model", "An automation's notional-weighted slippage over its last `model_fills` (20) fills more than `model_excess` (50%) above the model's expectation (half the spread at the order plus the impact model, k x sqrt(notional / 1M USD) bps), and at least 10 bps. Warning.", "The market is thinner than the model thinks, or the orders are too large for it: compare /execution's decomposition and size down."),
     ("config_refused", "Someone signed in tried to change the config and was refused: a role that may not change it, an admin-only setting, or fewer human approvals without an admin. Warning; resolves after 5 min.", "Ask the person named in the alert what they meant to do; repeated attempts are a security matter (see /admin login attempts)."),
     ("clock_drift", "A source's clock more than `clock_drift_ms` (100 ms) off the console's, estimated from its least-delayed recent heartbeat. Warning.", "Check NTP (chronyc tracking) on the source's host: its timestamps drive latency and market-hours checks."),
     ("slippage_anomaly", "A fill's slippage (bps) flagged by at least `votes` (2) of the three detectors: z-score > 3, above Q3 + 1.5 IQR, robust z > 3.5 over the last `window` (200) fills, and at least `slippage_floor_bps` (10 bps). Warning; resolves after `resolve_after_secs` (5 min) without another.", "Compare the fill with the quote at the order (/trades lineage); one outlier is information, a run of them is the slippage rule."),
@@ -94,6 +95,8 @@ struct OrderInfo {
     instrument: String,
     side: Side,
     arrival: Option<Decimal>,
+    /// The model's expected slippage (bps): half the spread at the order plus the impact model.
+    expected_bps: Option<f64>,
 }
 
 /// An alert a rule wants firing: until `until` (a point finding), or until the rule clears it.
@@ -123,6 +126,10 @@ pub struct Anomaly {
     quality: quality::DataQuality,
     /// Instrument -> its last mid (price gaps).
     last_mid: HashMap<String, Decimal>,
+    /// Instrument -> half its last spread, bps of the mid (the model's expected slippage).
+    half_spread_bps: HashMap<String, f64>,
+    /// Automation -> its last fills' (slippage bps, the model's bps, notional).
+    vs_model: HashMap<String, VecDeque<(f64, f64, f64)>>,
     wanted: BTreeMap<String, Wanted>,
     /// The order -> fill latency p95 (ms) at the last evaluation, when defined.
     latency_p95: Option<f64>,
@@ -198,7 +205,13 @@ impl Anomaly {
                     return;
                 }
                 let signal = o.signal_id.as_ref().and_then(|sid| self.signals.get(sid.as_str())).cloned();
-                let info = OrderInfo { seq: s.seq, ts: s.event.ts, automation: signal.as_ref().map(|x| x.0.clone()), instrument: o.instrument.to_string(), side: o.side, arrival: book.mark(o.instrument.as_str()) };
+                let arrival = book.mark(o.instrument.as_str());
+                let notional = arrival.and_then(|a| a.checked_mul(o.quantity)).and_then(|n| n.to_f64());
+                let expected_bps = match (self.half_spread_bps.get(o.instrument.as_str()), notional) {
+                    (Some(half), Some(n)) => Some(half + crate::analytics::impact_model_bps(crate::analytics::is_currency_pair(o.instrument.as_str()), n)),
+                    _ => None,
+                };
+                let info = OrderInfo { seq: s.seq, ts: s.event.ts, automation: signal.as_ref().map(|x| x.0.clone()), instrument: o.instrument.to_string(), side: o.side, arrival, expected_bps };
                 if let Some((automation, signal_ts)) = &signal {
                     let ms = (s.event.ts - *signal_ts).num_microseconds().map(|u| u as f64 / 1000.0);
                     if let Some(ms) = ms.filter(|m| *m >= 0.0) {
@@ -225,9 +238,15 @@ impl Anomaly {
                 let Some(bps) = bps else { return };
                 self.observe(s, "slippage_bps", bps, automation, Some(&order.instrument), Some(f.order_id.as_str()), vec![order.seq, s.seq]);
                 self.slippage_streak(s, bps, automation.unwrap_or("unknown"));
+                if let (Some(expected), Some(weight)) = (order.expected_bps, f.quantity.checked_mul(f.price).and_then(|n| n.to_f64())) {
+                    self.against_model(s, automation.unwrap_or("unknown"), bps, expected, weight);
+                }
             }
             Body::MarketSnapshot(m) => {
                 let key = m.instrument.to_string();
+                if let Some(half) = m.ask.checked_sub(m.bid).and_then(|d| d.checked_div(m.mid.checked_mul(Decimal::TWO)?)).and_then(|r| r.to_f64()) {
+                    self.half_spread_bps.insert(key.clone(), half * 10_000.0);
+                }
                 if let Some(prev) = self.last_mid.insert(key.clone(), m.mid).filter(|p| !p.is_zero()) {
                     let bps = m.mid.checked_sub(prev).and_then(|d| d.checked_div(prev)).and_then(|r| r.to_f64()).map(|r| r.abs() * 10_000.0);
                     if let Some(bps) = bps {
@@ -398,6 +417,36 @@ impl Anomaly {
         let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
         if let Some(alert) = draft("slippage_consecutive", Severity::Critical, &[("automation", automation.to_string())], summary, Some(bps), Some(self.params.slippage_bps), None, evidence) {
             self.want(alert, Some(until));
+        }
+    }
+
+    /// The runbook's "slippage vs the model's expectation": the notional-weighted slippage of an
+    /// automation's last `model_fills` fills above the model's by more than `model_excess`.
+    fn against_model(&mut self, s: &Stored<'_>, automation: &str, bps: f64, expected: f64, weight: f64) {
+        let n = self.params.model_fills as usize;
+        let q = self.vs_model.entry(automation.to_string()).or_default();
+        while q.len() >= n {
+            q.pop_front();
+        }
+        q.push_back((bps, expected, weight));
+        if q.len() < n.div_ceil(2) {
+            return;
+        }
+        let w: f64 = q.iter().map(|x| x.2).sum();
+        if !(w > 0.0) {
+            return;
+        }
+        let actual = q.iter().map(|x| x.0 * x.2).sum::<f64>() / w;
+        let model = q.iter().map(|x| x.1 * x.2).sum::<f64>() / w;
+        // A near-zero expectation makes any ratio meaningless: 1 bp at least.
+        if model < 1.0 || actual <= model * (1.0 + self.params.model_excess) || actual < self.params.slippage_floor_bps {
+            return;
+        }
+        let fills = q.len();
+        let summary = format!("slippage of {automation}'s last {fills} fills {actual:.1} bps, {:.0}% above the model's {model:.1} bps (half spread + impact)", (actual / model - 1.0) * 100.0);
+        let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+        if let Some(a) = draft("slippage_vs_model", Severity::Warning, &[("automation", automation.to_string())], summary, Some(actual), Some(model * (1.0 + self.params.model_excess)), None, vec![s.seq]) {
+            self.want(a, Some(until));
         }
     }
 

@@ -38,6 +38,11 @@ pub struct Alerting {
     pub slippage_floor_bps: f64,
     /// A latency anomaly (order -> fill, signal -> order) must also be at least this long (ms).
     pub latency_floor_ms: f64,
+    /// Runbook: an automation's slippage above its model's expectation (half the spread at the
+    /// order plus the impact model) by more than this fraction (0.5 = 50%) ...
+    pub model_excess: f64,
+    /// ... over its last this many fills (notional-weighted; at least half of them needed).
+    pub model_fills: u32,
     /// A mark move must be at least this large (bps) to be a price gap.
     pub price_gap_bps: f64,
     /// An order must be at least this multiple of the usual notional to be a size anomaly.
@@ -92,6 +97,8 @@ impl Default for Alerting {
             slippage_bps: 50.0,
             slippage_fills: 3,
             slippage_floor_bps: 10.0,
+            model_excess: 0.5,
+            model_fills: 20,
             latency_floor_ms: 250.0,
             price_gap_bps: 2_000.0,
             order_size_multiple: 3.0,
@@ -126,13 +133,16 @@ impl Alerting {
         if self.min_samples < 5 || self.min_samples > self.window {
             return err("min_samples", "at least 5 and at most the window");
         }
-        for (name, x) in [("zscore", self.zscore), ("iqr_k", self.iqr_k), ("robust_z", self.robust_z), ("slippage_bps", self.slippage_bps), ("latency_p95_ms", self.latency_p95_ms), ("clock_drift_ms", self.clock_drift_ms), ("signal_rate_multiple", self.signal_rate_multiple), ("price_gap_bps", self.price_gap_bps), ("slippage_floor_bps", self.slippage_floor_bps), ("latency_floor_ms", self.latency_floor_ms), ("order_size_multiple", self.order_size_multiple)] {
+        for (name, x) in [("zscore", self.zscore), ("iqr_k", self.iqr_k), ("robust_z", self.robust_z), ("slippage_bps", self.slippage_bps), ("latency_p95_ms", self.latency_p95_ms), ("clock_drift_ms", self.clock_drift_ms), ("signal_rate_multiple", self.signal_rate_multiple), ("price_gap_bps", self.price_gap_bps), ("slippage_floor_bps", self.slippage_floor_bps), ("latency_floor_ms", self.latency_floor_ms), ("model_excess", self.model_excess), ("order_size_multiple", self.order_size_multiple)] {
             if !(x.is_finite() && x > 0.0 && x <= 1e9) {
                 return err(name, "a positive number");
             }
         }
         if !(1..=3).contains(&self.votes) {
             return err("votes", "1, 2 or 3 detectors");
+        }
+        if !(2..=1000).contains(&self.model_fills) {
+            return err("model_fills", "between 2 and 1000 fills");
         }
         if !(1..=1000).contains(&self.slippage_fills) {
             return err("slippage_fills", "between 1 and 1000 fills");

@@ -433,7 +433,7 @@ impl Anomaly {
             return;
         }
         let w: f64 = q.iter().map(|x| x.2).sum();
-        if !(w > 0.0) {
+        if w.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return;
         }
         let actual = q.iter().map(|x| x.0 * x.2).sum::<f64>() / w;

@@ -76,8 +76,8 @@ impl Kind {
     fn caught_by(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
             Kind::PriceGap => (&["mark_move_anomaly"], &["mark_move_bps"]),
-            Kind::LatencySpike => (&["order_to_fill_anomaly", "latency_p95"], &["order_to_fill_ms"]),
-            Kind::SlippageSpike => (&["slippage_anomaly", "slippage_consecutive", "slippage_vs_model"], &["slippage_bps"]),
+            Kind::LatencySpike => (&["order_to_fill_anomaly", "latency_p95", "fill_isolation_anomaly"], &["order_to_fill_ms", "fill_isolation"]),
+            Kind::SlippageSpike => (&["slippage_anomaly", "slippage_consecutive", "slippage_vs_model", "fill_isolation_anomaly"], &["slippage_bps", "fill_isolation"]),
             Kind::FatFinger => (&["order_notional_anomaly"], &["order_notional_usd"]),
             Kind::StalledHeartbeat => (&["breaker_trip"], &[]),
             Kind::ClockJump => (&["clock_drift"], &[]),

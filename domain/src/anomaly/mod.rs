@@ -19,6 +19,7 @@
 //! What is firing is read back from the log's `alert` events: the fold asks again for what it
 //! wants and the log lacks (after 30 s), so a lost append is repaired, never duplicated.
 pub mod alerts;
+pub mod forest;
 pub mod quality;
 pub mod stats;
 
@@ -41,12 +42,17 @@ pub const ANOMALIES_KEPT: usize = 5_000;
 const ORDERS_KEPT: usize = 20_000;
 /// A finding asked for and not yet in the log is asked again after this long.
 const REQUEST_RETRY_SECS: i64 = 30;
+/// The Isolation Forest: fills it grows on, its trees and sub-sample, and how often it regrows.
+const FOREST_WINDOW: usize = 512;
+const FOREST_SAMPLE: usize = 256;
+const FOREST_TREES: usize = 50;
+const FOREST_REGROW: usize = 128;
 /// Fewest fills behind a latency p95.
 const LATENCY_MIN_FILLS: usize = 5;
 
 /// The runbook: each rule, what fires it and what a person does (`/alerts/runbook`, linked from
 /// every alert's `runbook_url`).
-pub const RUNBOOK: [(&str, &str, &str); 14] = [
+pub const RUNBOOK: [(&str, &str, &str); 15] = [
     ("slippage_consecutive", "Slippage above `slippage_bps` (50 bps) against the arrival mid on `slippage_fills` (3) consecutive fills of one automation. Critical.", "Check the venue and the order sizes of the automation on /execution; pause it (/signals) if fills keep missing the mid; acknowledge with what you found."),
     ("latency_p95", "The p95 of order -> fill latency over the last `latency_window_secs` (60 s, console clock, 5 fills or more) above `latency_p95_ms` (500 ms). Warning; resolves when back under.", "Check the engine's and the broker's health; a sustained spike is a connectivity problem before it is a trading one."),
     ("pnl_drop", "Equity down more than `pnl_drop_pct` (5%) from its peak within `pnl_window_secs` (1 h of market time). Critical.", "Look at /risk and the positions; consider the global pause (/signals) while you find the cause."),
@@ -54,6 +60,7 @@ pub const RUNBOOK: [(&str, &str, &str); 14] = [
     ("compliance_breach", "A compliance issue at the breach level (a limit at 100%, a prohibited instrument). Critical; resolves when the episode ends or the issue is resolved.", "Open the issue on /compliance (linked in the labels) and follow its workflow."),
     ("limit_utilisation", "A compliance limit used above `limit_utilisation` (90%). Warning.", "Reduce the position before it breaches; the issue on /compliance shows the limit and its use."),
     ("slippage_vs_model", "An automation's notional-weighted slippage over its last `model_fills` (20) fills more than `model_excess` (50%) above the model's expectation (half the spread at the order plus the impact model, k x sqrt(notional / 1M USD) bps), and at least 10 bps. Warning.", "The market is thinner than the model thinks, or the orders are too large for it: compare /execution's decomposition and size down."),
+    ("fill_isolation_anomaly", "An Isolation Forest (50 trees, seeded, regrown every 128 fills on the last 512) over each fill's slippage, latency, notional and spread isolates it: a score of `forest_score` (0.7) or more, and above every fill it grew on. The alert names the features that isolated it. Warning.", "Look at the named features of the fill on its lineage page: an unusual combination (a large order in a wide spread, a slow fill at a good price) is what a single series misses."),
     ("config_refused", "Someone signed in tried to change the config and was refused: a role that may not change it, an admin-only setting, or fewer human approvals without an admin. Warning; resolves after 5 min.", "Ask the person named in the alert what they meant to do; repeated attempts are a security matter (see /admin login attempts)."),
     ("clock_drift", "A source's clock more than `clock_drift_ms` (100 ms) off the console's, estimated from its least-delayed recent heartbeat. Warning.", "Check NTP (chronyc tracking) on the source's host: its timestamps drive latency and market-hours checks."),
     ("slippage_anomaly", "A fill's slippage (bps) flagged by at least `votes` (2) of the three detectors: z-score > 3, above Q3 + 1.5 IQR, robust z > 3.5 over the last `window` (200) fills, and at least `slippage_floor_bps` (10 bps). Warning; resolves after `resolve_after_secs` (5 min) without another.", "Compare the fill with the quote at the order (/trades lineage); one outlier is information, a run of them is the slippage rule."),
@@ -85,6 +92,9 @@ pub struct AnomalyRecord {
     pub automation: Option<String>,
     pub instrument: Option<String>,
     pub order_id: Option<String>,
+    /// The Isolation Forest's: each feature's share of the isolating splits, largest first.
+    #[serde(default)]
+    pub contributions: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,6 +140,13 @@ pub struct Anomaly {
     half_spread_bps: HashMap<String, f64>,
     /// Automation -> its last fills' (slippage bps, the model's bps, notional).
     vs_model: HashMap<String, VecDeque<(f64, f64, f64)>>,
+    /// The recent fills' features, the forest grown on them, the highest score among them, the
+    /// fills since it grew and how many times it did (its seed).
+    fill_features: VecDeque<[f64; forest::D]>,
+    forest: forest::Forest,
+    forest_max: f64,
+    fills_since_growth: u32,
+    growths: u64,
     wanted: BTreeMap<String, Wanted>,
     /// The order -> fill latency p95 (ms) at the last evaluation, when defined.
     latency_p95: Option<f64>,
@@ -241,6 +258,12 @@ impl Anomaly {
                 if let (Some(expected), Some(weight)) = (order.expected_bps, f.quantity.checked_mul(f.price).and_then(|n| n.to_f64())) {
                     self.against_model(s, automation.unwrap_or("unknown"), bps, expected, weight);
                 }
+                let latency = (s.event.ts - order.ts).num_milliseconds().max(1) as f64;
+                let notional = f.quantity.checked_mul(f.price).and_then(|n| n.to_f64()).unwrap_or(0.0).max(1.0);
+                let half = self.half_spread_bps.get(order.instrument.as_str()).copied().unwrap_or(0.0);
+                let x = [bps, latency.log10(), notional.log10(), half];
+                let (automation, instrument, order_id) = (order.automation.clone(), order.instrument.clone(), f.order_id.to_string());
+                self.isolation(s, x, automation.as_deref(), &instrument, &order_id, vec![order.seq, s.seq]);
             }
             Body::MarketSnapshot(m) => {
                 let key = m.instrument.to_string();
@@ -368,6 +391,7 @@ impl Anomaly {
             automation: automation.map(String::from),
             instrument: instrument.map(String::from),
             order_id: order_id.map(String::from),
+            contributions: Vec::new(),
         };
         if self.anomalies.len() >= ANOMALIES_KEPT {
             self.anomalies.pop_front();
@@ -417,6 +441,65 @@ impl Anomaly {
         let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
         if let Some(alert) = draft("slippage_consecutive", Severity::Critical, &[("automation", automation.to_string())], summary, Some(bps), Some(self.params.slippage_bps), None, evidence) {
             self.want(alert, Some(until));
+        }
+    }
+
+    /// Scores a fill with the Isolation Forest, then adds it to the forest's data (regrown every
+    /// [`FOREST_REGROW`] fills on the last [`FOREST_WINDOW`]).
+    #[allow(clippy::too_many_arguments)]
+    fn isolation(&mut self, s: &Stored<'_>, x: [f64; forest::D], automation: Option<&str>, instrument: &str, order_id: &str, evidence: Vec<u64>) {
+        if x.iter().any(|v| !v.is_finite()) {
+            return;
+        }
+        if !self.forest.is_empty() {
+            let (score, shares) = self.forest.score(&x);
+            if score >= self.params.forest_score && score > self.forest_max {
+                let mut contributions: Vec<(String, f64)> = forest::FEATURES.iter().zip(shares).map(|(f, v)| (f.to_string(), (v * 1000.0).round() / 1000.0)).collect();
+                contributions.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let top: Vec<String> = contributions.iter().take(2).map(|(f, v)| format!("{f} {:.0}%", v * 100.0)).collect();
+                let record = AnomalyRecord {
+                    seq: s.seq,
+                    ts: s.event.ts,
+                    received_at: s.received_at,
+                    series: "fill_isolation".into(),
+                    value: score,
+                    median: None,
+                    zscore: None,
+                    robust_z: None,
+                    upper_fence: Some(self.forest_max),
+                    detectors: vec!["isolation_forest".into()],
+                    automation: automation.map(String::from),
+                    instrument: Some(instrument.to_string()),
+                    order_id: Some(order_id.to_string()),
+                    contributions,
+                };
+                if self.anomalies.len() >= ANOMALIES_KEPT {
+                    self.anomalies.pop_front();
+                }
+                self.anomalies.push_back(record);
+                self.anomaly_count += 1;
+                let summary = format!("fill of order {order_id}{} isolated: score {score:.2} (the recent fills at most {:.2}); isolated by {}", automation.map(|a| format!(" of {a}")).unwrap_or_default(), self.forest_max, top.join(", "));
+                let mut extra = vec![("series", "fill_isolation".to_string())];
+                if let Some(a) = automation {
+                    extra.push(("automation", a.to_string()));
+                }
+                let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+                if let Some(a) = draft("fill_isolation_anomaly", Severity::Warning, &extra, summary, Some(score), Some(self.params.forest_score.max(self.forest_max)), Some(score), evidence) {
+                    self.want(a, Some(until));
+                }
+            }
+        }
+        if self.fill_features.len() >= FOREST_WINDOW {
+            self.fill_features.pop_front();
+        }
+        self.fill_features.push_back(x);
+        self.fills_since_growth = self.fills_since_growth.saturating_add(1);
+        if self.fill_features.len() >= FOREST_SAMPLE && (self.forest.is_empty() || self.fills_since_growth as usize >= FOREST_REGROW) {
+            let data: Vec<[f64; forest::D]> = self.fill_features.iter().copied().collect();
+            self.forest = forest::Forest::grow(&data, FOREST_TREES, FOREST_SAMPLE, self.growths);
+            self.forest_max = data.iter().map(|p| self.forest.score(p).0).fold(0.0, f64::max);
+            self.growths += 1;
+            self.fills_since_growth = 0;
         }
     }
 

@@ -43,6 +43,9 @@ pub struct Alerting {
     pub model_excess: f64,
     /// ... over its last this many fills (notional-weighted; at least half of them needed).
     pub model_fills: u32,
+    /// The Isolation Forest's score (0..1; about 0.5 for an ordinary fill) above which a fill is
+    /// an anomaly, if it is also above every score of the fills the forest grew on.
+    pub forest_score: f64,
     /// A mark move must be at least this large (bps) to be a price gap.
     pub price_gap_bps: f64,
     /// An order must be at least this multiple of the usual notional to be a size anomaly.
@@ -98,6 +101,7 @@ impl Default for Alerting {
             slippage_fills: 3,
             slippage_floor_bps: 10.0,
             model_excess: 0.5,
+            forest_score: 0.7,
             model_fills: 20,
             latency_floor_ms: 250.0,
             price_gap_bps: 2_000.0,
@@ -140,6 +144,9 @@ impl Alerting {
         }
         if !(1..=3).contains(&self.votes) {
             return err("votes", "1, 2 or 3 detectors");
+        }
+        if !(self.forest_score.is_finite() && self.forest_score > 0.5 && self.forest_score < 1.0) {
+            return err("forest_score", "a score between 0.5 and 1");
         }
         if !(2..=1000).contains(&self.model_fills) {
             return err("model_fills", "between 2 and 1000 fills");

@@ -1,0 +1,201 @@
+//! An Isolation Forest (Liu, Ting and Zhou, 2008) over fills: trees of random axis-aligned
+//! splits grown on sub-samples; a point isolated in few splits is anomalous. Score
+//! `s = 2^(-E[h(x)] / c(psi))`, with `c(n) = 2 H(n - 1) - 2 (n - 1) / n` the average path length
+//! of an unsuccessful search in a binary tree of `n` points (H the harmonic number, ~ ln + Euler's
+//! gamma): about 0.5 for an ordinary point, near 1 for an isolated one. A point outside the
+//! range a split node's points spanned is isolated at that node (the trees are grown on the
+//! recent fills; a value beyond all of them needs no more splits). Seeded (splitmix64), so the
+//! same data and seed grow the same forest. Each score comes with each feature's share of the
+//! trees whose last split on the point's path was on it: the features that isolated it.
+use serde::{Deserialize, Serialize};
+
+/// Features of a fill, in this order.
+pub const FEATURES: [&str; 4] = ["slippage_bps", "latency_log10_ms", "notional_log10_usd", "half_spread_bps"];
+pub const D: usize = FEATURES.len();
+
+/// A deterministic random stream (splitmix64).
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Node {
+    Leaf { size: usize },
+    /// `lo..=hi`: the feature's range in the node's points. A point outside it is isolated here
+    /// (a value beyond everything the tree saw needs no further split).
+    Split { feature: usize, at: f64, lo: f64, hi: f64, left: usize, right: usize },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Tree {
+    nodes: Vec<Node>,
+}
+
+/// The forest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Forest {
+    trees: Vec<Tree>,
+    sample: usize,
+}
+
+/// `c(n)`: the average path length of an unsuccessful search among `n` points.
+fn c(n: usize) -> f64 {
+    match n {
+        0 | 1 => 0.0,
+        2 => 1.0,
+        n => {
+            let n = n as f64;
+            2.0 * ((n - 1.0).ln() + 0.577_215_664_901_532_9) - 2.0 * (n - 1.0) / n
+        }
+    }
+}
+
+impl Forest {
+    /// Grows `trees` trees on sub-samples of `sample` points of `data` (all finite), from `seed`.
+    pub fn grow(data: &[[f64; D]], trees: usize, sample: usize, seed: u64) -> Forest {
+        let mut rng = Rng(seed);
+        let sample = sample.min(data.len());
+        let limit = (sample.max(2) as f64).log2().ceil() as usize;
+        let trees = (0..trees)
+            .map(|_| {
+                // A sub-sample without replacement (partial Fisher-Yates).
+                let mut idx: Vec<usize> = (0..data.len()).collect();
+                for i in 0..sample {
+                    let j = i + rng.below(idx.len() - i);
+                    idx.swap(i, j);
+                }
+                let points: Vec<[f64; D]> = idx[..sample].iter().map(|&i| data[i]).collect();
+                let mut tree = Tree::default();
+                grow_node(&mut tree, points, 0, limit, &mut rng);
+                tree
+            })
+            .collect();
+        Forest { trees, sample }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.trees.is_empty()
+    }
+
+    /// The anomaly score of `x` (0..1) and each feature's share of the isolating splits.
+    pub fn score(&self, x: &[f64; D]) -> (f64, [f64; D]) {
+        if self.trees.is_empty() || self.sample < 2 {
+            return (0.0, [0.0; D]);
+        }
+        let mut total = 0.0;
+        let mut splits = [0.0; D];
+        for t in &self.trees {
+            let (mut i, mut depth, mut last) = (0usize, 0.0, None);
+            loop {
+                match t.nodes.get(i) {
+                    Some(Node::Split { feature, at, lo, hi, left, right }) => {
+                        depth += 1.0;
+                        last = Some(*feature);
+                        if x[*feature] < *lo || x[*feature] > *hi {
+                            total += depth;
+                            break;
+                        }
+                        i = if x[*feature] < *at { *left } else { *right };
+                    }
+                    Some(Node::Leaf { size }) => {
+                        total += depth + c(*size);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            // The split that isolated it (or put it in its leaf) names the feature.
+            if let Some(f) = last {
+                splits[f] += 1.0;
+            }
+        }
+        let mean = total / self.trees.len() as f64;
+        let sum: f64 = splits.iter().sum();
+        let shares = if sum > 0.0 { splits.map(|s| s / sum) } else { [0.0; D] };
+        (2f64.powf(-mean / c(self.sample)), shares)
+    }
+}
+
+fn grow_node(tree: &mut Tree, points: Vec<[f64; D]>, depth: usize, limit: usize, rng: &mut Rng) -> usize {
+    let at = tree.nodes.len();
+    tree.nodes.push(Node::Leaf { size: points.len() });
+    if points.len() <= 1 || depth >= limit {
+        return at;
+    }
+    // A feature with a spread, at random; a split point uniform in its range.
+    let spread: Vec<usize> = (0..D)
+        .filter(|&f| {
+            let (lo, hi) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[f]), hi.max(p[f])));
+            hi > lo
+        })
+        .collect();
+    if spread.is_empty() {
+        return at;
+    }
+    let feature = spread[rng.below(spread.len())];
+    let (lo, hi) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[feature]), hi.max(p[feature])));
+    let split = lo + (hi - lo) * rng.unit();
+    let (l, r): (Vec<[f64; D]>, Vec<[f64; D]>) = points.into_iter().partition(|p| p[feature] < split);
+    let left = grow_node(tree, l, depth + 1, limit, rng);
+    let right = grow_node(tree, r, depth + 1, limit, rng);
+    tree.nodes[at] = Node::Split { feature, at: split, lo, hi, left, right };
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud(n: usize, seed: u64) -> Vec<[f64; D]> {
+        let mut r = Rng(seed);
+        (0..n).map(|_| [2.0 + r.unit(), 1.6 + 0.2 * r.unit(), 4.5 + 0.3 * r.unit(), 1.0 + 0.1 * r.unit()]).collect()
+    }
+
+    #[test]
+    fn an_isolated_fill_scores_high_and_names_its_feature() {
+        let data = cloud(512, 3);
+        let forest = Forest::grow(&data, 100, 256, 42);
+        let (inside, _) = forest.score(&[2.5, 1.7, 4.6, 1.05]);
+        // 80 bps of slippage where fills take 2 to 3.
+        let (outlier, shares) = forest.score(&[80.0, 1.7, 4.6, 1.05]);
+        let train_max = data.iter().map(|p| forest.score(p).0).fold(0.0, f64::max);
+        assert!(inside < 0.55, "an ordinary fill scores about 0.5: {inside}");
+        assert!(outlier > 0.7 && outlier > train_max, "{outlier} (the fills it grew on: at most {train_max})");
+        let top = shares.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
+        assert_eq!(top.map(|i| FEATURES[i]), Some("slippage_bps"), "{shares:?}");
+    }
+
+    #[test]
+    fn the_forest_is_deterministic_for_a_seed() {
+        let data = cloud(300, 9);
+        let x = [9.0, 1.7, 4.6, 1.05];
+        assert_eq!(Forest::grow(&data, 50, 128, 7).score(&x), Forest::grow(&data, 50, 128, 7).score(&x));
+        assert_eq!(Forest::grow(&data, 50, 128, 7), Forest::grow(&data, 50, 128, 7));
+        assert_ne!(Forest::grow(&data, 50, 128, 7), Forest::grow(&data, 50, 128, 8));
+    }
+
+    #[test]
+    fn constant_data_isolates_nothing() {
+        let data = vec![[1.0; D]; 100];
+        let f = Forest::grow(&data, 20, 64, 1);
+        let (a, _) = f.score(&[1.0; D]);
+        let (b, _) = f.score(&[50.0; D]);
+        assert_eq!(a, b, "no split on constant data: every point has the same path");
+        assert!(Forest::default().score(&[1.0; D]).0 == 0.0);
+    }
+}

@@ -26,8 +26,11 @@ pub struct Metrics {
     pub batch_seconds: HistogramVec,
     /// Each route's requests of the last [`WINDOW`]: (when, latency µs, a 5xx answer), at most
     /// [`WINDOW_KEPT`] per route (`/health`'s API degradation).
-    recent: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<(Instant, u32, bool)>>>,
+    recent: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<RecentRequest>>>,
 }
+
+/// One request in the window: when it started, its latency (µs), whether it answered 5xx.
+type RecentRequest = (Instant, u32, bool);
 
 /// The window of `/health`'s per-route figures.
 pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(300);

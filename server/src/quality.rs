@@ -188,7 +188,7 @@ async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to
         let now = t0 + Duration::seconds(step as i64);
         let mut events = engine.step(*t, bars);
         let mut injected_now: Option<Kind> = None;
-        if inject && step > 60 && step % SPACING == 0
+        if inject && step > 60 && step.is_multiple_of(SPACING)
             && let Some(kind) = kinds.next()
         {
             match kind {
@@ -252,10 +252,10 @@ async fn run_in(dir: &std::path::Path, market_data: PathBuf, from: NaiveDate, to
         }
         // The live gateway's heartbeats: stamped now, silent while stalled, behind while skewed.
         // The engine's own heartbeats, stamped with market time, as `replay` sends them.
-        if step % GATEWAY_EVERY == 0 {
+        if step.is_multiple_of(GATEWAY_EVERY) {
             events.push(json!({"event_id": format!("hb-{step}"), "kind": "heartbeat", "ts": t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "component": "replay-engine", "status": "ok"}));
         }
-        if step % GATEWAY_EVERY == 0 && step >= stall_until {
+        if step.is_multiple_of(GATEWAY_EVERY) && step >= stall_until {
             let skew = if skew_left > 0 {
                 skew_left -= 1;
                 1_500

@@ -60,13 +60,25 @@ impl Metrics {
         Ok(Arc::new(build()?))
     }
 
-    fn note(&self, route: &str, started: Instant, error: bool) {
+    fn note(&self, route: &str, started: Instant, took: std::time::Duration, error: bool) {
         let Ok(mut recent) = self.recent.lock() else { return };
         let q = recent.entry(route.to_string()).or_default();
         if q.len() >= WINDOW_KEPT {
             q.pop_front();
         }
-        q.push_back((started, started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32, error));
+        q.push_back((started, took.as_micros().min(u128::from(u32::MAX)) as u32, error));
+    }
+
+    /// The scrape: recorded metrics, then the console's state now.
+    pub fn render(&self, console: &Console) -> String {
+        let mut out = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(e) = encoder.encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "encoding metrics");
+        }
+        let mut text = String::from_utf8(out).unwrap_or_default();
+        text.push_str(&state(console));
+        text
     }
 }
 
@@ -93,19 +105,6 @@ impl crate::console::RouteWindow for Metrics {
     }
 }
 
-impl Metrics {
-    /// The scrape: recorded metrics, then the console's state now.
-    pub fn render(&self, console: &Console) -> String {
-        let mut out = Vec::new();
-        let encoder = TextEncoder::new();
-        if let Err(e) = encoder.encode(&self.registry.gather(), &mut out) {
-            tracing::error!(error = %e, "encoding metrics");
-        }
-        let mut text = String::from_utf8(out).unwrap_or_default();
-        text.push_str(&state(console));
-        text
-    }
-}
 
 /// One metric family in the text format: `# HELP`, `# TYPE`, then its samples.
 struct Family<'a> {
@@ -229,10 +228,11 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let class = format!("{}xx", res.status().as_u16() / 100);
     let m = &state.metrics;
     m.requests.with_label_values(&[route.as_str(), method.as_str(), class.as_str()]).inc();
-    m.request_seconds.with_label_values(&[route.as_str()]).observe(started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    m.request_seconds.with_label_values(&[route.as_str()]).observe(took.as_secs_f64());
     // A live stream stays open for its whole life: its "latency" is no request's.
     if route != "/live/dashboard" {
-        m.note(&route, started, res.status().is_server_error());
+        m.note(&route, started, took, res.status().is_server_error());
     }
     res
 }

@@ -161,7 +161,7 @@ impl Anomaly {
     }
 
     /// Anomalies kept, oldest first, with `from <= received_at < to` where given.
-    pub fn anomalies(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> impl Iterator<Item = &AnomalyRecord> {
+    pub fn anomalies(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> impl DoubleEndedIterator<Item = &AnomalyRecord> {
         self.anomalies.iter().filter(move |a| from.is_none_or(|f| a.received_at >= f) && to.is_none_or(|t| a.received_at < t))
     }
 

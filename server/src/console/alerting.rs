@@ -37,6 +37,11 @@ impl Console {
         read(&self.folds).alerts.alert(fingerprint, now)
     }
 
+    /// The silences active at `now`, newest first.
+    pub fn active_silences(&self, now: DateTime<Utc>) -> Vec<domain::anomaly::alerts::Silence> {
+        read(&self.folds).alerts.active_silences(now)
+    }
+
     /// Every alert at `now` (metrics).
     pub fn all_alerts(&self, now: DateTime<Utc>) -> Vec<AlertRow> {
         read(&self.folds).alerts.all(now).collect()
@@ -45,9 +50,7 @@ impl Console {
     /// The newest `limit` anomalies with `from <= received_at < to`, newest first.
     pub fn anomalies(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>, limit: usize) -> (Vec<AnomalyRecord>, u64) {
         let folds = read(&self.folds);
-        let mut rows: Vec<AnomalyRecord> = folds.anomaly.anomalies(from, to).cloned().collect();
-        rows.reverse();
-        rows.truncate(limit);
+        let rows: Vec<AnomalyRecord> = folds.anomaly.anomalies(from, to).rev().take(limit).cloned().collect();
         (rows, folds.anomaly.anomaly_count())
     }
 

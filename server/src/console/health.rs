@@ -40,10 +40,11 @@ impl Console {
 
     /// The health of every part at `now`.
     pub fn health(&self, now: DateTime<Utc>) -> HealthView {
-        let (timeout, instruments, clocks) = {
+        let (timeout, drift_limit, instruments, clocks) = {
             let folds = read(&self.folds);
             let q = folds.anomaly.quality();
-            (f64::from(folds.governance.config().breakers.heartbeat_timeout_secs), q.instruments(), q.clocks())
+            let config = folds.governance.config();
+            (f64::from(config.breakers.heartbeat_timeout_secs), config.alerting.clock_drift_ms, q.instruments(), q.clocks())
         };
         let components: Vec<ComponentHealth> = self.heartbeat_ages(now).into_iter().map(|(component, age_secs)| ComponentHealth { component, age_secs, timeout_secs: timeout }).collect();
         let jobs: Vec<JobHealth> = self.jobs.lock().map(|j| j.values().cloned().collect()).unwrap_or_default();
@@ -74,7 +75,6 @@ impl Console {
         for i in instruments.iter().filter(|i| i.out_of_order > 0) {
             problems.push(format!("{}: {} marks stamped before the one before them", i.instrument, i.out_of_order));
         }
-        let drift_limit = read(&self.folds).governance.config().alerting.clock_drift_ms;
         for c in clocks.iter().filter(|c| c.drift_ms.is_some_and(|d| d.unsigned_abs() as f64 > drift_limit)) {
             problems.push(format!("clock of {} off by {} ms", c.source, c.drift_ms.unwrap_or(0)));
         }

@@ -223,7 +223,7 @@ impl AlertDelivery {
                 Err(e) => tracing::warn!(error = %format!("{e:#}"), "alertmanager re-send failed"),
             }
         }
-        let silences = self.console.alerts_page(&Default::default(), now).silences;
+        let silences = self.console.active_silences(now);
         for s in silences {
             if self.state.lock().map(|st| st.mirrored.contains(&s.id)).unwrap_or(true) {
                 continue;

@@ -309,3 +309,94 @@ fn slippage_well_above_the_model_for_an_automations_last_fills_alerts() {
     assert_eq!(a.labels.get("automation").map(String::as_str), Some("a"));
     assert!(a.value.is_some_and(|v| v > 10.0) && a.threshold.is_some_and(|t| (t - 1.5 * 1.5).abs() < 0.1), "{a:?}");
 }
+
+/// A receiver confirms a message: one `notified` per notification (per alert for a reminder).
+fn confirm(d: &mut Desk, b: &domain::anomaly::alerts::Batch) {
+    let refs: Vec<(u64, String)> = if b.repeat { b.alerts.iter().map(|a| (a.started_seq, a.fingerprint.clone())).collect() } else { b.notices.iter().map(|n| (n.seq, n.fingerprint.clone())).collect() };
+    for (seq, fp) in refs {
+        let a = d.f.alerts.alert(&fp, d.now).unwrap_or_else(|| panic!("alert"));
+        d.body(Body::Alert(Alert {
+            change: AlertChange::Notified,
+            fingerprint: id(&fp),
+            rule: id(&a.rule),
+            severity: a.severity,
+            labels: a.labels.clone(),
+            summary: "delivered".into(),
+            value: None,
+            threshold: None,
+            score: None,
+            evidence: vec![seq],
+            step: Some(0),
+            ref_seq: Some(seq),
+            receiver: Some(id(&b.receiver)),
+        }));
+    }
+}
+
+fn of<'a>(batches: &'a [domain::anomaly::alerts::Batch], receiver: &str) -> Vec<&'a domain::anomaly::alerts::Batch> {
+    batches.iter().filter(|b| b.receiver == receiver).collect()
+}
+
+#[test]
+fn a_groups_alerts_go_out_together_after_the_group_interval_and_alertmanager_gets_each_at_once() {
+    let mut d = Desk::new(Config::default());
+    for _ in 0..3 {
+        d.trade("a", "101", 40);
+    }
+    d.tick();
+    // A new group (group_wait 0): at once, one alert, to each receiver of the critical route.
+    let first = d.f.alerts.batches(d.now, Duration::hours(1));
+    let hooks = of(&first, "webhook");
+    assert_eq!(hooks.len(), 1);
+    assert_eq!((hooks[0].alerts.len(), hooks[0].group.as_str()), (1, "0:{alertname=slippage_consecutive}"));
+    assert_eq!(hooks[0].group_labels.get("alertname").map(String::as_str), Some("slippage_consecutive"));
+    assert_eq!((of(&first, "email").len(), of(&first, "alertmanager").len()), (1, 1));
+    for b in &first {
+        confirm(&mut d, b);
+    }
+    assert!(d.f.alerts.batches(d.now, Duration::hours(1)).is_empty(), "all confirmed");
+    // A second automation's run 5 s later: Alertmanager at once; the webhook and email wait for
+    // the group interval (60 s) since the group's last message...
+    d.now += Duration::seconds(5);
+    for _ in 0..3 {
+        d.trade("b", "101", 40);
+    }
+    d.tick();
+    let held = d.f.alerts.batches(d.now, Duration::hours(1));
+    assert_eq!(held.iter().map(|b| b.receiver.as_str()).collect::<Vec<_>>(), vec!["alertmanager"], "{held:?}");
+    confirm(&mut d, &held[0]);
+    d.now += Duration::seconds(54);
+    assert!(d.f.alerts.batches(d.now, Duration::hours(1)).is_empty());
+    // ... then one message with the group's two firing alerts, confirming only the new one.
+    d.now += Duration::seconds(1);
+    let grouped = d.f.alerts.batches(d.now, Duration::hours(1));
+    let hook = of(&grouped, "webhook");
+    assert_eq!(hook.len(), 1);
+    let automations: Vec<&str> = hook[0].alerts.iter().filter_map(|a| a.labels.get("automation").map(String::as_str)).collect();
+    assert_eq!((hook[0].notices.len(), automations.len()), (1, 2), "{automations:?}");
+    assert!(automations.contains(&"a") && automations.contains(&"b"));
+}
+
+#[test]
+fn a_group_still_firing_unacknowledged_is_repeated_after_the_repeat_interval_and_not_once_acknowledged() {
+    let mut d = Desk::new(Config::default());
+    d.send(r#""kind":"control","action":"pause","actor":"circuit_breaker","reason":"circuit breaker max_drawdown_pct: value 26 beyond limit 25","rule":"max_drawdown_pct","value":26,"limit":25"#);
+    let fp = d.tick()[0].fingerprint.to_string();
+    for b in d.f.alerts.batches(d.now, Duration::hours(1)) {
+        confirm(&mut d, &b);
+    }
+    d.now += Duration::seconds(4 * 3600 - 1);
+    assert!(d.f.alerts.batches(d.now, Duration::hours(1)).is_empty());
+    d.now += Duration::seconds(1);
+    let again = d.f.alerts.batches(d.now, Duration::hours(1));
+    let mut receivers: Vec<&str> = again.iter().map(|b| b.receiver.as_str()).collect();
+    receivers.sort_unstable();
+    assert_eq!(receivers, vec!["email", "webhook"], "Alertmanager has its own re-send");
+    assert!(again.iter().all(|b| b.repeat && b.notices.is_empty() && b.alerts.len() == 1));
+    confirm(&mut d, &again[0]);
+    assert_eq!(d.f.alerts.batches(d.now, Duration::hours(1)).len(), 1, "the other receiver still owes its reminder");
+    // Acknowledged: nobody is reminded.
+    d.act(AlertActionKind::Acknowledge, Some(&fp), &[], None, "on it").unwrap_or_else(|e| panic!("{e}"));
+    d.now += Duration::seconds(5 * 3600);
+    assert!(d.f.alerts.batches(d.now, Duration::hours(1)).is_empty());
+}

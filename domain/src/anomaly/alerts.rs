@@ -4,9 +4,15 @@
 //! - An alert is identified by its labels (Alertmanager's model); [`fingerprint`] hashes them.
 //!   `firing` starts an episode, `resolved` ends it; firing again starts a new one, with its
 //!   acknowledgement and escalation reset.
-//! - **Routing**: the first route of `config.alerting.routes` whose matchers the labels include
-//!   names the receivers of `firing` and `resolved`; an alert nobody acknowledged moves one
-//!   escalation step every `escalate_after_secs` (`due`), each step to its receiver.
+//! - **Routing**: a tree (`config.alerting.routes`, see `config::alerting::Route`): the deepest
+//!   route whose matchers the labels include names the receivers of `firing` and `resolved`; an
+//!   alert nobody acknowledged moves one escalation step every `escalate_after_secs` (`due`),
+//!   each step to its receiver.
+//! - **Grouping** (Alertmanager's timers): the webhook's and email's notifications of alerts
+//!   with the same route and `group_by` values go out as one message ([`Alerts::batches`]): a
+//!   new group's first after `group_wait`, its changes at most every `group_interval`, and a
+//!   group still firing unacknowledged again after `repeat_interval`. Alertmanager gets each
+//!   alert at once (it groups by its own routes); an escalation is one alert's, sent at once.
 //! - **Silences** (matchers, author, reason, end) keep matching alerts from being delivered and
 //!   from escalating; they still show, marked silenced. One may end when its alert resolves.
 //! - **Inhibition**: while a breaker has paused all trading (`breaker_trip` of `automation="all"`
@@ -20,7 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::alerting::Alerting;
+use crate::config::alerting::{Alerting, Resolved};
 use crate::event::{Alert, AlertAction, AlertActionKind, AlertChange, Body, Id, Severity};
 use crate::fold::{Action, Fold, Stored};
 use crate::projection::Projection;
@@ -172,6 +178,27 @@ pub struct Notice {
     pub pending: BTreeSet<String>,
 }
 
+/// One message owed to one receiver: the notifications it confirms and the alerts it shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    pub receiver: String,
+    /// `path:{label=value,...}` for a group; `seq:N` for an alert sent alone.
+    pub group: String,
+    /// The values of the route's `group_by` labels.
+    pub group_labels: BTreeMap<String, String>,
+    /// The notifications it delivers (empty for a repeat).
+    pub notices: Vec<Notice>,
+    /// The alerts it shows: the notified ones and the group's others still firing, firing first.
+    pub alerts: Vec<AlertRow>,
+    /// A reminder of a group still firing that nobody acknowledged (`repeat_interval`).
+    pub repeat: bool,
+}
+
+/// Alerts shown in one grouped message, at most.
+pub const BATCH_ALERTS: usize = 50;
+/// Groups whose last notification is remembered, at most (the oldest are forgotten).
+const GROUPS_KEPT: usize = 10_000;
+
 /// Filters of the alert list.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -206,6 +233,9 @@ pub struct Alerts {
     silences: BTreeMap<u64, Silence>,
     notices: BTreeMap<u64, Notice>,
     requested: HashMap<String, DateTime<Utc>>,
+    /// `receiver|group` -> when that receiver was last told about that group.
+    #[serde(default)]
+    last_sent: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl Alerts {
@@ -281,6 +311,85 @@ impl Alerts {
             .filter(|n| now - n.at <= max_age && !n.pending.is_empty())
             .filter_map(|n| self.alerts.get(&n.fingerprint).map(|a| (n.clone(), self.at(a, now, false))))
             .collect()
+    }
+
+    /// The messages each receiver is owed at `now`, grouping and timers applied (see the module
+    /// doc); notifications older than `max_age` are left alone.
+    pub fn batches(&self, now: DateTime<Utc>, max_age: Duration) -> Vec<Batch> {
+        let mut out = Vec::new();
+        // (receiver, group) -> (route, notices)
+        let mut groups: BTreeMap<(String, String), (Resolved, Vec<Notice>)> = BTreeMap::new();
+        for n in self.notices.values().filter(|n| now - n.at <= max_age && !n.pending.is_empty()) {
+            let Some(alert) = self.alerts.get(&n.fingerprint) else { continue };
+            for receiver in &n.pending {
+                let route = self.params.route(&alert.labels);
+                match route {
+                    Some(route) if receiver != "alertmanager" && n.change != AlertChange::Escalated => {
+                        let key = (receiver.clone(), route.group_key(&alert.labels));
+                        groups.entry(key).or_insert_with(|| (route, Vec::new())).1.push(n.clone());
+                    }
+                    _ => out.push(Batch { receiver: receiver.clone(), group: format!("seq:{}", n.seq), group_labels: BTreeMap::new(), notices: vec![n.clone()], alerts: vec![self.at(alert, now, false)], repeat: false }),
+                }
+            }
+        }
+        // The firing alerts each receiver would be reminded of, by group.
+        let mut firing: BTreeMap<(String, String), (Resolved, Vec<AlertRow>)> = BTreeMap::new();
+        for a in self.alerts.values().filter(|a| a.firing) {
+            let Some(route) = self.params.route(&a.labels) else { continue };
+            let row = self.at(a, now, false);
+            let quiet = row.state != AlertState::Firing || self.inhibited(&a.labels);
+            for receiver in route.receivers.iter().filter(|r| r.as_str() != "alertmanager") {
+                let key = (receiver.clone(), route.group_key(&a.labels));
+                let entry = firing.entry(key).or_insert_with(|| (route.clone(), Vec::new()));
+                if !quiet {
+                    entry.1.push(row.clone());
+                }
+            }
+        }
+        for ((receiver, group), (route, notices)) in groups {
+            let last = self.last_sent.get(&format!("{receiver}|{group}")).copied();
+            let oldest = notices.iter().map(|n| n.at).min().unwrap_or(now);
+            let ready = match last {
+                // A group told within its repeat interval: its changes wait for the group interval.
+                Some(t) if now - t < Duration::seconds(i64::from(route.repeat_interval_secs)) => now - t >= Duration::seconds(i64::from(route.group_interval_secs)),
+                // A new group waits for more of its alerts.
+                _ => now - oldest >= Duration::seconds(i64::from(route.group_wait_secs)),
+            };
+            if !ready {
+                continue;
+            }
+            let mut alerts: Vec<AlertRow> = Vec::new();
+            for n in &notices {
+                if let Some(a) = self.alerts.get(&n.fingerprint).filter(|a| !alerts.iter().any(|x| x.fingerprint == a.fingerprint)) {
+                    alerts.push(self.at(a, now, false));
+                }
+            }
+            for a in firing.get(&(receiver.clone(), group.clone())).map(|f| f.1.as_slice()).unwrap_or_default() {
+                if !alerts.iter().any(|x| x.fingerprint == a.fingerprint) {
+                    alerts.push(a.clone());
+                }
+            }
+            alerts.sort_by_key(|a| (!a.firing, std::cmp::Reverse(severity_index(a.severity)), a.starts_at));
+            alerts.truncate(BATCH_ALERTS);
+            let group_labels = route.group_by.iter().filter_map(|k| alerts.first().and_then(|a| a.labels.get(k)).map(|v| (k.clone(), v.clone()))).collect();
+            firing.remove(&(receiver.clone(), group.clone()));
+            out.push(Batch { receiver, group, group_labels, notices, alerts, repeat: false });
+        }
+        // Reminders: a group told before, nothing owed to it now, still firing unacknowledged.
+        for ((receiver, group), (route, mut alerts)) in firing {
+            if alerts.is_empty() {
+                continue;
+            }
+            let Some(last) = self.last_sent.get(&format!("{receiver}|{group}")) else { continue };
+            if now - *last < Duration::seconds(i64::from(route.repeat_interval_secs)) {
+                continue;
+            }
+            alerts.sort_by_key(|a| (std::cmp::Reverse(severity_index(a.severity)), a.starts_at));
+            alerts.truncate(BATCH_ALERTS);
+            let group_labels = route.group_by.iter().filter_map(|k| alerts.first().and_then(|a| a.labels.get(k)).map(|v| (k.clone(), v.clone()))).collect();
+            out.push(Batch { receiver, group, group_labels, notices: Vec::new(), alerts, repeat: true });
+        }
+        out
     }
 
     /// Whether a person's step may be applied now (roles are the caller's to check): the reason
@@ -420,6 +529,14 @@ impl Alerts {
             }
             AlertChange::Notified => {
                 let (Some(ref_seq), Some(receiver)) = (a.ref_seq, &a.receiver) else { return };
+                if let Some(route) = self.params.route(&a.labels) {
+                    if self.last_sent.len() >= GROUPS_KEPT
+                        && let Some(oldest) = self.last_sent.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone())
+                    {
+                        self.last_sent.remove(&oldest);
+                    }
+                    self.last_sent.insert(format!("{receiver}|{}", route.group_key(&a.labels)), at);
+                }
                 if let Some(n) = self.notices.get_mut(&ref_seq) {
                     n.pending.remove(receiver.as_str());
                     if n.pending.is_empty() {

@@ -66,26 +66,71 @@ pub struct Alerting {
     pub resolve_after_secs: u32,
     /// An unacknowledged firing alert moves to the next escalation step after this long.
     pub escalate_after_secs: u32,
-    /// Routes, first match wins; the last should match everything.
+    /// The routing tree's top level: the first route whose matchers the labels include, then
+    /// the first of its children that matches, and so on down (Alertmanager's tree). An alert no
+    /// route matches is shown on `/alerts` and told to nobody.
     pub routes: Vec<Route>,
+    /// Grouping, inherited by every route that does not set its own: the labels whose values
+    /// make one group. A group's webhook and email notifications go out as one message.
+    pub group_by: Vec<String>,
+    /// A new group's first notification waits this long for more alerts of it (s; 0: at once).
+    pub group_wait_secs: u32,
+    /// A group already notified waits at least this long before telling its changes (s).
+    pub group_interval_secs: u32,
+    /// A group still firing (not acknowledged, not silenced) is notified again after this long
+    /// without news (s).
+    pub repeat_interval_secs: u32,
 }
 
-/// Where the alerts whose labels include every matcher go, and who is next when nobody
-/// acknowledges them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A node of the routing tree: where the alerts whose labels include every matcher go, who is
+/// next when nobody acknowledges them, how they are grouped. Unset fields are inherited from
+/// the parent route (at the top, from the `alerting` section).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Route {
     pub matchers: BTreeMap<String, String>,
-    pub receivers: Vec<String>,
-    /// Escalation steps: step 1 goes to `escalation[0]`, and so on.
-    pub escalation: Vec<String>,
+    /// Receivers of `firing` and `resolved` (`None`: the parent's; `[]`: nobody).
+    pub receivers: Option<Vec<String>>,
+    /// Escalation steps: step 1 goes to `escalation[0]`, and so on (`None`: the parent's).
+    pub escalation: Option<Vec<String>>,
+    pub group_by: Option<Vec<String>>,
+    pub group_wait_secs: Option<u32>,
+    pub group_interval_secs: Option<u32>,
+    pub repeat_interval_secs: Option<u32>,
+    /// Children, tried in order once this route matches; none matching: this route.
+    pub routes: Vec<Route>,
 }
 
-impl Default for Route {
-    fn default() -> Self {
-        Route { matchers: BTreeMap::new(), receivers: vec!["webhook".into(), "alertmanager".into()], escalation: vec!["email".into()] }
+/// The route an alert takes, with everything inherited filled in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolved {
+    /// Where in the tree: the index at each level, `0.1` = the second child of the first route.
+    pub path: String,
+    pub receivers: Vec<String>,
+    pub escalation: Vec<String>,
+    pub group_by: Vec<String>,
+    pub group_wait_secs: u32,
+    pub group_interval_secs: u32,
+    pub repeat_interval_secs: u32,
+}
+
+impl Resolved {
+    /// The group of an alert with these labels on this route: the path and the values of the
+    /// `group_by` labels (a missing label counts as empty).
+    pub fn group_key(&self, labels: &BTreeMap<String, String>) -> String {
+        let values: Vec<String> = self.group_by.iter().map(|k| format!("{k}={}", labels.get(k).map(String::as_str).unwrap_or(""))).collect();
+        format!("{}:{{{}}}", self.path, values.join(","))
     }
 }
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// Routes deeper than this are refused.
+const MAX_DEPTH: usize = 4;
+/// Routes in the whole tree, at most.
+const MAX_ROUTES: usize = 64;
 
 impl Default for Alerting {
     fn default() -> Self {
@@ -115,18 +160,39 @@ impl Default for Alerting {
             signal_rate_multiple: 3.0,
             resolve_after_secs: 300,
             escalate_after_secs: 600,
+            // Criticals to everyone, escalated by email; the rest to the webhook and
+            // Alertmanager, escalated by email, except information, which only Alertmanager
+            // hears, never escalated, repeated daily.
             routes: vec![
-                Route { matchers: BTreeMap::from([("severity".to_string(), "critical".to_string())]), receivers: vec!["webhook".into(), "alertmanager".into(), "email".into()], escalation: vec!["email".into()] },
-                Route::default(),
+                Route { matchers: BTreeMap::from([("severity".to_string(), "critical".to_string())]), receivers: Some(strings(&["webhook", "alertmanager", "email"])), escalation: Some(strings(&["email"])), ..Route::default() },
+                Route {
+                    receivers: Some(strings(&["webhook", "alertmanager"])),
+                    escalation: Some(strings(&["email"])),
+                    routes: vec![Route { matchers: BTreeMap::from([("severity".to_string(), "info".to_string())]), receivers: Some(strings(&["alertmanager"])), escalation: Some(Vec::new()), repeat_interval_secs: Some(86_400), ..Route::default() }],
+                    ..Route::default()
+                },
             ],
+            group_by: strings(&["alertname"]),
+            group_wait_secs: 0,
+            group_interval_secs: 60,
+            repeat_interval_secs: 4 * 3600,
         }
     }
 }
 
 impl Alerting {
     /// The route of an alert with these labels (none: nobody is told, it still shows on /alerts).
-    pub fn route(&self, labels: &BTreeMap<String, String>) -> Option<&Route> {
-        self.routes.iter().find(|r| r.matchers.iter().all(|(k, v)| labels.get(k) == Some(v)))
+    pub fn route(&self, labels: &BTreeMap<String, String>) -> Option<Resolved> {
+        let top = Resolved {
+            path: String::new(),
+            receivers: Vec::new(),
+            escalation: Vec::new(),
+            group_by: self.group_by.clone(),
+            group_wait_secs: self.group_wait_secs,
+            group_interval_secs: self.group_interval_secs,
+            repeat_interval_secs: self.repeat_interval_secs,
+        };
+        descend(&self.routes, labels, &top, 0)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -165,24 +231,76 @@ impl Alerting {
                 return err(name, "between 10 seconds and 7 days");
             }
         }
-        if self.routes.len() > 32 {
-            return err("routes", "at most 32 routes");
-        }
-        for (n, r) in self.routes.iter().enumerate() {
-            if r.matchers.len() > crate::text::MAX_LABELS || r.matchers.iter().any(|(k, v)| k.is_empty() || k.len() > 64 || v.len() > crate::text::MAX_LABEL_VALUE) {
-                return err(&format!("routes.{n}.matchers"), "at most 16 label -> value pairs");
-            }
-            for name in r.receivers.iter().chain(&r.escalation) {
-                if !RECEIVERS.contains(&name.as_str()) {
-                    return err(&format!("routes.{n}"), "receivers are webhook, email or alertmanager");
-                }
-            }
-            if r.escalation.len() > 8 {
-                return err(&format!("routes.{n}.escalation"), "at most 8 steps");
-            }
-        }
-        Ok(())
+        let mut count = 0;
+        check_routes(&self.routes, "routes", 1, &mut count)?;
+        check_grouping(Some(&self.group_by), Some(self.group_wait_secs), Some(self.group_interval_secs), Some(self.repeat_interval_secs), "")
     }
+}
+
+/// The first of `routes` matching `labels`, and the deepest match below it.
+fn descend(routes: &[Route], labels: &BTreeMap<String, String>, parent: &Resolved, depth: usize) -> Option<Resolved> {
+    if depth >= MAX_DEPTH {
+        return None;
+    }
+    let (i, r) = routes.iter().enumerate().find(|(_, r)| r.matchers.iter().all(|(k, v)| labels.get(k) == Some(v)))?;
+    let here = Resolved {
+        path: if parent.path.is_empty() { i.to_string() } else { format!("{}.{i}", parent.path) },
+        receivers: r.receivers.clone().unwrap_or_else(|| parent.receivers.clone()),
+        escalation: r.escalation.clone().unwrap_or_else(|| parent.escalation.clone()),
+        group_by: r.group_by.clone().unwrap_or_else(|| parent.group_by.clone()),
+        group_wait_secs: r.group_wait_secs.unwrap_or(parent.group_wait_secs),
+        group_interval_secs: r.group_interval_secs.unwrap_or(parent.group_interval_secs),
+        repeat_interval_secs: r.repeat_interval_secs.unwrap_or(parent.repeat_interval_secs),
+    };
+    descend(&r.routes, labels, &here, depth + 1).or(Some(here))
+}
+
+fn check_routes(routes: &[Route], at: &str, depth: usize, count: &mut usize) -> Result<(), ConfigError> {
+    let err = |field: String, reason: &str| Err(ConfigError { field: format!("alerting.{field}"), reason: reason.to_string() });
+    if routes.is_empty() {
+        return Ok(());
+    }
+    if depth > MAX_DEPTH {
+        return err(at.to_string(), "routes nest at most 4 deep");
+    }
+    *count += routes.len();
+    if *count > MAX_ROUTES {
+        return err(at.to_string(), "at most 64 routes in the tree");
+    }
+    for (n, r) in routes.iter().enumerate() {
+        let here = format!("{at}.{n}");
+        if r.matchers.len() > crate::text::MAX_LABELS || r.matchers.iter().any(|(k, v)| k.is_empty() || k.len() > 64 || v.len() > crate::text::MAX_LABEL_VALUE) {
+            return err(format!("{here}.matchers"), "at most 16 label -> value pairs");
+        }
+        for name in r.receivers.iter().flatten().chain(r.escalation.iter().flatten()) {
+            if !RECEIVERS.contains(&name.as_str()) {
+                return err(here, "receivers are webhook, email or alertmanager");
+            }
+        }
+        if r.escalation.as_ref().is_some_and(|e| e.len() > 8) {
+            return err(format!("{here}.escalation"), "at most 8 steps");
+        }
+        check_grouping(r.group_by.as_ref(), r.group_wait_secs, r.group_interval_secs, r.repeat_interval_secs, &format!("{here}."))?;
+        check_routes(&r.routes, &format!("{here}.routes"), depth + 1, count)?;
+    }
+    Ok(())
+}
+
+fn check_grouping(group_by: Option<&Vec<String>>, wait: Option<u32>, interval: Option<u32>, repeat: Option<u32>, at: &str) -> Result<(), ConfigError> {
+    let err = |field: &str, reason: &str| Err(ConfigError { field: format!("alerting.{at}{field}"), reason: reason.to_string() });
+    if group_by.is_some_and(|g| g.len() > crate::text::MAX_LABELS || g.iter().any(|k| k.is_empty() || k.len() > 64)) {
+        return err("group_by", "at most 16 label names");
+    }
+    if wait.is_some_and(|w| w > 3_600) {
+        return err("group_wait_secs", "between 0 and 3600 seconds");
+    }
+    if interval.is_some_and(|i| !(1..=86_400).contains(&i)) {
+        return err("group_interval_secs", "between 1 second and 1 day");
+    }
+    if repeat.is_some_and(|r| !(60..=7 * 86_400).contains(&r)) {
+        return err("repeat_interval_secs", "between 1 minute and 7 days");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -194,14 +312,53 @@ mod tests {
         let a = Alerting::default();
         assert_eq!(a.validate(), Ok(()));
         let critical = BTreeMap::from([("severity".to_string(), "critical".to_string())]);
-        assert!(a.route(&critical).is_some_and(|r| r.receivers.contains(&"email".to_string())));
-        assert!(a.route(&BTreeMap::new()).is_some_and(|r| !r.receivers.contains(&"email".to_string())));
+        assert!(a.route(&critical).is_some_and(|r| r.receivers.contains(&"email".to_string()) && r.path == "0"));
+        assert!(a.route(&BTreeMap::new()).is_some_and(|r| !r.receivers.contains(&"email".to_string()) && r.escalation == vec!["email".to_string()]));
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_tree_descends_to_the_deepest_match_and_inherits_what_a_route_leaves_unset() {
+        let mut a = Alerting::default();
+        // Information: the default tree's child of the catch-all: Alertmanager only, no escalation.
+        let info = a.route(&labels(&[("severity", "info")])).unwrap_or_default();
+        assert_eq!((info.path.as_str(), info.receivers.clone(), info.escalation.len(), info.repeat_interval_secs), ("1.0", vec!["alertmanager".to_string()], 0, 86_400));
+        assert_eq!((info.group_by.clone(), info.group_interval_secs), (vec!["alertname".to_string()], 60), "inherited from the section");
+        // A team's automation under the criticals: its own grouping, the parent's receivers.
+        a.routes[0].routes.push(Route { matchers: labels(&[("automation", "momentum-1")]), group_by: Some(vec!["alertname".into(), "instrument".into()]), group_wait_secs: Some(30), ..Route::default() });
+        let r = a.route(&labels(&[("severity", "critical"), ("automation", "momentum-1"), ("instrument", "AAPL")])).unwrap_or_default();
+        assert_eq!((r.path.as_str(), r.receivers.len(), r.group_wait_secs), ("0.0", 3, 30));
+        assert_eq!(r.group_key(&labels(&[("alertname", "x"), ("instrument", "AAPL")])), "0.0:{alertname=x,instrument=AAPL}");
+        // Another automation's critical stops at the parent.
+        assert_eq!(a.route(&labels(&[("severity", "critical"), ("automation", "b")])).map(|r| r.path), Some("0".to_string()));
+        // Nothing matching: no route.
+        a.routes.truncate(1);
+        assert_eq!(a.route(&labels(&[("severity", "warning")])), None);
+    }
+
+    #[test]
+    fn a_tree_too_deep_or_a_bad_interval_is_refused_by_its_path() {
+        let mut a = Alerting::default();
+        let mut deep = Route::default();
+        for _ in 0..4 {
+            deep = Route { routes: vec![deep], ..Route::default() };
+        }
+        a.routes.push(deep);
+        assert_eq!(a.validate().map_err(|e| e.field), Err("alerting.routes.2.routes.0.routes.0.routes.0.routes".to_string()));
+        let mut a = Alerting::default();
+        a.routes[1].routes[0].group_interval_secs = Some(0);
+        assert_eq!(a.validate().map_err(|e| e.field), Err("alerting.routes.1.routes.0.group_interval_secs".to_string()));
+        let a = Alerting { repeat_interval_secs: 5, ..Alerting::default() };
+        assert_eq!(a.validate().map_err(|e| e.field), Err("alerting.repeat_interval_secs".to_string()));
     }
 
     #[test]
     fn an_unknown_receiver_or_a_zero_window_is_refused_by_name() {
         let mut a = Alerting::default();
-        a.routes[0].receivers.push("pager".into());
+        a.routes[0].receivers = Some(vec!["pager".into()]);
         assert_eq!(a.validate().map_err(|e| e.field), Err("alerting.routes.0".to_string()));
         let a = Alerting { window: 0, ..Alerting::default() };
         assert_eq!(a.validate().map_err(|e| e.field), Err("alerting.window".to_string()));

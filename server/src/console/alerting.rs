@@ -6,7 +6,7 @@ use app::service::AlertStepRequest;
 use app::session::SessionUser;
 use chrono::{DateTime, Duration, Utc};
 use domain::anomaly::AnomalyRecord;
-use domain::anomaly::alerts::{AlertPage, AlertQuery, AlertRow, Notice};
+use domain::anomaly::alerts::{AlertPage, AlertQuery, AlertRow, Batch, Notice};
 use domain::event::{Alert, AlertAction, AlertActionKind, AlertChange, Body, Id};
 use domain::governance::{Config, Role};
 use domain::view::ReceiverHealth;
@@ -60,8 +60,9 @@ impl Console {
     }
 
     /// Notifications still owed at `now`, with their alerts.
-    pub fn pending_notices(&self, now: DateTime<Utc>) -> Vec<(Notice, AlertRow)> {
-        read(&self.folds).alerts.pending(now, DELIVERY_MAX_AGE)
+    /// The messages owed at `now`, grouped and timed by the routes (see `domain::anomaly::alerts`).
+    pub fn pending_batches(&self, now: DateTime<Utc>) -> Vec<Batch> {
+        read(&self.folds).alerts.batches(now, DELIVERY_MAX_AGE)
     }
 
     /// A receiver accepted these notifications: one `notified` event each.

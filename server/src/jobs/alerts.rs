@@ -1,5 +1,5 @@
-//! Alert delivery: every notification the log says is owed (see `domain::anomaly::alerts`) goes
-//! to its receiver — the **webhook** (Slack-compatible JSON), **email** (over `smtp_url`) or a
+//! Alert delivery: every notification the log says is owed (see `domain::anomaly::alerts`), in
+//! the messages its route's grouping makes, goes to its receiver — the **webhook** (Slack-compatible JSON), **email** (over `smtp_url`) or a
 //! Prometheus **Alertmanager** (`POST /api/v2/alerts`) — and each acceptance is recorded as a
 //! `notified` event, so a restart re-sends exactly what was not confirmed.
 //!
@@ -17,7 +17,7 @@ use std::time::Duration as StdDuration;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use domain::anomaly::alerts::{AlertRow, AlertState, Notice};
+use domain::anomaly::alerts::{AlertRow, AlertState, Batch, Notice};
 use domain::event::{AlertChange, Severity};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -34,8 +34,8 @@ const TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
 #[derive(Default)]
 struct State {
-    /// (notice seq, receiver) -> (attempts, next attempt).
-    retry: HashMap<(u64, &'static str), (u32, DateTime<Utc>)>,
+    /// (group, receiver) -> (attempts, next attempt).
+    retry: HashMap<(String, &'static str), (u32, DateTime<Utc>)>,
     last_resend: Option<DateTime<Utc>>,
     /// Console silences already created in Alertmanager.
     mirrored: HashSet<u64>,
@@ -78,33 +78,31 @@ impl AlertDelivery {
         }
     }
 
-    /// One pass at `now`: every owed notification whose receiver is configured and not backing
-    /// off, then the Alertmanager re-send when due.
+    /// One pass at `now`: every message owed (grouped and timed by the routes) whose receiver
+    /// is configured and not backing off, then the Alertmanager re-send when due.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Delivered> {
         let mut out = Delivered::default();
-        let owed = self.console.pending_notices(now);
         let mut done = Vec::new();
-        for (notice, alert) in owed {
-            for receiver in domain::config::alerting::RECEIVERS {
-                if !notice.pending.contains(receiver) || !self.configured(receiver) {
-                    continue;
+        for batch in self.console.pending_batches(now) {
+            let Some(receiver) = domain::config::alerting::RECEIVERS.into_iter().find(|r| *r == batch.receiver) else { continue };
+            if !self.configured(receiver) {
+                continue;
+            }
+            let key = (batch.group.clone(), receiver);
+            let waiting = self.state.lock().ok().and_then(|s| s.retry.get(&key).copied());
+            if waiting.is_some_and(|(_, next)| now < next) {
+                continue;
+            }
+            match self.send(receiver, &batch, now).await {
+                Ok(()) => {
+                    out.sent += 1;
+                    self.note(receiver, key, true, now);
+                    done.extend(confirmations(&batch, now).into_iter().map(|(n, a)| (n, a, receiver)));
                 }
-                let key = (notice.seq, receiver);
-                let waiting = self.state.lock().ok().and_then(|s| s.retry.get(&key).copied());
-                if waiting.is_some_and(|(_, next)| now < next) {
-                    continue;
-                }
-                match self.send(receiver, &notice, &alert, now).await {
-                    Ok(()) => {
-                        out.sent += 1;
-                        self.note(receiver, key, true, now);
-                        done.push((notice.clone(), alert.clone(), receiver));
-                    }
-                    Err(e) => {
-                        out.failed += 1;
-                        tracing::warn!(receiver, seq = notice.seq, error = %format!("{e:#}"), "alert delivery failed; retried with backoff");
-                        self.note(receiver, key, false, now);
-                    }
+                Err(e) => {
+                    out.failed += 1;
+                    tracing::warn!(receiver, group = %batch.group, error = %format!("{e:#}"), "alert delivery failed; retried with backoff");
+                    self.note(receiver, key, false, now);
                 }
             }
         }
@@ -115,7 +113,7 @@ impl AlertDelivery {
         Ok(out)
     }
 
-    fn note(&self, receiver: &'static str, key: (u64, &'static str), ok: bool, now: DateTime<Utc>) {
+    fn note(&self, receiver: &'static str, key: (String, &'static str), ok: bool, now: DateTime<Utc>) {
         self.console.receiver_outcome(receiver, ok, now);
         let Ok(mut s) = self.state.lock() else { return };
         if ok {
@@ -125,23 +123,26 @@ impl AlertDelivery {
             let wait = (1i64 << attempts.min(6).saturating_sub(1)).min(MAX_BACKOFF_SECS);
             s.retry.insert(key, (attempts, now + Duration::seconds(wait)));
         }
-        // Entries for notices no longer owed are dropped once old.
+        // Entries for messages no longer owed are dropped once old.
         s.retry.retain(|_, (_, next)| now - *next < Duration::hours(2));
     }
 
-    async fn send(&self, receiver: &str, n: &Notice, a: &AlertRow, now: DateTime<Utc>) -> Result<()> {
+    async fn send(&self, receiver: &str, b: &Batch, now: DateTime<Utc>) -> Result<()> {
         match receiver {
             "webhook" => {
                 let url = self.settings.webhook_url.as_ref().context("no webhook")?;
                 // The URL holds the webhook's token: errors never carry it.
-                let res = self.http.post(url.expose_secret()).json(&self.webhook_body(n, a)).send().await.map_err(|e| anyhow::anyhow!("webhook unreachable: {}", e.without_url()))?;
+                let res = self.http.post(url.expose_secret()).json(&self.webhook_body(b)).send().await.map_err(|e| anyhow::anyhow!("webhook unreachable: {}", e.without_url()))?;
                 anyhow::ensure!(res.status().is_success(), "webhook answered {}", res.status());
                 Ok(())
             }
-            "alertmanager" => self.post_alertmanager(&[alertmanager_alert(a, &self.settings.console_url, now)]).await,
+            "alertmanager" => {
+                let alerts: Vec<Value> = b.alerts.iter().map(|a| alertmanager_alert(a, &self.settings.console_url, now)).collect();
+                self.post_alertmanager(&alerts).await
+            }
             "email" => {
                 let mailer = self.mailer.as_ref().context("no mailer")?;
-                let (subject, body) = self.email(n, a);
+                let (subject, body) = self.email(b);
                 mailer.send_text(&subject, &body).await
             }
             other => anyhow::bail!("unknown receiver {other}"),
@@ -152,48 +153,88 @@ impl AlertDelivery {
         format!("{}/alerts/{}", self.settings.console_url, a.fingerprint)
     }
 
-    /// Slack's incoming-webhook JSON (`text` and one attachment), and the alert itself under
-    /// `alert` for receivers that read it.
-    fn webhook_body(&self, n: &Notice, a: &AlertRow) -> Value {
-        let status = status_of(n);
-        let color = match (n.change, a.severity) {
-            (AlertChange::Resolved, _) => "#2e7d32",
-            (_, Severity::Critical) => "#c62828",
-            (_, Severity::Warning) => "#ef6c00",
-            _ => "#1565c0",
+    /// Slack's incoming-webhook JSON (`text` and one attachment per alert) and, for receivers
+    /// that read it, Alertmanager's webhook payload (version 4: `status`, `groupKey`,
+    /// `groupLabels`, `commonLabels`, `alerts`).
+    fn webhook_body(&self, b: &Batch) -> Value {
+        let (status, title) = headline(b);
+        let text = match b.alerts.as_slice() {
+            [a] => format!("{title}: {} <{}|open in Tradewatch>", a.summary, self.link(a)),
+            _ => format!("{title} <{}/alerts|open in Tradewatch>", self.settings.console_url),
         };
-        let fields: Vec<Value> = a.labels.iter().map(|(k, v)| json!({"title": k, "value": v, "short": true})).collect();
+        let attachments: Vec<Value> = b
+            .alerts
+            .iter()
+            .map(|a| {
+                let color = match (a.firing, a.severity) {
+                    (false, _) => "#2e7d32",
+                    (_, Severity::Critical) => "#c62828",
+                    (_, Severity::Warning) => "#ef6c00",
+                    _ => "#1565c0",
+                };
+                let fields: Vec<Value> = a.labels.iter().map(|(k, v)| json!({"title": k, "value": v, "short": true})).collect();
+                json!({"color": color, "title": a.rule, "title_link": self.link(a), "text": a.summary, "fields": fields, "ts": a.starts_at.timestamp()})
+            })
+            .collect();
+        let alerts: Vec<Value> = b
+            .alerts
+            .iter()
+            .map(|a| {
+                let notice = b.notices.iter().find(|n| n.fingerprint == a.fingerprint);
+                json!({
+                    "status": if a.firing { "firing" } else { "resolved" },
+                    "fingerprint": a.fingerprint,
+                    "seq": notice.map(|n| n.seq).unwrap_or(a.started_seq),
+                    "step": notice.map(|n| n.step).unwrap_or(a.step),
+                    "labels": a.labels,
+                    "annotations": annotations(a, &self.settings.console_url),
+                    "startsAt": a.starts_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                    "endsAt": a.ends_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                    "generatorURL": self.link(a),
+                })
+            })
+            .collect();
         json!({
-            "text": format!("[{}] {} {}: {} <{}|open in Tradewatch>", status.to_uppercase(), a.severity.as_str(), a.rule, a.summary, self.link(a)),
-            "attachments": [{"color": color, "title": a.rule, "title_link": self.link(a), "text": a.summary, "fields": fields, "ts": n.at.timestamp()}],
-            "alert": {
-                "status": status,
-                "fingerprint": a.fingerprint,
-                "seq": n.seq,
-                "step": n.step,
-                "labels": a.labels,
-                "annotations": annotations(a, &self.settings.console_url),
-                "startsAt": a.starts_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-                "endsAt": a.ends_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
-                "generatorURL": self.link(a),
-            }
+            "text": text,
+            "attachments": attachments,
+            "version": "4",
+            "groupKey": b.group,
+            "status": status,
+            "receiver": b.receiver,
+            "repeat": b.repeat,
+            "escalation": b.notices.iter().any(|n| n.change == AlertChange::Escalated),
+            "groupLabels": b.group_labels,
+            "commonLabels": common_labels(&b.alerts),
+            "externalURL": self.settings.console_url,
+            "alerts": alerts,
         })
     }
 
-    fn email(&self, n: &Notice, a: &AlertRow) -> (String, String) {
-        let status = status_of(n);
-        let subject = format!("[{}] {} {} - Tradewatch", status.to_uppercase(), a.severity.as_str(), a.rule);
-        let labels: Vec<String> = a.labels.iter().map(|(k, v)| format!("  {k} = {v}")).collect();
-        let step = if n.change == AlertChange::Escalated { format!("\nNobody acknowledged it: this is escalation step {}.\n", n.step) } else { String::new() };
-        let body = format!(
-            "{}\n{step}\nSince {} (event #{}).\nLabels:\n{}\n\nAcknowledge or silence it: {}\nRunbook: {}\n",
-            a.summary,
-            a.starts_at.format("%Y-%m-%d %H:%M:%S UTC"),
-            a.started_seq,
-            labels.join("\n"),
-            self.link(a),
-            runbook_url(&self.settings.console_url, &a.rule)
-        );
+    fn email(&self, b: &Batch) -> (String, String) {
+        let (_, title) = headline(b);
+        let subject = format!("{title} - Tradewatch");
+        let mut body = String::new();
+        if let Some(n) = b.notices.iter().find(|n| n.change == AlertChange::Escalated) {
+            body.push_str(&format!("Nobody acknowledged it: this is escalation step {}.\n\n", n.step));
+        }
+        if b.repeat {
+            body.push_str("A reminder: still firing, nobody has acknowledged it.\n\n");
+        }
+        for a in &b.alerts {
+            let labels: Vec<String> = a.labels.iter().map(|(k, v)| format!("  {k} = {v}")).collect();
+            body.push_str(&format!(
+                "[{}] {} {}\n{}\nSince {} (event #{}).\nLabels:\n{}\nAcknowledge or silence it: {}\nRunbook: {}\n\n",
+                if a.firing { "FIRING" } else { "RESOLVED" },
+                a.severity.as_str(),
+                a.rule,
+                a.summary,
+                a.starts_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                a.started_seq,
+                labels.join("\n"),
+                self.link(a),
+                runbook_url(&self.settings.console_url, &a.rule)
+            ));
+        }
         (subject, body)
     }
 
@@ -269,11 +310,39 @@ impl AlertDelivery {
     }
 }
 
-fn status_of(n: &Notice) -> &'static str {
-    match n.change {
-        AlertChange::Resolved => "resolved",
-        _ => "firing",
+/// A message's status (firing while any of its alerts fires) and its title:
+/// `[FIRING] critical rule` for one alert, `[FIRING:3] critical rule and 1 more rule` for more.
+fn headline(b: &Batch) -> (&'static str, String) {
+    let firing = b.alerts.iter().filter(|a| a.firing).count();
+    let status = if firing > 0 { "firing" } else { "resolved" };
+    let Some(top) = b.alerts.first() else { return (status, format!("[{}]", status.to_uppercase())) };
+    let count = if b.alerts.len() == 1 { String::new() } else { format!(":{}", if firing > 0 { firing } else { b.alerts.len() }) };
+    let rules: std::collections::BTreeSet<&str> = b.alerts.iter().map(|a| a.rule.as_str()).collect();
+    let more = match rules.len() {
+        0 | 1 => String::new(),
+        2 => " and 1 more rule".to_string(),
+        n => format!(" and {} more rules", n - 1),
+    };
+    (status, format!("[{}{count}] {} {}{more}", status.to_uppercase(), top.severity.as_str(), top.rule))
+}
+
+/// The labels every alert of a message shares.
+fn common_labels(alerts: &[AlertRow]) -> std::collections::BTreeMap<String, String> {
+    let Some((first, rest)) = alerts.split_first() else { return Default::default() };
+    first.labels.iter().filter(|(k, v)| rest.iter().all(|a| a.labels.get(*k) == Some(*v))).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The `notified` events a delivered message owes the log: one per notification it carried, or
+/// for a reminder one per alert (which also dates the group's last message).
+fn confirmations(b: &Batch, now: DateTime<Utc>) -> Vec<(Notice, AlertRow)> {
+    if b.repeat {
+        return b
+            .alerts
+            .iter()
+            .map(|a| (Notice { seq: a.started_seq, fingerprint: a.fingerprint.clone(), change: AlertChange::Firing, step: a.step, at: now, pending: Default::default() }, a.clone()))
+            .collect();
     }
+    b.notices.iter().filter_map(|n| b.alerts.iter().find(|a| a.fingerprint == n.fingerprint).map(|a| (n.clone(), a.clone()))).collect()
 }
 
 /// The runbook entry of a rule on the console.

@@ -45,11 +45,12 @@ impl Hook {
         (hook, url)
     }
 
-    /// Waits up to `within` for a body whose `alert.status` is `status` and rule is `rule`.
+    /// Waits up to `within` for a message with an alert of `rule` whose status is `status`.
     async fn wait(&self, rule: &str, status: &str, within: Duration) -> Option<(Instant, Value)> {
         let start = Instant::now();
         while start.elapsed() < within {
-            if let Some(hit) = self.got.lock().expect("lock").iter().find(|(_, b)| b["alert"]["labels"]["alertname"] == rule && b["alert"]["status"] == status).cloned() {
+            let of = |b: &Value| b["alerts"].as_array().is_some_and(|a| a.iter().any(|a| a["labels"]["alertname"] == rule && a["status"] == status));
+            if let Some(hit) = self.got.lock().expect("lock").iter().find(|(_, b)| of(b)).cloned() {
                 return Some(hit);
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -101,14 +102,15 @@ async fn a_runbook_alert_reaches_the_webhook_within_a_second_and_the_email_box_a
     let (at, got) = hook.wait("slippage_consecutive", "firing", Duration::from_secs(5)).await.expect("the webhook got the alert");
     let latency = at - sent;
     assert!(latency < Duration::from_secs(1), "delivered {latency:?} after the batch was sent");
-    // Slack-compatible, with the alert itself.
+    // Slack-compatible, and Alertmanager's webhook payload: one alert in its group.
     let text = got["text"].as_str().unwrap_or_default();
     assert!(text.starts_with("[FIRING] critical slippage_consecutive"), "{text}");
     assert!(text.contains("<https://console.fund.example/alerts/"), "a link back to the console: {text}");
     assert_eq!(got["attachments"][0]["color"], "#c62828");
-    assert_eq!(got["alert"]["labels"]["automation"], "momentum-1");
-    assert_eq!(got["alert"]["annotations"]["runbook_url"], "https://console.fund.example/alerts/runbook#slippage_consecutive");
-    let fp = got["alert"]["fingerprint"].as_str().expect("fingerprint").to_string();
+    assert_eq!((got["status"].as_str(), got["groupLabels"]["alertname"].as_str(), got["alerts"].as_array().map(Vec::len)), (Some("firing"), Some("slippage_consecutive"), Some(1)), "{got}");
+    assert_eq!(got["alerts"][0]["labels"]["automation"], "momentum-1");
+    assert_eq!(got["alerts"][0]["annotations"]["runbook_url"], "https://console.fund.example/alerts/runbook#slippage_consecutive");
+    let fp = got["alerts"][0]["fingerprint"].as_str().expect("fingerprint").to_string();
 
     // Critical alerts also go by email; the confirmations are in the chain.
     let mut mails = Vec::new();
@@ -235,6 +237,42 @@ async fn a_failing_webhook_is_retried_and_a_restart_mid_delivery_loses_nothing()
     assert_eq!(health.as_ref().map(|h| (h.failed, h.delivered, h.failing_for)), Some((1, 1, 0)), "{health:?}");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(hook.got.lock().expect("lock").len(), 1, "confirmed once, sent once");
+}
+
+#[tokio::test]
+async fn a_groups_second_alert_waits_for_the_group_interval_and_goes_out_with_the_first() {
+    let (hook, url) = Hook::start(0).await;
+    let app = spawn_with(|c| c.alerting.webhook_url = Some(url.clone().into())).await;
+    let (status, _) = app.post(&slippage_run("g")).await;
+    assert_eq!(status, 200);
+    hook.wait("slippage_consecutive", "firing", Duration::from_secs(5)).await.expect("the first alert of the group at once");
+    // A second automation's run: same rule, same group; held for the group interval (60 s).
+    let other: Vec<Value> = slippage_run("h")
+        .into_iter()
+        .map(|mut e| {
+            if e["kind"] == "signal" {
+                e["automation_id"] = json!("momentum-2");
+            }
+            e
+        })
+        .collect();
+    let (status, body) = app.post(&other).await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(hook.got.lock().expect("lock").len(), 1, "held for the group interval");
+    // A pass a minute on: one message with both firing alerts of the group.
+    let settings = server::config::Alerting { webhook_url: Some(url.into()), ..Default::default() };
+    let job = server::jobs::AlertDelivery::new(app.console.clone(), settings, None).expect("a delivery job");
+    let done = job.run_once(Utc::now() + chrono::Duration::seconds(61)).await.expect("a pass");
+    assert_eq!(done.sent, 1, "{done:?}");
+    let got = hook.got.lock().expect("lock").last().map(|g| g.1.clone()).expect("a second message");
+    assert!(got["text"].as_str().is_some_and(|t| t.starts_with("[FIRING:2] critical slippage_consecutive")), "{got}");
+    let automations: Vec<&str> = got["alerts"].as_array().expect("alerts").iter().filter_map(|a| a["labels"]["automation"].as_str()).collect();
+    assert_eq!(automations.len(), 2, "{got}");
+    assert_eq!(got["commonLabels"]["alertname"], "slippage_consecutive");
+    assert!(got["commonLabels"].get("automation").is_none(), "{got}");
+    // Confirmed in the chain: nothing more is owed.
+    assert_eq!(job.run_once(Utc::now() + chrono::Duration::seconds(62)).await.expect("a pass").sent, 0);
 }
 
 /// Debian's Alertmanager on a free loopback port, killed on drop.

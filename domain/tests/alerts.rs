@@ -400,3 +400,32 @@ fn a_group_still_firing_unacknowledged_is_repeated_after_the_repeat_interval_and
     d.now += Duration::seconds(5 * 3600);
     assert!(d.f.alerts.batches(d.now, Duration::hours(1)).is_empty());
 }
+
+#[test]
+fn an_automation_signalling_over_three_times_its_hourly_median_alerts() {
+    let mut d = Desk::new(Config::default());
+    let signal = |d: &mut Desk| {
+        d.n += 1;
+        let n = d.n;
+        d.send(&format!(r#""kind":"signal","signal_id":"r{n}","automation_id":"a","instrument":"AAPL","intent":"entry","signal_type":"momentum","side":"buy","strength":0.5,"features":{{}},"model_version":"m","prediction":0.0,"confidence":0.5"#));
+    };
+    // 30 hours of 3 signals each: the baseline is 3 per hour.
+    for _ in 0..30 {
+        for _ in 0..3 {
+            signal(&mut d);
+        }
+        d.now += Duration::hours(1);
+    }
+    for _ in 0..9 {
+        signal(&mut d);
+    }
+    assert!(d.tick().is_empty(), "9 is at 3 x the median, not above it");
+    signal(&mut d);
+    let fired = d.tick();
+    assert_eq!(rules(&fired), vec![("signal_rate".to_string(), AlertChange::Firing)]);
+    assert_eq!((fired[0].value, fired[0].threshold), (Some(10.0), Some(9.0)));
+    assert_eq!(fired[0].labels.get("automation").map(String::as_str), Some("a"));
+    // Quiet: resolved after resolve_after_secs.
+    d.now += Duration::seconds(301);
+    assert_eq!(rules(&d.tick()), vec![("signal_rate".to_string(), AlertChange::Resolved)]);
+}

@@ -14,13 +14,20 @@
 //!   under); equity down more than `pnl_drop_pct` from its peak within `pnl_window_secs` of
 //!   market time (critical); a breaker trip, which is the automatic pause (critical, until the
 //!   scope resumes; a missing heartbeat trips one); a compliance breach, or a limit used above
-//!   `limit_utilisation` (critical / warning, until the episode ends or a person closes it).
+//!   `limit_utilisation` (critical / warning, until the episode ends or a person closes it);
+//!   an automation's signals this hour above `signal_rate_multiple` (3) times the median of its
+//!   last closed hours (at least 10, 24 hours of baseline; warning); the console's ingest
+//!   rejecting more than 5% of batches over 5 minutes (a `system` event the console records).
+//! - **Hourly series** ([`rates`], hours of market time): per automation, signals per hour,
+//!   the reject rate and the fill rate of its orders; the book's PnL per hour. A fill-rate or
+//!   PnL anomaly is a low value (scored on the lower side).
 //!
 //! What is firing is read back from the log's `alert` events: the fold asks again for what it
 //! wants and the log lacks (after 30 s), so a lost append is repaired, never duplicated.
 pub mod alerts;
 pub mod forest;
 pub mod quality;
+pub mod rates;
 pub mod stats;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -47,12 +54,14 @@ const FOREST_WINDOW: usize = 512;
 const FOREST_SAMPLE: usize = 256;
 const FOREST_TREES: usize = 50;
 const FOREST_REGROW: usize = 128;
+/// Series windows kept, at most (per-automation series add one per automation).
+const SERIES_KEPT: usize = 4_000;
 /// Fewest fills behind a latency p95.
 const LATENCY_MIN_FILLS: usize = 5;
 
 /// The runbook: each rule, what fires it and what a person does (`/alerts/runbook`, linked from
 /// every alert's `runbook_url`).
-pub const RUNBOOK: [(&str, &str, &str); 15] = [
+pub const RUNBOOK: [(&str, &str, &str); 21] = [
     ("slippage_consecutive", "Slippage above `slippage_bps` (50 bps) against the arrival mid on `slippage_fills` (3) consecutive fills of one automation. Critical.", "Check the venue and the order sizes of the automation on /execution; pause it (/signals) if fills keep missing the mid; acknowledge with what you found."),
     ("latency_p95", "The p95 of order -> fill latency over the last `latency_window_secs` (60 s, console clock, 5 fills or more) above `latency_p95_ms` (500 ms). Warning; resolves when back under.", "Check the engine's and the broker's health; a sustained spike is a connectivity problem before it is a trading one."),
     ("pnl_drop", "Equity down more than `pnl_drop_pct` (5%) from its peak within `pnl_window_secs` (1 h of market time). Critical.", "Look at /risk and the positions; consider the global pause (/signals) while you find the cause."),
@@ -68,10 +77,38 @@ pub const RUNBOOK: [(&str, &str, &str); 15] = [
     ("order_notional_anomaly", "An order's notional at least `order_size_multiple` (3) times the usual one and flagged by the detectors (scored as log10 of the notional). Warning.", "A fat finger or a sizing bug: check the order on the lineage page and cancel what should not trade."),
     ("order_to_fill_anomaly", "An order -> fill latency flagged by the detectors (as above) and at least `latency_floor_ms` (250 ms). Warning.", "Check the engine's connection; see latency_p95 for the sustained case."),
     ("signal_to_order_anomaly", "A signal -> order latency flagged by the detectors (as above) and at least `latency_floor_ms` (250 ms). Warning.", "The strategy or the risk check took unusually long: check the engine's load and logs."),
+    ("signal_rate", "An automation's signals in the current hour of market time above `signal_rate_multiple` (3) times the median of its last closed hours (24 at least, up to 168), and at least 10. Warning; resolves after `resolve_after_secs` without another signal above the rate.", "A runaway strategy or a data loop: look at the automation's signals on /signals; pause it if they are not what the market did."),
+    ("ingest_error_rate", "The console rejected more than 5% of the ingest batches it got over the last 5 minutes (20 batches at least). Warning; resolves when the share is back under.", "A source sends what the API refuses: the 4xx bodies name the line, field and reason; see the `tradewatch_ingest_batches_total` outcomes on /metrics and the source's logs."),
+    ("signals_per_hour_anomaly", "An automation's signals in a closed hour flagged by the detectors against its own last `window` hours, and at least 10. Warning.", "Compare with what the market did that hour; see signal_rate for the live rule."),
+    ("reject_rate_anomaly", "The share of an automation's orders rejected in a closed hour (5 orders at least) flagged by the detectors, and above 5%. Warning.", "The broker or the risk check refuses orders: read the rejections on /execution and the engine's logs."),
+    ("fill_rate_anomaly", "The share of an automation's orders of a closed hour (5 at least) that were filled, unusually low against its last hours (scored on the lower side), and at most 80%. Warning.", "Orders are not reaching the market or limits are too far from it: check the open orders and the venue."),
+    ("pnl_per_hour_anomaly", "The book's PnL over a closed hour of market time unusually low against the last `window` hours (scored on the lower side), and a loss of at least 1% of equity. Warning.", "Look at the positions and the marks of that hour on /risk; pnl_drop is the rule for a 5% drop."),
 ];
 
 /// The series the statistical detectors score.
-pub const SERIES: [&str; 5] = ["slippage_bps", "order_to_fill_ms", "signal_to_order_ms", "mark_move_bps", "order_notional_usd"];
+pub const SERIES: [&str; 9] = ["slippage_bps", "order_to_fill_ms", "signal_to_order_ms", "mark_move_bps", "order_notional_usd", "signals_per_hour", "reject_rate", "fill_rate", "pnl_per_hour_usd"];
+
+/// Series scored per automation (a window each), not across all of them.
+const PER_AUTOMATION: [&str; 3] = ["signals_per_hour", "reject_rate", "fill_rate"];
+/// Series whose anomalies are low values.
+const LOWER_SIDE: [&str; 2] = ["fill_rate", "pnl_per_hour_usd"];
+/// Fewest signals in an hour that can be unusual.
+const SIGNALS_FLOOR: f64 = 10.0;
+
+/// A series' rule (`<rule>_anomaly`) and unit in words.
+fn series_meta(series: &str) -> (&str, &'static str) {
+    match series {
+        "slippage_bps" => ("slippage", "bps"),
+        "order_to_fill_ms" => ("order_to_fill", "ms"),
+        "signal_to_order_ms" => ("signal_to_order", "ms"),
+        "mark_move_bps" => ("mark_move", "bps"),
+        "order_notional_usd" => ("order_notional", "USD"),
+        "signals_per_hour" => ("signals_per_hour", "signals"),
+        "reject_rate" | "fill_rate" => (series, "%"),
+        "pnl_per_hour_usd" => ("pnl_per_hour", "USD"),
+        other => (other, ""),
+    }
+}
 
 /// One value the detectors flagged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +187,9 @@ pub struct Anomaly {
     wanted: BTreeMap<String, Wanted>,
     /// The order -> fill latency p95 (ms) at the last evaluation, when defined.
     latency_p95: Option<f64>,
+    /// Activity by automation and hour.
+    #[serde(default)]
+    rates: rates::Rates,
     /// Fingerprint -> the firing event the log holds.
     firing: BTreeMap<String, Alert>,
     requested: HashMap<String, DateTime<Utc>>,
@@ -215,10 +255,21 @@ impl Anomaly {
             _ if !self.params.enabled => {}
             Body::Signal(sig) => {
                 remember(&mut self.signals, &mut self.signal_queue, sig.signal_id.as_str(), (sig.automation_id.to_string(), s.event.ts));
+                let automation = sig.automation_id.as_str();
+                let (closed, n) = self.rates.on_signal(automation, s.event.ts);
+                if let Some(h) = closed {
+                    self.close_hour(s, automation, &h);
+                }
+                self.signal_rate(s, automation, n);
             }
             Body::Order(o) => {
                 let id = o.order_id.as_str();
-                if self.orders.contains_key(id) {
+                if let Some(known) = self.orders.get(id) {
+                    if o.status == crate::event::OrderStatus::Rejected
+                        && let Some(a) = known.automation.clone()
+                    {
+                        self.rates.on_rejection(&a, id);
+                    }
                     return;
                 }
                 let signal = o.signal_id.as_ref().and_then(|sid| self.signals.get(sid.as_str())).cloned();
@@ -241,11 +292,19 @@ impl Anomaly {
                     let instrument = info.instrument.clone();
                     self.observe(s, "order_notional_usd", notional, automation.as_deref(), Some(&instrument), Some(id), vec![s.seq]);
                 }
+                if let Some(a) = info.automation.clone()
+                    && let Some(h) = self.rates.on_order(&a, id, o.status == crate::event::OrderStatus::Rejected, s.event.ts)
+                {
+                    self.close_hour(s, &a, &h);
+                }
                 remember(&mut self.orders, &mut self.order_queue, id, info);
             }
             Body::Fill(f) => {
                 let Some(order) = self.orders.get(f.order_id.as_str()).cloned() else { return };
                 let automation = order.automation.as_deref();
+                if let Some(a) = automation {
+                    self.rates.on_fill(a, f.order_id.as_str());
+                }
                 if let Some(ms) = (s.event.ts - order.ts).num_microseconds().map(|u| u as f64 / 1000.0).filter(|m| *m >= 0.0) {
                     self.latencies.push_back((s.received_at, ms, s.seq));
                     self.observe(s, "order_to_fill_ms", ms, automation, Some(&order.instrument), Some(f.order_id.as_str()), vec![order.seq, s.seq]);
@@ -277,6 +336,9 @@ impl Anomaly {
                     }
                 }
                 let Some(eq) = book.equity().to_f64() else { return };
+                if let Some(pnl) = self.rates.on_equity(eq, s.event.ts) {
+                    self.observe(s, "pnl_per_hour_usd", pnl, None, None, None, vec![s.seq]);
+                }
                 if self.equity.back().is_none_or(|(_, last, _)| *last != eq) {
                     self.equity.push_back((s.event.ts, eq, s.seq));
                     let window = Duration::seconds(i64::from(self.params.pnl_window_secs));
@@ -292,6 +354,18 @@ impl Anomaly {
                 let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
                 if let Some(a) = draft("config_refused", Severity::Warning, &[("user", actor)], format!("refused config change: {}", detail.chars().take(300).collect::<String>()), None, None, None, vec![s.seq]) {
                     self.want(a, Some(until));
+                }
+            }
+            // The console's ingest: the share of batches it rejected over 5 minutes.
+            Body::System(st) if st.component.as_str() == "console.ingest" => {
+                let fp = fingerprint_of("ingest_error_rate", &[]);
+                if st.status.as_str() == "error_rate" {
+                    let detail = st.detail.clone().unwrap_or_default();
+                    if let Some(a) = draft("ingest_error_rate", Severity::Warning, &[], format!("ingest: {}", detail.chars().take(300).collect::<String>()), None, Some(5.0), None, vec![s.seq]) {
+                        self.want(a, None);
+                    }
+                } else {
+                    self.wanted.remove(&fp);
                 }
             }
             Body::Heartbeat(h) => {
@@ -357,13 +431,26 @@ impl Anomaly {
         let cap = self.params.window as usize;
         // Order sizes span orders of magnitude: they are scored as log10 of the notional.
         let log = series == "order_notional_usd";
-        let scored = if log { value.max(1e-9).log10() } else { value };
-        let window = self.series.entry(series.to_string()).or_insert_with(|| Window::new(cap));
+        // Low values are the anomaly of some series: scored negated, so the detectors' upper
+        // side is their lower one.
+        let sign = if LOWER_SIDE.contains(&series) { -1.0 } else { 1.0 };
+        let scored = if log { value.max(1e-9).log10() } else { sign * value };
+        let key = match automation.filter(|_| PER_AUTOMATION.contains(&series)) {
+            Some(a) => format!("{series}:{a}"),
+            None => series.to_string(),
+        };
+        if !self.series.contains_key(&key) && self.series.len() >= SERIES_KEPT {
+            return;
+        }
+        let window = self.series.entry(key).or_insert_with(|| Window::new(cap));
         let mut v = window.score(scored, &params);
         window.push(scored);
         if log {
             v.median = v.median.map(|m| 10f64.powf(m));
             v.upper_fence = v.upper_fence.map(|m| 10f64.powf(m));
+        } else {
+            v.median = v.median.map(|m| sign * m);
+            v.upper_fence = v.upper_fence.map(|m| sign * m);
         }
         // A real move is an outlier too: a price gap must also be large in itself, an order
         // large against the usual one.
@@ -372,6 +459,10 @@ impl Anomaly {
             "order_to_fill_ms" | "signal_to_order_ms" => value >= self.params.latency_floor_ms,
             "mark_move_bps" => value >= self.params.price_gap_bps,
             "order_notional_usd" => v.median.is_some_and(|m| value >= self.params.order_size_multiple * m),
+            "signals_per_hour" => value >= SIGNALS_FLOOR,
+            "reject_rate" => value > 0.05,
+            "fill_rate" => value <= 0.8,
+            "pnl_per_hour_usd" => self.equity.back().is_some_and(|(_, eq, _)| value <= -0.01 * eq.abs()),
             _ => true,
         };
         if v.votes() < self.params.votes || !gate {
@@ -398,15 +489,17 @@ impl Anomaly {
         }
         self.anomalies.push_back(record);
         self.anomaly_count += 1;
-        let unit = series.rsplit('_').next().unwrap_or("");
-        let name = series.trim_end_matches(&format!("_{unit}")).to_string();
+        let (name, unit) = series_meta(series);
+        let name = name.to_string();
+        let shown = |x: f64| if unit == "%" { x * 100.0 } else { x };
         let summary = format!(
-            "{} {value:.1} {unit}{}{}{} (median {:.1}; flagged by {})",
+            "{} {:.1} {unit}{}{}{} (median {:.1}; flagged by {})",
             name.replace('_', " "),
+            shown(value),
             instrument.filter(|_| order_id.is_none()).map(|i| format!(" on {i}")).unwrap_or_default(),
             order_id.map(|o| format!(" on order {o}")).unwrap_or_default(),
             automation.map(|a| format!(" of {a}")).unwrap_or_default(),
-            v.median.unwrap_or(0.0),
+            shown(v.median.unwrap_or(0.0)),
             v.detectors().join(", ")
         );
         let rule = format!("{name}_anomaly");
@@ -419,6 +512,32 @@ impl Anomaly {
         let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
         if let Some(alert) = draft(&rule, Severity::Warning, &extra, summary, Some(value), v.upper_fence, v.robust_z, evidence) {
             self.want(alert, Some(until));
+        }
+    }
+
+    /// A closed hour of an automation: its signals, reject rate and fill rate scored.
+    fn close_hour(&mut self, s: &Stored<'_>, automation: &str, h: &rates::Hour) {
+        self.observe(s, "signals_per_hour", f64::from(h.signals), Some(automation), None, None, vec![s.seq]);
+        if let Some(r) = h.reject_rate() {
+            self.observe(s, "reject_rate", r, Some(automation), None, None, vec![s.seq]);
+        }
+        if let Some(r) = h.fill_rate() {
+            self.observe(s, "fill_rate", r, Some(automation), None, None, vec![s.seq]);
+        }
+    }
+
+    /// The runbook's signal rate: this hour's signals against the median of the last hours.
+    fn signal_rate(&mut self, s: &Stored<'_>, automation: &str, n: u32) {
+        let Some(base) = self.rates.signal_baseline(automation) else { return };
+        let limit = self.params.signal_rate_multiple * base.max(1.0);
+        let n = f64::from(n);
+        if n < SIGNALS_FLOOR || n <= limit {
+            return;
+        }
+        let summary = format!("{automation}: {n:.0} signals this hour of market time, above {} x its median of {base:.1} per hour", self.params.signal_rate_multiple);
+        let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+        if let Some(a) = draft("signal_rate", Severity::Warning, &[("automation", automation.to_string())], summary, Some(n), Some(limit), None, vec![s.seq]) {
+            self.want(a, Some(until));
         }
     }
 

@@ -36,6 +36,7 @@ impl Console {
 
     /// Runs the rules once: times out pending signals, unlocks automations, trips breakers.
     pub async fn evaluate(&self, now: DateTime<Utc>) {
+        self.check_ingest_errors(now).await;
         let due = write(&self.folds).due(now);
         if due.is_empty() {
             return;

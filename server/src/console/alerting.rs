@@ -17,6 +17,48 @@ use super::*;
 /// alerts that are still firing through the Alertmanager re-sends and the console itself).
 pub const DELIVERY_MAX_AGE: Duration = Duration::hours(1);
 
+/// The ingest error-rate rule: over this window ...
+const INGEST_WINDOW_SECS: i64 = 300;
+/// ... more than this share of batches rejected ...
+const INGEST_ERROR_SHARE: f64 = 0.05;
+/// ... out of at least this many batches.
+const INGEST_MIN_BATCHES: u32 = 20;
+/// A state change asked for and not yet seen in the alerts is asked again after this long.
+const INGEST_ASK_AGAIN_SECS: i64 = 30;
+
+/// Ingest batches by second over the last 5 minutes, accepted and rejected: the window of the
+/// runbook's error-rate rule (a rejected batch stores nothing, so the console keeps the count).
+#[derive(Default)]
+pub(super) struct IngestWindow {
+    buckets: std::collections::VecDeque<(i64, u32, u32)>,
+    asked: Option<DateTime<Utc>>,
+}
+
+impl IngestWindow {
+    pub(super) fn add(&mut self, ok: bool, now: DateTime<Utc>) {
+        let sec = now.timestamp();
+        match self.buckets.back_mut() {
+            Some(b) if b.0 == sec => {
+                if ok { b.1 = b.1.saturating_add(1) } else { b.2 = b.2.saturating_add(1) }
+            }
+            _ => self.buckets.push_back((sec, u32::from(ok), u32::from(!ok))),
+        }
+        self.prune(now);
+    }
+
+    fn prune(&mut self, now: DateTime<Utc>) {
+        while self.buckets.front().is_some_and(|b| now.timestamp() - b.0 >= INGEST_WINDOW_SECS) {
+            self.buckets.pop_front();
+        }
+    }
+
+    /// (batches, rejected) over the window ending at `now`.
+    fn totals(&mut self, now: DateTime<Utc>) -> (u32, u32) {
+        self.prune(now);
+        self.buckets.iter().fold((0u32, 0u32), |(n, bad), b| (n.saturating_add(b.1).saturating_add(b.2), bad.saturating_add(b.2)))
+    }
+}
+
 /// Whether `viewer` may act on an alert: risk on every alert, a trader on those of an
 /// automation he operates.
 fn may_act(viewer: &SessionUser, config: &Config, alert: &AlertRow) -> bool {
@@ -28,6 +70,33 @@ fn may_act(viewer: &SessionUser, config: &Config, alert: &AlertRow) -> bool {
 }
 
 impl Console {
+    /// The ingest error-rate rule at `now`: a `system` event `console.ingest` / `error_rate`
+    /// when more than 5% of at least 20 batches were rejected over the last 5 minutes and its
+    /// alert is not firing, `ok` when it is firing and the share is back under.
+    pub(super) async fn check_ingest_errors(&self, now: DateTime<Utc>) {
+        let firing = read(&self.folds).alerts.all(now).any(|a| a.firing && a.rule == "ingest_error_rate");
+        let body = {
+            let Ok(mut w) = self.counters.window.lock() else { return };
+            let (n, bad) = w.totals(now);
+            let high = n >= INGEST_MIN_BATCHES && f64::from(bad) > INGEST_ERROR_SHARE * f64::from(n);
+            if high == firing || w.asked.is_some_and(|t| now - t < Duration::seconds(INGEST_ASK_AGAIN_SECS)) {
+                return;
+            }
+            w.asked = Some(now);
+            let share = if n > 0 { 100.0 * f64::from(bad) / f64::from(n) } else { 0.0 };
+            let detail = format!("{bad} of {n} batches rejected ({share:.1}%) over the last {} min", INGEST_WINDOW_SECS / 60);
+            system_event("console.ingest", if high { "error_rate" } else { "ok" }, detail)
+        };
+        match body {
+            Ok(body) => {
+                if let Err(e) = self.record(vec![body], now).await {
+                    tracing::error!(error = %e, "recording the ingest error rate");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "an ingest error-rate event that cannot be written"),
+        }
+    }
+
     /// A page of alerts at `now`.
     pub fn alerts_page(&self, q: &AlertQuery, now: DateTime<Utc>) -> AlertPage {
         read(&self.folds).alerts.query(q, now, None)

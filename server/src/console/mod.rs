@@ -49,6 +49,7 @@ struct Counters {
     duplicate_events: AtomicU64,
     accepted_batches: AtomicU64,
     rejected_batches: AtomicU64,
+    window: std::sync::Mutex<alerting::IngestWindow>,
 }
 
 /// Read access that never answers a poisoned lock with made-up defaults: folds cannot poison
@@ -268,6 +269,9 @@ impl Console {
         self.counters.accepted_events.fetch_add(accepted, Ordering::Relaxed);
         self.counters.duplicate_events.fetch_add(out.duplicates, Ordering::Relaxed);
         self.counters.accepted_batches.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut w) = self.counters.window.lock() {
+            w.add(true, Utc::now());
+        }
         if accepted > 0 {
             self.head_tx.send_replace(out.head_seq);
         }

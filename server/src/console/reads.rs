@@ -158,6 +158,9 @@ impl Console {
 
     pub fn record_rejected_batch(&self) {
         self.counters.rejected_batches.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut w) = self.counters.window.lock() {
+            w.add(false, Utc::now());
+        }
     }
 
     pub fn ingest_view(&self) -> IngestView {

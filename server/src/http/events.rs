@@ -84,6 +84,9 @@ pub fn parse_batch(body: &[u8], now: DateTime<Utc>) -> ApiResult<Vec<Incoming>> 
         let console_only = match &event.body {
             domain::event::Body::OperatorResponse(_) => Some(("kind", "operator responses are written by the console when a signed-in person decides; an API token cannot act as a person")),
             _ if event.kind().console_only() => Some(("kind", "this kind is written by the console only (config changes, pauses, unlocks)")),
+            // The console's own status events (refused config changes, sign-ins, the ingest
+            // error rate) drive alerts: an engine must not be able to raise or clear them.
+            domain::event::Body::System(st) if st.component.as_str().starts_with("console.") => Some(("component", "components named console.* are the console's own status; an engine names its own")),
             _ => None,
         };
         if let Some((field, reason)) = console_only {

@@ -275,6 +275,34 @@ async fn a_groups_second_alert_waits_for_the_group_interval_and_goes_out_with_th
     assert_eq!(job.run_once(Utc::now() + chrono::Duration::seconds(62)).await.expect("a pass").sent, 0);
 }
 
+#[tokio::test]
+async fn more_than_five_percent_of_ingest_batches_rejected_alerts_and_an_engine_cannot_forge_the_consoles_status() {
+    let app = spawn().await;
+    // An engine may not write the console's own status events (they raise and clear alerts).
+    let forged = json!({"event_id": "forged-1", "kind": "system", "ts": ts(0), "component": "console.ingest", "status": "ok", "detail": "all fine"});
+    let (status, body) = app.post(&[forged]).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("component")), "{body}");
+    // 18 batches accepted, 3 rejected (the forged one among them): 14% of 21 over 5 minutes.
+    for i in 0..18 {
+        let (status, body) = app.post(&[snapshot(&format!("m{i}"), "BTCUSDT", "67500", i)]).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for _ in 0..2 {
+        let (status, _) = app.post_raw(Some(&app.ingest_token), "{not json").await;
+        assert!((400..500).contains(&status), "{status}");
+    }
+    let rules = server::jobs::Rules { console: app.console.clone() };
+    rules.run_once(Utc::now()).await;
+    let (_, page) = app.get_with(&app.read_token, "/api/v1/alerts?rule=ingest_error_rate").await;
+    let alert = &page["alerts"][0];
+    assert_eq!((alert["state"].as_str(), alert["severity"].as_str()), (Some("firing"), Some("warning")), "{page}");
+    assert!(alert["summary"].as_str().is_some_and(|s| s.contains("3 of 21 batches rejected")), "{alert}");
+    // Five quiet minutes later the window is empty: resolved.
+    rules.run_once(Utc::now() + chrono::Duration::seconds(301)).await;
+    let (_, page) = app.get_with(&app.read_token, "/api/v1/alerts?rule=ingest_error_rate").await;
+    assert_eq!(page["alerts"][0]["state"], "resolved", "{page}");
+}
+
 /// Debian's Alertmanager on a free loopback port, killed on drop.
 struct Alertmanager {
     url: String,

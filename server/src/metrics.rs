@@ -201,6 +201,12 @@ fn state(console: &Console) -> String {
     for (component, age) in console.heartbeat_ages(now) {
         f.sample("heartbeat_age_seconds", &[("component", &component)], age);
     }
+    f.head("clock_drift_seconds", "gauge", "Each source's clock against the console's, from its least-delayed recent heartbeat (positive: the source is behind); a source replaying market history has none");
+    for c in console.health(now).clocks {
+        if let Some(ms) = c.drift_ms {
+            f.sample("clock_drift_seconds", &[("source", &c.source)], ms as f64 / 1000.0);
+        }
+    }
     let receivers = console.receivers();
     f.head("alert_deliveries_total", "counter", "Alert notifications sent to each receiver since the start, by outcome");
     for h in &receivers {

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Features of a fill, in this order.
-pub const FEATURES: [&str; 4] = ["slippage_bps", "latency_log10_ms", "notional_log10_usd", "half_spread_bps"];
+pub const FEATURES: [&str; 4] = ["slippage_bps", "latency_log10_ms", "size_vs_volume_log10", "half_spread_bps"];
 pub const D: usize = FEATURES.len();
 
 /// A deterministic random stream (splitmix64).

@@ -54,6 +54,34 @@ const FOREST_WINDOW: usize = 512;
 const FOREST_SAMPLE: usize = 256;
 const FOREST_TREES: usize = 50;
 const FOREST_REGROW: usize = 128;
+/// Marks behind an instrument's recent volume.
+const VOLUME_MARKS: usize = 20;
+/// Instruments whose volume is followed, at most.
+const INSTRUMENTS_KEPT: usize = 10_000;
+
+/// The volumes of an instrument's last [`VOLUME_MARKS`] marks that carried one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct RecentVolume {
+    last: VecDeque<f64>,
+    sum: f64,
+}
+
+impl RecentVolume {
+    fn push(&mut self, v: f64) {
+        if self.last.len() >= VOLUME_MARKS
+            && let Some(old) = self.last.pop_front()
+        {
+            self.sum -= old;
+        }
+        self.last.push_back(v);
+        self.sum += v;
+    }
+    /// The mean volume (`None` before any).
+    fn mean(&self) -> Option<f64> {
+        (!self.last.is_empty()).then(|| self.sum / self.last.len() as f64).filter(|m| *m > 0.0 && m.is_finite())
+    }
+}
+
 /// Series windows kept, at most (per-automation series add one per automation).
 const SERIES_KEPT: usize = 4_000;
 /// Fewest fills behind a latency p95.
@@ -69,7 +97,7 @@ pub const RUNBOOK: [(&str, &str, &str); 21] = [
     ("compliance_breach", "A compliance issue at the breach level (a limit at 100%, a prohibited instrument). Critical; resolves when the episode ends or the issue is resolved.", "Open the issue on /compliance (linked in the labels) and follow its workflow."),
     ("limit_utilisation", "A compliance limit used above `limit_utilisation` (90%). Warning.", "Reduce the position before it breaches; the issue on /compliance shows the limit and its use."),
     ("slippage_vs_model", "An automation's notional-weighted slippage over its last `model_fills` (20) fills more than `model_excess` (50%) above the model's expectation (half the spread at the order plus the impact model, k x sqrt(notional / 1M USD) bps), and at least 10 bps. Warning.", "The market is thinner than the model thinks, or the orders are too large for it: compare /execution's decomposition and size down."),
-    ("fill_isolation_anomaly", "An Isolation Forest (50 trees, seeded, regrown every 128 fills on the last 512) over each fill's slippage, latency, notional and spread isolates it: a score of `forest_score` (0.7) or more, and above every fill it grew on. The alert names the features that isolated it. Warning.", "Look at the named features of the fill on its lineage page: an unusual combination (a large order in a wide spread, a slow fill at a good price) is what a single series misses."),
+    ("fill_isolation_anomaly", "An Isolation Forest (50 trees, seeded, regrown every 128 fills on the last 512) over each fill's slippage, latency, size against the instrument's recent volume and spread isolates it: a score of `forest_score` (0.7) or more, and above every fill it grew on. The alert names the features that isolated it. Warning.", "Look at the named features of the fill on its lineage page: an unusual combination (a large order in a wide spread, a slow fill at a good price) is what a single series misses."),
     ("config_refused", "Someone signed in tried to change the config and was refused: a role that may not change it, an admin-only setting, or fewer human approvals without an admin. Warning; resolves after 5 min.", "Ask the person named in the alert what they meant to do; repeated attempts are a security matter (see /admin login attempts)."),
     ("clock_drift", "A source's clock more than `clock_drift_ms` (100 ms) off the console's, estimated from its least-delayed recent heartbeat. Warning.", "Check NTP (chronyc tracking) on the source's host: its timestamps drive latency and market-hours checks."),
     ("slippage_anomaly", "A fill's slippage (bps) flagged by at least `votes` (2) of the three detectors: z-score > 3, above Q3 + 1.5 IQR, robust z > 3.5 over the last `window` (200) fills, and at least `slippage_floor_bps` (10 bps). Warning; resolves after `resolve_after_secs` (5 min) without another.", "Compare the fill with the quote at the order (/trades lineage); one outlier is information, a run of them is the slippage rule."),
@@ -190,6 +218,9 @@ pub struct Anomaly {
     /// Activity by automation and hour.
     #[serde(default)]
     rates: rates::Rates,
+    /// Instrument -> the volumes of its last marks (the forest's size against volume).
+    #[serde(default)]
+    volumes: HashMap<String, RecentVolume>,
     /// Fingerprint -> the firing event the log holds.
     firing: BTreeMap<String, Alert>,
     requested: HashMap<String, DateTime<Utc>>,
@@ -318,14 +349,22 @@ impl Anomaly {
                     self.against_model(s, automation.unwrap_or("unknown"), bps, expected, weight);
                 }
                 let latency = (s.event.ts - order.ts).num_milliseconds().max(1) as f64;
-                let notional = f.quantity.checked_mul(f.price).and_then(|n| n.to_f64()).unwrap_or(0.0).max(1.0);
+                // Size against the instrument's recent volume; marks without volume (FX quotes)
+                // leave the fill to the other detectors.
+                let Some(volume) = self.volumes.get(order.instrument.as_str()).and_then(RecentVolume::mean) else { return };
+                let size = f.quantity.to_f64().unwrap_or(0.0).max(1e-9) / volume;
                 let half = self.half_spread_bps.get(order.instrument.as_str()).copied().unwrap_or(0.0);
-                let x = [bps, latency.log10(), notional.log10(), half];
+                let x = [bps, latency.log10(), size.log10(), half];
                 let (automation, instrument, order_id) = (order.automation.clone(), order.instrument.clone(), f.order_id.to_string());
                 self.isolation(s, x, automation.as_deref(), &instrument, &order_id, vec![order.seq, s.seq]);
             }
             Body::MarketSnapshot(m) => {
                 let key = m.instrument.to_string();
+                if let Some(v) = m.volume.to_f64().filter(|v| *v > 0.0)
+                    && (self.volumes.contains_key(&key) || self.volumes.len() < INSTRUMENTS_KEPT)
+                {
+                    self.volumes.entry(key.clone()).or_default().push(v);
+                }
                 if let Some(half) = m.ask.checked_sub(m.bid).and_then(|d| d.checked_div(m.mid.checked_mul(Decimal::TWO)?)).and_then(|r| r.to_f64()) {
                     self.half_spread_bps.insert(key.clone(), half * 10_000.0);
                 }

@@ -240,7 +240,7 @@ async fn a_failing_webhook_is_retried_and_a_restart_mid_delivery_loses_nothing()
 }
 
 #[tokio::test]
-async fn a_groups_second_alert_waits_for_the_group_interval_and_goes_out_with_the_first() {
+async fn a_groups_second_alert_waits_for_the_group_interval_and_goes_out_with_the_first_and_unacknowledged_groups_are_repeated() {
     let (hook, url) = Hook::start(0).await;
     let app = spawn_with(|c| c.alerting.webhook_url = Some(url.clone().into())).await;
     let (status, _) = app.post(&slippage_run("g")).await;
@@ -273,6 +273,12 @@ async fn a_groups_second_alert_waits_for_the_group_interval_and_goes_out_with_th
     assert!(got["commonLabels"].get("automation").is_none(), "{got}");
     // Confirmed in the chain: nothing more is owed.
     assert_eq!(job.run_once(Utc::now() + chrono::Duration::seconds(62)).await.expect("a pass").sent, 0);
+    // Four hours on, nobody has acknowledged them: one reminder of the group.
+    let done = job.run_once(Utc::now() + chrono::Duration::seconds(4 * 3600 + 62)).await.expect("a pass");
+    assert_eq!(done.sent, 1, "{done:?}");
+    let got = hook.got.lock().expect("lock").last().map(|g| g.1.clone()).expect("a reminder");
+    assert_eq!((got["repeat"].as_bool(), got["alerts"].as_array().map(Vec::len)), (Some(true), Some(2)), "{got}");
+    assert_eq!(job.run_once(Utc::now() + chrono::Duration::seconds(4 * 3600 + 70)).await.expect("a pass").sent, 0, "once per repeat interval");
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ pub struct Metrics {
     pub request_seconds: HistogramVec,
     /// Ingest batches: append and fold time, by outcome.
     pub batch_seconds: HistogramVec,
+    pub append_seconds: prometheus::Histogram,
     /// Each route's requests of the last [`WINDOW`]: (when, latency µs, a 5xx answer), at most
     /// [`WINDOW_KEPT`] per route (`/health`'s API degradation).
     recent: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<RecentRequest>>>,
@@ -50,8 +51,12 @@ fn build() -> prometheus::Result<Metrics> {
     )?;
     registry.register(Box::new(requests.clone()))?;
     registry.register(Box::new(request_seconds.clone()))?;
+    let append_seconds = prometheus::Histogram::with_opts(
+        HistogramOpts::new("ingest_append_duration_seconds", "Time of the durable append of one accepted batch (the store's transaction, synchronous commit)").buckets(vec![0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0]),
+    )?;
     registry.register(Box::new(batch_seconds.clone()))?;
-    Ok(Metrics { registry, requests, request_seconds, batch_seconds, recent: Default::default() })
+    registry.register(Box::new(append_seconds.clone()))?;
+    Ok(Metrics { registry, requests, request_seconds, batch_seconds, append_seconds, recent: Default::default() })
 }
 
 impl Metrics {

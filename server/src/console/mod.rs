@@ -73,6 +73,9 @@ pub struct IngestOutcome {
     pub head_hash: String,
     /// Events stored but flagged (e.g. a fill for an unknown order), by 1-based line.
     pub flagged: Vec<Flagged>,
+    /// Seconds the durable append took (the store's transaction; `/metrics` only).
+    #[serde(skip)]
+    pub append_secs: f64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -256,7 +259,9 @@ impl Console {
             }
         }
         self.catch_up(&mut head).await?;
+        let appending = std::time::Instant::now();
         let out = self.store.append(*head, batch, now).await?;
+        let append_secs = appending.elapsed().as_secs_f64();
         *head = (out.head_seq, out.head_hash);
         let failures = self.apply_stored(&out.stored, now);
         drop(head);
@@ -283,6 +288,7 @@ impl Console {
             head_seq: out.head_seq,
             head_hash: chain::to_hex(&out.head_hash),
             flagged,
+            append_secs,
         })
     }
 

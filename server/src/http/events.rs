@@ -128,6 +128,9 @@ async fn post_events(State(state): State<AppState>, token: Result<ApiToken, ApiE
         Err(_) => "rejected",
     };
     state.metrics.batch_seconds.with_label_values(&[outcome]).observe(started.elapsed().as_secs_f64());
+    if let Ok(Json(o)) = &result {
+        state.metrics.append_seconds.observe(o.append_secs);
+    }
     match result {
         Ok(ok) => ok.into_response(),
         Err(e) => {

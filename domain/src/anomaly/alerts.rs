@@ -266,6 +266,11 @@ impl Alerts {
         self.alerts.values().map(move |a| self.at(a, now, false))
     }
 
+    /// Whether an alert of `rule` is firing (without copying the rows).
+    pub fn is_firing(&self, rule: &str) -> bool {
+        self.alerts.values().any(|a| a.firing && a.rule == rule)
+    }
+
     /// Silences active at `now`, newest first.
     pub fn active_silences(&self, now: DateTime<Utc>) -> Vec<Silence> {
         self.silences.values().rev().filter(|s| s.active_at(now)).cloned().collect()

@@ -74,7 +74,7 @@ impl Console {
     /// when more than 5% of at least 20 batches were rejected over the last 5 minutes and its
     /// alert is not firing, `ok` when it is firing and the share is back under.
     pub(super) async fn check_ingest_errors(&self, now: DateTime<Utc>) {
-        let firing = read(&self.folds).alerts.all(now).any(|a| a.firing && a.rule == "ingest_error_rate");
+        let firing = read(&self.folds).alerts.is_firing("ingest_error_rate");
         let body = {
             let Ok(mut w) = self.counters.window.lock() else { return };
             let (n, bad) = w.totals(now);

@@ -17,26 +17,51 @@ fn no_spread(spread: f64, level: f64) -> bool {
     spread <= TINY * level.abs().max(1.0)
 }
 
-/// The last `cap` values of a series.
+/// The last `cap` values of a series, in arrival order and sorted (kept as values come and go,
+/// so scoring a value sorts nothing: the folds score every mark, order and fill).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     cap: usize,
     values: VecDeque<f64>,
+    #[serde(default)]
+    sorted: Vec<f64>,
 }
 
 impl Window {
     pub fn new(cap: usize) -> Self {
-        Window { cap: cap.max(1), values: VecDeque::new() }
+        Window { cap: cap.max(1), values: VecDeque::new(), sorted: Vec::new() }
     }
 
     pub fn push(&mut self, x: f64) {
         if !x.is_finite() {
             return;
         }
+        if self.sorted.len() != self.values.len() {
+            self.resort();
+        }
         while self.values.len() >= self.cap {
-            self.values.pop_front();
+            if let Some(old) = self.values.pop_front() {
+                self.remove_sorted(old);
+            }
         }
         self.values.push_back(x);
+        let at = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
+        self.sorted.insert(at, x);
+    }
+
+    fn remove_sorted(&mut self, x: f64) {
+        let at = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
+        if self.sorted.get(at).is_some_and(|v| v.total_cmp(&x).is_eq()) {
+            self.sorted.remove(at);
+        } else {
+            self.resort();
+        }
+    }
+
+    /// Rebuilds the sorted copy (a window restored from a snapshot without it).
+    fn resort(&mut self) {
+        self.sorted = self.values.iter().copied().collect();
+        self.sorted.sort_by(f64::total_cmp);
     }
 
     pub fn len(&self) -> usize {
@@ -53,6 +78,7 @@ impl Window {
         while self.values.len() > self.cap {
             self.values.pop_front();
         }
+        self.resort();
     }
 
     /// Scores `x` against the window as it is (before `x` is pushed).
@@ -60,11 +86,20 @@ impl Window {
         if self.values.len() < p.min_samples.max(2) || !x.is_finite() {
             return Verdict::default();
         }
-        let mut sorted: Vec<f64> = self.values.iter().copied().collect();
-        sorted.sort_by(f64::total_cmp);
-        let z = zscore(&sorted, x);
-        let fence = upper_fence(&sorted, p.iqr_k);
-        let robust = robust_z(&sorted, x);
+        let copy: Vec<f64>;
+        let sorted: &[f64] = if self.sorted.len() == self.values.len() {
+            &self.sorted
+        } else {
+            copy = {
+                let mut v: Vec<f64> = self.values.iter().copied().collect();
+                v.sort_by(f64::total_cmp);
+                v
+            };
+            &copy
+        };
+        let z = zscore(sorted, x);
+        let fence = upper_fence(sorted, p.iqr_k);
+        let robust = robust_z_fast(sorted, x);
         let flags = [z.is_some_and(|z| z > p.zscore), fence.is_some_and(|f| x > f), robust.is_some_and(|r| r > p.robust_z)];
         Verdict { z, upper_fence: fence, robust_z: robust, median: percentile_sorted(&sorted, 0.5), flags }
     }
@@ -133,6 +168,49 @@ pub fn robust_z(sorted: &[f64], x: f64) -> Option<f64> {
     let mut dev: Vec<f64> = sorted.iter().map(|v| (v - median).abs()).collect();
     dev.sort_by(f64::total_cmp);
     let mad = percentile_sorted(&dev, 0.5)?;
+    (!no_spread(mad, median)).then(|| 0.6745 * (x - median) / mad)
+}
+
+/// [`robust_z`] without sorting the deviations: they grow outwards from the median on both
+/// sides, so their median is found by merging the two runs (O(n), no allocation).
+pub fn robust_z_fast(sorted: &[f64], x: f64) -> Option<f64> {
+    let n = sorted.len();
+    if n < 2 {
+        return None;
+    }
+    let median = percentile_sorted(sorted, 0.5)?;
+    let rank = 0.5 * (n - 1) as f64;
+    let lo = rank.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    let split = sorted.partition_point(|v| *v < median);
+    let (mut l, mut r) = (split, split);
+    let (mut at_lo, mut at_hi) = (0.0, 0.0);
+    for k in 0..=hi {
+        let left = (l > 0).then(|| (sorted[l - 1] - median).abs());
+        let right = sorted.get(r).map(|v| (v - median).abs());
+        let d = match (left, right) {
+            (Some(a), Some(b)) if a <= b => {
+                l -= 1;
+                a
+            }
+            (_, Some(b)) => {
+                r += 1;
+                b
+            }
+            (Some(a), None) => {
+                l -= 1;
+                a
+            }
+            (None, None) => return None,
+        };
+        if k == lo {
+            at_lo = d;
+        }
+        if k == hi {
+            at_hi = d;
+        }
+    }
+    let mad = at_lo + (at_hi - at_lo) * (rank - lo as f64);
     (!no_spread(mad, median)).then(|| 0.6745 * (x - median) / mad)
 }
 
@@ -216,6 +294,24 @@ mod tests {
             }
             let median = { let mut s = v.clone(); s.sort_by(f64::total_cmp); s[100] };
             prop_assert_eq!(w.score(median, &P).votes(), 0);
+        }
+
+        #[test]
+        fn the_kept_sorted_window_is_the_window_sorted(xs in proptest::collection::vec(prop_oneof![-5i32..5, -1000i32..1000].prop_map(f64::from), 0..400), cap in 1usize..60) {
+            let mut w = Window::new(cap);
+            for x in &xs {
+                w.push(*x);
+                let mut sorted: Vec<f64> = w.values.iter().copied().collect();
+                sorted.sort_by(f64::total_cmp);
+                prop_assert_eq!(&w.sorted, &sorted);
+            }
+        }
+
+        #[test]
+        fn the_merged_mad_is_the_sorted_one(xs in proptest::collection::vec(prop_oneof![-3i32..3, -100_000i32..100_000].prop_map(|v| f64::from(v) / 7.0), 2..300), x in -1e6f64..1e6) {
+            let mut sorted = xs.clone();
+            sorted.sort_by(f64::total_cmp);
+            prop_assert_eq!(robust_z_fast(&sorted, x), robust_z(&sorted, x));
         }
     }
 }

@@ -84,6 +84,23 @@ impl RecentVolume {
 
 /// Series windows kept, at most (per-automation series add one per automation).
 const SERIES_KEPT: usize = 4_000;
+/// Fills behind the latency p95, at most: the newest within its window (at a high fill rate, a
+/// minute of fills is an estimate from its newest 10,000).
+const LATENCIES_KEPT: usize = 10_000;
+
+/// [`crate::metrics::percentile_sorted`] of unsorted values (reordered), by selection: O(n).
+fn percentile_unsorted(v: &mut [f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let rank = q * (v.len() - 1) as f64;
+    let lo = rank.floor() as usize;
+    let (_, at, above) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    let a = *at;
+    let b = above.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
+    Some(a + (b - a) * (rank - lo as f64))
+}
+
 /// Fewest fills behind a latency p95.
 const LATENCY_MIN_FILLS: usize = 5;
 
@@ -194,8 +211,12 @@ pub struct Anomaly {
     streaks: HashMap<String, Vec<u64>>,
     /// (console clock, order -> fill ms, seq) of recent fills.
     latencies: VecDeque<(DateTime<Utc>, f64, u64)>,
-    /// (market time, equity, seq) within the PnL window.
+    /// (market time, equity, seq) within the PnL window, each point above every later one (the
+    /// front is the window's peak).
     equity: VecDeque<(DateTime<Utc>, f64, u64)>,
+    /// The newest equity point.
+    #[serde(default)]
+    last_equity: Option<(DateTime<Utc>, f64, u64)>,
     anomalies: VecDeque<AnomalyRecord>,
     anomaly_count: u64,
     quality: quality::DataQuality,
@@ -337,6 +358,9 @@ impl Anomaly {
                     self.rates.on_fill(a, f.order_id.as_str());
                 }
                 if let Some(ms) = (s.event.ts - order.ts).num_microseconds().map(|u| u as f64 / 1000.0).filter(|m| *m >= 0.0) {
+                    if self.latencies.len() >= LATENCIES_KEPT {
+                        self.latencies.pop_front();
+                    }
                     self.latencies.push_back((s.received_at, ms, s.seq));
                     self.observe(s, "order_to_fill_ms", ms, automation, Some(&order.instrument), Some(f.order_id.as_str()), vec![order.seq, s.seq]);
                 }
@@ -378,7 +402,12 @@ impl Anomaly {
                 if let Some(pnl) = self.rates.on_equity(eq, s.event.ts) {
                     self.observe(s, "pnl_per_hour_usd", pnl, None, None, None, vec![s.seq]);
                 }
-                if self.equity.back().is_none_or(|(_, last, _)| *last != eq) {
+                if self.last_equity.is_none_or(|(_, last, _)| last != eq) {
+                    self.last_equity = Some((s.event.ts, eq, s.seq));
+                    // A falling run of maxima: a point below a later one can never be the peak.
+                    while self.equity.back().is_some_and(|(_, v, _)| *v <= eq) {
+                        self.equity.pop_back();
+                    }
                     self.equity.push_back((s.event.ts, eq, s.seq));
                     let window = Duration::seconds(i64::from(self.params.pnl_window_secs));
                     while self.equity.front().is_some_and(|(t, _, _)| s.event.ts - *t > window) {
@@ -501,7 +530,7 @@ impl Anomaly {
             "signals_per_hour" => value >= SIGNALS_FLOOR,
             "reject_rate" => value > 0.05,
             "fill_rate" => value <= 0.8,
-            "pnl_per_hour_usd" => self.equity.back().is_some_and(|(_, eq, _)| value <= -0.01 * eq.abs()),
+            "pnl_per_hour_usd" => self.last_equity.is_some_and(|(_, eq, _)| value <= -0.01 * eq.abs()),
             _ => true,
         };
         if v.votes() < self.params.votes || !gate {
@@ -730,13 +759,10 @@ impl Anomaly {
         while self.latencies.front().is_some_and(|(t, _, _)| now - *t > window) {
             self.latencies.pop_front();
         }
-        let p95 = (self.latencies.len() >= LATENCY_MIN_FILLS)
-            .then(|| {
-                let mut v: Vec<f64> = self.latencies.iter().map(|x| x.1).collect();
-                v.sort_by(f64::total_cmp);
-                crate::metrics::percentile_sorted(&v, 0.95)
-            })
-            .flatten();
+        let p95 = (self.latencies.len() >= LATENCY_MIN_FILLS).then(|| {
+            let mut v: Vec<f64> = self.latencies.iter().map(|x| x.1).collect();
+            percentile_unsorted(&mut v, 0.95)
+        }).flatten();
         self.latency_p95 = p95;
         let fp = fingerprint_of("latency_p95", &[]);
         match p95 {
@@ -753,8 +779,8 @@ impl Anomaly {
                 self.wanted.remove(&fp);
             }
         }
-        let peak = self.equity.iter().max_by(|a, b| a.1.total_cmp(&b.1)).copied();
-        let last = self.equity.back().copied();
+        let peak = self.equity.front().copied();
+        let last = self.last_equity;
         let fp = fingerprint_of("pnl_drop", &[]);
         match (peak, last) {
             (Some((_, pk, pseq)), Some((_, eq, seq))) if pk > 0.0 && (pk - eq) / pk * 100.0 > self.params.pnl_drop_pct => {
@@ -792,6 +818,21 @@ impl Anomaly {
                 out.push(Action::Alert(r));
                 self.requested.insert(fp.clone(), now);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile_unsorted;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_percentile_by_selection_is_the_sorted_one(mut v in proptest::collection::vec(-1e6f64..1e6, 1..500), q in 0.0f64..=1.0) {
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            prop_assert_eq!(percentile_unsorted(&mut v, q), crate::metrics::percentile_sorted(&sorted, q));
         }
     }
 }

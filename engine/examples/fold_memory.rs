@@ -1,10 +1,10 @@
 //! Resident memory of the console's folds alone after N synthetic events (the load tool's
 //! stream): `cargo run --release -p engine --example fold_memory -- [EVENTS=1000000]`.
 //! Separates what the folds keep from what SQLite and the server hold; `FOLD=book` (or
-//! `governance`, `kpis`, `slippage`) measures one fold.
+//! `governance`, `kpis`, `slippage`, `anomaly`) measures one fold.
 use chrono::{TimeZone, Utc};
 use domain::event::Event;
-use domain::fold::Stored;
+use domain::fold::{Fold, Stored};
 use domain::folds::Folds;
 use rust_decimal::Decimal;
 
@@ -16,7 +16,8 @@ fn rss_mb() -> u64 {
 
 fn main() {
     let total: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
-    // FOLD=book|governance|kpis|slippage folds only that one (governance with the book it reads).
+    // FOLD=book|governance|kpis|slippage|anomaly folds only that one (governance and anomaly with
+    // the book they read).
     let only = std::env::var("FOLD").ok();
     let t0 = Utc.with_ymd_and_hms(2020, 1, 2, 14, 30, 0).single().unwrap_or_default();
     let now = Utc::now();
@@ -40,6 +41,10 @@ fn main() {
                 Some("kpis") => folds.kpis.apply(&e),
                 Some("slippage") => {
                     folds.slippage.apply(&e);
+                }
+                Some("anomaly") => {
+                    folds.book.apply(seq, &e);
+                    Fold::apply(&mut folds.anomaly, &Stored { seq, event: &e, received_at: now }, &folds.book);
                 }
                 _ => folds.apply(&Stored { seq, event: &e, received_at: now }, &mut failures),
             }

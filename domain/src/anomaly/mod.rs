@@ -53,7 +53,7 @@ const REQUEST_RETRY_SECS: i64 = 30;
 const FOREST_WINDOW: usize = 512;
 const FOREST_SAMPLE: usize = 256;
 const FOREST_TREES: usize = 50;
-const FOREST_REGROW: usize = 128;
+const FOREST_REGROW: usize = 512;
 /// Marks behind an instrument's recent volume.
 const VOLUME_MARKS: usize = 20;
 /// Instruments whose volume is followed, at most.
@@ -114,7 +114,7 @@ pub const RUNBOOK: [(&str, &str, &str); 21] = [
     ("compliance_breach", "A compliance issue at the breach level (a limit at 100%, a prohibited instrument). Critical; resolves when the episode ends or the issue is resolved.", "Open the issue on /compliance (linked in the labels) and follow its workflow."),
     ("limit_utilisation", "A compliance limit used above `limit_utilisation` (90%). Warning.", "Reduce the position before it breaches; the issue on /compliance shows the limit and its use."),
     ("slippage_vs_model", "An automation's notional-weighted slippage over its last `model_fills` (20) fills more than `model_excess` (50%) above the model's expectation (half the spread at the order plus the impact model, k x sqrt(notional / 1M USD) bps), and at least 10 bps. Warning.", "The market is thinner than the model thinks, or the orders are too large for it: compare /execution's decomposition and size down."),
-    ("fill_isolation_anomaly", "An Isolation Forest (50 trees, seeded, regrown every 128 fills on the last 512) over each fill's slippage, latency, size against the instrument's recent volume and spread isolates it: a score of `forest_score` (0.7) or more, and above every fill it grew on. The alert names the features that isolated it. Warning.", "Look at the named features of the fill on its lineage page: an unusual combination (a large order in a wide spread, a slow fill at a good price) is what a single series misses."),
+    ("fill_isolation_anomaly", "An Isolation Forest (50 trees, seeded, regrown every 512 fills on the last 512) over each fill's slippage, latency, size against the instrument's recent volume and spread isolates it: a score of `forest_score` (0.7) or more, and above every fill it grew on. The alert names the features that isolated it. Warning.", "Look at the named features of the fill on its lineage page: an unusual combination (a large order in a wide spread, a slow fill at a good price) is what a single series misses."),
     ("config_refused", "Someone signed in tried to change the config and was refused: a role that may not change it, an admin-only setting, or fewer human approvals without an admin. Warning; resolves after 5 min.", "Ask the person named in the alert what they meant to do; repeated attempts are a security matter (see /admin login attempts)."),
     ("clock_drift", "A source's clock more than `clock_drift_ms` (100 ms) off the console's, estimated from its least-delayed recent heartbeat. Warning.", "Check NTP (chronyc tracking) on the source's host: its timestamps drive latency and market-hours checks."),
     ("slippage_anomaly", "A fill's slippage (bps) flagged by at least `votes` (2) of the three detectors: z-score > 3, above Q3 + 1.5 IQR, robust z > 3.5 over the last `window` (200) fills, and at least `slippage_floor_bps` (10 bps). Warning; resolves after `resolve_after_secs` (5 min) without another.", "Compare the fill with the quote at the order (/trades lineage); one outlier is information, a run of them is the slippage rule."),

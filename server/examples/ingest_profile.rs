@@ -43,5 +43,14 @@ async fn main() -> anyhow::Result<()> {
         ingesting.as_secs_f64() * 1e3 / batches as f64,
         n / wall.elapsed().as_secs_f64()
     );
+    // What the rules raised on the way (the anomaly and alert folds' state grows with it).
+    let alerts = console.all_alerts(Utc::now());
+    let history: usize = alerts.iter().map(|a| a.episodes as usize).sum();
+    let (_, anomalies) = console.anomalies(None, None, 0);
+    let mut by_rule = std::collections::BTreeMap::<String, usize>::new();
+    for a in &alerts {
+        *by_rule.entry(a.rule.clone()).or_default() += 1;
+    }
+    println!("alerts kept {} ({history} episodes), anomalies found {anomalies}: {by_rule:?}", alerts.len());
     Ok(())
 }

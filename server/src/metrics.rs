@@ -207,7 +207,7 @@ fn state(console: &Console) -> String {
         f.sample("heartbeat_age_seconds", &[("component", &component)], age);
     }
     f.head("clock_drift_seconds", "gauge", "Each source's clock against the console's, from its least-delayed recent heartbeat (positive: the source is behind); a source replaying market history has none");
-    for c in console.health(now).clocks {
+    for c in console.source_clocks() {
         if let Some(ms) = c.drift_ms {
             f.sample("clock_drift_seconds", &[("source", &c.source)], ms as f64 / 1000.0);
         }

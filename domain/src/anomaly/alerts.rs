@@ -326,12 +326,12 @@ impl Alerts {
         let mut groups: BTreeMap<(String, String), (Resolved, Vec<Notice>)> = BTreeMap::new();
         for n in self.notices.values().filter(|n| now - n.at <= max_age && !n.pending.is_empty()) {
             let Some(alert) = self.alerts.get(&n.fingerprint) else { continue };
+            let route = self.params.route(&alert.labels);
             for receiver in &n.pending {
-                let route = self.params.route(&alert.labels);
-                match route {
+                match &route {
                     Some(route) if receiver != "alertmanager" && n.change != AlertChange::Escalated => {
                         let key = (receiver.clone(), route.group_key(&alert.labels));
-                        groups.entry(key).or_insert_with(|| (route, Vec::new())).1.push(n.clone());
+                        groups.entry(key).or_insert_with(|| (route.clone(), Vec::new())).1.push(n.clone());
                     }
                     _ => out.push(Batch { receiver: receiver.clone(), group: format!("seq:{}", n.seq), group_labels: BTreeMap::new(), notices: vec![n.clone()], alerts: vec![self.at(alert, now, false)], repeat: false }),
                 }
@@ -352,7 +352,7 @@ impl Alerts {
             }
         }
         for ((receiver, group), (route, notices)) in groups {
-            let last = self.last_sent.get(&format!("{receiver}|{group}")).copied();
+            let last = self.last_sent.get(&sent_key(&receiver, &group)).copied();
             let oldest = notices.iter().map(|n| n.at).min().unwrap_or(now);
             let ready = match last {
                 // A group told within its repeat interval: its changes wait for the group interval.
@@ -374,9 +374,7 @@ impl Alerts {
                     alerts.push(a.clone());
                 }
             }
-            alerts.sort_by_key(|a| (!a.firing, std::cmp::Reverse(severity_index(a.severity)), a.starts_at));
-            alerts.truncate(BATCH_ALERTS);
-            let group_labels = route.group_by.iter().filter_map(|k| alerts.first().and_then(|a| a.labels.get(k)).map(|v| (k.clone(), v.clone()))).collect();
+            let group_labels = shown(&route, &mut alerts);
             firing.remove(&(receiver.clone(), group.clone()));
             out.push(Batch { receiver, group, group_labels, notices, alerts, repeat: false });
         }
@@ -385,13 +383,11 @@ impl Alerts {
             if alerts.is_empty() {
                 continue;
             }
-            let Some(last) = self.last_sent.get(&format!("{receiver}|{group}")) else { continue };
+            let Some(last) = self.last_sent.get(&sent_key(&receiver, &group)) else { continue };
             if now - *last < Duration::seconds(i64::from(route.repeat_interval_secs)) {
                 continue;
             }
-            alerts.sort_by_key(|a| (std::cmp::Reverse(severity_index(a.severity)), a.starts_at));
-            alerts.truncate(BATCH_ALERTS);
-            let group_labels = route.group_by.iter().filter_map(|k| alerts.first().and_then(|a| a.labels.get(k)).map(|v| (k.clone(), v.clone()))).collect();
+            let group_labels = shown(&route, &mut alerts);
             out.push(Batch { receiver, group, group_labels, notices: Vec::new(), alerts, repeat: true });
         }
         out
@@ -540,7 +536,7 @@ impl Alerts {
                     {
                         self.last_sent.remove(&oldest);
                     }
-                    self.last_sent.insert(format!("{receiver}|{}", route.group_key(&a.labels)), at);
+                    self.last_sent.insert(sent_key(receiver.as_str(), &route.group_key(&a.labels)), at);
                 }
                 if let Some(n) = self.notices.get_mut(&ref_seq) {
                     n.pending.remove(receiver.as_str());
@@ -616,6 +612,19 @@ impl Alerts {
             }
         }
     }
+}
+
+/// The key of `last_sent`: a receiver and a group.
+fn sent_key(receiver: &str, group: &str) -> String {
+    format!("{receiver}|{group}")
+}
+
+/// A message's alerts in the order it shows them (firing, most severe, oldest first), at most
+/// [`BATCH_ALERTS`]; returns the route's `group_by` labels as the first of them has them.
+fn shown(route: &Resolved, alerts: &mut Vec<AlertRow>) -> BTreeMap<String, String> {
+    alerts.sort_by_key(|a| (!a.firing, std::cmp::Reverse(severity_index(a.severity)), a.starts_at));
+    alerts.truncate(BATCH_ALERTS);
+    route.group_by.iter().filter_map(|k| alerts.first().and_then(|a| a.labels.get(k)).map(|v| (k.clone(), v.clone()))).collect()
 }
 
 fn push(history: &mut Vec<AlertStep>, step: AlertStep) {

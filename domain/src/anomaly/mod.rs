@@ -419,7 +419,7 @@ impl Anomaly {
             Body::System(st) if st.component.as_str() == "console.config" && st.status.as_str() == "refused" => {
                 let detail = st.detail.clone().unwrap_or_default();
                 let actor = detail.split_whitespace().next().unwrap_or("someone").to_string();
-                let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+                let until = self.quiet_end(s);
                 if let Some(a) = draft("config_refused", Severity::Warning, &[("user", actor)], format!("refused config change: {}", detail.chars().take(300).collect::<String>()), None, None, None, vec![s.seq]) {
                     self.want(a, Some(until));
                 }
@@ -442,7 +442,7 @@ impl Anomaly {
                 match self.quality.drift_ms(&source) {
                     Some(d) if (d.abs() as f64) > self.params.clock_drift_ms => {
                         let summary = format!("the clock of {source} is {} ms {} the console's (least-delayed of its last heartbeats)", d.abs(), if d > 0 { "behind" } else { "ahead of" });
-                        let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+                        let until = self.quiet_end(s);
                         if let Some(a) = draft("clock_drift", Severity::Warning, &[("source", source.clone())], summary, Some(d as f64), Some(self.params.clock_drift_ms), None, vec![s.seq]) {
                             self.want(a, Some(until));
                         }
@@ -552,11 +552,7 @@ impl Anomaly {
             order_id: order_id.map(String::from),
             contributions: Vec::new(),
         };
-        if self.anomalies.len() >= ANOMALIES_KEPT {
-            self.anomalies.pop_front();
-        }
-        self.anomalies.push_back(record);
-        self.anomaly_count += 1;
+        self.keep(record);
         let (name, unit) = series_meta(series);
         let name = name.to_string();
         let shown = |x: f64| if unit == "%" { x * 100.0 } else { x };
@@ -577,10 +573,24 @@ impl Anomaly {
         } else if let Some(i) = instrument {
             extra.push(("instrument", i.to_string()));
         }
-        let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+        let until = self.quiet_end(s);
         if let Some(alert) = draft(&rule, Severity::Warning, &extra, summary, Some(value), v.upper_fence, v.robust_z, evidence) {
             self.want(alert, Some(until));
         }
+    }
+
+    /// Keeps an anomaly (the newest [`ANOMALIES_KEPT`]) and counts it.
+    fn keep(&mut self, record: AnomalyRecord) {
+        if self.anomalies.len() >= ANOMALIES_KEPT {
+            self.anomalies.pop_front();
+        }
+        self.anomalies.push_back(record);
+        self.anomaly_count += 1;
+    }
+
+    /// When a point finding made by `s` stops being wanted: `resolve_after_secs` later.
+    fn quiet_end(&self, s: &Stored<'_>) -> DateTime<Utc> {
+        s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs))
     }
 
     /// A closed hour of an automation: its signals, reject rate and fill rate scored.
@@ -603,7 +613,7 @@ impl Anomaly {
             return;
         }
         let summary = format!("{automation}: {n:.0} signals this hour of market time, above {} x its median of {base:.1} per hour", self.params.signal_rate_multiple);
-        let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+        let until = self.quiet_end(s);
         if let Some(a) = draft("signal_rate", Severity::Warning, &[("automation", automation.to_string())], summary, Some(n), Some(limit), None, vec![s.seq]) {
             self.want(a, Some(until));
         }
@@ -625,7 +635,7 @@ impl Anomaly {
         }
         let evidence = streak.clone();
         let summary = format!("slippage above {} bps on {n} consecutive fills of {automation} (last {bps:.1} bps)", self.params.slippage_bps);
-        let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+        let until = self.quiet_end(s);
         if let Some(alert) = draft("slippage_consecutive", Severity::Critical, &[("automation", automation.to_string())], summary, Some(bps), Some(self.params.slippage_bps), None, evidence) {
             self.want(alert, Some(until));
         }
@@ -660,17 +670,13 @@ impl Anomaly {
                     order_id: Some(order_id.to_string()),
                     contributions,
                 };
-                if self.anomalies.len() >= ANOMALIES_KEPT {
-                    self.anomalies.pop_front();
-                }
-                self.anomalies.push_back(record);
-                self.anomaly_count += 1;
+                self.keep(record);
                 let summary = format!("fill of order {order_id}{} isolated: score {score:.2} (the recent fills at most {:.2}); isolated by {}", automation.map(|a| format!(" of {a}")).unwrap_or_default(), self.forest_max, top.join(", "));
                 let mut extra = vec![("series", "fill_isolation".to_string())];
                 if let Some(a) = automation {
                     extra.push(("automation", a.to_string()));
                 }
-                let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+                let until = self.quiet_end(s);
                 if let Some(a) = draft("fill_isolation_anomaly", Severity::Warning, &extra, summary, Some(score), Some(self.params.forest_score.max(self.forest_max)), Some(score), evidence) {
                     self.want(a, Some(until));
                 }
@@ -714,7 +720,7 @@ impl Anomaly {
         }
         let fills = q.len();
         let summary = format!("slippage of {automation}'s last {fills} fills {actual:.1} bps, {:.0}% above the model's {model:.1} bps (half spread + impact)", (actual / model - 1.0) * 100.0);
-        let until = s.received_at + Duration::seconds(i64::from(self.params.resolve_after_secs));
+        let until = self.quiet_end(s);
         if let Some(a) = draft("slippage_vs_model", Severity::Warning, &[("automation", automation.to_string())], summary, Some(actual), Some(model * (1.0 + self.params.model_excess)), None, vec![s.seq]) {
             self.want(a, Some(until));
         }

@@ -68,10 +68,13 @@ impl Rates {
     /// The hour of `automation` that `ts` falls in; the hour it replaced, when it closed one.
     fn hour(&mut self, automation: &str, ts: DateTime<Utc>) -> (Option<&mut Hour>, Option<Hour>) {
         let start = hour_of(ts);
-        if !self.current.contains_key(automation) && self.current.len() >= AUTOMATIONS_KEPT {
-            return (None, None);
+        if !self.current.contains_key(automation) {
+            if self.current.len() >= AUTOMATIONS_KEPT {
+                return (None, None);
+            }
+            self.current.insert(automation.to_string(), Hour::new(start));
         }
-        let h = self.current.entry(automation.to_string()).or_insert_with(|| Hour::new(start));
+        let Some(h) = self.current.get_mut(automation) else { return (None, None) };
         let closed = if start > h.start { Some(std::mem::replace(h, Hour::new(start))) } else { None };
         if let Some(c) = &closed {
             let hist = self.history.entry(automation.to_string()).or_default();

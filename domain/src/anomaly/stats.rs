@@ -101,7 +101,7 @@ impl Window {
         let fence = upper_fence(sorted, p.iqr_k);
         let robust = robust_z_fast(sorted, x);
         let flags = [z.is_some_and(|z| z > p.zscore), fence.is_some_and(|f| x > f), robust.is_some_and(|r| r > p.robust_z)];
-        Verdict { z, upper_fence: fence, robust_z: robust, median: percentile_sorted(&sorted, 0.5), flags }
+        Verdict { z, upper_fence: fence, robust_z: robust, median: percentile_sorted(sorted, 0.5), flags }
     }
 }
 

@@ -106,6 +106,11 @@ impl Console {
         read(&self.folds).alerts.alert(fingerprint, now)
     }
 
+    /// Each source's clock against the console's (`/metrics`; `/health` reads it with the rest).
+    pub fn source_clocks(&self) -> Vec<domain::anomaly::quality::SourceClock> {
+        read(&self.folds).anomaly.quality().clocks()
+    }
+
     /// The silences active at `now`, newest first.
     pub fn active_silences(&self, now: DateTime<Utc>) -> Vec<domain::anomaly::alerts::Silence> {
         read(&self.folds).alerts.active_silences(now)

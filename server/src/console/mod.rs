@@ -52,6 +52,17 @@ struct Counters {
     window: std::sync::Mutex<alerting::IngestWindow>,
 }
 
+impl Counters {
+    /// One ingest batch accepted or rejected: the totals and the error-rate rule's window.
+    fn batch(&self, ok: bool) {
+        let total = if ok { &self.accepted_batches } else { &self.rejected_batches };
+        total.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut w) = self.window.lock() {
+            w.add(ok, Utc::now());
+        }
+    }
+}
+
 /// Read access that never answers a poisoned lock with made-up defaults: folds cannot poison
 /// (see `domain::folds::Folds::apply`), and if anything else ever did, the state itself is still the truth.
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -273,10 +284,7 @@ impl Console {
         let accepted = out.stored.len() as u64;
         self.counters.accepted_events.fetch_add(accepted, Ordering::Relaxed);
         self.counters.duplicate_events.fetch_add(out.duplicates, Ordering::Relaxed);
-        self.counters.accepted_batches.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut w) = self.counters.window.lock() {
-            w.add(true, Utc::now());
-        }
+        self.counters.batch(true);
         if accepted > 0 {
             self.head_tx.send_replace(out.head_seq);
         }

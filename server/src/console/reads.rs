@@ -157,10 +157,7 @@ impl Console {
     }
 
     pub fn record_rejected_batch(&self) {
-        self.counters.rejected_batches.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut w) = self.counters.window.lock() {
-            w.add(false, Utc::now());
-        }
+        self.counters.batch(false);
     }
 
     pub fn ingest_view(&self) -> IngestView {

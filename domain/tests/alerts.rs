@@ -429,3 +429,27 @@ fn an_automation_signalling_over_three_times_its_hourly_median_alerts() {
     d.now += Duration::seconds(301);
     assert_eq!(rules(&d.tick()), vec![("signal_rate".to_string(), AlertChange::Resolved)]);
 }
+
+#[test]
+fn a_group_with_a_notification_waiting_for_group_wait_is_not_reminded_meanwhile() {
+    let mut config = Config::default();
+    config.alerting.group_wait_secs = 30;
+    let mut d = Desk::new(config);
+    d.send(r#""kind":"control","action":"pause","automation_id":"a","actor":"circuit_breaker","reason":"circuit breaker max_open_orders: value 11 beyond limit 10","rule":"max_open_orders","value":11,"limit":10"#);
+    d.tick();
+    d.now += Duration::seconds(30);
+    for b in d.f.alerts.batches(d.now, Duration::hours(1)) {
+        confirm(&mut d, &b);
+    }
+    // Past the repeat interval, a second breaker of the same group fires: its notification waits
+    // for group_wait, and the group is not reminded in the meantime.
+    d.now += Duration::seconds(4 * 3600);
+    d.send(r#""kind":"control","action":"pause","automation_id":"b","actor":"circuit_breaker","reason":"circuit breaker max_open_orders: value 12 beyond limit 10","rule":"max_open_orders","value":12,"limit":10"#);
+    d.tick();
+    let now = d.f.alerts.batches(d.now, Duration::hours(1));
+    assert!(of(&now, "webhook").is_empty(), "{now:?}");
+    d.now += Duration::seconds(30);
+    let later = d.f.alerts.batches(d.now, Duration::hours(1));
+    let hook = of(&later, "webhook");
+    assert_eq!((hook.len(), hook.first().map(|b| (b.repeat, b.notices.len(), b.alerts.len()))), (1, Some((false, 1, 2))), "{later:?}");
+}

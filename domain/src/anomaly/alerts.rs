@@ -352,6 +352,8 @@ impl Alerts {
             }
         }
         for ((receiver, group), (route, notices)) in groups {
+            // A group with notifications owed is not reminded: its next message carries them.
+            let others = firing.remove(&(receiver.clone(), group.clone())).map(|f| f.1).unwrap_or_default();
             let last = self.last_sent.get(&sent_key(&receiver, &group)).copied();
             let oldest = notices.iter().map(|n| n.at).min().unwrap_or(now);
             let ready = match last {
@@ -369,13 +371,12 @@ impl Alerts {
                     alerts.push(self.at(a, now, false));
                 }
             }
-            for a in firing.get(&(receiver.clone(), group.clone())).map(|f| f.1.as_slice()).unwrap_or_default() {
+            for a in others {
                 if !alerts.iter().any(|x| x.fingerprint == a.fingerprint) {
-                    alerts.push(a.clone());
+                    alerts.push(a);
                 }
             }
             let group_labels = shown(&route, &mut alerts);
-            firing.remove(&(receiver.clone(), group.clone()));
             out.push(Batch { receiver, group, group_labels, notices, alerts, repeat: false });
         }
         // Reminders: a group told before, nothing owed to it now, still firing unacknowledged.

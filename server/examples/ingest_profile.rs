@@ -3,8 +3,10 @@
 //! with its look-ups, hashing and commit, and the folds), each phase timed on its own.
 //! Run it under `perf record` to see the functions of the timed phase alone.
 //!
-//! cargo run --release -p server --example ingest_profile -- [BATCHES=300] [DATA_DIR|POSTGRES_URL]
+//! cargo run --release -p server --example ingest_profile -- [BATCHES=300] [DATA_DIR|POSTGRES_URL|-] [IN_FLIGHT=2]
 use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 
 use chrono::{TimeZone, Utc};
 use rust_decimal::Decimal;
@@ -19,25 +21,37 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let batches: u64 = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(300);
     let dir = tempfile::tempdir()?;
-    let location = args.get(2).map(|s| Location::parse(s)).unwrap_or_else(|| Location::Sqlite(dir.path().to_path_buf()));
+    let in_flight: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(2);
+    let location = args.get(2).filter(|s| *s != "-").map(|s| Location::parse(s)).unwrap_or_else(|| Location::Sqlite(dir.path().to_path_buf()));
     let console = Console::open(Store::connect(&location).await?, Decimal::from(1_000_000)).await?;
     let base = Utc.with_ymd_and_hms(2024, 1, 2, 14, 30, 0).single().unwrap_or_default();
     let bodies: Vec<Vec<u8>> = (0..batches).map(|b| serde_json::to_vec(&engine::synthetic::batch("prof", b * 1000, 1000, base))).collect::<Result<_, _>>()?;
-    eprintln!("bodies built; timing {batches} batches");
-    let (mut parsing, mut ingesting) = (Duration::ZERO, Duration::ZERO);
+    eprintln!("bodies built; timing {batches} batches, {in_flight} in flight");
     let wall = Instant::now();
-    for body in &bodies {
-        let now = Utc::now();
-        let t = Instant::now();
-        let batch = server::http::parse_batch(body, now).map_err(|_| anyhow::anyhow!("parse"))?;
-        parsing += t.elapsed();
-        let t = Instant::now();
-        console.ingest(batch, now).await?;
-        ingesting += t.elapsed();
-    }
+    // Each batch parsed and ingested in its own task, `in_flight` at a time (as the load tool
+    // posts them): the console folds one while it writes the one before.
+    let times: Vec<(Duration, Duration)> = futures::stream::iter(bodies.into_iter().map(|body| {
+        let console = std::sync::Arc::clone(&console);
+        tokio::spawn(async move {
+            let now = Utc::now();
+            let t = Instant::now();
+            let batch = server::http::parse_batch(&body, now).map_err(|_| anyhow::anyhow!("parse"))?;
+            let parsing = t.elapsed();
+            let t = Instant::now();
+            console.ingest(batch, now).await?;
+            Ok::<_, anyhow::Error>((parsing, t.elapsed()))
+        })
+    }))
+    .buffered(in_flight)
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .map(|r| r.map_err(anyhow::Error::from).and_then(|r| r))
+    .collect::<anyhow::Result<_>>()?;
+    let (parsing, ingesting) = times.iter().fold((Duration::ZERO, Duration::ZERO), |(p, i), (a, b)| (p + *a, i + *b));
     let n = (batches * 1000) as f64;
     println!(
-        "{batches} batches of 1,000 on {}: parse {:.2} ms/batch, ingest {:.2} ms/batch; {:.0} events/s in all",
+        "{batches} batches of 1,000 on {}, {in_flight} in flight: parse {:.2} ms/batch, ingest {:.2} ms/batch (each batch's wait included); {:.0} events/s in all",
         console.store().backend_name(),
         parsing.as_secs_f64() * 1e3 / batches as f64,
         ingesting.as_secs_f64() * 1e3 / batches as f64,

@@ -2,7 +2,8 @@
 //! and the API read. Implements [`app::service::ConsoleService`] for the server functions.
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -18,6 +19,7 @@ use crate::store::{AppendError, Incoming, Store};
 
 mod actions;
 mod alerting;
+mod append;
 mod health;
 mod live;
 mod reads;
@@ -102,8 +104,16 @@ pub struct Console {
     /// Every fold over the log (the book first; see `domain::folds`), behind one lock: a batch
     /// is applied to all of them at once, and a read sees them at one log position.
     folds: RwLock<Folds>,
-    /// The chain head; holding this lock is what makes the console the single writer.
+    /// Where the folds stand (stage one of an append; see `append.rs`).
+    tip: Mutex<append::Tip>,
+    /// The committed head; holding this lock is what makes the console the single writer
+    /// (stage two).
     head: Mutex<(u64, Hash)>,
+    /// Set when a batch was folded and not written: the folds are ahead of the log until the
+    /// next append folds it again.
+    diverged: AtomicBool,
+    /// This console, for the tasks appends run in.
+    me: Weak<Console>,
     head_tx: watch::Sender<u64>,
     /// Held across a config change's version check and its append: no two saves share a base.
     config_lock: Mutex<()>,
@@ -143,10 +153,13 @@ impl Console {
         };
         let (head_tx, _) = watch::channel(head.0);
         let (live_tx, _) = watch::channel(Arc::new(LiveFrame::default()));
-        let console = Arc::new(Self {
+        let console = Arc::new_cyclic(|me| Self {
             store,
             folds: RwLock::new(folds),
+            tip: Mutex::new(append::Tip::at(head)),
             head: Mutex::new(head),
+            diverged: AtomicBool::new(false),
+            me: me.clone(),
             head_tx,
             config_lock: Mutex::new(()),
             review_lock: Mutex::new(()),
@@ -196,132 +209,25 @@ impl Console {
         self.checkpoints.get()
     }
 
-    /// Appends a parsed batch. Fills for orders neither in the log nor earlier in the batch are
-    /// stored and flagged `unknown_order`: an engine's claim of a fill is evidence, and dropping
-    /// it would hide exactly what an audit must see; it is kept out of positions until explained.
-    pub async fn ingest(&self, mut batch: Vec<Incoming>, now: DateTime<Utc>) -> Result<IngestOutcome, AppendError> {
-        let mut head = self.head.lock().await;
-        let mut flagged = Vec::new();
-        {
-            let folds = read(&self.folds);
-            let (projection, governance) = (&folds.book, &folds.governance);
-            let mut batch_orders = HashSet::new();
-            // Entry signals of this batch that will wait for a person: their orders are unapproved.
-            let mut batch_gated: HashSet<String> = HashSet::new();
-            let mut batch_automation: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-            for inc in batch.iter_mut() {
-                match &inc.event.body {
-                    Body::Signal(s) => {
-                        batch_automation.insert(s.signal_id.to_string(), s.automation_id.to_string());
-                        if s.intent == Intent::Entry && governance.would_gate(s.automation_id.as_str()) {
-                            batch_gated.insert(s.signal_id.to_string());
-                        }
-                    }
-                    Body::Order(o) => {
-                        let fresh = batch_orders.insert(o.order_id.as_str().to_string());
-                        let signal = o.signal_id.as_ref().map(|s| s.as_str());
-                        let flag = if !fresh {
-                            None
-                        } else if let Some(a) = signal.and_then(|s| batch_automation.get(s)) {
-                            if governance.is_paused(Some(a)) {
-                                Some("paused")
-                            } else if signal.is_some_and(|s| batch_gated.contains(s)) {
-                                Some("unapproved_signal")
-                            } else {
-                                None
-                            }
-                        } else {
-                            governance.order_flag(o.order_id.as_str(), signal)
-                        };
-                        if let Some(flag) = flag {
-                            inc.flags = Some(flag);
-                            flagged.push(Flagged {
-                                line: inc.line,
-                                event_id: inc.event.event_id.to_string(),
-                                flag,
-                                reason: if flag == "paused" {
-                                    "order from a paused automation; stored and flagged, not dropped"
-                                } else {
-                                    "order for a signal no person approved; stored and flagged, not dropped"
-                                },
-                            });
-                        }
-                    }
-                    Body::Fill(f) if projection.order_is_final(f.order_id.as_str()) && !batch_orders.contains(f.order_id.as_str()) => {
-                        inc.flags = Some("final_order");
-                        flagged.push(Flagged {
-                            line: inc.line,
-                            event_id: inc.event.event_id.to_string(),
-                            flag: "final_order",
-                            reason: "fill for an order already final (filled in full, cancelled or rejected); stored, not applied to positions",
-                        });
-                    }
-                    Body::Fill(f) if !projection.knows_order(f.order_id.as_str()) && !batch_orders.contains(f.order_id.as_str()) => {
-                        inc.flags = Some("unknown_order");
-                        flagged.push(Flagged {
-                            line: inc.line,
-                            event_id: inc.event.event_id.to_string(),
-                            flag: "unknown_order",
-                            reason: "fill for an order id the log has not seen; stored, not applied to positions",
-                        });
-                    }
-                    _ => {}
-                }
-            }
-        }
-        self.catch_up(&mut head).await?;
-        let appending = std::time::Instant::now();
-        let out = self.store.append(*head, batch, now).await?;
-        let append_secs = appending.elapsed().as_secs_f64();
-        *head = (out.head_seq, out.head_hash);
-        let failures = self.apply_stored(&out.stored, now);
-        drop(head);
-        self.record_fold_failures(failures, now).await;
+    /// Appends a parsed batch (flagging orders and fills against the folds: see `append.rs`),
+    /// records what a fold failed on, and runs the rules that are due.
+    pub async fn ingest(&self, batch: Vec<Incoming>, now: DateTime<Utc>) -> Result<IngestOutcome, AppendError> {
+        let out = self.append(batch, now, true).await?;
+        self.record_fold_failures(out.failures, now).await;
         self.evaluate(now).await;
-        // A flagged line that turned out to be a duplicate was not stored now: do not report it.
-        let stored_ids: HashSet<&str> = out.stored.iter().map(|s| s.event.event_id.as_str()).collect();
-        flagged.retain(|f| stored_ids.contains(f.event_id.as_str()));
-        let accepted = out.stored.len() as u64;
-        self.counters.accepted_events.fetch_add(accepted, Ordering::Relaxed);
+        self.counters.accepted_events.fetch_add(out.stored, Ordering::Relaxed);
         self.counters.duplicate_events.fetch_add(out.duplicates, Ordering::Relaxed);
         self.counters.batch(true);
-        if accepted > 0 {
-            self.head_tx.send_replace(out.head_seq);
-        }
         Ok(IngestOutcome {
-            accepted,
+            accepted: out.stored,
             duplicates: out.duplicates,
-            first_seq: out.stored.first().map(|s| s.seq),
-            last_seq: out.stored.last().map(|s| s.seq),
-            head_seq: out.head_seq,
-            head_hash: chain::to_hex(&out.head_hash),
-            flagged,
-            append_secs,
+            first_seq: out.first_seq,
+            last_seq: out.first_seq.map(|first| first + out.stored - 1),
+            head_seq: out.head.0,
+            head_hash: chain::to_hex(&out.head.1),
+            flagged: out.flagged,
+            append_secs: out.write_secs,
         })
-    }
-
-    /// Brings the head and the folds up to the log before an append (called with the head lock
-    /// held). A request dropped while its commit was in flight (a client that disconnects, an
-    /// engine killed mid-batch) leaves events committed that the head and the folds never saw;
-    /// without this the next append would reuse their seqs and fail, and every one after it.
-    async fn catch_up(&self, head: &mut (u64, Hash)) -> Result<()> {
-        let stored_head = self.store.head().await?;
-        if stored_head.0 <= head.0 {
-            return Ok(());
-        }
-        let mut missed = Vec::new();
-        self.store.for_each_event_after(head.0, |seq, event, received_at| missed.push((seq, event, received_at))).await?;
-        for f in self.apply_events(missed.iter().map(|(seq, event, received_at)| (*seq, event, *received_at))) {
-            tracing::error!(seq = f.seq, fold = f.fold, reason = %f.reason, "a fold failed on a caught-up event; skipped by that fold");
-        }
-        tracing::warn!(events = missed.len(), from_seq = head.0 + 1, to_seq = stored_head.0, "applied events committed by a request that did not finish");
-        *head = stored_head;
-        self.head_tx.send_replace(head.0);
-        Ok(())
-    }
-
-    fn apply_stored(&self, stored: &[crate::store::Stored], now: DateTime<Utc>) -> Vec<FoldFailure> {
-        self.apply_events(stored.iter().map(|s| (s.seq, &s.event, now)))
     }
 
     /// Folds stored events `(seq, event, received_at)` into every fold, under their write locks.
@@ -365,17 +271,10 @@ impl Console {
             let event = Event::parse_json(&raw, now).map_err(|e| anyhow::anyhow!("console event does not parse: {e}"))?;
             batch.push(Incoming { line: i + 1, event, raw, flags: None });
         }
-        let mut head = self.head.lock().await;
-        self.catch_up(&mut head).await?;
-        let out = self.store.append(*head, batch, now).await?;
-        *head = (out.head_seq, out.head_hash);
-        for f in self.apply_stored(&out.stored, now) {
+        let out = self.append(batch, now, false).await?;
+        for f in out.failures {
             tracing::error!(seq = f.seq, fold = f.fold, reason = %f.reason, "a fold failed on a console event; skipped by that fold");
         }
-        drop(head);
-        if !out.stored.is_empty() {
-            self.head_tx.send_replace(out.head_seq);
-        }
-        Ok(out.stored.iter().map(|s| s.seq).collect())
+        Ok(out.first_seq.map(|first| (first..first + out.stored).collect()).unwrap_or_default())
     }
 }

@@ -92,15 +92,21 @@ impl Console {
     }
 
     /// Writes a snapshot of every fold at the current head, unless the newest one already covers
-    /// it (or the log is empty). The folds are copied under the head lock (a consistent seq and
-    /// state; ingest waits only for the copy) and encoded off the async threads.
+    /// it (or the log is empty). The folds are copied under both append locks (nothing folded
+    /// and not yet written: a consistent, committed seq and state; ingest waits only for the
+    /// copy) and encoded off the async threads.
     pub async fn write_snapshot(&self, now: DateTime<Utc>) -> Result<Option<u64>> {
         let (head, folds) = {
-            let head = self.head.lock().await;
+            let tip = self.tip.lock().await;
+            let written = self.head.lock().await;
+            if self.diverged.load(Ordering::Acquire) || *written != tip.head {
+                return Ok(None);
+            }
+            let head = *written;
             if head.0 == 0 || head.0 == self.snapshot_seq.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            (*head, read(&self.folds).clone())
+            (head, read(&self.folds).clone())
         };
         let capital = folds.book.capital().to_string();
         let mut folds = folds;

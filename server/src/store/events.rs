@@ -9,20 +9,13 @@ use futures::TryStreamExt;
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
 
 use super::dialect::{Dialect, Sql};
-use super::{AppendError, AppendOutcome, EventLog, Incoming, LOOKUP_CHUNK, MAX_PAGE, RawRow, Stored, ms_to_dt};
+use super::{AppendError, EventLog, last_link, Incoming, LOOKUP_CHUNK, MAX_PAGE, Pending, RawRow, WriteError, ms_to_dt};
 
 /// One stored row of each of a list of signal or order ids (the identity is the same in every
 /// stored row of an id); closed by [`Dialect::one_row_per_id`]. See [`Dialect::KIND_NOT_INDEXED`].
 fn id_lookup_prefix<DB: Dialect>(kind: &str, column: &str) -> String {
     format!("SELECT {}payload, received_at_ms FROM events WHERE {} = '{kind}' AND ", <DB as Dialect>::distinct_on(column), <DB as Dialect>::KIND_NOT_INDEXED)
 }
-
-/// The seq and hash of the last of `rows`.
-fn last_link(rows: &[RawRow]) -> Option<(u64, Hash)> {
-    let last = rows.last()?;
-    Some((last.seq as u64, <Hash>::try_from(last.hash.as_slice()).ok()?))
-}
-
 
 macro_rules! event_log {
     ($DB:ty) => {
@@ -36,12 +29,12 @@ macro_rules! event_log {
             }
 
             /// The payloads stored under the event ids of `batch`.
-            async fn stored_payloads(tx: &mut sqlx::Transaction<'static, $DB>, batch: &[Incoming]) -> Result<std::collections::HashMap<String, String>> {
+            async fn stored_payloads(&self, batch: &[Incoming]) -> Result<std::collections::HashMap<String, String>> {
                 let mut seen = std::collections::HashMap::new();
                 for chunk in batch.chunks(LOOKUP_CHUNK) {
                     let mut q = QueryBuilder::<$DB>::new("SELECT event_id, payload FROM events WHERE ");
                     <$DB as Dialect>::push_in(&mut q, "event_id", chunk.iter().map(|inc| inc.event.event_id.as_str().to_string()).collect());
-                    for r in q.build().fetch_all(&mut **tx).await.context("duplicate look-up")? {
+                    for r in q.build().fetch_all(&self.pool).await.context("duplicate look-up")? {
                         seen.insert(r.try_get::<String, _>("event_id").context("row")?, r.try_get::<String, _>("payload").context("row")?);
                     }
                 }
@@ -49,14 +42,14 @@ macro_rules! event_log {
             }
 
             /// Payloads and receive times of the stored signals / orders named by `fresh`.
-            async fn stored_identities(tx: &mut sqlx::Transaction<'static, $DB>, fresh: &[Incoming]) -> Result<Vec<(String, i64)>> {
+            async fn stored_identities(&self, fresh: &[Incoming]) -> Result<Vec<(String, i64)>> {
                 let mut out = Vec::new();
                 for (kind, column, ids) in super::ids_to_check(fresh) {
                     for chunk in ids.chunks(LOOKUP_CHUNK) {
                         let mut q = QueryBuilder::<$DB>::new(id_lookup_prefix::<$DB>(kind, column));
                         <$DB as Dialect>::push_in(&mut q, column, chunk.iter().map(|id| id.to_string()).collect());
                         q.push(<$DB as Dialect>::one_row_per_id(column));
-                        for r in q.build().fetch_all(&mut **tx).await.context("id look-up")? {
+                        for r in q.build().fetch_all(&self.pool).await.context("id look-up")? {
                             out.push((r.try_get("payload").context("row")?, r.try_get("received_at_ms").context("row")?));
                         }
                     }
@@ -92,44 +85,45 @@ macro_rules! event_log {
                 })
             }
 
-            /// Most batches hold only new event ids, so they are not looked up first: the batch is
-            /// inserted and the unique index on `event_id` refuses one already stored. Only then is
-            /// the insert rolled back and the batch sorted against the stored payloads (a retry's
-            /// duplicates skipped, an id re-used for other bytes refused). Measured: 1.5 ms of an
-            /// 11 ms batch of 1,000 was the look-up.
-            async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome, AppendError> {
-                let received_ms = received_at.timestamp_millis();
+            /// Reads only (no transaction): whatever commits meanwhile moves the head, and
+            /// [`EventLog::write`] then refuses the rows linked on the old one.
+            async fn sort(&self, batch: Vec<Incoming>, pending: Pending<'_>) -> Result<(Vec<Incoming>, u64), AppendError> {
+                let seen = self.stored_payloads(&batch).await?;
+                let (fresh, duplicates) = {
+                    let seen = super::with_pending_payloads(seen, &batch, pending);
+                    super::sort_duplicates(batch, &seen)?
+                };
+                let stored = self.stored_identities(&fresh).await?;
+                super::refuse_reused_ids(&fresh, super::with_pending_identities(stored, &fresh, pending))?;
+                Ok((fresh, duplicates))
+            }
+
+            /// The head is read inside the transaction that holds the log's write lock (SQLite's
+            /// IMMEDIATE, PostgreSQL's advisory lock), so no other writer can come between.
+            async fn write(&self, after: (u64, Hash), rows: Vec<RawRow>) -> Result<(), WriteError> {
                 let mut tx = <$DB as Dialect>::begin_append(&self.pool).await.context("begin")?;
-                // Repeats within the batch, in memory.
-                let (mut fresh, mut duplicates) = super::sort_duplicates(batch, &std::collections::HashMap::new())?;
-                let stored = Self::stored_identities(&mut tx, &fresh).await?;
-                super::refuse_reused_ids(&fresh, stored)?;
-                let rows = super::link_rows(head, &fresh, received_ms);
-                let mut new_head = last_link(&rows).unwrap_or(head);
-                if let Err(e) = <$DB as Dialect>::insert_events(&mut tx, rows).await {
-                    if !e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
-                        return Err(anyhow::Error::new(e).context("inserting events").into());
-                    }
-                    // An event id already stored (a retry, or a conflict): sort the batch against
-                    // the log and insert what is new.
+                let row = sqlx::query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await.context("head")?;
+                let head = match row {
+                    None => (0, chain::GENESIS),
+                    Some(r) => (r.try_get::<i64, _>("seq").context("head")? as u64, r.try_get::<Vec<u8>, _>("hash").context("head")?.try_into().unwrap_or(chain::GENESIS)),
+                };
+                if head != after {
                     tx.rollback().await.context("rollback")?;
-                    tx = <$DB as Dialect>::begin_append(&self.pool).await.context("begin")?;
-                    let seen = Self::stored_payloads(&mut tx, &fresh).await?;
-                    let (rest, stored_duplicates) = super::sort_duplicates(fresh, &seen)?;
-                    fresh = rest;
-                    duplicates += stored_duplicates;
-                    let rows = super::link_rows(head, &fresh, received_ms);
-                    new_head = last_link(&rows).unwrap_or(head);
-                    <$DB as Dialect>::insert_events(&mut tx, rows).await.context("inserting events")?;
+                    return Err(WriteError::Moved { expected: after.0, found: head.0 });
+                }
+                let new_head = last_link(&rows).unwrap_or(after);
+                if let Err(e) = <$DB as Dialect>::insert_events(&mut tx, rows).await {
+                    // Sorted against the log before linking, so an id it already holds means
+                    // another writer stored it since: sort again.
+                    if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+                        tx.rollback().await.context("rollback")?;
+                        return Err(WriteError::Moved { expected: after.0, found: head.0 });
+                    }
+                    return Err(anyhow::Error::new(e).context("inserting events").into());
                 }
                 tx.commit().await.context("commit")?;
                 <$DB as Dialect>::after_append(&self.pool, new_head.0, &self.analyzed_at);
-                Ok(AppendOutcome {
-                    stored: fresh.into_iter().zip(head.0 + 1..).map(|(inc, seq)| Stored { seq, event: inc.event }).collect(),
-                    duplicates,
-                    head_seq: new_head.0,
-                    head_hash: new_head.1,
-                })
+                Ok(())
             }
 
             async fn for_each_event_after(&self, after: u64, f: &mut (dyn FnMut(u64, Event, DateTime<Utc>) + Send)) -> Result<u64> {

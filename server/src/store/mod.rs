@@ -62,6 +62,26 @@ pub struct Stored {
     pub event: Event,
 }
 
+/// A batch linked onto the chain whose commit may still be under way (the console's batch in
+/// flight): the next batch is sorted against its events as against the stored ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pending<'a> {
+    pub events: &'a [Incoming],
+    /// When they were received (the clock their payloads parse against).
+    pub received_ms: i64,
+}
+
+/// Why linked rows were not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The log no longer ends where the rows were linked (another writer appended): nothing was
+    /// written; sort and link the batch again.
+    #[error("the log moved: the rows follow seq {expected}, the log ends at seq {found}")]
+    Moved { expected: u64, found: u64 },
+    #[error(transparent)]
+    Storage(#[from] anyhow::Error),
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AppendOutcome {
     pub stored: Vec<Stored>,
@@ -281,6 +301,16 @@ impl Store {
 
     /// Re-checks every link of the chain from the first event, and every stored column against
     /// the hashed bytes (see [`chain::Verifier::push_row`]), a page of rows at a time.
+    /// Sorts, links and writes a batch after `head` (the log's head): the three steps the console
+    /// runs in two stages, in one call (the storage tests, `tradewatch` commands).
+    pub async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome, AppendError> {
+        let (fresh, duplicates) = self.sort(batch, Pending::default()).await?;
+        let rows = link_rows(head, &fresh, received_at.timestamp_millis());
+        let (head_seq, head_hash) = last_link(&rows).unwrap_or(head);
+        self.write(head, rows).await.map_err(|e| AppendError::Storage(anyhow::Error::new(e)))?;
+        Ok(AppendOutcome { stored: fresh.into_iter().zip(head.0 + 1..).map(|(inc, seq)| Stored { seq, event: inc.event }).collect(), duplicates, head_seq, head_hash })
+    }
+
     pub async fn verify(&self) -> Result<chain::Report> {
         let mut v = chain::Verifier::new();
         let mut after = 0;
@@ -342,6 +372,42 @@ fn sort_duplicates(batch: Vec<Incoming>, stored: &std::collections::HashMap<Stri
     }
     let duplicates = keep.iter().filter(|k| !**k).count() as u64;
     Ok((batch.into_iter().zip(keep).filter_map(|(inc, k)| k.then_some(inc)).collect(), duplicates))
+}
+
+/// `seen` (payloads stored under the event ids of `batch`) with those of the pending batch's
+/// events that `batch` names.
+fn with_pending_payloads(mut seen: std::collections::HashMap<String, String>, batch: &[Incoming], pending: Pending<'_>) -> std::collections::HashMap<String, String> {
+    if pending.events.is_empty() {
+        return seen;
+    }
+    let named: std::collections::HashSet<&str> = batch.iter().map(|inc| inc.event.event_id.as_str()).collect();
+    for inc in pending.events {
+        let id = inc.event.event_id.as_str();
+        if named.contains(id) {
+            seen.entry(id.to_string()).or_insert_with(|| inc.raw.clone());
+        }
+    }
+    seen
+}
+
+/// `stored` (payloads of stored signals and orders `fresh` names) with the pending batch's.
+fn with_pending_identities(mut stored: Vec<(String, i64)>, fresh: &[Incoming], pending: Pending<'_>) -> Vec<(String, i64)> {
+    use domain::event::Body;
+    if pending.events.is_empty() {
+        return stored;
+    }
+    let [(_, _, signals), (_, _, orders)] = ids_to_check(fresh);
+    for inc in pending.events {
+        let named = match &inc.event.body {
+            Body::Signal(s) => signals.binary_search(&s.signal_id.as_str()).is_ok(),
+            Body::Order(o) => orders.binary_search(&o.order_id.as_str()).is_ok(),
+            _ => false,
+        };
+        if named {
+            stored.push((inc.raw.clone(), pending.received_ms));
+        }
+    }
+    stored
 }
 
 /// The signal and order ids of `fresh` that must be looked up, by (kind, id column).
@@ -418,6 +484,12 @@ fn refuse_reused_ids(fresh: &[Incoming], stored: Vec<(String, i64)>) -> Result<(
         }
     }
     Ok(())
+}
+
+/// The seq and hash of the last of `rows`.
+pub fn last_link(rows: &[RawRow]) -> Option<(u64, Hash)> {
+    let last = rows.last()?;
+    Some((last.seq as u64, <Hash>::try_from(last.hash.as_slice()).ok()?))
 }
 
 /// Links `fresh` onto the chain after `head`: the rows [`EventLog::append`] inserts, oldest

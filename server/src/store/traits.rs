@@ -11,7 +11,7 @@ use domain::view::{EventPage, EventQuery, EventRow, LoginAttemptView, TokenView,
 
 use super::accounts::User;
 use super::snapshots::Snapshot;
-use super::{AppendError, AppendOutcome, Incoming, RawRow};
+use super::{AppendError, Incoming, Pending, RawRow, WriteError};
 
 /// The append-only, hash-chained event log.
 #[async_trait]
@@ -24,11 +24,14 @@ pub trait EventLog: Send + Sync {
     fn pool_stats(&self) -> (u32, usize);
     /// The last seq and hash of the chain (0 and the genesis hash when empty).
     async fn head(&self) -> Result<(u64, Hash)>;
-    /// Appends a batch in one transaction, linking each new event to the chain. Event ids already
-    /// stored (or repeated within the batch) are counted as duplicates and not stored again; an
-    /// id re-used with other content refuses the whole batch. The caller serialises appends and
-    /// passes the current head.
-    async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome, AppendError>;
+    /// Sorts a batch against the log before it is linked: event ids already stored (or in
+    /// `pending`, or earlier in the batch) with the same bytes are duplicates (a retry's) and
+    /// are left out; an event id, signal id or order id re-used with other content refuses the
+    /// whole batch. Returns the events to store, in batch order, and the number of duplicates.
+    async fn sort(&self, batch: Vec<Incoming>, pending: Pending<'_>) -> Result<(Vec<Incoming>, u64), AppendError>;
+    /// Inserts rows linked onto the chain after `after` in one transaction, committed only if the
+    /// log still ends at `after` ([`WriteError::Moved`] otherwise: another writer appended).
+    async fn write(&self, after: (u64, Hash), rows: Vec<RawRow>) -> Result<(), WriteError>;
     /// Every stored event after `after` (a seq) in seq order, parsed against the clock it was
     /// accepted with; returns how many rows were read.
     async fn for_each_event_after(&self, after: u64, f: &mut (dyn FnMut(u64, Event, DateTime<Utc>) + Send)) -> Result<u64>;

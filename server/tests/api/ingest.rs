@@ -251,3 +251,85 @@ async fn events_committed_by_an_unfinished_request_are_taken_in_before_the_next_
     let (_, verify) = app.get("/api/v1/audit/verify").await;
     assert_eq!(verify["ok"].as_bool(), Some(true), "{verify}");
 }
+
+/// Appends run in two stages (a batch is folded while the one before it is written), and two
+/// consoles on one log make each other's linked batches miss (the log moved) and fold it again.
+/// 60 batches at once, half to each console, 15 of them sent to both: every event is stored
+/// once, the chain verifies, and each console's folds equal a replay of the log.
+#[tokio::test]
+async fn concurrent_batches_from_two_consoles_on_one_log_are_stored_once_and_folded_as_replayed() {
+    use server::startup::Application;
+    let app = spawn().await;
+    let other = Application::build(app.config()).await.expect("a second console");
+    let batch = |i: i64| -> Vec<Value> {
+        let (sig, ord, price) = (format!("sig-c{i}"), format!("ord-c{i}"), format!("{}", 67_000 + i));
+        vec![
+            snapshot(&format!("c{i}-m"), "BTCUSDT", &price, i * 1000),
+            signal(&format!("c{i}-s"), &sig, i * 1000 + 1),
+            order(&format!("c{i}-o"), &ord, &sig, "buy", "0.01", "submitted", i * 1000 + 2),
+            fill(&format!("c{i}-f"), &ord, "0.01", &price, "0.01", i * 1000 + 3),
+            order(&format!("c{i}-o2"), &ord, &sig, "buy", "0.01", "filled", i * 1000 + 4),
+        ]
+    };
+    let app = std::sync::Arc::new(app);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60i64 {
+        let events = batch(i);
+        let targets: &[bool] = if i % 4 == 1 { &[true, false] } else if i % 2 == 0 { &[true] } else { &[false] };
+        for &to_app in targets {
+            let (app, console, events) = (app.clone(), other.console.clone(), events.clone());
+            tasks.spawn(async move {
+                if to_app {
+                    let (status, body) = app.post(&events).await;
+                    assert_eq!(status, 200, "batch {i}: {body}");
+                    (body["accepted"].as_u64().unwrap_or(0), body["duplicates"].as_u64().unwrap_or(0))
+                } else {
+                    let now = chrono::Utc::now();
+                    let parsed = server::http::parse_batch(&serde_json::to_vec(&events).expect("json"), now).map_err(|_| "parse").expect("parses");
+                    let out = console.ingest(parsed, now).await.unwrap_or_else(|e| panic!("batch {i} on the second console: {e}"));
+                    (out.accepted, out.duplicates)
+                }
+            });
+        }
+    }
+    let (mut accepted, mut duplicates) = (0, 0);
+    while let Some(r) = tasks.join_next().await {
+        let (a, d) = r.expect("a batch task");
+        accepted += a;
+        duplicates += d;
+    }
+    assert_eq!((accepted, duplicates), (300, 75), "every event stored once; the batches sent twice are duplicates the second time");
+    let (_, verify) = app.get("/api/v1/audit/verify").await;
+    assert_eq!(verify["ok"].as_bool(), Some(true), "{verify}");
+    let (_, fills) = app.get("/api/v1/events?kind=fill&limit=1000").await;
+    assert_eq!(fills["events"].as_array().map(Vec::len), Some(60), "each fill once");
+    // Each console, once it has appended again (taking in the other's events), folds what a
+    // console opened on the log folds.
+    for (n, console) in [app.console.clone(), other.console.clone()].into_iter().enumerate() {
+        let mut same = false;
+        for attempt in 0..10 {
+            let now = chrono::Utc::now();
+            let tail = serde_json::to_vec(&[snapshot(&format!("tail-{n}-{attempt}"), "ETHUSDT", "2400", 100_000 + attempt)]).expect("json");
+            console.ingest(server::http::parse_batch(&tail, now).map_err(|_| "parse").expect("parses"), now).await.expect("a later batch");
+            let replay = Application::build(app.config()).await.expect("a console on the log");
+            use app::service::ConsoleService;
+            if console.dashboard().head_seq != replay.console.dashboard().head_seq {
+                continue; // a job of either console appended meanwhile
+            }
+            let (mut a, mut b) = (crate::snapshots::state(&console).await, crate::snapshots::state(&replay.console).await);
+            for s in [&mut a, &mut b] {
+                s["dashboard"]["ingest"] = Value::Null; // this process's request counters
+            }
+            for key in ["dashboard", "signals", "governance", "kpis", "execution", "config"] {
+                if a[key] != b[key] {
+                    let (x, y) = (a[key].to_string(), b[key].to_string());
+                    let at = x.bytes().zip(y.bytes()).position(|(p, q)| p != q).unwrap_or(0);
+                    panic!("console {n}: {key} differs at {at}: {} | {}", &x[at.saturating_sub(200)..(at + 200).min(x.len())], &y[at.saturating_sub(200)..(at + 200).min(y.len())]);
+                }
+            }
+            same = true;
+            break;
+        }
+        assert!(same, "console {n}: the log kept moving");
+    }
+}

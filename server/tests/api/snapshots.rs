@@ -12,7 +12,7 @@ async fn open(app: &TestApp) -> Application {
 }
 
 /// Everything the folds show, in one value (the governance view's clock left out).
-async fn state(c: &Console) -> Value {
+pub(crate) async fn state(c: &Console) -> Value {
     use app::service::ConsoleService;
     let mut gov = serde_json::to_value(c.governance().await).expect("json");
     gov["now"] = Value::Null;

@@ -7,13 +7,14 @@ use crate::analytics::Slippage;
 use crate::anomaly::Anomaly;
 use crate::anomaly::alerts::Alerts;
 use crate::compliance::Compliance;
+use crate::event_ids::EventIds;
 use crate::fold::{Action, Fold, FoldState, SnapshotError, Stored};
 use crate::governance::Governance;
 use crate::kpi::{ExitKpis, KpiParams};
 use crate::projection::Projection;
 
 /// The version of [`Folds::snapshot`]'s layout; bump it when a fold's state changes shape.
-pub const SNAPSHOT_FORMAT: u32 = 6;
+pub const SNAPSHOT_FORMAT: u32 = 7;
 
 /// Every fold's state. Reads go to the typed fields; writes only through [`Folds::apply`].
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct Folds {
     pub anomaly: Anomaly,
     /// The alerts' workflow: acknowledgements, silences, escalation, notifications owed.
     pub alerts: Alerts,
+    /// The event ids the log holds (a Bloom filter the append asks before looking ids up).
+    pub event_ids: EventIds,
 }
 
 /// A fold that failed on one stored event (it skipped the event; the others went on).
@@ -44,14 +47,14 @@ pub struct FoldFailure {
 
 impl Folds {
     pub fn new(capital: Decimal) -> Self {
-        Self { book: Projection::new(capital), governance: Governance::new(), kpis: ExitKpis::new(KpiParams::default()), slippage: Slippage::default(), compliance: Compliance::new(), anomaly: Anomaly::new(), alerts: Alerts::new() }
+        Self { book: Projection::new(capital), governance: Governance::new(), kpis: ExitKpis::new(KpiParams::default()), slippage: Slippage::default(), compliance: Compliance::new(), anomaly: Anomaly::new(), alerts: Alerts::new(), event_ids: EventIds::new() }
     }
 
     /// The book, and the folds that read it in the order they run: THE list (a new fold is one
     /// field above and one entry here).
-    fn split(&mut self) -> (&mut Projection, [&mut dyn Fold; 6]) {
-        let Folds { book, governance, kpis, slippage, compliance, anomaly, alerts } = self;
-        (book, [governance, kpis, slippage, compliance, anomaly, alerts])
+    fn split(&mut self) -> (&mut Projection, [&mut dyn Fold; 7]) {
+        let Folds { book, governance, kpis, slippage, compliance, anomaly, alerts, event_ids } = self;
+        (book, [governance, kpis, slippage, compliance, anomaly, alerts, event_ids])
     }
 
     /// Folds one stored event into the book, then into every fold in order, each guarded: a
@@ -138,7 +141,7 @@ mod tests {
     #[test]
     fn the_book_runs_first_then_the_list_in_order() {
         let mut f = Folds::new(Decimal::from(1_000_000));
-        assert_eq!(f.names(), vec!["projection", "governance", "kpis", "slippage", "compliance", "anomaly", "alerts"]);
+        assert_eq!(f.names(), vec!["projection", "governance", "kpis", "slippage", "compliance", "anomaly", "alerts", "event_ids"]);
         let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default();
         let raw = r#"{"event_id":"m1","kind":"market_snapshot","ts":"2024-01-02T15:00:00Z","instrument":"AAPL","bid":"99","ask":"101","mid":"100","last":"100","volume":"0"}"#;
         let e = match Event::parse_json(raw, now) {

@@ -9,6 +9,7 @@ pub mod anomaly;
 pub mod compliance;
 pub mod config;
 pub mod event;
+pub mod event_ids;
 pub mod fold;
 pub mod folds;
 pub mod format;

@@ -139,7 +139,8 @@ proptest! {
         }
         prop_assert!(failures.is_empty(), "no fold may fail: {failures:?}");
         let _ = folds.due(now);
-        let domain::folds::Folds { book: projection, governance, kpis, slippage, compliance, anomaly, alerts } = &folds;
+        let domain::folds::Folds { book: projection, governance, kpis, slippage, compliance, anomaly, alerts, event_ids } = &folds;
+        let _ = event_ids.may_hold("x");
         let _ = compliance.query(&Default::default(), None);
         let _ = anomaly.anomalies(None, None).count();
         let _ = alerts.query(&Default::default(), now, None);

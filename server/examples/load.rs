@@ -30,29 +30,48 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let run = format!("load{:04x}", rand::random::<u16>());
     let t0 = Utc.with_ymd_and_hms(2020, 1, 2, 14, 30, 0).single().unwrap_or_default();
-    let post = |events: Vec<Value>| {
+    let post = |body: Vec<u8>| {
         let http = http.clone();
         let url = format!("{base}/api/v1/events");
         let auth = format!("Bearer {ingest}");
         async move {
-            let body = serde_json::to_vec(&events)?;
             let res = http.post(url).header("authorization", auth).header("content-type", "application/json").body(body).send().await?;
             anyhow::ensure!(res.status().is_success(), "ingest answered {}", res.status());
             Ok::<Value, anyhow::Error>(res.json().await?)
         }
     };
 
-    // 1. Sustained ingest: batches of 1,000, two in flight (the console appends one at a time).
+    // 1. Sustained ingest: batches of 1,000, `LOAD_IN_FLIGHT` requests in flight (default 2; an
+    // engine with that many batches outstanding, or that many engines). The console folds one
+    // batch while it writes the one before; the rest wait in order. `LOAD_PREBUILT=1` builds
+    // every request body before the clock starts (as `raw_insert` builds its rows outside the
+    // timed insert): the engine's JSON is then not built on the console's 2 cores meanwhile
+    // (it took about a fifth of them, `perf record -a`).
+    let in_flight: usize = std::env::var("LOAD_IN_FLIGHT").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(2);
+    let prebuilt = std::env::var("LOAD_PREBUILT").is_ok_and(|v| v == "1");
     let batch = 1000u64;
+    let body_of = |from: u64| serde_json::to_vec(&engine::synthetic::batch(&run, from, batch.min(total - from), t0));
+    let mut bodies = std::collections::VecDeque::new();
+    if prebuilt {
+        let mut from = 0;
+        while from < total {
+            bodies.push_back(body_of(from)?);
+            from += batch;
+        }
+        eprintln!("  {} request bodies built before the clock ({} MB)", bodies.len(), bodies.iter().map(Vec::len).sum::<usize>() >> 20);
+    }
     let start = Instant::now();
     let mut done = 0u64;
     let mut next = 0u64;
     let mut inflight = futures::stream::FuturesUnordered::new();
     while next < total || !inflight.is_empty() {
-        while inflight.len() < 2 && next < total {
-            let events = engine::synthetic::batch(&run, next, batch.min(total - next), t0);
-            next += events.len() as u64;
-            inflight.push(post(events));
+        while inflight.len() < in_flight && next < total {
+            let body = match bodies.pop_front() {
+                Some(b) => b,
+                None => body_of(next)?,
+            };
+            next += batch.min(total - next);
+            inflight.push(post(body));
         }
         if let Some(r) = inflight.next().await {
             let r = r?;
@@ -63,7 +82,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("ingest over HTTP: {done} events in {secs:.1} s = {:.0} events/s (batches of {batch})", done as f64 / secs);
+    println!(
+        "ingest over HTTP: {done} events in {secs:.1} s = {:.0} events/s (batches of {batch}, {in_flight} in flight, bodies {})",
+        done as f64 / secs,
+        if prebuilt { "built before the clock" } else { "built while posting" }
+    );
 
     if total == 0 {
         println!("ingest skipped (EVENTS=0)");
@@ -96,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
     let mut lat = Vec::new();
     for i in 0..50u64 {
         let events = engine::synthetic::batch(&format!("{run}sse"), i * 7, 7, t0);
-        let ack = post(events).await?;
+        let ack = post(serde_json::to_vec(&events)?).await?;
         let acked = Instant::now();
         let want = ack["last_seq"].as_u64().unwrap_or(u64::MAX);
         'wait: loop {

@@ -1,7 +1,8 @@
 //! An append in two stages, so that one batch is folded while the one before it is written.
 //!
 //! 1. **Fold** (under the tip lock): flag the batch against the folds, sort it against the log
-//!    (duplicates out, re-used ids refused; the batch still being written counts as stored),
+//!    (duplicates out, re-used ids refused; the batch still being written counts as stored; only
+//!    the event ids the `event_ids` filter may hold are looked up),
 //!    link it onto the chain after the tip, fold it, and move the tip to it.
 //! 2. **Write** (under the head lock, taken before the tip lock is let go, so batches are written
 //!    in the order they were linked): insert the linked rows in one transaction, committed only
@@ -90,8 +91,10 @@ impl Console {
 
     async fn append_in_order(&self, mut batch: Vec<Incoming>, now: DateTime<Utc>, gate: bool) -> Result<Appended, AppendError> {
         let mut duplicates = 0;
-        for _ in 0..ATTEMPTS {
-            match self.attempt(batch, now, gate).await? {
+        for attempt in 0..ATTEMPTS {
+            // Again after the log moved: every id looked up (the filter holds only what the folds
+            // saw; an id the store refused as stored must be found).
+            match self.attempt(batch, now, gate, attempt > 0).await? {
                 Attempt::Done(mut a) => {
                     a.duplicates += duplicates;
                     return Ok(a);
@@ -105,7 +108,7 @@ impl Console {
         Err(AppendError::Storage(anyhow::anyhow!("the log moved under this console {ATTEMPTS} times in a row")))
     }
 
-    async fn attempt(&self, mut batch: Vec<Incoming>, now: DateTime<Utc>, gate: bool) -> Result<Attempt, AppendError> {
+    async fn attempt(&self, mut batch: Vec<Incoming>, now: DateTime<Utc>, gate: bool, look_up_all: bool) -> Result<Attempt, AppendError> {
         // Folded with the receive time the log keeps (milliseconds), as a replay folds it.
         let now = chrono::SubsecRound::trunc_subsecs(now, 3);
         let received_ms = now.timestamp_millis();
@@ -113,8 +116,12 @@ impl Console {
         let mut tip = self.tip.lock().await;
         self.reconcile(&mut tip).await?;
         let mut flagged = if gate { self.flag(&mut batch) } else { Vec::new() };
+        let may_be_stored = (!look_up_all).then(|| {
+            let folds = read(&self.folds);
+            batch.iter().map(|inc| folds.event_ids.may_hold(inc.event.event_id.as_str())).collect()
+        });
         let pending = Pending { events: &tip.last, received_ms: tip.last_received_ms };
-        let (fresh, duplicates) = self.store.sort(batch, pending).await?;
+        let (fresh, duplicates) = self.store.sort(batch, pending, may_be_stored).await?;
         if !flagged.is_empty() {
             // A flagged line that is a duplicate is not stored now: do not report it.
             let stored: HashSet<&str> = fresh.iter().map(|inc| inc.event.event_id.as_str()).collect();

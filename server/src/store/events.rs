@@ -28,12 +28,12 @@ macro_rules! event_log {
                 Ok((Event::parse_json(&payload, received), received))
             }
 
-            /// The payloads stored under the event ids of `batch`.
-            async fn stored_payloads(&self, batch: &[Incoming]) -> Result<std::collections::HashMap<String, String>> {
+            /// The payloads stored under these event ids.
+            async fn stored_payloads(&self, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
                 let mut seen = std::collections::HashMap::new();
-                for chunk in batch.chunks(LOOKUP_CHUNK) {
+                for chunk in ids.chunks(LOOKUP_CHUNK) {
                     let mut q = QueryBuilder::<$DB>::new("SELECT event_id, payload FROM events WHERE ");
-                    <$DB as Dialect>::push_in(&mut q, "event_id", chunk.iter().map(|inc| inc.event.event_id.as_str().to_string()).collect());
+                    <$DB as Dialect>::push_in(&mut q, "event_id", chunk.iter().map(|id| id.to_string()).collect());
                     for r in q.build().fetch_all(&self.pool).await.context("duplicate look-up")? {
                         seen.insert(r.try_get::<String, _>("event_id").context("row")?, r.try_get::<String, _>("payload").context("row")?);
                     }
@@ -87,8 +87,13 @@ macro_rules! event_log {
 
             /// Reads only (no transaction): whatever commits meanwhile moves the head, and
             /// [`EventLog::write`] then refuses the rows linked on the old one.
-            async fn sort(&self, batch: Vec<Incoming>, pending: Pending<'_>) -> Result<(Vec<Incoming>, u64), AppendError> {
-                let seen = self.stored_payloads(&batch).await?;
+            async fn sort(&self, batch: Vec<Incoming>, pending: Pending<'_>, may_be_stored: Option<Vec<bool>>) -> Result<(Vec<Incoming>, u64), AppendError> {
+                let ids: Vec<&str> = match &may_be_stored {
+                    Some(may) => batch.iter().zip(may).filter(|(_, m)| **m).map(|(inc, _)| inc.event.event_id.as_str()).collect(),
+                    None => batch.iter().map(|inc| inc.event.event_id.as_str()).collect(),
+                };
+                let seen = if ids.is_empty() { Default::default() } else { self.stored_payloads(&ids).await? };
+                drop(ids);
                 let (fresh, duplicates) = {
                     let seen = super::with_pending_payloads(seen, &batch, pending);
                     super::sort_duplicates(batch, &seen)?

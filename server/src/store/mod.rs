@@ -304,7 +304,7 @@ impl Store {
     /// Sorts, links and writes a batch after `head` (the log's head): the three steps the console
     /// runs in two stages, in one call (the storage tests, `tradewatch` commands).
     pub async fn append(&self, head: (u64, Hash), batch: Vec<Incoming>, received_at: DateTime<Utc>) -> Result<AppendOutcome, AppendError> {
-        let (fresh, duplicates) = self.sort(batch, Pending::default()).await?;
+        let (fresh, duplicates) = self.sort(batch, Pending::default(), None).await?;
         let rows = link_rows(head, &fresh, received_at.timestamp_millis());
         let (head_seq, head_hash) = last_link(&rows).unwrap_or(head);
         self.write(head, rows).await.map_err(|e| AppendError::Storage(anyhow::Error::new(e)))?;

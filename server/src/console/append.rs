@@ -27,7 +27,7 @@ use crate::store::{Pending, WriteError, last_link, link_rows};
 use super::*;
 
 /// Attempts of one batch when the log moves under the console (another writer).
-const ATTEMPTS: usize = 3;
+const ATTEMPTS: usize = 10;
 
 /// Where the folds stand: the last batch folded (being written, or written).
 pub(super) struct Tip {
@@ -188,8 +188,17 @@ impl Console {
             }
             let extends = stored.0 > tip.head.0 && (tip.head.0 == 0 || self.store.hash_at(tip.head.0).await? == Some(tip.head.1));
             if extends {
+                // Up to the head read above: the other writer may append more meanwhile, and
+                // those are taken in next time (folding them now and keeping `stored` as the
+                // tip would fold them twice; the new test caught that on PostgreSQL).
                 let mut missed = Vec::new();
-                self.store.for_each_event_after(tip.head.0, |seq, event, received_at| missed.push((seq, event, received_at))).await?;
+                self.store
+                    .for_each_event_after(tip.head.0, |seq, event, received_at| {
+                        if seq <= stored.0 {
+                            missed.push((seq, event, received_at));
+                        }
+                    })
+                    .await?;
                 for f in self.apply_events(missed.iter().map(|(seq, event, received_at)| (*seq, event, *received_at))) {
                     tracing::error!(seq = f.seq, fold = f.fold, reason = %f.reason, "a fold failed on a caught-up event; skipped by that fold");
                 }

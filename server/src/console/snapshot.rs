@@ -37,7 +37,10 @@ impl Console {
         let mut failures = Vec::new();
         let replayed = store
             .for_each_event_after(from, |seq, e, received_at| {
-                folds.apply(&Stored { seq, event: &e, received_at }, &mut failures);
+                // Up to `head`: what another writer appends meanwhile is the next catch-up's.
+                if seq <= head.0 {
+                    folds.apply(&Stored { seq, event: &e, received_at }, &mut failures);
+                }
             })
             .await?;
         for f in &failures {

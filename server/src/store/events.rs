@@ -28,6 +28,19 @@ macro_rules! event_log {
                 Ok((Event::parse_json(&payload, received), received))
             }
 
+            /// The last seq and hash of the chain as `on` (the pool, or a transaction) sees it.
+            async fn head_on<'e>(on: impl sqlx::Executor<'e, Database = $DB>) -> Result<(u64, Hash)> {
+                let row = sqlx::query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetch_optional(on).await?;
+                Ok(match row {
+                    None => (0, chain::GENESIS),
+                    Some(r) => {
+                        let seq: i64 = r.try_get("seq")?;
+                        let hash: Vec<u8> = r.try_get("hash")?;
+                        (seq as u64, hash.try_into().unwrap_or(chain::GENESIS))
+                    }
+                })
+            }
+
             /// The payloads stored under these event ids.
             async fn stored_payloads(&self, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
                 let mut seen = std::collections::HashMap::new();
@@ -74,15 +87,7 @@ macro_rules! event_log {
             }
 
             async fn head(&self) -> Result<(u64, Hash)> {
-                let row = sqlx::query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetch_optional(&self.pool).await?;
-                Ok(match row {
-                    None => (0, chain::GENESIS),
-                    Some(r) => {
-                        let seq: i64 = r.try_get("seq")?;
-                        let hash: Vec<u8> = r.try_get("hash")?;
-                        (seq as u64, hash.try_into().unwrap_or(chain::GENESIS))
-                    }
-                })
+                Self::head_on(&self.pool).await
             }
 
             /// Reads only (no transaction): whatever commits meanwhile moves the head, and
@@ -107,11 +112,7 @@ macro_rules! event_log {
             /// IMMEDIATE, PostgreSQL's advisory lock), so no other writer can come between.
             async fn write(&self, after: (u64, Hash), rows: Vec<RawRow>) -> Result<(), WriteError> {
                 let mut tx = <$DB as Dialect>::begin_append(&self.pool).await.context("begin")?;
-                let row = sqlx::query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *tx).await.context("head")?;
-                let head = match row {
-                    None => (0, chain::GENESIS),
-                    Some(r) => (r.try_get::<i64, _>("seq").context("head")? as u64, r.try_get::<Vec<u8>, _>("hash").context("head")?.try_into().unwrap_or(chain::GENESIS)),
-                };
+                let head = Self::head_on(&mut *tx).await.context("head")?;
                 if head != after {
                     tx.rollback().await.context("rollback")?;
                     return Err(WriteError::Moved { expected: after.0, found: head.0 });

@@ -71,17 +71,24 @@ impl Forest {
         let mut rng = Rng(seed);
         let sample = sample.min(data.len());
         let limit = (sample.max(2) as f64).log2().ceil() as usize;
+        // One index and one point buffer for every tree: a tree is grown by partitioning its
+        // sub-sample in place (the same splits as partitioning into new vectors: a node's
+        // range and split depend on its set of points, not their order).
+        let mut idx: Vec<usize> = Vec::with_capacity(data.len());
+        let mut points: Vec<[f64; D]> = Vec::with_capacity(sample);
         let trees = (0..trees)
             .map(|_| {
                 // A sub-sample without replacement (partial Fisher-Yates).
-                let mut idx: Vec<usize> = (0..data.len()).collect();
+                idx.clear();
+                idx.extend(0..data.len());
                 for i in 0..sample {
                     let j = i + rng.below(idx.len() - i);
                     idx.swap(i, j);
                 }
-                let points: Vec<[f64; D]> = idx[..sample].iter().map(|&i| data[i]).collect();
-                let mut tree = Tree::default();
-                grow_node(&mut tree, points, 0, limit, &mut rng);
+                points.clear();
+                points.extend(idx[..sample].iter().map(|&i| data[i]));
+                let mut tree = Tree { nodes: Vec::with_capacity(2 * sample) };
+                grow_node(&mut tree, &mut points, 0, limit, &mut rng);
                 tree
             })
             .collect();
@@ -131,26 +138,42 @@ impl Forest {
     }
 }
 
-fn grow_node(tree: &mut Tree, points: Vec<[f64; D]>, depth: usize, limit: usize, rng: &mut Rng) -> usize {
+/// The range of `feature` over `points`.
+fn range(points: &[[f64; D]], feature: usize) -> (f64, f64) {
+    points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[feature]), hi.max(p[feature])))
+}
+
+fn grow_node(tree: &mut Tree, points: &mut [[f64; D]], depth: usize, limit: usize, rng: &mut Rng) -> usize {
     let at = tree.nodes.len();
     tree.nodes.push(Node::Leaf { size: points.len() });
     if points.len() <= 1 || depth >= limit {
         return at;
     }
     // A feature with a spread, at random; a split point uniform in its range.
-    let spread: Vec<usize> = (0..D)
-        .filter(|&f| {
-            let (lo, hi) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[f]), hi.max(p[f])));
-            hi > lo
-        })
-        .collect();
-    if spread.is_empty() {
+    let ranges: [(f64, f64); D] = std::array::from_fn(|f| range(points, f));
+    let mut spread = [0usize; D];
+    let mut n = 0;
+    for (f, (lo, hi)) in ranges.iter().enumerate() {
+        if hi > lo {
+            spread[n] = f;
+            n += 1;
+        }
+    }
+    if n == 0 {
         return at;
     }
-    let feature = spread[rng.below(spread.len())];
-    let (lo, hi) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[feature]), hi.max(p[feature])));
+    let feature = spread[rng.below(n)];
+    let (lo, hi) = ranges[feature];
     let split = lo + (hi - lo) * rng.unit();
-    let (l, r): (Vec<[f64; D]>, Vec<[f64; D]>) = points.into_iter().partition(|p| p[feature] < split);
+    // Points below the split first (in place).
+    let mut left_len = 0;
+    for i in 0..points.len() {
+        if points[i][feature] < split {
+            points.swap(i, left_len);
+            left_len += 1;
+        }
+    }
+    let (l, r) = points.split_at_mut(left_len);
     let left = grow_node(tree, l, depth + 1, limit, rng);
     let right = grow_node(tree, r, depth + 1, limit, rng);
     tree.nodes[at] = Node::Split { feature, at: split, lo, hi, left, right };

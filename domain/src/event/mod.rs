@@ -4,6 +4,7 @@
 //! beside the fields of its kind. Numbers may be JSON numbers or decimal strings. Money and
 //! quantities are [`Decimal`] (exact); model outputs (strength, confidence, features) are `f64`
 //! and must be finite.
+pub mod json;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -12,7 +13,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use json::Json;
 
 pub use crate::text::MAX_ID_LEN;
 
@@ -68,6 +71,14 @@ impl ParseError {
     fn whole(reason: impl Into<String>) -> Self {
         Self { field: None, reason: reason.into() }
     }
+}
+
+/// Why a line of a batch is refused: not JSON, or not a valid event.
+#[derive(Debug)]
+pub enum LineError {
+    Syntax(serde_json::Error),
+    /// Valid JSON, not a valid event; `event_id` as the line gave it (at most 128 characters).
+    Invalid { event_id: Option<String>, error: ParseError },
 }
 
 type Result<T, E = ParseError> = std::result::Result<T, E>;
@@ -571,12 +582,24 @@ impl Event {
     /// Parses one JSON object. `now` is the server's clock, used only to refuse timestamps
     /// more than [`MAX_FUTURE_SKEW_SECS`] ahead of it.
     pub fn parse_json(text: &str, now: DateTime<Utc>) -> Result<Event> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| ParseError::whole(format!("invalid JSON: {e}")))?;
-        Self::parse_value(&value, now)
+        Self::parse_line(text, now).map_err(|e| match e {
+            LineError::Syntax(e) => ParseError::whole(format!("invalid JSON: {e}")),
+            LineError::Invalid { error, .. } => error,
+        })
+    }
+
+    /// [`Event::parse_json`], telling text that is not JSON from JSON that is not a valid event
+    /// (with the `event_id` it named, for the caller's error).
+    pub fn parse_line(text: &str, now: DateTime<Utc>) -> Result<Event, LineError> {
+        let json = Json::parse(text).map_err(LineError::Syntax)?;
+        Self::parse_json_value(&json, now).map_err(|error| LineError::Invalid { event_id: json.get("event_id").and_then(Json::as_str).map(|s| s.chars().take(128).collect()), error })
     }
 
     pub fn parse_value(value: &Value, now: DateTime<Utc>) -> Result<Event> {
+        Self::parse_json_value(&Json::borrow(value), now)
+    }
+
+    fn parse_json_value(value: &Json<'_>, now: DateTime<Utc>) -> Result<Event> {
         let obj = value.as_object().ok_or_else(|| ParseError::whole("expected a JSON object"))?;
         let f = Fields(obj);
         let event_id = f.id("event_id")?;
@@ -620,7 +643,7 @@ impl Event {
                 version: f.opt_u32("version")?.ok_or_else(|| ParseError::field("version", "required"))?,
                 actor: f.id("actor")?,
                 reason: f.reason("reason")?,
-                config: crate::config::Config::parse_value(f.get("config")?)
+                config: crate::config::Config::parse_value(&f.get("config")?.to_value())
                     .map_err(|e| ParseError::field(&if e.field == "config" { e.field } else { format!("config.{}", e.field) }, e.reason))?,
             }),
             Kind::Control => Body::Control(Control {
@@ -726,9 +749,9 @@ fn parse_snapshot(f: &Fields) -> Result<MarketSnapshot> {
 }
 
 fn parse_signal(f: &Fields) -> Result<Signal> {
-    let features = match f.0.get("features") {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(Value::Object(map)) => {
+    let features = match f.opt("features") {
+        None => BTreeMap::new(),
+        Some(Json::Object(map)) => {
             if map.len() > bounds::MAX_FEATURES {
                 return Err(ParseError::field("features", format!("at most {} features", bounds::MAX_FEATURES)));
             }
@@ -738,7 +761,7 @@ fn parse_signal(f: &Fields) -> Result<Signal> {
                 if name.is_empty() || name.len() > MAX_ID_LEN {
                     return Err(ParseError::field(&field, "feature names are 1..=128 bytes"));
                 }
-                out.insert(name.clone(), finite(v, &field)?);
+                out.insert(name.to_string(), finite(v, &field)?);
             }
             out
         }
@@ -763,7 +786,7 @@ fn parse_signal(f: &Fields) -> Result<Signal> {
 }
 
 fn parse_risk_check(f: &Fields) -> Result<RiskCheck> {
-    let Some(Value::Array(items)) = f.0.get("checks") else {
+    let Some(Json::Array(items)) = f.opt("checks") else {
         return Err(ParseError::field("checks", "required: an array of {name, status, value, limit}"));
     };
     if items.len() > bounds::MAX_CHECKS {
@@ -818,19 +841,23 @@ fn parse_status(f: &Fields) -> Result<Status> {
 }
 
 /// Field access with errors that name the field.
-struct Fields<'a>(&'a Map<String, Value>);
+/// An object's members; a name given twice reads as its last value.
+struct Fields<'a, 'j>(&'a [(std::borrow::Cow<'j, str>, Json<'j>)]);
 
-impl Fields<'_> {
-    fn get(&self, name: &str) -> Result<&Value> {
-        match self.0.get(name) {
-            None | Some(Value::Null) => Err(ParseError::field(name, "required")),
+impl<'a, 'j> Fields<'a, 'j> {
+    fn member(&self, name: &str) -> Option<&'a Json<'j>> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+    fn get(&self, name: &str) -> Result<&'a Json<'j>> {
+        match self.member(name) {
+            None | Some(Json::Null) => Err(ParseError::field(name, "required")),
             Some(v) => Ok(v),
         }
     }
-    fn opt(&self, name: &str) -> Option<&Value> {
-        self.0.get(name).filter(|v| !v.is_null())
+    fn opt(&self, name: &str) -> Option<&'a Json<'j>> {
+        self.member(name).filter(|v| !v.is_null())
     }
-    fn str(&self, name: &str) -> Result<&str> {
+    fn str(&self, name: &str) -> Result<&'a str> {
         self.get(name)?.as_str().ok_or_else(|| ParseError::field(name, "expected a string"))
     }
     fn id(&self, name: &str) -> Result<Id> {
@@ -903,7 +930,7 @@ impl Fields<'_> {
             if v.len() > MAX_LABEL_VALUE {
                 return Err(ParseError::field(&field, format!("longer than {MAX_LABEL_VALUE} bytes")));
             }
-            out.insert(k.clone(), v.to_string());
+            out.insert(k.to_string(), v.to_string());
         }
         Ok(out)
     }
@@ -985,7 +1012,7 @@ impl Fields<'_> {
             .enumerate()
             .map(|(i, item)| {
                 let field = format!("{name}[{i}]");
-                match item.as_array().map(Vec::as_slice) {
+                match item.as_array() {
                     Some([p, s]) => {
                         let price = decimal(p, &field)?;
                         let size = decimal(s, &field)?;
@@ -1004,16 +1031,20 @@ impl Fields<'_> {
     }
 }
 
-fn decimal(v: &Value, name: &str) -> Result<Decimal> {
-    let text = match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
+fn decimal(v: &Json<'_>, name: &str) -> Result<Decimal> {
+    let number;
+    let text: &str = match v {
+        Json::String(s) => s,
+        Json::Number(n) => {
+            number = n.to_string();
+            &number
+        }
         _ => return Err(ParseError::field(name, "expected a number or a decimal string")),
     };
     // from_str accepts only finite plain decimals: "NaN", "inf" and exponents of absurd size fail.
-    Decimal::from_str(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|_| ParseError::field(name, format!("'{}' is not a finite decimal", truncate(&text))))
+    Decimal::from_str(text)
+        .or_else(|_| Decimal::from_scientific(text))
+        .map_err(|_| ParseError::field(name, format!("'{}' is not a finite decimal", truncate(text))))
 }
 
 fn at_most(d: Decimal, max: Decimal, name: &str) -> Result<Decimal> {
@@ -1023,10 +1054,10 @@ fn at_most(d: Decimal, max: Decimal, name: &str) -> Result<Decimal> {
     Ok(d)
 }
 
-fn finite(v: &Value, name: &str) -> Result<f64> {
+fn finite(v: &Json<'_>, name: &str) -> Result<f64> {
     let x = match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => s.trim().parse::<f64>().ok(),
         _ => None,
     }
     .ok_or_else(|| ParseError::field(name, "expected a number"))?;

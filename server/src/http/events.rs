@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use domain::event::{Event, Kind};
+use domain::event::{Event, Kind, LineError};
 use domain::view::EventQuery;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -63,19 +63,16 @@ pub fn parse_batch(body: &[u8], now: DateTime<Utc>) -> ApiResult<Vec<Incoming>> 
     }
     let mut out = Vec::with_capacity(lines.len());
     for (line, raw) in lines {
-        let value: Value = serde_json::from_str(&raw).map_err(|e| ApiError::BadRequest {
-            code: "invalid_json",
-            message: format!("line {line}: invalid JSON: {e}"),
-            detail: json!({"line": line, "reason": format!("invalid JSON: {e}")}),
-        })?;
-        let event = Event::parse_value(&value, now).map_err(|e| ApiError::Unprocessable {
-            message: format!("line {line}: {e}; nothing in this batch was stored"),
-            detail: json!({
-                "line": line,
-                "event_id": value.get("event_id").and_then(Value::as_str).map(|s| s.chars().take(128).collect::<String>()),
-                "field": e.field,
-                "reason": e.reason,
-            }),
+        let event = Event::parse_line(&raw, now).map_err(|e| match e {
+            LineError::Syntax(e) => ApiError::BadRequest {
+                code: "invalid_json",
+                message: format!("line {line}: invalid JSON: {e}"),
+                detail: json!({"line": line, "reason": format!("invalid JSON: {e}")}),
+            },
+            LineError::Invalid { event_id, error } => ApiError::Unprocessable {
+                message: format!("line {line}: {error}; nothing in this batch was stored"),
+                detail: json!({"line": line, "event_id": event_id, "field": error.field, "reason": error.reason}),
+            },
         })?;
         // Governance events are the console's own record of a person's or a rule's action: an
         // engine must not be able to approve its own signals or resume itself.

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Issue 11 §3 alone, in a few minutes: the raw insert of the load's rows (examples/raw_insert.rs)
+# and the console's ingest of the same events over HTTP (examples/load.rs, phase 1), side by
+# side on one machine, and their ratio. scripts/load.sh measures the same and then the pages,
+# the live stream, the approval timeouts and the restart (about 20 minutes).
+#   scripts/ingest-ratio.sh [EVENTS=1000000] [sqlite|postgres]
+# The load tool's knobs apply: LOAD_IN_FLIGHT (default 2), LOAD_PREBUILT=1 (request bodies
+# built before the clock, as raw_insert builds its rows outside the timed insert).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${1:-1000000}
+backend=${2:-sqlite}
+cargo build --release -q -p server --bin tradewatch --example load --example raw_insert
+B=target/release/tradewatch; L=target/release/examples/load
+D=$(mktemp -d /tmp/tradewatch-ratio-XXXX); port=3101
+unset DATABASE_URL
+case $backend in
+  sqlite) store=(--data-dir "$D/console"); raw_store=$D/raw ;;
+  postgres)
+    PGS=${TRADEWATCH_LOAD_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}
+    for db in tw_ratio_$$ tw_rawr_$$; do psql -q "$PGS" -c "CREATE DATABASE $db"; done
+    export DATABASE_URL=${PGS%/*}/tw_ratio_$$
+    store=(--database-url "$DATABASE_URL"); raw_store=${PGS%/*}/tw_rawr_$$ ;;
+  *) echo "backend: sqlite or postgres" >&2; exit 2 ;;
+esac
+pid=0
+cleanup() {
+  kill $pid 2>/dev/null || true
+  while kill -0 $pid 2>/dev/null; do sleep 0.05; done
+  if [ "$backend" = postgres ]; then for db in tw_ratio_$$ tw_rawr_$$; do psql -q "$PGS" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; done; fi
+  rm -rf "$D"
+}
+trap cleanup EXIT
+echo "== $backend, $events events; machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); commit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')"
+target/release/examples/raw_insert "$raw_store" "$events" | tee "$D/raw.out"
+IT=$($B token create "${store[@]}" --name ratio-ingest --scope ingest | tail -1)
+RT=$($B token create "${store[@]}" --name ratio-read --scope read | tail -1)
+RUST_LOG=warn $B serve --addr 127.0.0.1:$port --data-dir "$D/console" &
+pid=$!
+for _ in $(seq 100); do curl -fs http://127.0.0.1:$port/healthz >/dev/null 2>&1 && break; sleep 0.2; done
+# Phase 1 (ingest) is all this needs: the tool is stopped once it has printed its rate.
+$L http://127.0.0.1:$port "$IT" "$RT" "$events" > "$D/load.out" 2>&1 &
+lp=$!
+until grep -q 'events/s' "$D/load.out" 2>/dev/null || ! kill -0 $lp 2>/dev/null; do sleep 0.5; done
+kill $lp 2>/dev/null || true
+grep -v '^ *$' "$D/load.out" | grep -B100 -m1 'events/s'
+http=$(grep -o '= [0-9]* events/s' "$D/load.out" | head -1 | tr -dc 0-9)
+raw=$(grep -o '= [0-9]* rows/s' "$D/raw.out" | tr -dc 0-9)
+echo "== $backend: ingest over HTTP $http events/s (LOAD_IN_FLIGHT=${LOAD_IN_FLIGHT:-2} LOAD_PREBUILT=${LOAD_PREBUILT:-0}), raw insert $raw rows/s: $(echo "scale=2; $http / $raw" | bc) of the limit"

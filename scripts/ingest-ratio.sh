@@ -41,9 +41,9 @@ for _ in $(seq 100); do curl -fs http://127.0.0.1:$port/healthz >/dev/null 2>&1 
 # Phase 1 (ingest) is all this needs: the tool is stopped once it has printed its rate.
 $L http://127.0.0.1:$port "$IT" "$RT" "$events" > "$D/load.out" 2>&1 &
 lp=$!
-until grep -q 'events/s' "$D/load.out" 2>/dev/null || ! kill -0 $lp 2>/dev/null; do sleep 0.5; done
+until grep -q '= [0-9]* events/s' "$D/load.out" 2>/dev/null || ! kill -0 $lp 2>/dev/null; do sleep 0.5; done
 kill $lp 2>/dev/null || true
-grep -v '^ *$' "$D/load.out" | grep -B100 -m1 'events/s'
+grep -v '^ *$' "$D/load.out" | grep -B100 -m1 '= [0-9]* events/s'
 http=$(grep -o '= [0-9]* events/s' "$D/load.out" | head -1 | tr -dc 0-9)
 raw=$(grep -o '= [0-9]* rows/s' "$D/raw.out" | tr -dc 0-9)
 echo "== $backend: ingest over HTTP $http events/s (LOAD_IN_FLIGHT=${LOAD_IN_FLIGHT:-2} LOAD_PREBUILT=${LOAD_PREBUILT:-0}), raw insert $raw rows/s: $(echo "scale=2; $http / $raw" | bc) of the limit"

@@ -1,9 +1,11 @@
 //! Signed checkpoints of the log (see `domain::merkle`): the console's Merkle tree over the
 //! stored chain hashes, its ed25519 key, and the proofs the API hands out.
 //!
-//! The tree is not on the ingest path: it follows the log by reading the chain hashes the store
-//! already holds ([`Checkpoints::catch_up`], run by the checkpoint job and before any proof), so
-//! an append costs nothing more. At start-up it is rebuilt from the log in the background (1M
+//! The tree is not on the ingest path: it follows the log ([`Checkpoints::catch_up`], run by the
+//! checkpoint job and before any proof). The console hands it the chain hashes of each batch it
+//! has written ([`Checkpoints::written`], a copy of 32 bytes an event), so the catch-up reads
+//! the log only for what it was not handed (another writer's events, or after a gap): reading
+//! every hash back took ~5% of the CPU during a 60,000 events/s ingest. At start-up it is rebuilt from the log in the background (1M
 //! events: ~0.5 s of one core); until then the API answers 503.
 //!
 //! The key: `TRADEWATCH_CHECKPOINT_KEY` (the 32-byte ed25519 seed as 64 hex digits), or the file
@@ -14,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, SubsecRound, Utc};
-use domain::chain::to_hex;
+use domain::chain::{Hash, to_hex};
 use domain::event::{Body, Event};
 use domain::merkle::{BLOCK, Checkpoint, Leaves, Tree};
 use domain::view::EventQuery;
@@ -130,11 +132,18 @@ pub struct Checkpoints {
     ready: std::sync::atomic::AtomicBool,
     /// One catch-up at a time (the rebuild, the job and proofs may all ask).
     catching_up: tokio::sync::Mutex<()>,
+    /// Chain hashes the console has written, `(first seq, hashes)` in log order, until the next
+    /// catch-up takes them (at most [`HANDED_KEPT`] batches; the oldest are dropped past that,
+    /// and the log is read for them).
+    handed: std::sync::Mutex<std::collections::VecDeque<(u64, Vec<Hash>)>>,
 }
+
+/// Batches of hashes waiting for the catch-up (1,000-event batches: ~8 MB).
+const HANDED_KEPT: usize = 256;
 
 impl Checkpoints {
     pub fn new(store: Store, key: SigningKey) -> Arc<Self> {
-        Arc::new(Self { store, key, tree: RwLock::new(Tree::new()), ready: false.into(), catching_up: tokio::sync::Mutex::new(()) })
+        Arc::new(Self { store, key, tree: RwLock::new(Tree::new()), ready: false.into(), catching_up: tokio::sync::Mutex::new(()), handed: Default::default() })
     }
 
     /// Rebuilds the tree from the log in the background.
@@ -157,13 +166,54 @@ impl Checkpoints {
         self.ready.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Reads the chain hashes the tree lacks from the log; the tree's size after.
+    /// The chain hashes of events the console has just written, from `first_seq` on.
+    pub fn written(&self, first_seq: u64, hashes: Vec<Hash>) {
+        if hashes.is_empty() {
+            return;
+        }
+        let mut handed = self.handed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if handed.len() >= HANDED_KEPT {
+            handed.pop_front();
+        }
+        handed.push_back((first_seq, hashes));
+    }
+
+    /// The handed hashes that continue a tree of `len` leaves, in order (those it already holds
+    /// are dropped; a gap stops the run, and the log is read from there).
+    fn take_handed(&self, len: u64) -> Vec<Hash> {
+        let mut handed = self.handed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut run = Vec::new();
+        let mut next = len + 1;
+        while let Some((first, hashes)) = handed.front() {
+            let end = first + hashes.len() as u64;
+            if end <= next {
+                handed.pop_front();
+                continue;
+            }
+            if *first > next {
+                break;
+            }
+            run.extend_from_slice(&hashes[(next - first) as usize..]);
+            next = end;
+            handed.pop_front();
+        }
+        run
+    }
+
+    /// Brings the tree to the log's end: the hashes the console handed over, then the log's own
+    /// for the rest; the tree's size after.
     pub async fn catch_up(&self) -> Result<u64> {
         let _one = self.catching_up.lock().await;
         loop {
             let len = self.tree.read().await.len();
-            let hashes = self.store.hashes_after(len, PAGE).await?;
-            let done = hashes.len() < PAGE as usize;
+            let handed = self.take_handed(len);
+            let (hashes, done) = if handed.is_empty() {
+                let hashes = self.store.hashes_after(len, PAGE).await?;
+                let done = hashes.len() < PAGE as usize;
+                (hashes, done)
+            } else {
+                (handed, false)
+            };
             {
                 let mut tree = self.tree.write().await;
                 // Only this task pushes (under `catching_up`): the tree is still `len` long.
@@ -355,4 +405,40 @@ pub async fn verify_offline(store: &Store, checkpoint: &Checkpoint, expected_key
         return Ok(fail(format!("event {} has a different chain hash than the signed head hash", checkpoint.tree_size), log_events));
     }
     Ok(OfflineCheck { ok: true, tree_size: checkpoint.tree_size, log_events, root: to_hex(&root), problem: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Location;
+
+    fn h(seq: u64) -> Hash {
+        let mut h = [0u8; 32];
+        h[..8].copy_from_slice(&seq.to_be_bytes());
+        h
+    }
+
+    #[tokio::test]
+    async fn handed_hashes_continue_the_tree_and_a_gap_stops_the_run() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let c = Checkpoints::new(Store::connect(&Location::Sqlite(dir.path().to_path_buf())).await?, SigningKey::from_bytes(&[7; 32]));
+        c.written(1, (1..=3).map(h).collect());
+        c.written(4, (4..=5).map(h).collect());
+        c.written(9, (9..=10).map(h).collect());
+        // The tree holds 2: seq 3 on, up to the gap after 5.
+        assert_eq!(c.take_handed(2), vec![h(3), h(4), h(5)]);
+        // What is left starts after the gap: nothing continues a tree of 5 ...
+        assert_eq!(c.take_handed(5), Vec::<Hash>::new());
+        // ... until the tree has read 6..=8 from the log; what it holds already is dropped.
+        c.written(11, vec![h(11)]);
+        assert_eq!(c.take_handed(9), vec![h(10), h(11)]);
+        assert_eq!(c.take_handed(11), Vec::<Hash>::new());
+        // At most HANDED_KEPT batches wait; the oldest go first.
+        for seq in 12..12 + HANDED_KEPT as u64 + 1 {
+            c.written(seq, vec![h(seq)]);
+        }
+        assert_eq!(c.take_handed(11), Vec::<Hash>::new(), "seq 12 was dropped: the log is read for it");
+        assert_eq!(c.take_handed(12).len(), HANDED_KEPT);
+        Ok(())
+    }
 }

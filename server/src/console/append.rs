@@ -143,12 +143,17 @@ impl Console {
             unfinished.done();
             return Ok(again(fresh));
         }
+        // The checkpoint tree takes the written hashes from here rather than read them back.
+        let hashes: Option<Vec<Hash>> = self.checkpoints.get().map(|_| rows.iter().filter_map(|r| Hash::try_from(r.hash.as_slice()).ok()).collect());
         let writing = Instant::now();
         let result = if rows.is_empty() { Ok(()) } else { self.store.write(after, rows).await };
         let write_secs = writing.elapsed().as_secs_f64();
         match result {
             Ok(()) => {
                 *written = head;
+                if let (Some(checkpoints), Some(hashes)) = (self.checkpoints.get(), hashes) {
+                    checkpoints.written(after.0 + 1, hashes);
+                }
                 drop(written);
                 unfinished.done();
                 if !fresh.is_empty() {

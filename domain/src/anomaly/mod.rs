@@ -690,7 +690,7 @@ impl Anomaly {
         if self.fill_features.len() >= FOREST_SAMPLE && (self.forest.is_empty() || self.fills_since_growth as usize >= FOREST_REGROW) {
             let data: Vec<[f64; forest::D]> = self.fill_features.iter().copied().collect();
             self.forest = forest::Forest::grow(&data, FOREST_TREES, FOREST_SAMPLE, self.growths);
-            self.forest_max = data.iter().map(|p| self.forest.score(p).0).fold(0.0, f64::max);
+            self.forest_max = self.forest.max_score(&data);
             self.growths += 1;
             self.fills_since_growth = 0;
         }

@@ -256,11 +256,11 @@ struct OrderInfo {
 /// The slippage decomposition as a fold over the log.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Slippage {
-    quotes: std::collections::HashMap<String, (Decimal, Decimal, Decimal)>,
+    quotes: crate::hash::HashMap<String, (Decimal, Decimal, Decimal)>,
     /// The mid when each recent signal arrived (its decision price; see [`crate::recent::SIGNALS_KEPT`]).
     signal_mid: crate::recent::Recent<Decimal>,
     /// Orders not yet final (the book says when one is).
-    orders: std::collections::HashMap<String, OrderInfo>,
+    orders: crate::hash::HashMap<String, OrderInfo>,
     report: SlippageReport,
 }
 

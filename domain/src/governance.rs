@@ -5,7 +5,9 @@
 //! state (time out a pending signal, unlock an automation, trip a breaker) comes out of
 //! [`Governance::due`] as a list of actions; the console appends them as events, so every
 //! decision, automatic or human, is in the chain.
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::hash::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -179,9 +181,9 @@ impl Governance {
             automations: BTreeMap::new(),
             pending: PendingBook::default(),
             exits: BTreeMap::new(),
-            signals: HashMap::new(),
-            order_automation: HashMap::new(),
-            names: HashSet::new(),
+            signals: HashMap::default(),
+            order_automation: HashMap::default(),
+            names: HashSet::default(),
             decisions: Vec::new(),
             heartbeats: BTreeMap::new(),
             breached: BTreeSet::new(),

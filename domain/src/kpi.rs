@@ -15,7 +15,9 @@
 //!   time minus signal time, the engine's clock); median and p95.
 //! - **EAW%** (exit within acceptable window): share of exit signals reacted to within their
 //!   `response_window_secs` (or `default_window_secs`); no reaction counts as outside.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hash::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rust_decimal::prelude::ToPrimitive;

@@ -15,6 +15,7 @@ pub mod folds;
 pub mod format;
 pub mod fuzzing;
 pub mod governance;
+pub mod hash;
 pub mod kpi;
 pub mod lineage;
 pub mod merkle;
@@ -31,7 +32,7 @@ pub mod view;
 
 /// Sets `map[key] = value`, allocating the key only when it is new (the folds do this for every
 /// market snapshot).
-pub(crate) fn upsert<V>(map: &mut std::collections::HashMap<String, V>, key: &str, value: V) {
+pub(crate) fn upsert<V>(map: &mut crate::hash::HashMap<String, V>, key: &str, value: V) {
     match map.get_mut(key) {
         Some(slot) => *slot = value,
         None => {

@@ -4,7 +4,9 @@
 //! PnL uses the average-cost method per instrument, in the account currency (fees are assumed
 //! to be charged in it). Realized PnL is booked when a fill reduces a position; unrealized PnL
 //! is `(mark - avg_cost) x quantity` with the mark the last mid seen for the instrument.
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::hash::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hdrhistogram::Histogram;
@@ -228,23 +230,23 @@ impl Projection {
             capital,
             head_seq: 0,
             positions: BTreeMap::new(),
-            marks: HashMap::new(),
-            orders: HashMap::new(),
-            final_orders: HashSet::new(),
+            marks: HashMap::default(),
+            orders: HashMap::default(),
+            final_orders: HashSet::default(),
             finalised: None,
-            signals: HashMap::new(),
+            signals: HashMap::default(),
             feed: VecDeque::new(),
             as_of: None,
             curve: Vec::new(),
             daily_close: BTreeMap::new(),
-            open_since: HashMap::new(),
+            open_since: HashMap::default(),
             trades: Vec::new(),
-            open_exposures: HashMap::new(),
+            open_exposures: HashMap::default(),
             daily_exposure: Vec::new(),
             realized_total: Decimal::ZERO,
             fees_total: Decimal::ZERO,
             unrealized_total: Decimal::ZERO,
-            daily_marks: HashMap::new(),
+            daily_marks: HashMap::default(),
             peak: f64::NEG_INFINITY,
             max_drawdown: 0.0,
             wins: 0,
@@ -454,7 +456,7 @@ impl Projection {
             compliance_issues: Vec::new(),
         };
         let exposures = s.features.iter().filter_map(|(k, v)| k.strip_prefix("beta_").map(|f| (f.to_string(), *v))).collect();
-        if self.signals.insert(id.clone(), SignalState { row, orders: Vec::new(), settled: HashMap::new(), exposures }).is_none() {
+        if self.signals.insert(id.clone(), SignalState { row, orders: Vec::new(), settled: HashMap::default(), exposures }).is_none() {
             self.feed.push_back(id);
             if self.feed.len() > FEED_LEN {
                 // The feed is bounded; the full history stays in the log.

@@ -3,7 +3,7 @@
 //! is dropped whole). For what a fold keeps per signal that only orders arriving soon after the
 //! signal need (its mid, its stop).
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use crate::hash::HashMap;
 
 /// How many recent signals the folds keep per-signal facts for (their mid, their stop): an order
 /// for a signal older than the last 100,000 to 200,000 signals is judged without them (its
@@ -25,7 +25,7 @@ impl<V> Default for Recent<V> {
 
 impl<V> Recent<V> {
     pub fn new(cap: usize) -> Self {
-        Self { cap: cap.max(1), current: HashMap::new(), previous: HashMap::new() }
+        Self { cap: cap.max(1), current: HashMap::default(), previous: HashMap::default() }
     }
 
     pub fn insert(&mut self, key: String, value: V) {

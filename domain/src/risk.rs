@@ -123,7 +123,7 @@ pub fn pearson(pairs: &[(f64, f64)]) -> Option<f64> {
 
 impl Correlation {
     /// From each instrument's daily closes (dates ascending), on or after `from` when given.
-    pub fn compute(closes: &HashMap<String, Vec<(NaiveDate, f64)>>, from: Option<NaiveDate>) -> Correlation {
+    pub fn compute<S: std::hash::BuildHasher>(closes: &HashMap<String, Vec<(NaiveDate, f64)>, S>, from: Option<NaiveDate>) -> Correlation {
         let mut instruments: Vec<String> = closes.keys().cloned().collect();
         instruments.sort();
         let mut calendar: Vec<NaiveDate> = closes.values().flat_map(|v| v.iter().map(|x| x.0)).filter(|d| from.is_none_or(|f| *d >= f)).collect();
@@ -161,7 +161,7 @@ pub struct RiskReport {
 }
 
 /// The instruments of the correlation matrix (see [`CORRELATION_INSTRUMENTS`]).
-fn correlation_subset(held: &[(String, Decimal)], closes: &HashMap<String, Vec<(NaiveDate, f64)>>) -> HashMap<String, Vec<(NaiveDate, f64)>> {
+fn correlation_subset<S: std::hash::BuildHasher>(held: &[(String, Decimal)], closes: &HashMap<String, Vec<(NaiveDate, f64)>, S>) -> HashMap<String, Vec<(NaiveDate, f64)>> {
     let mut names: Vec<&String> = held.iter().map(|(i, _)| i).filter(|i| closes.contains_key(*i)).take(CORRELATION_INSTRUMENTS).collect();
     if names.len() < CORRELATION_INSTRUMENTS {
         let mut rest: Vec<(&String, usize)> = closes.iter().filter(|(i, _)| !names.contains(i)).map(|(i, v)| (i, v.len())).collect();
@@ -172,7 +172,7 @@ fn correlation_subset(held: &[(String, Decimal)], closes: &HashMap<String, Vec<(
 }
 
 impl RiskReport {
-    pub fn compute(days: &[DayExposure], positions: &[(String, Decimal)], closes: &HashMap<String, Vec<(NaiveDate, f64)>>) -> RiskReport {
+    pub fn compute<S: std::hash::BuildHasher>(days: &[DayExposure], positions: &[(String, Decimal)], closes: &HashMap<String, Vec<(NaiveDate, f64)>, S>) -> RiskReport {
         let exposure: Vec<ExposurePoint> = days.iter().map(ExposurePoint::from).collect();
         let now = exposure.last().cloned().unwrap_or_default();
         let mut sorted: Vec<(String, Decimal)> = positions.iter().filter(|(_, x)| !x.is_zero()).cloned().collect();

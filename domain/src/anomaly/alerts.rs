@@ -20,7 +20,9 @@
 //! - **Notifications**: each `firing` / `resolved` / `escalated` event owes a notification to
 //!   each of its receivers until a `notified` event names it: the log is the delivery queue, so
 //!   a restart re-sends what was not confirmed and nothing else.
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::hash::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

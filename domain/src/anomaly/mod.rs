@@ -30,7 +30,9 @@ pub mod quality;
 pub mod rates;
 pub mod stats;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::hash::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;

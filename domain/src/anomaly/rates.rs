@@ -4,7 +4,9 @@
 //! later hour; hours without events are not counted (a market closed overnight is not a quiet
 //! hour of trading). The signal-rate rule compares the hour so far with the median of the
 //! automation's last closed hours.
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::hash::{HashMap, HashSet};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};

@@ -19,7 +19,9 @@
 pub mod hours;
 pub mod report;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::hash::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -296,7 +298,7 @@ pub struct Compliance {
     signals: HashMap<String, SignalInfo>,
     signal_order: VecDeque<String>,
     orders: HashMap<String, OpenOrder>,
-    closed: std::collections::HashSet<String>,
+    closed: crate::hash::HashSet<String>,
     closed_order: VecDeque<String>,
     /// Automation -> instrument -> signed quantity (its fills).
     automation_positions: BTreeMap<String, BTreeMap<String, Decimal>>,

@@ -372,7 +372,7 @@ proptest! {
             d.now += Duration::seconds(1);
             d.due();
         }
-        let mut running: HashMap<String, u32> = HashMap::new();
+        let mut running: HashMap<String, u32> = HashMap::default();
         for i in d.c.issues.values() {
             for e in &i.evidence {
                 prop_assert!(*e < i.id && *e > 0, "evidence {} of issue {}", e, i.id);

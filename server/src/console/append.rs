@@ -128,12 +128,24 @@ impl Console {
             flagged.retain(|f| stored.contains(f.event_id.as_str()));
         }
         let after = tip.head;
-        let rows = link_rows(after, &fresh, received_ms);
-        let head = last_link(&rows).unwrap_or(after);
-        let failures = self.apply_events(fresh.iter().zip(after.0 + 1..).map(|(inc, seq)| (seq, &inc.event, now)));
+        // The chain is linked (SHA-256 of each event) on a blocking thread while the folds run
+        // here: neither needs the other, and both are in the part of an append that runs one
+        // batch at a time.
         let fresh = Arc::new(fresh);
-        *tip = Tip { head, last: Arc::clone(&fresh), last_received_ms: received_ms };
+        let linking = {
+            let fresh = Arc::clone(&fresh);
+            tokio::task::spawn_blocking(move || link_rows(after, &fresh, received_ms))
+        };
+        // From here the folds hold this batch: until it is written, the console is diverged
+        // if the append stops (a panic, or the task dropped at an await as the runtime stops).
         let unfinished = Unfinished(Some(&self.diverged));
+        let failures = self.apply_events(fresh.iter().zip(after.0 + 1..).map(|(inc, seq)| (seq, &inc.event, now)));
+        let rows = match linking.await {
+            Ok(rows) => rows,
+            Err(_) => link_rows(after, &fresh, received_ms),
+        };
+        let head = last_link(&rows).unwrap_or(after);
+        *tip = Tip { head, last: Arc::clone(&fresh), last_received_ms: received_ms };
         // Stage two: write, in the order of stage one.
         let mut written = self.head.lock().await;
         drop(tip);

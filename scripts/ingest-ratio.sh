@@ -4,12 +4,14 @@
 # side on one machine, and their ratio. scripts/load.sh measures the same and then the pages,
 # the live stream, the approval timeouts and the restart (about 20 minutes).
 #   scripts/ingest-ratio.sh [EVENTS=1000000] [sqlite|postgres]
-# The load tool's knobs apply: LOAD_IN_FLIGHT (default 2), LOAD_PREBUILT=1 (request bodies
-# built before the clock, as raw_insert builds its rows outside the timed insert).
+# The load tool's knobs apply: LOAD_IN_FLIGHT (default 2) and LOAD_PREBUILT, here 1 by default
+# (request bodies built before the clock, as raw_insert builds its rows outside the timed insert;
+# LOAD_PREBUILT=0 builds them while posting, on the same 2 cores as the console).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}
 backend=${2:-sqlite}
+export LOAD_PREBUILT=${LOAD_PREBUILT:-1}
 cargo build --release -q -p server --bin tradewatch --example load --example raw_insert
 B=target/release/tradewatch; L=target/release/examples/load
 D=$(mktemp -d /tmp/tradewatch-ratio-XXXX); port=3101
@@ -46,4 +48,4 @@ kill $lp 2>/dev/null || true
 grep -v '^ *$' "$D/load.out" | grep -B100 -m1 '= [0-9]* events/s'
 http=$(grep -o '= [0-9]* events/s' "$D/load.out" | head -1 | tr -dc 0-9)
 raw=$(grep -o '= [0-9]* rows/s' "$D/raw.out" | tr -dc 0-9)
-echo "== $backend: ingest over HTTP $http events/s (LOAD_IN_FLIGHT=${LOAD_IN_FLIGHT:-2} LOAD_PREBUILT=${LOAD_PREBUILT:-0}), raw insert $raw rows/s: $(echo "scale=2; $http / $raw" | bc) of the limit"
+echo "== $backend: ingest over HTTP $http events/s (LOAD_IN_FLIGHT=${LOAD_IN_FLIGHT:-2} LOAD_PREBUILT=$LOAD_PREBUILT), raw insert $raw rows/s: $(echo "scale=2; $http / $raw" | bc) of the limit"

@@ -45,6 +45,7 @@ $L http://127.0.0.1:$port "$IT" "$RT" "$events" > "$D/load.out" 2>&1 &
 lp=$!
 until grep -q '= [0-9]* events/s' "$D/load.out" 2>/dev/null || ! kill -0 $lp 2>/dev/null; do sleep 0.5; done
 kill $lp 2>/dev/null || true
+echo "== console resident memory after the ingest: $(( $(ps -o rss= -p $pid) / 1024 )) MB"
 grep -v '^ *$' "$D/load.out" | grep -B100 -m1 '= [0-9]* events/s'
 http=$(grep -o '= [0-9]* events/s' "$D/load.out" | head -1 | tr -dc 0-9)
 raw=$(grep -o '= [0-9]* rows/s' "$D/raw.out" | tr -dc 0-9)

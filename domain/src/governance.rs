@@ -6,9 +6,9 @@
 //! [`Governance::due`] as a list of actions; the console appends them as events, so every
 //! decision, automatic or human, is in the chain.
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use crate::hash::{HashMap, HashSet};
-use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;

@@ -124,7 +124,7 @@ impl Forest {
     /// the fills a forest was grown on was half of its cost).
     pub fn max_score(&self, points: &[[f64; D]]) -> f64 {
         if self.trees.is_empty() || self.sample < 2 {
-            return points.iter().map(|_| 0.0).fold(0.0, f64::max);
+            return 0.0;
         }
         let mut totals = vec![0.0; points.len()];
         for t in &self.trees {

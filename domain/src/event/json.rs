@@ -55,7 +55,7 @@ impl<'a> Json<'a> {
     /// The member `name` of an object (its last value if given twice).
     pub fn get(&self, name: &str) -> Option<&Json<'a>> {
         match self {
-            Json::Object(members) => members.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v),
+            Json::Object(members) => member(members, name),
             _ => None,
         }
     }
@@ -99,6 +99,11 @@ impl<'a> Json<'a> {
             _ => None,
         }
     }
+}
+
+/// The member `name` of an object's members (its last value if given twice, as in a `Value`).
+pub fn member<'m, 'a>(members: &'m [(Cow<'a, str>, Json<'a>)], name: &str) -> Option<&'m Json<'a>> {
+    members.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 impl<'de> Deserialize<'de> for Json<'de> {

@@ -846,7 +846,7 @@ struct Fields<'a, 'j>(&'a [(std::borrow::Cow<'j, str>, Json<'j>)]);
 
 impl<'a, 'j> Fields<'a, 'j> {
     fn member(&self, name: &str) -> Option<&'a Json<'j>> {
-        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+        json::member(self.0, name)
     }
     fn get(&self, name: &str) -> Result<&'a Json<'j>> {
         match self.member(name) {

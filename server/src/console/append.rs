@@ -156,14 +156,14 @@ impl Console {
             return Ok(again(fresh));
         }
         // The checkpoint tree takes the written hashes from here rather than read them back.
-        let hashes: Option<Vec<Hash>> = self.checkpoints.get().map(|_| rows.iter().filter_map(|r| Hash::try_from(r.hash.as_slice()).ok()).collect());
+        let handed: Option<(_, Vec<Hash>)> = self.checkpoints.get().map(|c| (c, rows.iter().filter_map(|r| Hash::try_from(r.hash.as_slice()).ok()).collect()));
         let writing = Instant::now();
         let result = if rows.is_empty() { Ok(()) } else { self.store.write(after, rows).await };
         let write_secs = writing.elapsed().as_secs_f64();
         match result {
             Ok(()) => {
                 *written = head;
-                if let (Some(checkpoints), Some(hashes)) = (self.checkpoints.get(), hashes) {
+                if let Some((checkpoints, hashes)) = handed {
                     checkpoints.written(after.0 + 1, hashes);
                 }
                 drop(written);

@@ -14,7 +14,7 @@ use crate::kpi::{ExitKpis, KpiParams};
 use crate::projection::Projection;
 
 /// The version of [`Folds::snapshot`]'s layout; bump it when a fold's state changes shape.
-pub const SNAPSHOT_FORMAT: u32 = 7;
+pub const SNAPSHOT_FORMAT: u32 = 8;
 
 /// Every fold's state. Reads go to the typed fields; writes only through [`Folds::apply`].
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //!
 //! 1. **Fold** (under the tip lock): flag the batch against the folds, sort it against the log
 //!    (duplicates out, re-used ids refused; the batch still being written counts as stored; only
-//!    the event ids the `event_ids` filter may hold are looked up),
+//!    the event ids, and signal and order ids, the `event_ids` filters may hold are looked up),
 //!    link it onto the chain after the tip, fold it, and move the tip to it.
 //! 2. **Write** (under the head lock, taken before the tip lock is let go, so batches are written
 //!    in the order they were linked): insert the linked rows in one transaction, committed only
@@ -22,7 +22,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::store::{Pending, WriteError, last_link, link_rows};
+use crate::store::{MayBeStored, Pending, WriteError, last_link, link_rows};
 
 use super::*;
 
@@ -118,7 +118,7 @@ impl Console {
         let mut flagged = if gate { self.flag(&mut batch) } else { Vec::new() };
         let may_be_stored = (!look_up_all).then(|| {
             let folds = read(&self.folds);
-            batch.iter().map(|inc| folds.event_ids.may_hold(inc.event.event_id.as_str())).collect()
+            batch.iter().map(|inc| MayBeStored { event_id: folds.event_ids.may_hold(inc.event.event_id.as_str()), identity: folds.event_ids.may_hold_identity(&inc.event) }).collect()
         });
         let pending = Pending { events: &tip.last, received_ms: tip.last_received_ms };
         let (fresh, duplicates) = self.store.sort(batch, pending, may_be_stored).await?;

@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
 
 use super::dialect::{Dialect, Sql};
-use super::{AppendError, EventLog, last_link, Incoming, LOOKUP_CHUNK, MAX_PAGE, Pending, RawRow, WriteError, ms_to_dt};
+use super::{AppendError, EventLog, last_link, Incoming, LOOKUP_CHUNK, MAX_PAGE, MayBeStored, Pending, RawRow, WriteError, ms_to_dt};
 
 /// One stored row of each of a list of signal or order ids (the identity is the same in every
 /// stored row of an id); closed by [`Dialect::one_row_per_id`]. See [`Dialect::KIND_NOT_INDEXED`].
@@ -55,9 +55,9 @@ macro_rules! event_log {
             }
 
             /// Payloads and receive times of the stored signals / orders named by `fresh`.
-            async fn stored_identities(&self, fresh: &[Incoming]) -> Result<Vec<(String, i64)>> {
+            async fn stored_identities(&self, fresh: &[Incoming], only: Option<&std::collections::HashSet<(&'static str, String)>>) -> Result<Vec<(String, i64)>> {
                 let mut out = Vec::new();
-                for (kind, column, ids) in super::ids_to_check(fresh) {
+                for (kind, column, ids) in super::ids_to_check(fresh, only) {
                     for chunk in ids.chunks(LOOKUP_CHUNK) {
                         let mut q = QueryBuilder::<$DB>::new(id_lookup_prefix::<$DB>(kind, column));
                         <$DB as Dialect>::push_in(&mut q, column, chunk.iter().map(|id| id.to_string()).collect());
@@ -92,18 +92,22 @@ macro_rules! event_log {
 
             /// Reads only (no transaction): whatever commits meanwhile moves the head, and
             /// [`EventLog::write`] then refuses the rows linked on the old one.
-            async fn sort(&self, batch: Vec<Incoming>, pending: Pending<'_>, may_be_stored: Option<Vec<bool>>) -> Result<(Vec<Incoming>, u64), AppendError> {
+            async fn sort(&self, batch: Vec<Incoming>, pending: Pending<'_>, may_be_stored: Option<Vec<MayBeStored>>) -> Result<(Vec<Incoming>, u64), AppendError> {
                 let ids: Vec<&str> = match &may_be_stored {
-                    Some(may) => batch.iter().zip(may).filter(|(_, m)| **m).map(|(inc, _)| inc.event.event_id.as_str()).collect(),
+                    Some(may) => batch.iter().zip(may).filter(|(_, m)| m.event_id).map(|(inc, _)| inc.event.event_id.as_str()).collect(),
                     None => batch.iter().map(|inc| inc.event.event_id.as_str()).collect(),
                 };
+                // The signal and order ids the filter may hold (taken before the batch is sorted).
+                let identities: Option<std::collections::HashSet<(&'static str, String)>> = may_be_stored.as_ref().map(|may| {
+                    batch.iter().zip(may).filter(|(_, m)| m.identity).filter_map(|(inc, _)| domain::event_ids::identity(&inc.event)).map(|(kind, id)| (kind, id.to_string())).collect()
+                });
                 let seen = if ids.is_empty() { Default::default() } else { self.stored_payloads(&ids).await? };
                 drop(ids);
                 let (fresh, duplicates) = {
                     let seen = super::with_pending_payloads(seen, &batch, pending);
                     super::sort_duplicates(batch, &seen)?
                 };
-                let stored = self.stored_identities(&fresh).await?;
+                let stored = self.stored_identities(&fresh, identities.as_ref()).await?;
                 super::refuse_reused_ids(&fresh, super::with_pending_identities(stored, &fresh, pending))?;
                 Ok((fresh, duplicates))
             }

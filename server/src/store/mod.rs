@@ -71,6 +71,15 @@ pub struct Pending<'a> {
     pub received_ms: i64,
 }
 
+/// What the console's filters say of one event of a batch (`domain::event_ids`): may its event
+/// id, and may the signal or order id it claims, already be in the log? `false` is certain, so
+/// the store looks up only the `true` ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MayBeStored {
+    pub event_id: bool,
+    pub identity: bool,
+}
+
 /// Why linked rows were not written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -396,7 +405,7 @@ fn with_pending_identities(mut stored: Vec<(String, i64)>, fresh: &[Incoming], p
     if pending.events.is_empty() {
         return stored;
     }
-    let [(_, _, signals), (_, _, orders)] = ids_to_check(fresh);
+    let [(_, _, signals), (_, _, orders)] = ids_to_check(fresh, None);
     for inc in pending.events {
         let named = match &inc.event.body {
             Body::Signal(s) => signals.binary_search(&s.signal_id.as_str()).is_ok(),
@@ -410,17 +419,17 @@ fn with_pending_identities(mut stored: Vec<(String, i64)>, fresh: &[Incoming], p
     stored
 }
 
-/// The signal and order ids of `fresh` that must be looked up, by (kind, id column).
-fn ids_to_check(fresh: &[Incoming]) -> [(&'static str, &'static str, Vec<&str>); 2] {
-    use domain::event::Body;
+/// The signal and order ids of `fresh` that must be looked up, by (kind, id column): those of
+/// `only` when given (the ones the filter may hold), every one otherwise.
+fn ids_to_check<'a>(fresh: &'a [Incoming], only: Option<&std::collections::HashSet<(&'static str, String)>>) -> [(&'static str, &'static str, Vec<&'a str>); 2] {
     let mut signals = Vec::new();
     let mut orders = Vec::new();
     for inc in fresh {
-        match &inc.event.body {
-            Body::Signal(s) => signals.push(s.signal_id.as_str()),
-            Body::Order(o) => orders.push(o.order_id.as_str()),
-            _ => {}
+        let Some((kind, id)) = domain::event_ids::identity(&inc.event) else { continue };
+        if only.is_some_and(|only| !only.contains(&(kind, id.to_string()))) {
+            continue;
         }
+        if kind == "signal" { signals.push(id) } else { orders.push(id) }
     }
     // An order's events (submitted, filled ...) name it more than once: look it up once.
     for ids in [&mut signals, &mut orders] {

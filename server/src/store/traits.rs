@@ -11,7 +11,7 @@ use domain::view::{EventPage, EventQuery, EventRow, LoginAttemptView, TokenView,
 
 use super::accounts::User;
 use super::snapshots::Snapshot;
-use super::{AppendError, Incoming, Pending, RawRow, WriteError};
+use super::{AppendError, Incoming, MayBeStored, Pending, RawRow, WriteError};
 
 /// The append-only, hash-chained event log.
 #[async_trait]
@@ -28,10 +28,10 @@ pub trait EventLog: Send + Sync {
     /// `pending`, or earlier in the batch) with the same bytes are duplicates (a retry's) and
     /// are left out; an event id, signal id or order id re-used with other content refuses the
     /// whole batch. Returns the events to store, in batch order, and the number of duplicates.
-    /// `may_be_stored` (one flag per event of the batch; `None`: every one): the event ids to
-    /// look up in the store; the others are known not to be there (the console's `event_ids`
-    /// filter). Signal and order ids are always looked up.
-    async fn sort(&self, batch: Vec<Incoming>, pending: Pending<'_>, may_be_stored: Option<Vec<bool>>) -> Result<(Vec<Incoming>, u64), AppendError>;
+    /// `may_be_stored` (one per event of the batch; `None`: every one): the event ids, and the
+    /// signal and order ids, to look up in the store; the others are known not to be there (the
+    /// console's `event_ids` filters).
+    async fn sort(&self, batch: Vec<Incoming>, pending: Pending<'_>, may_be_stored: Option<Vec<MayBeStored>>) -> Result<(Vec<Incoming>, u64), AppendError>;
     /// Inserts rows linked onto the chain after `after` in one transaction, committed only if the
     /// log still ends at `after` ([`WriteError::Moved`] otherwise: another writer appended).
     async fn write(&self, after: (u64, Hash), rows: Vec<RawRow>) -> Result<(), WriteError>;

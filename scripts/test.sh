@@ -17,6 +17,35 @@ step() { # step NAME COMMAND...: runs it and prints its time
   echo "== $name: $((SECONDS - t)) s (total $((SECONDS - started)) s) =="
 }
 
+# hang_guard LIMIT COMMAND...: runs a server test command; if it still runs after LIMIT seconds
+# it is the known intermittent hang (README, "Known limits": an in-process console that stops
+# answering one request, about one full run in eight): the stacks of the test binaries are
+# printed for the record (gdb, where installed), they are killed and the command runs once
+# more. Only a hang is retried; a failing test fails the step at once.
+hang_guard() {
+  local limit=$1; shift
+  local attempt pid waited
+  for attempt in 1 2; do
+    "$@" &
+    pid=$!
+    waited=0
+    while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$limit" ]; do sleep 2; waited=$((waited + 2)); done
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"
+      return
+    fi
+    echo "!! HANG: still running after ${limit} s (attempt $attempt of 2); the test binaries' stacks follow" >&2
+    for p in $(pgrep -f 'target/debug/deps/(api|crash|server)-' || true); do
+      if command -v gdb >/dev/null; then timeout 60 gdb -p "$p" -batch -ex 'thread apply all bt 30' 2>&1 | grep -E '^#|^Thread' | cut -c1-200 | head -300 >&2 || true; fi
+    done
+    pkill -f 'target/debug/deps/(api|crash|server)-' || true
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" || true
+  done
+  echo "!! HANG twice in a row: failing the step" >&2
+  return 1
+}
+
 step "set-up (installs only what is missing)" bash scripts/setup.sh --test
 step "unit and property tests: domain, charts, engine, reports" cargo test -p domain -p charts -p engine -p reports
 step "unit tests: app (ssr)" cargo test -p app --features ssr
@@ -28,8 +57,10 @@ drop_test_databases() {
     while read -r db; do psql -q "$TRADEWATCH_TEST_POSTGRES" -c "DROP DATABASE \"$db\" WITH (FORCE)"; done
 }
 drop_test_databases
-step "integration and storage tests (server, SQLite)" cargo test -p server
-step "integration and storage tests (server, PostgreSQL)" env TRADEWATCH_TEST_BACKEND=postgres cargo test -p server --test api --test crash
+# Limits: the SQLite step compiles the server's tests first (about 10 minutes cold); the
+# PostgreSQL suite itself takes about 2.
+step "integration and storage tests (server, SQLite)" hang_guard 2400 cargo test -p server
+step "integration and storage tests (server, PostgreSQL)" hang_guard 900 env TRADEWATCH_TEST_BACKEND=postgres cargo test -p server --test api --test crash
 drop_test_databases
 # The end-to-end tests start target/debug/tradewatch themselves (port 0, fresh data dir): the
 # binary the server tests above built (with the same code), so only the browser bundle is built.

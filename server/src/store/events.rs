@@ -54,10 +54,11 @@ macro_rules! event_log {
                 Ok(seen)
             }
 
-            /// Payloads and receive times of the stored signals / orders named by `fresh`.
-            async fn stored_identities(&self, fresh: &[Incoming], only: Option<&std::collections::HashSet<(&'static str, String)>>) -> Result<Vec<(String, i64)>> {
+            /// Payloads and receive times of the stored signals / orders with these ids
+            /// (`super::ids_by_kind`).
+            async fn stored_identities(&self, lookups: [(&'static str, &'static str, Vec<&str>); 2]) -> Result<Vec<(String, i64)>> {
                 let mut out = Vec::new();
-                for (kind, column, ids) in super::ids_to_check(fresh, only) {
+                for (kind, column, ids) in lookups {
                     for chunk in ids.chunks(LOOKUP_CHUNK) {
                         let mut q = QueryBuilder::<$DB>::new(id_lookup_prefix::<$DB>(kind, column));
                         <$DB as Dialect>::push_in(&mut q, column, chunk.iter().map(|id| id.to_string()).collect());
@@ -97,8 +98,9 @@ macro_rules! event_log {
                     Some(may) => batch.iter().zip(may).filter(|(_, m)| m.event_id).map(|(inc, _)| inc.event.event_id.as_str()).collect(),
                     None => batch.iter().map(|inc| inc.event.event_id.as_str()).collect(),
                 };
-                // The signal and order ids the filter may hold (taken before the batch is sorted).
-                let identities: Option<std::collections::HashSet<(&'static str, String)>> = may_be_stored.as_ref().map(|may| {
+                // The signal and order ids the filter may hold, taken before the batch is sorted
+                // (a duplicate's among them is only one look-up more).
+                let flagged: Option<Vec<(&'static str, String)>> = may_be_stored.as_ref().map(|may| {
                     batch.iter().zip(may).filter(|(_, m)| m.identity).filter_map(|(inc, _)| domain::event_ids::identity(&inc.event)).map(|(kind, id)| (kind, id.to_string())).collect()
                 });
                 let seen = if ids.is_empty() { Default::default() } else { self.stored_payloads(&ids).await? };
@@ -107,7 +109,11 @@ macro_rules! event_log {
                     let seen = super::with_pending_payloads(seen, &batch, pending);
                     super::sort_duplicates(batch, &seen)?
                 };
-                let stored = self.stored_identities(&fresh, identities.as_ref()).await?;
+                let lookups = match &flagged {
+                    Some(flagged) => super::ids_by_kind(flagged.iter().map(|(kind, id)| (*kind, id.as_str()))),
+                    None => super::ids_to_check(&fresh),
+                };
+                let stored = self.stored_identities(lookups).await?;
                 super::refuse_reused_ids(&fresh, super::with_pending_identities(stored, &fresh, pending))?;
                 Ok((fresh, duplicates))
             }

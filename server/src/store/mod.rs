@@ -401,17 +401,12 @@ fn with_pending_payloads(mut seen: std::collections::HashMap<String, String>, ba
 
 /// `stored` (payloads of stored signals and orders `fresh` names) with the pending batch's.
 fn with_pending_identities(mut stored: Vec<(String, i64)>, fresh: &[Incoming], pending: Pending<'_>) -> Vec<(String, i64)> {
-    use domain::event::Body;
     if pending.events.is_empty() {
         return stored;
     }
-    let [(_, _, signals), (_, _, orders)] = ids_to_check(fresh, None);
+    let [(_, _, signals), (_, _, orders)] = ids_to_check(fresh);
     for inc in pending.events {
-        let named = match &inc.event.body {
-            Body::Signal(s) => signals.binary_search(&s.signal_id.as_str()).is_ok(),
-            Body::Order(o) => orders.binary_search(&o.order_id.as_str()).is_ok(),
-            _ => false,
-        };
+        let named = domain::event_ids::identity(&inc.event).is_some_and(|(kind, id)| if kind == "signal" { &signals } else { &orders }.binary_search(&id).is_ok());
         if named {
             stored.push((inc.raw.clone(), pending.received_ms));
         }
@@ -419,16 +414,17 @@ fn with_pending_identities(mut stored: Vec<(String, i64)>, fresh: &[Incoming], p
     stored
 }
 
-/// The signal and order ids of `fresh` that must be looked up, by (kind, id column): those of
-/// `only` when given (the ones the filter may hold), every one otherwise.
-fn ids_to_check<'a>(fresh: &'a [Incoming], only: Option<&std::collections::HashSet<(&'static str, String)>>) -> [(&'static str, &'static str, Vec<&'a str>); 2] {
+/// The signal and order ids of `fresh` that must be looked up, by (kind, id column).
+fn ids_to_check(fresh: &[Incoming]) -> [(&'static str, &'static str, Vec<&str>); 2] {
+    ids_by_kind(fresh.iter().filter_map(|inc| domain::event_ids::identity(&inc.event)))
+}
+
+/// `(kind, id)` pairs (`domain::event_ids::identity`) as the look-ups take them: by (kind, id
+/// column), each id once.
+fn ids_by_kind<'a>(identities: impl Iterator<Item = (&'static str, &'a str)>) -> [(&'static str, &'static str, Vec<&'a str>); 2] {
     let mut signals = Vec::new();
     let mut orders = Vec::new();
-    for inc in fresh {
-        let Some((kind, id)) = domain::event_ids::identity(&inc.event) else { continue };
-        if only.is_some_and(|only| !only.contains(&(kind, id.to_string()))) {
-            continue;
-        }
+    for (kind, id) in identities {
         if kind == "signal" { signals.push(id) } else { orders.push(id) }
     }
     // An order's events (submitted, filled ...) name it more than once: look it up once.

@@ -243,71 +243,58 @@ impl Console {
     /// `unknown_order`: an engine's claim of a fill is evidence, and dropping it would hide
     /// exactly what an audit must see; it is kept out of positions until explained.
     fn flag(&self, batch: &mut [Incoming]) -> Vec<Flagged> {
-        let mut flagged = Vec::new();
-        let folds = read(&self.folds);
-        let (projection, governance) = (&folds.book, &folds.governance);
-        let mut batch_orders = HashSet::new();
-        // Entry signals of this batch that will wait for a person: their orders are unapproved.
-        let mut batch_gated: HashSet<String> = HashSet::new();
-        let mut batch_automation: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-        for inc in batch.iter_mut() {
-            inc.flags = None;
-            match &inc.event.body {
-                Body::Signal(s) => {
-                    batch_automation.insert(s.signal_id.to_string(), s.automation_id.to_string());
-                    if s.intent == Intent::Entry && governance.would_gate(s.automation_id.as_str()) {
-                        batch_gated.insert(s.signal_id.to_string());
-                    }
-                }
-                Body::Order(o) => {
-                    let fresh = batch_orders.insert(o.order_id.as_str().to_string());
-                    let signal = o.signal_id.as_ref().map(|s| s.as_str());
-                    let flag = if !fresh {
-                        None
-                    } else if let Some(a) = signal.and_then(|s| batch_automation.get(s)) {
-                        if governance.is_paused(Some(a)) {
-                            Some("paused")
-                        } else if signal.is_some_and(|s| batch_gated.contains(s)) {
-                            Some("unapproved_signal")
-                        } else {
-                            None
+        const PAUSED: &str = "order from a paused automation; stored and flagged, not dropped";
+        const UNAPPROVED: &str = "order for a signal no person approved; stored and flagged, not dropped";
+        const FINAL: &str = "fill for an order already final (filled in full, cancelled or rejected); stored, not applied to positions";
+        const UNKNOWN: &str = "fill for an order id the log has not seen; stored, not applied to positions";
+        let mut flags: Vec<Option<(&'static str, &'static str)>> = Vec::with_capacity(batch.len());
+        {
+            let folds = read(&self.folds);
+            let (projection, governance) = (&folds.book, &folds.governance);
+            // The batch's own ids, borrowed from its events.
+            let mut batch_orders: domain::hash::HashSet<&str> = domain::hash::HashSet::default();
+            // Entry signals of this batch that will wait for a person: their orders are unapproved.
+            let mut batch_gated: domain::hash::HashSet<&str> = domain::hash::HashSet::default();
+            let mut batch_automation: domain::hash::HashMap<&str, &str> = domain::hash::HashMap::default();
+            for inc in batch.iter() {
+                let flag = match &inc.event.body {
+                    Body::Signal(s) => {
+                        batch_automation.insert(s.signal_id.as_str(), s.automation_id.as_str());
+                        if s.intent == Intent::Entry && governance.would_gate(s.automation_id.as_str()) {
+                            batch_gated.insert(s.signal_id.as_str());
                         }
-                    } else {
-                        governance.order_flag(o.order_id.as_str(), signal)
-                    };
-                    if let Some(flag) = flag {
-                        inc.flags = Some(flag);
-                        flagged.push(Flagged {
-                            line: inc.line,
-                            event_id: inc.event.event_id.to_string(),
-                            flag,
-                            reason: if flag == "paused" {
-                                "order from a paused automation; stored and flagged, not dropped"
-                            } else {
-                                "order for a signal no person approved; stored and flagged, not dropped"
-                            },
-                        });
+                        None
                     }
-                }
-                Body::Fill(f) if projection.order_is_final(f.order_id.as_str()) && !batch_orders.contains(f.order_id.as_str()) => {
-                    inc.flags = Some("final_order");
-                    flagged.push(Flagged {
-                        line: inc.line,
-                        event_id: inc.event.event_id.to_string(),
-                        flag: "final_order",
-                        reason: "fill for an order already final (filled in full, cancelled or rejected); stored, not applied to positions",
-                    });
-                }
-                Body::Fill(f) if !projection.knows_order(f.order_id.as_str()) && !batch_orders.contains(f.order_id.as_str()) => {
-                    inc.flags = Some("unknown_order");
-                    flagged.push(Flagged {
-                        line: inc.line,
-                        event_id: inc.event.event_id.to_string(),
-                        flag: "unknown_order",
-                        reason: "fill for an order id the log has not seen; stored, not applied to positions",
-                    });
-                }
-                _ => {}
+                    Body::Order(o) => {
+                        let fresh = batch_orders.insert(o.order_id.as_str());
+                        let signal = o.signal_id.as_ref().map(|s| s.as_str());
+                        let flag = if !fresh {
+                            None
+                        } else if let Some(a) = signal.and_then(|s| batch_automation.get(s)) {
+                            if governance.is_paused(Some(a)) {
+                                Some("paused")
+                            } else if signal.is_some_and(|s| batch_gated.contains(s)) {
+                                Some("unapproved_signal")
+                            } else {
+                                None
+                            }
+                        } else {
+                            governance.order_flag(o.order_id.as_str(), signal)
+                        };
+                        flag.map(|f| (f, if f == "paused" { PAUSED } else { UNAPPROVED }))
+                    }
+                    Body::Fill(f) if projection.order_is_final(f.order_id.as_str()) && !batch_orders.contains(f.order_id.as_str()) => Some(("final_order", FINAL)),
+                    Body::Fill(f) if !projection.knows_order(f.order_id.as_str()) && !batch_orders.contains(f.order_id.as_str()) => Some(("unknown_order", UNKNOWN)),
+                    _ => None,
+                };
+                flags.push(flag);
+            }
+        }
+        let mut flagged = Vec::new();
+        for (inc, flag) in batch.iter_mut().zip(flags) {
+            inc.flags = flag.map(|(f, _)| f);
+            if let Some((flag, reason)) = flag {
+                flagged.push(Flagged { line: inc.line, event_id: inc.event.event_id.to_string(), flag, reason });
             }
         }
         flagged

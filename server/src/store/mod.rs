@@ -364,7 +364,7 @@ fn token_hash(token: &str) -> Vec<u8> {
 fn sort_duplicates(batch: Vec<Incoming>, stored: &std::collections::HashMap<String, String>) -> Result<(Vec<Incoming>, u64), AppendError> {
     let mut keep = Vec::with_capacity(batch.len());
     {
-        let mut earlier: std::collections::HashMap<&str, &str> = std::collections::HashMap::with_capacity(batch.len());
+        let mut earlier: domain::hash::HashMap<&str, &str> = domain::hash::HashMap::with_capacity_and_hasher(batch.len(), Default::default());
         for inc in &batch {
             let id = inc.event.event_id.as_str();
             match stored.get(id).map(String::as_str).or_else(|| earlier.get(id).copied()) {
@@ -389,7 +389,7 @@ fn with_pending_payloads(mut seen: std::collections::HashMap<String, String>, ba
     if pending.events.is_empty() {
         return seen;
     }
-    let named: std::collections::HashSet<&str> = batch.iter().map(|inc| inc.event.event_id.as_str()).collect();
+    let named: domain::hash::HashSet<&str> = batch.iter().map(|inc| inc.event.event_id.as_str()).collect();
     for inc in pending.events {
         let id = inc.event.event_id.as_str();
         if named.contains(id) {
@@ -440,37 +440,31 @@ fn ids_by_kind<'a>(identities: impl Iterator<Item = (&'static str, &'a str)>) ->
 /// other content, against the stored events (`stored`: one payload and its receive time per
 /// looked-up id) and within the batch itself.
 fn refuse_reused_ids(fresh: &[Incoming], stored: Vec<(String, i64)>) -> Result<(), AppendError> {
-    use domain::event::{Body, OrderIdentity};
+    use domain::event::{Body, OrderIdentity, Signal};
     #[derive(PartialEq)]
     enum Identity<'a> {
-        Signal(std::borrow::Cow<'a, domain::event::Signal>),
+        Signal(&'a Signal),
         Order(OrderIdentity),
     }
     fn identity(e: &Event) -> Option<(&'static str, &str, Identity<'_>)> {
         match &e.body {
-            Body::Signal(s) => Some(("signal", s.signal_id.as_str(), Identity::Signal(std::borrow::Cow::Borrowed(s)))),
+            Body::Signal(s) => Some(("signal", s.signal_id.as_str(), Identity::Signal(s))),
             Body::Order(o) => Some(("order", o.order_id.as_str(), Identity::Order(o.identity()))),
             _ => None,
         }
     }
-    // (kind, id) -> the identity it was first seen with (stored, or earlier in this batch).
-    let mut known: std::collections::HashMap<(&'static str, String), Identity<'static>> = std::collections::HashMap::new();
-    for (payload, received) in stored {
-        let Ok(e) = Event::parse_json(&payload, ms_to_dt(received)) else { continue };
-        match e.body {
-            Body::Signal(s) => {
-                known.insert(("signal", s.signal_id.to_string()), Identity::Signal(std::borrow::Cow::Owned(s)));
-            }
-            Body::Order(o) => {
-                known.insert(("order", o.order_id.to_string()), Identity::Order(o.identity()));
-            }
-            _ => {}
+    let stored: Vec<Event> = stored.iter().filter_map(|(payload, received)| Event::parse_json(payload, ms_to_dt(*received)).ok()).collect();
+    // (kind, id) -> the identity it was first seen with (stored, or earlier in this batch),
+    // borrowed from the events (no id copied per look-up).
+    let mut known: domain::hash::HashMap<(&str, &str), Identity<'_>> = domain::hash::HashMap::default();
+    for e in &stored {
+        if let Some((kind, id, this)) = identity(e) {
+            known.insert((kind, id), this);
         }
     }
     for inc in fresh {
         let Some((kind, id, this)) = identity(&inc.event) else { continue };
-        let key = (kind, id.to_string());
-        match known.get(&key) {
+        match known.get(&(kind, id)) {
             Some(prior) if *prior != this => {
                 let (field, reason) = match kind {
                     "signal" => ("signal_id", "was already used for a different signal"),
@@ -480,11 +474,7 @@ fn refuse_reused_ids(fresh: &[Incoming], stored: Vec<(String, i64)>) -> Result<(
             }
             Some(_) => {}
             None => {
-                let owned = match this {
-                    Identity::Signal(s) => Identity::Signal(std::borrow::Cow::Owned(s.into_owned())),
-                    Identity::Order(o) => Identity::Order(o),
-                };
-                known.insert(key, owned);
+                known.insert((kind, id), this);
             }
         }
     }

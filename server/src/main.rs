@@ -3,6 +3,9 @@
 // Built with `no_thp` (Cargo.toml): no transparent huge pages for the heap. With them the
 // console's resident memory after a 1M-event ingest was 457-467 MB (2 runs), without 408-451 MB
 // (3 runs), at the same ingest rate (2026-12-06, scripts/ingest-ratio.sh prints it).
+// And with `override`: C code's malloc and free are mimalloc's too, so SQLite's page and record
+// buffers no longer go through glibc malloc (with its arena locks it was ~18% of the SQLite
+// worker thread in `perf record` of examples/raw_insert).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

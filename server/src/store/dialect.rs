@@ -286,3 +286,17 @@ impl Sql<Postgres> {
         Ok(Self { pool, analyzed_at: Arc::default() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    /// `.cargo/config.toml` builds the bundled SQLite without memory statistics (a global mutex
+    /// per allocation): a build that missed it (cargo run from outside the workspace) shows here.
+    #[tokio::test]
+    async fn the_bundled_sqlite_is_built_without_memory_statistics() {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.expect("in-memory SQLite");
+        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options").fetch_all(&mut conn).await.expect("compile options");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    }
+}

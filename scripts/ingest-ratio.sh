@@ -49,4 +49,4 @@ echo "== console resident memory after the ingest: $(( $(ps -o rss= -p $pid) / 1
 grep -v '^ *$' "$D/load.out" | grep -B100 -m1 '= [0-9]* events/s'
 http=$(grep -o '= [0-9]* events/s' "$D/load.out" | head -1 | tr -dc 0-9)
 raw=$(grep -o '= [0-9]* rows/s' "$D/raw.out" | tr -dc 0-9)
-echo "== $backend: ingest over HTTP $http events/s (LOAD_IN_FLIGHT=${LOAD_IN_FLIGHT:-2} LOAD_PREBUILT=$LOAD_PREBUILT), raw insert $raw rows/s: $(echo "scale=2; $http / $raw" | bc) of the limit"
+echo "== $backend: ingest over HTTP $http events/s (LOAD_IN_FLIGHT=${LOAD_IN_FLIGHT:-2} LOAD_PREBUILT=$LOAD_PREBUILT), raw insert $raw rows/s: $(awk -v h="$http" -v r="$raw" 'BEGIN { printf "%.3f", h / r }') of the limit"

@@ -73,4 +73,4 @@ ready=$(echo "$(date +%s.%N) - $t0" | bc)
 echo "== restart on the full log ($(count) events): ready in $ready s, resident $(rss)"
 http=$(grep -o '= [0-9]* events/s' "$OUT" | head -1 | tr -dc 0-9)
 raw=$(grep -o '= [0-9]* rows/s' "$D/raw.out" | tr -dc 0-9)
-echo "== $backend: ingest over HTTP $http events/s, raw insert $raw rows/s: $(echo "scale=2; $http / $raw" | bc) of the limit"
+echo "== $backend: ingest over HTTP $http events/s, raw insert $raw rows/s: $(awk -v h="$http" -v r="$raw" 'BEGIN { printf "%.3f", h / r }') of the limit"

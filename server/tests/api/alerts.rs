@@ -73,7 +73,7 @@ fn slippage_run(tag: &str) -> Vec<Value> {
     out
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runbook_alert_reaches_the_webhook_within_a_second_and_the_email_box_and_escalates_unacknowledged() {
     let smtp = smtp_server().await;
     let (hook, url) = Hook::start(0).await;
@@ -157,7 +157,7 @@ async fn a_runbook_alert_reaches_the_webhook_within_a_second_and_the_email_box_a
     assert!(anomalies["anomalies"].is_array());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_acknowledge_and_silence_through_server_functions_and_tokens_only_read() {
     let app = spawn().await;
     let (status, body) = app.post(&slippage_run("b")).await;
@@ -209,7 +209,7 @@ async fn people_acknowledge_and_silence_through_server_functions_and_tokens_only
     assert_eq!(actions.len(), 3, "{events}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_webhook_is_retried_and_a_restart_mid_delivery_loses_nothing() {
     let (hook, url) = Hook::start(1).await;
     // A console whose webhook is down: the alert is owed, not delivered.
@@ -239,7 +239,7 @@ async fn a_failing_webhook_is_retried_and_a_restart_mid_delivery_loses_nothing()
     assert_eq!(hook.got.lock().expect("lock").len(), 1, "confirmed once, sent once");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_groups_second_alert_waits_for_the_group_interval_and_goes_out_with_the_first_and_unacknowledged_groups_are_repeated() {
     let (hook, url) = Hook::start(0).await;
     let app = spawn_with(|c| c.alerting.webhook_url = Some(url.clone().into())).await;
@@ -281,7 +281,7 @@ async fn a_groups_second_alert_waits_for_the_group_interval_and_goes_out_with_th
     assert_eq!(job.run_once(Utc::now() + chrono::Duration::seconds(4 * 3600 + 70)).await.expect("a pass").sent, 0, "once per repeat interval");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_than_five_percent_of_ingest_batches_rejected_alerts_and_an_engine_cannot_forge_the_consoles_status() {
     let app = spawn().await;
     // An engine may not write the console's own status events (they raise and clear alerts).
@@ -348,7 +348,7 @@ async fn alertmanager() -> Alertmanager {
     panic!("alertmanager did not become ready on {port}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_alertmanager_receives_the_alert_and_a_console_silence_suppresses_it() {
     let am = alertmanager().await;
     let app = spawn_with(|c| c.alerting.alertmanager_url = Some(am.url.clone())).await;
@@ -387,7 +387,7 @@ async fn a_real_alertmanager_receives_the_alert_and_a_console_silence_suppresses
     assert!(silences.as_array().is_some_and(|s| s.iter().any(|x| x["createdBy"] == "risk" && x["comment"].as_str().is_some_and(|c| c.contains("INC-7")))), "{silences}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_config_change_is_recorded_and_alerts() {
     let app = spawn().await;
     let (_, current) = app.get_with(&app.read_token, "/api/v1/config").await;

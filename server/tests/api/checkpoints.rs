@@ -36,7 +36,7 @@ fn hashes(v: &Value) -> Vec<[u8; 32]> {
     v.as_array().expect("a list").iter().map(|h| from_hex(h.as_str().expect("hex")).expect("32 bytes")).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoints_are_signed_in_the_chain_and_proofs_verify_against_them() {
     let app = spawn().await;
     for batch in [snapshots(0, 100), snapshots(100, 100)] {
@@ -110,7 +110,7 @@ async fn checkpoints_are_signed_in_the_chain_and_proofs_verify_against_them() {
     assert_eq!(res.status().as_u16(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_checks_the_log_against_a_saved_checkpoint_and_names_what_broke() {
     let app = spawn().await;
     let (status, _) = app.post(&snapshots(0, 150)).await;

@@ -42,7 +42,7 @@ async fn issues(app: &TestApp, query: &str) -> (u16, Value) {
     app.get_with(&app.read_token, &format!("/api/v1/compliance/issues{query}")).await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_over_a_limit_is_an_issue_in_the_api_when_its_batch_is_acknowledged() {
     let app = spawn().await;
     let risk_cookie = app.login(Role::Risk).await;
@@ -93,7 +93,7 @@ async fn an_order_over_a_limit_is_an_issue_in_the_api_when_its_batch_is_acknowle
     assert_eq!(verify["ok"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_filters_get_a_400_naming_the_parameter() {
     let app = spawn().await;
     for (query, field) in [
@@ -129,7 +129,7 @@ async fn bad_filters_get_a_400_naming_the_parameter() {
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats: {ids:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_acknowledge_and_resolve_with_a_note_and_a_critical_waiver_takes_two() {
     let app = spawn().await;
     let risk_cookie = app.login(Role::Risk).await;
@@ -206,7 +206,7 @@ async fn people_acknowledge_and_resolve_with_a_note_and_a_critical_waiver_takes_
     assert!(location.starts_with(&format!("/compliance/{a}?error=")), "{location}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trader_sees_only_his_automations_issues() {
     let app = spawn().await;
     let risk_cookie = app.login(Role::Risk).await;
@@ -248,7 +248,7 @@ async fn a_trader_sees_only_his_automations_issues() {
     assert_eq!((status, location.as_deref()), (303, Some("/investor")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reports_download_with_the_apis_counts_and_traders_get_none() {
     let app = spawn().await;
     let risk_cookie = app.login(Role::Risk).await;

@@ -11,7 +11,7 @@ async fn get_bytes(app: &TestApp, path: &str, token: &str) -> (u16, bytes::Bytes
     (res.status().as_u16(), res.bytes().await.expect("body"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_parquet_export_reads_back_equal_to_the_api() {
     let app = spawn().await;
     let (status, _) = app.post(&round_trip()).await;
@@ -66,7 +66,7 @@ async fn the_parquet_export_reads_back_equal_to_the_api() {
     assert_eq!(col("impact_usd"), "0.025", "0.1 x (67,500.25 fill - 67,500 ask): the impact, as the execution page computes it");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_refusals_name_the_parameter_and_investors_get_nothing() {
     let app = spawn().await;
     assert_eq!(app.post(&round_trip()).await.0, 200);

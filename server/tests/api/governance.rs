@@ -66,7 +66,7 @@ const SERVER_FNS: &[(&str, &str, Option<Permission>)] = &[
     ("totp_confirm", "code=000000", Some(Permission::ViewInvestor)),
 ];
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_server_function_checks_the_role_on_the_server() {
     let app = spawn().await;
     app.post(&round_trip()).await; // so momentum-1 exists
@@ -104,7 +104,7 @@ async fn every_server_function_checks_the_role_on_the_server() {
     assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_redirect_to_login_and_investors_only_see_the_portal() {
     let app = spawn().await;
     let (status, _, location) = app.page(None, "/audit").await;
@@ -136,7 +136,7 @@ async fn pages_redirect_to_login_and_investors_only_see_the_portal() {
     assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the inline hydration script carries the CSP nonce");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_get_one_answer_and_then_a_lock() {
     let app = spawn().await;
     let attempt = |user: &'static str, pw: &'static str| {
@@ -170,7 +170,7 @@ fn entry(id: &str, signal_id: &str, automation: &str, at: i64) -> Value {
     s
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gated_entries_wait_for_an_approval_that_the_engine_reads() {
     let app = spawn().await;
     let trader = app.login(Role::Trader).await;
@@ -226,7 +226,7 @@ async fn gated_entries_wait_for_an_approval_that_the_engine_reads() {
     assert_eq!(status, 403, "the ingest scope does not read governance");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_config_editor_sends_text_that_the_server_parses_and_checks() {
     let app = spawn().await;
     let risk_user = app.login(Role::Risk).await;
@@ -265,7 +265,7 @@ async fn the_config_editor_sends_text_that_the_server_parses_and_checks() {
     assert_eq!(history[0]["reason"], reason);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_changes_need_a_reason_and_keep_a_diffed_history() {
     let app = spawn().await;
     let risk_user = app.login(Role::Risk).await;
@@ -290,7 +290,7 @@ async fn config_changes_need_a_reason_and_keep_a_diffed_history() {
     assert!(status >= 400);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pause_flags_orders_and_resume_needs_a_reason() {
     let app = spawn().await;
     app.post(&round_trip()).await;
@@ -309,7 +309,7 @@ async fn a_pause_flags_orders_and_resume_needs_a_reason() {
     assert!(a["global_pause"].is_null());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_factor_enrolment_then_sign_in_needs_a_code_and_recovery_codes_work_once() {
     let app = spawn().await;
     let cookie = app.login(Role::Auditor).await;
@@ -358,7 +358,7 @@ async fn enrol(app: &TestApp, cookie: &str, username: &str) -> String {
     secret
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_policy_asks_for_a_fresh_totp_code_per_action() {
     let app = spawn().await;
     app.post(&[entry("s1", "sig-s1", "auto-s", 0), entry("s2", "sig-s2", "auto-s", 10)]).await;
@@ -386,7 +386,7 @@ async fn the_admin_policy_asks_for_a_fresh_totp_code_per_action() {
     assert_eq!(serde_json::from_str::<Value>(&g).expect("json")["fresh_totp_required"], true, "pages learn the policy");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traders_act_only_on_the_automations_they_own() {
     let app = spawn().await;
     app.post(&[entry("o1", "sig-o1", "auto-o", 0), entry("o2", "sig-o2", "auto-free", 10)]).await;
@@ -403,7 +403,7 @@ async fn traders_act_only_on_the_automations_they_own() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_create_list_and_revoke_api_tokens_in_the_chain() {
     let app = spawn().await;
     let admin = app.login(Role::Admin).await;
@@ -478,7 +478,7 @@ const ROUTES: &[RouteRule] = &[
     RouteRule { method: "GET", path: "/api/v1/export/returns.csv", body: "", scopes: &["read"], session: Some(Permission::ViewOperations) },
 ];
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_route_checks_the_token_scope_or_the_session_role() {
     let app = spawn().await;
     app.post(&round_trip()).await;

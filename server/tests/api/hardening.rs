@@ -7,7 +7,7 @@ use crate::*;
 
 /// Numbers past the documented bounds are refused with 422 naming line, field and bound; the
 /// batch stores nothing. Today's (old) parser accepted all of these, and the folds overflowed.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn numbers_and_sizes_beyond_the_bounds_are_refused_naming_the_field() {
     let app = spawn().await;
     let huge = "79228162514264337593543950335"; // Decimal::MAX
@@ -46,7 +46,7 @@ async fn numbers_and_sizes_beyond_the_bounds_are_refused_naming_the_field() {
 
 /// Events at the bounds are accepted, fold without overflow, and the console goes on: later
 /// batches, reads and a restart on the same log all work.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_at_the_bounds_fold_and_the_console_keeps_working_and_restarts() {
     let app = spawn().await;
     let max = "1000000000";
@@ -73,7 +73,7 @@ async fn events_at_the_bounds_fold_and_the_console_keeps_working_and_restarts() 
 }
 
 /// Operator responses of every action are a person's; an ingest token cannot write one.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_cannot_post_an_operator_response_of_any_action() {
     let app = spawn().await;
     let mut exit = signal("x1", "sig-exit", 0);
@@ -94,7 +94,7 @@ async fn a_token_cannot_post_an_operator_response_of_any_action() {
 }
 
 /// A signal id names one signal and an order id one order: re-used with other content, 409.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signal_or_order_id_reused_with_other_content_is_a_conflict() {
     let app = spawn().await;
     app.post(&round_trip()).await;
@@ -116,7 +116,7 @@ async fn a_signal_or_order_id_reused_with_other_content_is_a_conflict() {
 
 /// A signed-in session cannot replace an enabled second factor without proving the current one;
 /// with the proof it can, the change is an event in the chain, and other sessions end.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replacing_two_factor_needs_the_password_and_a_current_code_and_ends_other_sessions() {
     let app = spawn().await;
     let cookie = app.login(Role::Trader).await;
@@ -160,7 +160,7 @@ async fn replacing_two_factor_needs_the_password_and_a_current_code_and_ends_oth
 /// 100 concurrent wrong passwords for one account: at most the lock threshold are checked as
 /// passwords (the rest are refused as locked before argon2 runs), and locked-out attempts do not
 /// extend the lock.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_wrong_passwords_check_at_most_the_lock_threshold() {
     let app = spawn().await;
     let attempts = (0..100).map(|_| {
@@ -185,7 +185,7 @@ async fn concurrent_wrong_passwords_check_at_most_the_lock_threshold() {
 /// The chain covers every stored column: the receive time (it drives gating timeouts on replay)
 /// and the flags are hashed; kind, ids, source time and drift are re-derived from the hashed
 /// payload. Editing any of them breaks verification, which names the column.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn editing_any_stored_column_breaks_the_chain_and_names_the_column() {
     for (column, edit) in [
         ("kind", "kind = 'heartbeat'"),
@@ -210,7 +210,7 @@ async fn editing_any_stored_column_breaks_the_chain_and_names_the_column() {
 
 /// The live stream re-checks its session: after sign-out it ends within a few seconds, and the
 /// idle timeout moves with use (the cookie's session is re-saved with a later expiry).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_stream_ends_after_sign_out() {
     let app = spawn().await;
     let cookie = app.login(Role::Risk).await;
@@ -237,7 +237,7 @@ async fn the_live_stream_ends_after_sign_out() {
 /// The idle timeout counts from the last request, not from sign-in: a session about to expire
 /// (its stored expiry 20 s away, last marked in an earlier minute) is moved a full idle period
 /// on by the next request; one left alone past its expiry is signed out.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_idle_timeout_moves_with_use_and_ends_an_unused_session() {
     use chrono::Utc;
     let app = spawn().await;
@@ -267,7 +267,7 @@ async fn the_idle_timeout_moves_with_use_and_ends_an_unused_session() {
 
 /// Unknown user, wrong password, and the right password with a wrong code cost the same: the
 /// answer's timing does not tell which part was right.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_second_factor_costs_what_a_wrong_password_costs() {
     let app = spawn().await;
     let cookie = app.login(Role::Auditor).await;
@@ -295,7 +295,7 @@ async fn a_wrong_second_factor_costs_what_a_wrong_password_costs() {
 
 /// A client that trickles its request headers is cut off (slowloris), and the console goes on
 /// serving others meanwhile.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn().await;
@@ -322,7 +322,7 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
 /// Housekeeping is a `run_once(now)` job: driven here with a clock two days ahead, it deletes the
 /// expired session (whose cookie then leads to the sign-in page) and sign-in attempts past their
 /// retention, and leaves a live session and recent attempts alone.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn housekeeping_removes_expired_sessions_and_old_attempts_and_nothing_else() {
     let app = spawn().await;
     let cookie = app.login(Role::Trader).await;
@@ -345,7 +345,7 @@ async fn housekeeping_removes_expired_sessions_and_old_attempts_and_nothing_else
 
 /// The id-reuse look-up of every append stays on the id indexes for any batch size: a plan on
 /// the `(kind, seq)` index reads every stored signal or order per batch (quadratic ingest).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_id_reuse_lookup_uses_the_id_index_for_large_batches() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = server::store::Store::open(dir.path()).await.expect("store");
@@ -357,7 +357,7 @@ async fn the_id_reuse_lookup_uses_the_id_index_for_large_batches() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_function_called_with_unreadable_arguments_is_a_400_naming_the_field() {
     let app = spawn().await;
     let trader = app.login(Role::Trader).await;

@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use crate::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accepted_batch_is_stored_chained_and_projected() {
     let app = spawn().await;
     let (status, body) = app.post(&round_trip()).await;
@@ -26,7 +26,7 @@ async fn an_accepted_batch_is_stored_chained_and_projected() {
     assert_eq!(v["head_hash"], body["head_hash"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ndjson_works_and_resent_ids_are_acknowledged_not_stored_twice() {
     let app = spawn().await;
     let ndjson: String = round_trip().iter().map(|e| format!("{e}\n")).collect();
@@ -46,7 +46,7 @@ async fn ndjson_works_and_resent_ids_are_acknowledged_not_stored_twice() {
 }
 
 /// Each bad batch: its status, the field named (if any), and nothing stored.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
     let app = spawn().await;
     app.post(&[snapshot("seed", "BTCUSDT", "100", 0)]).await;
@@ -96,7 +96,7 @@ async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
     assert!(s["ingest"]["rejected_batches"].as_u64().is_some_and(|n| n >= 11), "{}", s["ingest"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fill_for_an_order_already_final_is_stored_flagged_and_not_applied() {
     let app = spawn().await;
     let (status, body) = app.post(&[order("o1", "ord-1", "s", "buy", "2", "submitted", 0), fill("f1", "ord-1", "2", "100", "0", 1), order("o2", "ord-1", "s", "buy", "2", "filled", 2)]).await;
@@ -113,7 +113,7 @@ async fn a_fill_for_an_order_already_final_is_stored_flagged_and_not_applied() {
     assert_eq!(page["events"][1]["flags"], "final_order", "{page}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fill_for_an_unknown_order_is_stored_and_flagged() {
     let app = spawn().await;
     let (status, body) = app.post(&[fill("orphan", "ord-nobody", "1", "100", "0", 0)]).await;
@@ -130,7 +130,7 @@ async fn a_fill_for_an_unknown_order_is_stored_and_flagged() {
     assert_eq!(body["flagged"], json!([]));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tampered_payload_is_found_by_the_api_and_by_the_offline_verifier() {
     let app = spawn().await;
     app.post(&round_trip()).await;
@@ -156,7 +156,7 @@ async fn a_tampered_payload_is_found_by_the_api_and_by_the_offline_verifier() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"first_break\": 3"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reused_event_id_with_different_content_is_a_conflict_and_stores_nothing() {
     let app = spawn().await;
     app.post(&round_trip()).await;
@@ -174,7 +174,7 @@ async fn a_reused_event_id_with_different_content_is_a_conflict_and_stores_nothi
     assert_eq!(status, 409);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flagged_lines_are_numbered_as_sent_in_ndjson() {
     let app = spawn().await;
     let body = format!("\n{}\n\n{}\n", snapshot("s", "X", "1", 0), fill("orphan", "nobody", "1", "1", "0", 1));
@@ -185,7 +185,7 @@ async fn flagged_lines_are_numbered_as_sent_in_ndjson() {
 
 /// Appends must not fail when other connections write to the database at the same time (session
 /// saves, login attempts): the append takes the write lock up front instead of upgrading a read.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_succeeds_while_other_connections_write() {
     let app = spawn().await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -224,7 +224,7 @@ async fn ingest_succeeds_while_other_connections_write() {
 /// A request dropped while its commit was in flight (an engine killed mid-batch) leaves events
 /// committed that the console's head never saw. The next append must take them in, not reuse
 /// their seqs and fail (it did: a 500 on every later append; seen in an end-to-end run).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_committed_by_an_unfinished_request_are_taken_in_before_the_next_append() {
     let app = spawn().await;
     let (status, _) = app.post(&round_trip()).await;
@@ -256,7 +256,7 @@ async fn events_committed_by_an_unfinished_request_are_taken_in_before_the_next_
 /// consoles on one log make each other's linked batches miss (the log moved) and fold it again.
 /// 60 batches at once, half to each console, 15 of them sent to both: every event is stored
 /// once, the chain verifies, and each console's folds equal a replay of the log.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_batches_from_two_consoles_on_one_log_are_stored_once_and_folded_as_replayed() {
     use server::startup::Application;
     let app = spawn().await;

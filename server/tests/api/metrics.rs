@@ -12,7 +12,7 @@ async fn post_returns(app: &TestApp, auth: (&str, &str), query: &str, body: &Val
     (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clients_returns_match_the_reference_values_against_the_sp500() {
     let app = spawn().await;
     let fixture: Value = serde_json::from_str(include_str!("../../../domain/tests/fixtures/metrics_reference.json")).expect("fixture");
@@ -31,7 +31,7 @@ async fn a_clients_returns_match_the_reference_values_against_the_sp500() {
     assert!(m["max_drawdown_episode"]["start"].is_string());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_series_are_refused_with_the_row_and_field() {
     let app = spawn().await;
     let bearer = format!("Bearer {}", app.read_token);
@@ -61,7 +61,7 @@ async fn bad_series_are_refused_with_the_row_and_field() {
     assert_eq!(status, 200, "a session works like a token");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consoles_own_equity_has_daily_metrics() {
     let app = spawn().await;
     let mut events = round_trip();

@@ -18,7 +18,7 @@ fn deploy(path: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy").join(path)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_need_the_metrics_scope_and_a_live_scrape_passes_promtool() {
     let app = spawn().await;
     app.post(&round_trip()).await;
@@ -111,7 +111,7 @@ fn every_grafana_panel_query_parses_and_names_our_metrics() {
     assert!(provisioning.contains("path:"), "{provisioning}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_heartbeats_data_quality_routes_and_problems() {
     let app = spawn().await;
     let hb = |id: &str, ts: String| serde_json::json!({"event_id": id, "kind": "heartbeat", "ts": ts, "component": "engine-1", "status": "ok"});
@@ -145,7 +145,7 @@ async fn health_reports_heartbeats_data_quality_routes_and_problems() {
     assert!(html.contains("clock of engine-1 off by") && html.contains("health-instruments"), "{html:.300}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_alert_quality_run_detects_every_injected_anomaly_on_the_bundled_data() {
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
     let from = chrono::NaiveDate::from_ymd_opt(2017, 4, 19).expect("date");

@@ -30,7 +30,7 @@ async fn forty_days(app: &TestApp) {
     assert_eq!(status, 200, "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_track_record_compounds_the_books_daily_equity_and_nets_the_fees() {
     let app = spawn().await;
     forty_days(&app).await;
@@ -71,7 +71,7 @@ async fn the_track_record_compounds_the_books_daily_equity_and_nets_the_fees() {
     assert!(!html.contains("BTCUSDT"), "the track record names no instrument");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_portal_tab_renders_for_an_investor_and_none_leaks_operations() {
     let app = spawn().await;
     forty_days(&app).await;
@@ -104,7 +104,7 @@ async fn every_portal_tab_renders_for_an_investor_and_none_leaks_operations() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decision_records_show_the_desks_answer_and_the_reasoning_a_day_later_and_no_order() {
     let app = spawn().await;
     let (status, body) = app.post(&round_trip()).await;
@@ -144,7 +144,7 @@ async fn decision_records_show_the_desks_answer_and_the_reasoning_a_day_later_an
     assert!(html.contains("acknowledge by trader") && html.contains("inside the window"), "the page shows the answer");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_backtest_is_the_engines_book_and_is_labelled_simulated() {
     let app = spawn().await;
     let data = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data");

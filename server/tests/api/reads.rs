@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::*;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness() {
     let app = spawn().await;
     let r = app.http.get(format!("{}/healthz", app.base)).send().await.expect("healthz");
@@ -14,7 +14,7 @@ async fn health_and_readiness() {
     assert_eq!(r.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_page_by_kind_and_instrument_in_seq_order() {
     let app = spawn().await;
     app.post(&round_trip()).await;
@@ -33,7 +33,7 @@ async fn events_page_by_kind_and_instrument_in_seq_order() {
     assert_eq!(status, 400);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_need_a_read_token() {
     let app = spawn().await;
     for path in ["/api/v1/summary", "/api/v1/events", "/api/v1/audit/verify", "/api/v1/trades/x/lineage"] {
@@ -44,7 +44,7 @@ async fn reads_need_a_read_token() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lineage_links_signal_risk_order_and_fills_with_latencies() {
     let app = spawn().await;
     app.post(&round_trip()).await;
@@ -59,7 +59,7 @@ async fn lineage_links_signal_risk_order_and_fills_with_latencies() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_stream_pushes_a_new_dashboard_soon_after_an_ack() {
     let app = spawn().await;
     let res = app.http.get(format!("{}/live/dashboard", app.base)).send().await.expect("sse");
@@ -125,7 +125,7 @@ async fn next_frame<B: AsRef<[u8]>>(
     .expect("the frame arrives")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_fragments_carry_the_head_and_the_server_drawn_html() {
     let app = spawn().await;
     let url = |f: &str| format!("{}/live/dashboard?fragment={f}", app.base);
@@ -173,7 +173,7 @@ async fn the_live_fragments_carry_the_head_and_the_server_drawn_html() {
     assert_eq!(event, "head");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_render_on_the_server_with_figures_and_empty_states() {
     let app = spawn().await;
     let cookie = app.login(domain::governance::Role::Auditor).await;

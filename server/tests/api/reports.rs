@@ -38,7 +38,7 @@ fn pdftotext(pdf: &[u8]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schedule_publishes_the_last_complete_week_and_every_surface_serves_the_same_bytes() {
     let app = spawn().await;
     two_weeks(&app).await;
@@ -140,7 +140,7 @@ async fn the_schedule_publishes_the_last_complete_week_and_every_surface_serves_
     assert_eq!(bytes(&app, "/api/v1/reports", &app.ingest_token).await.0, 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_risk_and_admins_generate_and_a_person_is_named_in_the_chain() {
     let app = spawn().await;
     two_weeks(&app).await;
@@ -216,7 +216,7 @@ for m in mailbox.Maildir(sys.argv[1], factory=None):
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_report_is_emailed_as_pdf_to_the_list_and_the_outcome_is_in_the_chain() {
     let smtp = smtp_server().await;
     let app = spawn().await;

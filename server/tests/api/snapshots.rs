@@ -43,7 +43,7 @@ async fn busy_log(app: &TestApp) {
     assert_eq!(status, 200, "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_from_a_snapshot_equals_a_full_replay() {
     let app = spawn().await;
     busy_log(&app).await;
@@ -66,7 +66,7 @@ async fn a_restart_from_a_snapshot_equals_a_full_replay() {
     assert_eq!(a["dashboard"]["closed_trades"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_stale_or_foreign_snapshot_is_refused_and_the_log_folded_instead() {
     let app = spawn().await;
     busy_log(&app).await;
@@ -97,7 +97,7 @@ async fn a_corrupt_stale_or_foreign_snapshot_is_refused_and_the_log_folded_inste
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_job_writes_every_n_events_and_shutdown_writes_the_last() {
     let app = spawn().await;
     busy_log(&app).await;

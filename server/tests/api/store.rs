@@ -51,7 +51,7 @@ fn batches() -> Vec<Vec<Value>> {
     ]
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_appends_links_pages_and_refuses_rewrites() {
     let (store, _dir) = fresh_store().await;
     assert!(store.ready().await, "{}: migrations applied", store.backend_name());
@@ -129,7 +129,7 @@ fn clock_of(offset_ms: i64) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(&ts(offset_ms)).expect("ts").with_timezone(&Utc)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_batches_give_the_same_chain_on_sqlite_and_postgresql() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = Store::connect(&Location::Sqlite(dir.path().to_path_buf())).await.expect("sqlite");
@@ -146,7 +146,7 @@ async fn the_same_batches_give_the_same_chain_on_sqlite_and_postgresql() {
     assert_eq!(sqlite.rows_after(0, 1000).await.expect("rows"), postgres.rows_after(0, 1000).await.expect("rows"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_attempts_and_second_factor_records() {
     let (store, _dir) = fresh_store().await;
     let now = clock();
@@ -189,7 +189,7 @@ async fn accounts_attempts_and_second_factor_records() {
     assert!(!store.spend_recovery_code(bob, &[2; 32], now).await.expect("code"), "another user's code");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_and_sessions_records() {
     let (store, _dir) = fresh_store().await;
     let now = clock();
@@ -221,7 +221,7 @@ async fn tokens_and_sessions_records() {
     assert!(store.user_enabled(alice).await && !store.user_enabled(alice + 100).await);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_keep_only_the_newest() {
     let (store, _dir) = fresh_store().await;
     assert!(store.latest_snapshot().await.expect("none").is_none());
@@ -235,7 +235,7 @@ async fn snapshots_keep_only_the_newest() {
 
 /// `tradewatch store copy`: SQLite -> PostgreSQL -> SQLite, every row unchanged, verified where it
 /// arrives; never into a log that has events; a broken chain does not arrive as a good one.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_copy_moves_a_log_between_backends_and_verifies_it() {
     let exe = env!("CARGO_BIN_EXE_tradewatch");
     let (a, b) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));

@@ -40,7 +40,7 @@ fn serve(dir: &std::path::Path, location: &Location) -> (Child, String) {
     (child, base)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_kill_9_every_acknowledged_event_is_in_the_log() {
     let dir = tempfile::tempdir().expect("tempdir");
     let location = fresh_location(dir.path()).await;

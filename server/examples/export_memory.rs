@@ -9,11 +9,12 @@ use std::time::Instant;
 use server::export::{Dataset, Filter, Format, Held};
 use server::store::{Location, Store};
 
+#[path = "common/proc_status.rs"]
+mod proc_status;
+
+/// The process's peak resident memory (`VmHWM`), KiB.
 fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+    proc_status::kib("VmHWM")
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

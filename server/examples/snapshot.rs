@@ -68,10 +68,10 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// This process's resident set (`VmRSS` of `/proc/self/status`), in MB; 0 where it cannot be read.
+#[path = "common/proc_status.rs"]
+mod proc_status;
+
+/// This process's resident set (`VmRSS`), in MB; 0 where it cannot be read.
 fn rss_mb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())))
-        .map_or(0, |kb| kb / 1024)
+    proc_status::kib("VmRSS") / 1024
 }

@@ -34,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "== $backend, $events events; machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); commit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')"
-target/release/examples/raw_insert "$raw_store" "$events" | tee "$D/raw.out"
+RAW_PER_TRANSACTION=1000 target/release/examples/raw_insert "$raw_store" "$events" | tee "$D/raw.out"
 IT=$($B token create "${store[@]}" --name ratio-ingest --scope ingest | tail -1)
 RT=$($B token create "${store[@]}" --name ratio-read --scope read | tail -1)
 RUST_LOG=warn $B serve --addr 127.0.0.1:$port --data-dir "$D/console" &

@@ -39,7 +39,7 @@ cleanup() {
 pid=0
 trap cleanup EXIT
 echo "== backend: $backend"
-target/release/examples/raw_insert "$raw_store" "$events" | tee "$D/raw.out"
+RAW_PER_TRANSACTION=1000 target/release/examples/raw_insert "$raw_store" "$events" | tee "$D/raw.out"
 IT=$($B token create "${store[@]}" --name load-ingest --scope ingest | tail -1)
 RT=$($B token create "${store[@]}" --name load-read --scope read | tail -1)
 echo "load-risk-password-1" | $B user add "${store[@]}" --username loadrisk --role risk >/dev/null

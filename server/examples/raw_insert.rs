@@ -5,6 +5,9 @@
 //!
 //! cargo run --release -p server --example raw_insert -- LOCATION [EVENTS=1000000]
 //!
+//! `RAW_PER_TRANSACTION` (default 1000) changes the rows per transaction: the ceiling a console
+//! that writes several batches in one transaction (group commit, `console/append.rs`) could reach.
+//!
 //! LOCATION: a new data directory (SQLite: WAL, synchronous=FULL, as the console opens it) or
 //! an empty PostgreSQL database URL.
 use std::time::{Duration, Instant};
@@ -23,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: raw_insert DATA_DIR|POSTGRES_URL [EVENTS=1000000]");
     };
     let total: u64 = rest.first().map(|s| s.parse()).transpose()?.unwrap_or(1_000_000);
+    let per_tx: u64 = std::env::var("RAW_PER_TRANSACTION").ok().map(|s| s.parse()).transpose()?.unwrap_or(1000).max(1);
     let location = Location::parse(location);
     let store = Store::connect(&location).await?;
     anyhow::ensure!(store.head().await?.0 == 0, "the store must be empty");
@@ -33,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
     let wall = Instant::now();
     while done < total {
         let now = Utc::now();
-        let batch: Vec<Incoming> = engine::synthetic::batch("raw", done, 1000.min(total - done), t0)
+        let batch: Vec<Incoming> = engine::synthetic::batch("raw", done, per_tx.min(total - done), t0)
             .iter()
             .enumerate()
             .map(|(i, v)| {
@@ -51,12 +55,12 @@ async fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         store.insert_rows(rows).await?;
         inserting += t.elapsed();
-        if done % 100_000 < 1000 {
+        if done % 100_000 < per_tx {
             eprintln!("  {done} rows, {:.0} rows/s inserting", done as f64 / inserting.as_secs_f64());
         }
     }
     println!(
-        "raw insert into {} ({}): {done} rows, 1,000 per transaction, {:.1} s inserting = {:.0} rows/s ({:.1} s wall with building the rows)",
+        "raw insert into {} ({}): {done} rows, {per_tx} per transaction, {:.1} s inserting = {:.0} rows/s ({:.1} s wall with building the rows)",
         store.backend_name(),
         location.describe(),
         inserting.as_secs_f64(),

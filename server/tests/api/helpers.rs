@@ -145,6 +145,27 @@ pub fn config_on(dir: &std::path::Path, location: &Location) -> Config {
     config
 }
 
+/// With `scripts/hang-dump.sh` (tokio's task dumps compiled in: `--cfg tokio_taskdump`), a test
+/// still running 40 s after its console started writes every task of its runtime, each with the
+/// `.await` it waits in, to `/tmp/taskdump-<test>.txt` (README, Known limits: the intermittent
+/// hang). In the normal build this is nothing.
+#[allow(unexpected_cfgs)]
+fn dump_tasks_if_still_running() {
+    #[cfg(tokio_taskdump)]
+    {
+        let handle = tokio::runtime::Handle::current();
+        let path = format!("/tmp/taskdump-{}.txt", std::thread::current().name().unwrap_or("test").replace("::", "-"));
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(40)).await;
+            let out = match tokio::time::timeout(std::time::Duration::from_secs(20), handle.dump()).await {
+                Ok(dump) => dump.tasks().iter().map(|t| format!("TASK {}:\n{}\n", t.id(), t.trace())).collect::<String>(),
+                Err(_) => "the task dump did not finish in 20 s\n".to_string(),
+            };
+            let _ = std::fs::write(path, out);
+        });
+    }
+}
+
 pub async fn spawn() -> TestApp {
     spawn_with(|_| {}).await
 }
@@ -165,6 +186,7 @@ pub async fn spawn_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     }
     let base = format!("http://127.0.0.1:{}", app.port());
     let console = app.console.clone();
+    dump_tasks_if_still_running();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;

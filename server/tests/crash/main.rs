@@ -83,7 +83,7 @@ async fn after_kill_9_every_acknowledged_event_is_in_the_log() {
 
     // Every acknowledged event is stored, and the chain holds.
     let store = Store::connect(&location).await.expect("reopen after the crash");
-    let (stored, last_seq) = stored_ids_after(&store, 0).await;
+    let (stored, last_seq) = stored_ids(&store).await;
     let lost: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).take(5).collect();
     assert!(lost.is_empty(), "{} acknowledged events lost after kill -9 on {}, e.g. {lost:?}", acked.iter().filter(|id| !stored.contains(*id)).count(), store.backend_name());
     let report = store.verify().await.expect("verify");
@@ -105,9 +105,9 @@ async fn after_kill_9_every_acknowledged_event_is_in_the_log() {
     assert!((low..=high).contains(&counted), "the new console counts {counted} events; the log held {low} after the crash and {high} after the new console ran: {summary}");
 }
 
-/// The event ids stored after seq `after`, and the last seq.
-async fn stored_ids_after(store: &Store, mut after: u64) -> (HashSet<String>, u64) {
-    let mut stored = HashSet::new();
+/// Every stored event id, and the last seq.
+async fn stored_ids(store: &Store) -> (HashSet<String>, u64) {
+    let (mut stored, mut after) = (HashSet::new(), 0);
     loop {
         let rows = store.rows_after(after, 5_000).await.expect("rows");
         let Some(last) = rows.last() else { break };

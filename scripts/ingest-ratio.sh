@@ -6,14 +6,21 @@
 #   scripts/ingest-ratio.sh [EVENTS=1000000] [sqlite|postgres]
 # The load tool's knobs apply: LOAD_IN_FLIGHT (default 2) and LOAD_PREBUILT, here 1 by default
 # (request bodies built before the clock, as raw_insert builds its rows outside the timed insert;
-# LOAD_PREBUILT=0 builds them while posting, on the same 2 cores as the console).
+# LOAD_PREBUILT=0 builds them while posting, on the same 2 cores as the console) and BIN_DIR
+# (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}
 backend=${2:-sqlite}
 export LOAD_PREBUILT=${LOAD_PREBUILT:-1}
-cargo build --release -q -p server --bin tradewatch --example load --example raw_insert
-B=target/release/tradewatch; L=target/release/examples/load
+# BIN_DIR: measure binaries built elsewhere (tradewatch, load, raw_insert side by side in one
+# directory), e.g. two commits interleaved on one machine; otherwise this checkout's release build.
+if [ -n "${BIN_DIR:-}" ]; then
+  B=$BIN_DIR/tradewatch; L=$BIN_DIR/load; R=$BIN_DIR/raw_insert
+else
+  cargo build --release -q -p server --bin tradewatch --example load --example raw_insert
+  B=target/release/tradewatch; L=target/release/examples/load; R=target/release/examples/raw_insert
+fi
 D=$(mktemp -d /tmp/tradewatch-ratio-XXXX); port=3101
 unset DATABASE_URL
 case $backend in
@@ -33,8 +40,8 @@ cleanup() {
   rm -rf "$D"
 }
 trap cleanup EXIT
-echo "== $backend, $events events; machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); commit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')"
-RAW_PER_TRANSACTION=1000 target/release/examples/raw_insert "$raw_store" "$events" | tee "$D/raw.out"
+echo "== $backend, $events events; machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); commit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')${BIN_DIR:+, binaries from $BIN_DIR}"
+RAW_PER_TRANSACTION=1000 "$R" "$raw_store" "$events" | tee "$D/raw.out"
 IT=$($B token create "${store[@]}" --name ratio-ingest --scope ingest | tail -1)
 RT=$($B token create "${store[@]}" --name ratio-read --scope read | tail -1)
 RUST_LOG=warn $B serve --addr 127.0.0.1:$port --data-dir "$D/console" &
@@ -46,6 +53,8 @@ lp=$!
 until grep -q '= [0-9]* events/s' "$D/load.out" 2>/dev/null || ! kill -0 $lp 2>/dev/null; do sleep 0.5; done
 kill $lp 2>/dev/null || true
 echo "== console resident memory after the ingest: $(( $(ps -o rss= -p $pid) / 1024 )) MB"
+# CPU time is steadier than the rate on a machine whose speed moves within the hour.
+echo "== console CPU time, start-up and ingest: $(awk -v hz="$(getconf CLK_TCK)" -v n="$events" '{ s = ($14 + $15) / hz; printf "%.1f s, %.1f us per event", s, s / n * 1e6 }' /proc/$pid/stat)"
 grep -v '^ *$' "$D/load.out" | grep -B100 -m1 '= [0-9]* events/s'
 http=$(grep -o '= [0-9]* events/s' "$D/load.out" | head -1 | tr -dc 0-9)
 raw=$(grep -o '= [0-9]* rows/s' "$D/raw.out" | tr -dc 0-9)

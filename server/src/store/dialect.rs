@@ -40,7 +40,8 @@ pub trait Dialect: Database {
     /// `kind` in an id look-up. SQLite's planner otherwise picks the `(kind, seq)` index for a
     /// long `signal_id IN (...)` list and scans every stored signal for each batch (ingest slowed
     /// from 17,000 to 4,000 events/s between 100k and 600k events, measured); `+kind` keeps it
-    /// on the id index. PostgreSQL has no such hint and needs none.
+    /// on the id index. PostgreSQL has no such hint and needs none. (Since migration 0007 the
+    /// kind index holds no signals or orders, so this is a guard against the old plan.)
     const KIND_NOT_INDEXED: &'static str;
     /// The user id inside a session record's JSON.
     const SESSION_USER_ID: &'static str;

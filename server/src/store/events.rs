@@ -41,6 +41,40 @@ macro_rules! event_log {
                 })
             }
 
+            /// The statement of a page of the log (`prefix`: nothing, or the backend's EXPLAIN).
+            fn events_query(prefix: &str, q: &EventQuery, limit: u32) -> QueryBuilder<$DB> {
+                let mut b = QueryBuilder::<$DB>::new(format!("{prefix}SELECT * FROM events WHERE 1 = 1"));
+                if let Some(k) = &q.kind {
+                    b.push(" AND kind = ").push_bind(k.clone());
+                    if !super::ORDER_FLOW_KINDS.contains(&k.as_str()) {
+                        b.push(" AND ").push(super::KIND_INDEX_PREDICATE);
+                    }
+                }
+                if let Some(i) = &q.instrument {
+                    b.push(" AND instrument = ").push_bind(i.clone());
+                }
+                if let Some(id) = &q.id {
+                    b.push(" AND (event_id = ").push_bind(id.clone());
+                    b.push(" OR signal_id = ").push_bind(id.clone());
+                    b.push(" OR order_id = ").push_bind(id.clone()).push(")");
+                }
+                if let Some(f) = q.from {
+                    b.push(" AND ts_ms >= ").push_bind(f.timestamp_millis());
+                }
+                if let Some(t) = q.to {
+                    b.push(" AND ts_ms <= ").push_bind(t.timestamp_millis());
+                }
+                if let Some(before) = q.before_seq {
+                    b.push(" AND seq < ").push_bind(before.min(i64::MAX as u64) as i64);
+                    b.push(" ORDER BY seq DESC");
+                } else {
+                    b.push(" AND seq > ").push_bind(q.after_seq.unwrap_or(0).min(i64::MAX as u64) as i64);
+                    b.push(" ORDER BY seq ASC");
+                }
+                b.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+                b
+            }
+
             /// The payloads stored under these event ids.
             async fn stored_payloads(&self, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
                 let mut seen = std::collections::HashMap::new();
@@ -173,32 +207,7 @@ macro_rules! event_log {
 
             async fn events(&self, q: &EventQuery) -> Result<EventPage> {
                 let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-                let mut b = QueryBuilder::<$DB>::new("SELECT * FROM events WHERE 1 = 1");
-                if let Some(k) = &q.kind {
-                    b.push(" AND kind = ").push_bind(k.clone());
-                }
-                if let Some(i) = &q.instrument {
-                    b.push(" AND instrument = ").push_bind(i.clone());
-                }
-                if let Some(id) = &q.id {
-                    b.push(" AND (event_id = ").push_bind(id.clone());
-                    b.push(" OR signal_id = ").push_bind(id.clone());
-                    b.push(" OR order_id = ").push_bind(id.clone()).push(")");
-                }
-                if let Some(f) = q.from {
-                    b.push(" AND ts_ms >= ").push_bind(f.timestamp_millis());
-                }
-                if let Some(t) = q.to {
-                    b.push(" AND ts_ms <= ").push_bind(t.timestamp_millis());
-                }
-                if let Some(before) = q.before_seq {
-                    b.push(" AND seq < ").push_bind(before.min(i64::MAX as u64) as i64);
-                    b.push(" ORDER BY seq DESC");
-                } else {
-                    b.push(" AND seq > ").push_bind(q.after_seq.unwrap_or(0).min(i64::MAX as u64) as i64);
-                    b.push(" ORDER BY seq ASC");
-                }
-                b.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+                let mut b = Self::events_query("", q, limit);
                 let rows = b.build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying events")?;
                 let more = rows.len() > limit as usize;
                 let rows: Vec<EventRow> = rows.into_iter().take(limit as usize).map(RawRow::view).collect();
@@ -263,6 +272,11 @@ macro_rules! event_log {
                     .fetch_all(&self.pool)
                     .await?;
                 rows.into_iter().map(|h| Hash::try_from(h.as_slice()).map_err(|_| anyhow::anyhow!("a stored hash is not 32 bytes"))).collect()
+            }
+
+            async fn events_plan(&self, q: &EventQuery) -> Result<String> {
+                let rows = Self::events_query(<$DB as Dialect>::EXPLAIN, q, 100).build().fetch_all(&self.pool).await?;
+                Ok(rows.iter().filter_map(|r| r.try_get::<String, _>(<$DB as Dialect>::PLAN_COLUMN).ok()).collect::<Vec<_>>().join("; "))
             }
 
             async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String> {

@@ -56,6 +56,9 @@ pub trait EventLog: Send + Sync {
     /// The chain hashes of the events after `after`, in seq order, at most `limit` (the leaves of
     /// the checkpoints' Merkle tree).
     async fn hashes_after(&self, after: u64, limit: u32) -> Result<Vec<Hash>>;
+    /// The plan the database picks for [`EventLog::events`] (a test keeps a rare kind on the
+    /// kind index).
+    async fn events_plan(&self, q: &EventQuery) -> Result<String>;
     /// The plan the database picks for the append's look-up of `n` signal or order ids (a test
     /// keeps it on the id index).
     async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String>;

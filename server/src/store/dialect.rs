@@ -37,12 +37,6 @@ pub trait Dialect: Database {
     const NAME: &'static str;
     /// This backend's migrations.
     const MIGRATIONS: &'static Migrator;
-    /// `kind` in an id look-up. SQLite's planner otherwise picks the `(kind, seq)` index for a
-    /// long `signal_id IN (...)` list and scans every stored signal for each batch (ingest slowed
-    /// from 17,000 to 4,000 events/s between 100k and 600k events, measured); `+kind` keeps it
-    /// on the id index. PostgreSQL has no such hint and needs none. (Since migration 0007 the
-    /// kind index holds no signals or orders, so this is a guard against the old plan.)
-    const KIND_NOT_INDEXED: &'static str;
     /// The user id inside a session record's JSON.
     const SESSION_USER_ID: &'static str;
     /// The prefix that shows a query plan.
@@ -70,7 +64,6 @@ pub trait Dialect: Database {
 impl Dialect for Sqlite {
     const NAME: &'static str = "sqlite";
     const MIGRATIONS: &'static Migrator = &SQLITE_MIGRATIONS;
-    const KIND_NOT_INDEXED: &'static str = "+kind";
     const SESSION_USER_ID: &'static str = "json_extract(data, '$.user_id')";
     const EXPLAIN: &'static str = "EXPLAIN QUERY PLAN ";
     const PLAN_COLUMN: &'static str = "detail";
@@ -130,7 +123,6 @@ impl Dialect for Sqlite {
 impl Dialect for Postgres {
     const NAME: &'static str = "postgres";
     const MIGRATIONS: &'static Migrator = &POSTGRES_MIGRATIONS;
-    const KIND_NOT_INDEXED: &'static str = "kind";
     const SESSION_USER_ID: &'static str = "(data::jsonb ->> 'user_id')::bigint";
     const EXPLAIN: &'static str = "EXPLAIN ";
     const PLAN_COLUMN: &'static str = "QUERY PLAN";

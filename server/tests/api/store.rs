@@ -139,7 +139,7 @@ async fn the_kind_filter_pages_every_kind_and_reads_rare_kinds_through_the_kind_
     }
     let all = store.events(&EventQuery { limit: Some(1000), ..Default::default() }).await.expect("all").rows;
     assert_eq!(all.len(), 54);
-    for kind in ["market_snapshot", "signal", "risk_check", "order", "fill", "heartbeat", "checkpoint"] {
+    for kind in server::store::ORDER_FLOW_KINDS.into_iter().chain(["heartbeat", "checkpoint"]) {
         let expected: Vec<u64> = all.iter().filter(|r| r.kind == kind).map(|r| r.seq).collect();
         // Pages of two, oldest first and newest first, follow `next` to the end.
         let (mut forward, mut after) = (Vec::new(), None);

@@ -12,6 +12,9 @@ use chrono::{TimeZone, Utc};
 use futures::StreamExt;
 use serde_json::Value;
 
+#[path = "common/proc_status.rs"]
+mod proc_status;
+
 fn quantiles(mut xs: Vec<f64>) -> String {
     xs.sort_by(f64::total_cmp);
     let q = |p: f64| xs[((xs.len() - 1) as f64 * p).round() as usize];
@@ -61,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("  {} request bodies built before the clock ({} MB)", bodies.len(), bodies.iter().map(Vec::len).sum::<usize>() >> 20);
     }
     let start = Instant::now();
+    let cpu_at_start = proc_status::cpu_secs();
     let mut done = 0u64;
     let mut next = 0u64;
     let mut inflight = futures::stream::FuturesUnordered::new();
@@ -82,6 +86,9 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let secs = start.elapsed().as_secs_f64();
+    // The load tool shares the console's cores: what it spent while posting.
+    let cpu = proc_status::cpu_secs() - cpu_at_start;
+    eprintln!("  load tool CPU while posting: {cpu:.1} s, {:.2} us per event", cpu * 1e6 / done.max(1) as f64);
     println!(
         "ingest over HTTP: {done} events in {secs:.1} s = {:.0} events/s (batches of {batch}, {in_flight} in flight, bodies {})",
         done as f64 / secs,

@@ -44,6 +44,7 @@ echo "== $backend, $events events; machine: $(nproc) cores, $(grep -m1 'model na
 RAW_PER_TRANSACTION=1000 "$R" "$raw_store" "$events" | tee "$D/raw.out"
 IT=$($B token create "${store[@]}" --name ratio-ingest --scope ingest | tail -1)
 RT=$($B token create "${store[@]}" --name ratio-read --scope read | tail -1)
+MT=$($B token create "${store[@]}" --name ratio-metrics --scope metrics | tail -1)
 RUST_LOG=warn $B serve --addr 127.0.0.1:$port --data-dir "$D/console" &
 pid=$!
 for _ in $(seq 100); do curl -fs http://127.0.0.1:$port/healthz >/dev/null 2>&1 && break; sleep 0.2; done
@@ -52,6 +53,9 @@ $L http://127.0.0.1:$port "$IT" "$RT" "$events" > "$D/load.out" 2>&1 &
 lp=$!
 until grep -q '= [0-9]* events/s' "$D/load.out" 2>/dev/null || ! kill -0 $lp 2>/dev/null; do sleep 0.5; done
 kill $lp 2>/dev/null || true
+# The durable write of a batch (the store's transaction and commit) is the serial stage the
+# folds of the next batch overlap: its mean, from the console's own histogram.
+curl -fs -H "authorization: Bearer $MT" http://127.0.0.1:$port/metrics | awk '/^tradewatch_ingest_append_duration_seconds_sum/ { s = $2 } /^tradewatch_ingest_append_duration_seconds_count/ { n = $2 } END { if (n > 0) printf "== durable write per batch: %.2f ms mean over %d batches\n", s / n * 1000, n }'
 echo "== console resident memory after the ingest: $(( $(ps -o rss= -p $pid) / 1024 )) MB"
 # CPU time is steadier than the rate on a machine whose speed moves within the hour.
 echo "== console CPU time, start-up and ingest: $(awk -v hz="$(getconf CLK_TCK)" -v n="$events" '{ s = ($14 + $15) / hz; printf "%.1f s, %.1f us per event", s, s / n * 1e6 }' /proc/$pid/stat)"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 11 §3 alone, in a few minutes: the raw insert of the load's rows (examples/raw_insert.rs)
 # and the console's ingest of the same events over HTTP (examples/load.rs, phase 1), side by
-# side on one machine, and their ratio. scripts/load.sh measures the same and then the pages,
-# the live stream, the approval timeouts and the restart (about 20 minutes).
+# side on one machine, and their ratio; also the console's and the load tool's CPU per event and
+# the console's mean durable write per batch. scripts/load.sh measures the same and then the
+# pages, the live stream, the approval timeouts and the restart (about 20 minutes).
 #   scripts/ingest-ratio.sh [EVENTS=1000000] [sqlite|postgres]
 # The load tool's knobs apply: LOAD_IN_FLIGHT (default 2) and LOAD_PREBUILT, here 1 by default
 # (request bodies built before the clock, as raw_insert builds its rows outside the timed insert;
@@ -54,8 +55,9 @@ lp=$!
 until grep -q '= [0-9]* events/s' "$D/load.out" 2>/dev/null || ! kill -0 $lp 2>/dev/null; do sleep 0.5; done
 kill $lp 2>/dev/null || true
 # The durable write of a batch (the store's transaction and commit) is the serial stage the
-# folds of the next batch overlap: its mean, from the console's own histogram.
-curl -fs -H "authorization: Bearer $MT" http://127.0.0.1:$port/metrics | awk '/^tradewatch_ingest_append_duration_seconds_sum/ { s = $2 } /^tradewatch_ingest_append_duration_seconds_count/ { n = $2 } END { if (n > 0) printf "== durable write per batch: %.2f ms mean over %d batches\n", s / n * 1000, n }'
+# folds of the next batch overlap: its mean, from the console's own histogram (a diagnostic: a
+# failed scrape leaves the line out rather than end the run before its figures).
+{ curl -fs -H "authorization: Bearer $MT" http://127.0.0.1:$port/metrics | awk '/^tradewatch_ingest_append_duration_seconds_sum/ { s = $2 } /^tradewatch_ingest_append_duration_seconds_count/ { n = $2 } END { if (n > 0) printf "== durable write per batch: %.2f ms mean over %d batches\n", s / n * 1000, n }'; } || true
 echo "== console resident memory after the ingest: $(( $(ps -o rss= -p $pid) / 1024 )) MB"
 # CPU time is steadier than the rate on a machine whose speed moves within the hour.
 echo "== console CPU time, start-up and ingest: $(awk -v hz="$(getconf CLK_TCK)" -v n="$events" '{ s = ($14 + $15) / hz; printf "%.1f s, %.1f us per event", s, s / n * 1e6 }' /proc/$pid/stat)"

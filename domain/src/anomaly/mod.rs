@@ -505,14 +505,36 @@ impl Anomaly {
         // side is their lower one.
         let sign = if LOWER_SIDE.contains(&series) { -1.0 } else { 1.0 };
         let scored = if log { value.max(1e-9).log10() } else { sign * value };
-        let key = match automation.filter(|_| PER_AUTOMATION.contains(&series)) {
-            Some(a) => format!("{series}:{a}"),
-            None => series.to_string(),
+        let key: std::borrow::Cow<'_, str> = match automation.filter(|_| PER_AUTOMATION.contains(&series)) {
+            Some(a) => format!("{series}:{a}").into(),
+            None => series.into(),
         };
-        if !self.series.contains_key(&key) && self.series.len() >= SERIES_KEPT {
+        // A real move is an outlier too: a price gap must also be large in itself, an order
+        // large against the usual one. The gate is decided first: a value it holds back is
+        // only added to the window (most values are; scoring them was a quarter of this fold).
+        let floor = match series {
+            "slippage_bps" => Some(value >= self.params.slippage_floor_bps),
+            "order_to_fill_ms" | "signal_to_order_ms" => Some(value >= self.params.latency_floor_ms),
+            "mark_move_bps" => Some(value >= self.params.price_gap_bps),
+            // Against the window's median: decided after scoring.
+            "order_notional_usd" => None,
+            "signals_per_hour" => Some(value >= SIGNALS_FLOOR),
+            "reject_rate" => Some(value > 0.05),
+            "fill_rate" => Some(value <= 0.8),
+            "pnl_per_hour_usd" => Some(self.last_equity.is_some_and(|(_, eq, _)| value <= -0.01 * eq.abs())),
+            _ => Some(true),
+        };
+        if !self.series.contains_key(key.as_ref()) {
+            if self.series.len() >= SERIES_KEPT {
+                return;
+            }
+            self.series.insert(key.to_string(), Window::new(cap));
+        }
+        let Some(window) = self.series.get_mut(key.as_ref()) else { return };
+        if floor == Some(false) {
+            window.push(scored);
             return;
         }
-        let window = self.series.entry(key).or_insert_with(|| Window::new(cap));
         let mut v = window.score(scored, &params);
         window.push(scored);
         if log {
@@ -522,19 +544,7 @@ impl Anomaly {
             v.median = v.median.map(|m| sign * m);
             v.upper_fence = v.upper_fence.map(|m| sign * m);
         }
-        // A real move is an outlier too: a price gap must also be large in itself, an order
-        // large against the usual one.
-        let gate = match series {
-            "slippage_bps" => value >= self.params.slippage_floor_bps,
-            "order_to_fill_ms" | "signal_to_order_ms" => value >= self.params.latency_floor_ms,
-            "mark_move_bps" => value >= self.params.price_gap_bps,
-            "order_notional_usd" => v.median.is_some_and(|m| value >= self.params.order_size_multiple * m),
-            "signals_per_hour" => value >= SIGNALS_FLOOR,
-            "reject_rate" => value > 0.05,
-            "fill_rate" => value <= 0.8,
-            "pnl_per_hour_usd" => self.last_equity.is_some_and(|(_, eq, _)| value <= -0.01 * eq.abs()),
-            _ => true,
-        };
+        let gate = floor.unwrap_or_else(|| v.median.is_some_and(|m| value >= self.params.order_size_multiple * m));
         if v.votes() < self.params.votes || !gate {
             return;
         }
@@ -651,8 +661,13 @@ impl Anomaly {
             return;
         }
         if !self.forest.is_empty() {
-            let (score, shares) = self.forest.score(&x);
-            if score >= self.params.forest_score && score > self.forest_max {
+            // Flagged at or above the configured score and above every recent fill's: scored
+            // only as far as it can still get there.
+            let floor = self.params.forest_score.max(self.forest_max);
+            if let Some((score, shares)) = self.forest.score_from(&x, floor)
+                && score >= self.params.forest_score
+                && score > self.forest_max
+            {
                 let mut contributions: Vec<(String, f64)> = forest::FEATURES.iter().zip(shares).map(|(f, v)| (f.to_string(), (v * 1000.0).round() / 1000.0)).collect();
                 contributions.sort_by(|a, b| b.1.total_cmp(&a.1));
                 let top: Vec<String> = contributions.iter().take(2).map(|(f, v)| format!("{f} {:.0}%", v * 100.0)).collect();
@@ -833,7 +848,56 @@ impl Anomaly {
 #[cfg(test)]
 mod tests {
     use super::percentile_unsorted;
+    use crate::event::Event;
+    use crate::fold::Stored;
+    use crate::folds::Folds;
+    use chrono::{Duration, TimeZone, Utc};
     use proptest::prelude::*;
+    use rust_decimal::Decimal;
+    use serde_json::json;
+
+    /// Trades on one instrument, each a mark, an order and a fill `bps` of slippage away from it.
+    fn slippage_records(bps: &[f64]) -> Vec<(u64, f64)> {
+        let mut folds = Folds::new(Decimal::from(1_000_000));
+        let t0 = Utc.with_ymd_and_hms(2024, 1, 2, 15, 0, 0).single().unwrap_or_default();
+        let mut seq = 0;
+        let mut failures = Vec::new();
+        for (n, b) in bps.iter().enumerate() {
+            let t = t0 + Duration::seconds(n as i64);
+            let ts = |ms: i64| (t + Duration::milliseconds(ms)).to_rfc3339();
+            let lines = [
+                json!({"event_id": format!("m{n}"), "kind": "market_snapshot", "ts": ts(0), "instrument": "AAPL", "bid": "99.99", "ask": "100.01", "mid": "100", "last": "100", "volume": "1000"}),
+                json!({"event_id": format!("o{n}"), "kind": "order", "ts": ts(1), "order_id": format!("ord{n}"), "instrument": "AAPL", "side": "buy", "quantity": "1", "order_type": "market", "status": "submitted"}),
+                json!({"event_id": format!("f{n}"), "kind": "fill", "ts": ts(20), "fill_id": format!("fill{n}"), "order_id": format!("ord{n}"), "quantity": "1", "price": format!("{:.4}", 100.0 * (1.0 + b / 10_000.0)), "fee": "0", "fee_currency": "USD", "liquidity": "taker"}),
+            ];
+            for line in lines {
+                seq += 1;
+                let event = match Event::parse_value(&line, t0) {
+                    Ok(e) => e,
+                    Err(e) => panic!("an invalid test event: {e:?}"),
+                };
+                folds.apply(&Stored { seq, event: &event, received_at: t + Duration::milliseconds(30) }, &mut failures);
+            }
+        }
+        assert!(failures.is_empty(), "{failures:?}");
+        folds.anomaly.anomalies(None, None).filter(|r| r.series == "slippage_bps").map(|r| (r.seq, r.value)).collect()
+    }
+
+    #[test]
+    fn fills_under_the_slippage_floor_are_not_flagged_but_fill_the_window() {
+        // 60 ordinary fills of 1-3 bps: under the 10 bps floor, none is an anomaly.
+        let ordinary: Vec<f64> = (0..60).map(|i| 1.0 + f64::from(i % 3)).collect();
+        assert_eq!(slippage_records(&ordinary), vec![]);
+        // The same, then 80 bps: flagged against the window the ordinary fills made.
+        let mut spiked = ordinary.clone();
+        spiked.push(80.0);
+        let found = slippage_records(&spiked);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 183, "the spike's fill, the 61st trade's third event");
+        assert!((found[0].1 - 80.0).abs() < 0.01, "{found:?}");
+        // Too few fills before it (under `min_samples`, 30): nothing to score against.
+        assert_eq!(slippage_records(&[1.0, 2.0, 80.0]), vec![]);
+    }
 
     proptest! {
         #[test]

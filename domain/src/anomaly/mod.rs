@@ -845,70 +845,6 @@ impl Anomaly {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::percentile_unsorted;
-    use crate::event::Event;
-    use crate::fold::Stored;
-    use crate::folds::Folds;
-    use chrono::{Duration, TimeZone, Utc};
-    use proptest::prelude::*;
-    use rust_decimal::Decimal;
-    use serde_json::json;
-
-    /// Trades on one instrument, each a mark, an order and a fill `bps` of slippage away from it.
-    fn slippage_records(bps: &[f64]) -> Vec<(u64, f64)> {
-        let mut folds = Folds::new(Decimal::from(1_000_000));
-        let t0 = Utc.with_ymd_and_hms(2024, 1, 2, 15, 0, 0).single().unwrap_or_default();
-        let mut seq = 0;
-        let mut failures = Vec::new();
-        for (n, b) in bps.iter().enumerate() {
-            let t = t0 + Duration::seconds(n as i64);
-            let ts = |ms: i64| (t + Duration::milliseconds(ms)).to_rfc3339();
-            let lines = [
-                json!({"event_id": format!("m{n}"), "kind": "market_snapshot", "ts": ts(0), "instrument": "AAPL", "bid": "99.99", "ask": "100.01", "mid": "100", "last": "100", "volume": "1000"}),
-                json!({"event_id": format!("o{n}"), "kind": "order", "ts": ts(1), "order_id": format!("ord{n}"), "instrument": "AAPL", "side": "buy", "quantity": "1", "order_type": "market", "status": "submitted"}),
-                json!({"event_id": format!("f{n}"), "kind": "fill", "ts": ts(20), "fill_id": format!("fill{n}"), "order_id": format!("ord{n}"), "quantity": "1", "price": format!("{:.4}", 100.0 * (1.0 + b / 10_000.0)), "fee": "0", "fee_currency": "USD", "liquidity": "taker"}),
-            ];
-            for line in lines {
-                seq += 1;
-                let event = match Event::parse_value(&line, t0) {
-                    Ok(e) => e,
-                    Err(e) => panic!("an invalid test event: {e:?}"),
-                };
-                folds.apply(&Stored { seq, event: &event, received_at: t + Duration::milliseconds(30) }, &mut failures);
-            }
-        }
-        assert!(failures.is_empty(), "{failures:?}");
-        folds.anomaly.anomalies(None, None).filter(|r| r.series == "slippage_bps").map(|r| (r.seq, r.value)).collect()
-    }
-
-    #[test]
-    fn fills_under_the_slippage_floor_are_not_flagged_but_fill_the_window() {
-        // 60 ordinary fills of 1-3 bps: under the 10 bps floor, none is an anomaly.
-        let ordinary: Vec<f64> = (0..60).map(|i| 1.0 + f64::from(i % 3)).collect();
-        assert_eq!(slippage_records(&ordinary), vec![]);
-        // The same, then 80 bps: flagged against the window the ordinary fills made.
-        let mut spiked = ordinary.clone();
-        spiked.push(80.0);
-        let found = slippage_records(&spiked);
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].0, 183, "the spike's fill, the 61st trade's third event");
-        assert!((found[0].1 - 80.0).abs() < 0.01, "{found:?}");
-        // Too few fills before it (under `min_samples`, 30): nothing to score against.
-        assert_eq!(slippage_records(&[1.0, 2.0, 80.0]), vec![]);
-    }
-
-    proptest! {
-        #[test]
-        fn a_percentile_by_selection_is_the_sorted_one(mut v in proptest::collection::vec(-1e6f64..1e6, 1..500), q in 0.0f64..=1.0) {
-            let mut sorted = v.clone();
-            sorted.sort_by(f64::total_cmp);
-            prop_assert_eq!(percentile_unsorted(&mut v, q), crate::metrics::percentile_sorted(&sorted, q));
-        }
-    }
-}
-
 fn remember<T>(map: &mut HashMap<String, T>, queue: &mut VecDeque<String>, id: &str, value: T) {
     if map.len() >= ORDERS_KEPT
         && let Some(old) = queue.pop_front()
@@ -973,5 +909,69 @@ impl Fold for Anomaly {
         }
         self.reconcile(now, &mut out);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile_unsorted;
+    use crate::event::Event;
+    use crate::fold::Stored;
+    use crate::folds::Folds;
+    use chrono::{Duration, TimeZone, Utc};
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+    use serde_json::json;
+
+    /// Trades on one instrument, each a mark, an order and a fill `bps` of slippage away from it.
+    fn slippage_records(bps: &[f64]) -> Vec<(u64, f64)> {
+        let mut folds = Folds::new(Decimal::from(1_000_000));
+        let t0 = Utc.with_ymd_and_hms(2024, 1, 2, 15, 0, 0).single().unwrap_or_default();
+        let mut seq = 0;
+        let mut failures = Vec::new();
+        for (n, b) in bps.iter().enumerate() {
+            let t = t0 + Duration::seconds(n as i64);
+            let ts = |ms: i64| (t + Duration::milliseconds(ms)).to_rfc3339();
+            let lines = [
+                json!({"event_id": format!("m{n}"), "kind": "market_snapshot", "ts": ts(0), "instrument": "AAPL", "bid": "99.99", "ask": "100.01", "mid": "100", "last": "100", "volume": "1000"}),
+                json!({"event_id": format!("o{n}"), "kind": "order", "ts": ts(1), "order_id": format!("ord{n}"), "instrument": "AAPL", "side": "buy", "quantity": "1", "order_type": "market", "status": "submitted"}),
+                json!({"event_id": format!("f{n}"), "kind": "fill", "ts": ts(20), "fill_id": format!("fill{n}"), "order_id": format!("ord{n}"), "quantity": "1", "price": format!("{:.4}", 100.0 * (1.0 + b / 10_000.0)), "fee": "0", "fee_currency": "USD", "liquidity": "taker"}),
+            ];
+            for line in lines {
+                seq += 1;
+                let event = match Event::parse_value(&line, t0) {
+                    Ok(e) => e,
+                    Err(e) => panic!("an invalid test event: {e:?}"),
+                };
+                folds.apply(&Stored { seq, event: &event, received_at: t + Duration::milliseconds(30) }, &mut failures);
+            }
+        }
+        assert!(failures.is_empty(), "{failures:?}");
+        folds.anomaly.anomalies(None, None).filter(|r| r.series == "slippage_bps").map(|r| (r.seq, r.value)).collect()
+    }
+
+    #[test]
+    fn fills_under_the_slippage_floor_are_not_flagged_but_fill_the_window() {
+        // 60 ordinary fills of 1-3 bps: under the 10 bps floor, none is an anomaly.
+        let ordinary: Vec<f64> = (0..60).map(|i| 1.0 + f64::from(i % 3)).collect();
+        assert_eq!(slippage_records(&ordinary), vec![]);
+        // The same, then 80 bps: flagged against the window the ordinary fills made.
+        let mut spiked = ordinary.clone();
+        spiked.push(80.0);
+        let found = slippage_records(&spiked);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 183, "the spike's fill, the 61st trade's third event");
+        assert!((found[0].1 - 80.0).abs() < 0.01, "{found:?}");
+        // Too few fills before it (under `min_samples`, 30): nothing to score against.
+        assert_eq!(slippage_records(&[1.0, 2.0, 80.0]), vec![]);
+    }
+
+    proptest! {
+        #[test]
+        fn a_percentile_by_selection_is_the_sorted_one(mut v in proptest::collection::vec(-1e6f64..1e6, 1..500), q in 0.0f64..=1.0) {
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            prop_assert_eq!(percentile_unsorted(&mut v, q), crate::metrics::percentile_sorted(&sorted, q));
+        }
     }
 }

@@ -136,6 +136,7 @@ impl Forest {
             if total > allowed {
                 return None;
             }
+            // The split that isolated it (or put it in its leaf) names the feature.
             if let Some(f) = last {
                 splits[f] += 1.0;
             }

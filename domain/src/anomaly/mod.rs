@@ -512,7 +512,7 @@ impl Anomaly {
         // A real move is an outlier too: a price gap must also be large in itself, an order
         // large against the usual one. The gate is decided first: a value it holds back is
         // only added to the window (most values are; scoring them was a quarter of this fold).
-        let floor = match series {
+        let past_floor = match series {
             "slippage_bps" => Some(value >= self.params.slippage_floor_bps),
             "order_to_fill_ms" | "signal_to_order_ms" => Some(value >= self.params.latency_floor_ms),
             "mark_move_bps" => Some(value >= self.params.price_gap_bps),
@@ -531,7 +531,7 @@ impl Anomaly {
             self.series.insert(key.to_string(), Window::new(cap));
         }
         let Some(window) = self.series.get_mut(key.as_ref()) else { return };
-        if floor == Some(false) {
+        if past_floor == Some(false) {
             window.push(scored);
             return;
         }
@@ -544,7 +544,7 @@ impl Anomaly {
             v.median = v.median.map(|m| sign * m);
             v.upper_fence = v.upper_fence.map(|m| sign * m);
         }
-        let gate = floor.unwrap_or_else(|| v.median.is_some_and(|m| value >= self.params.order_size_multiple * m));
+        let gate = past_floor.unwrap_or_else(|| v.median.is_some_and(|m| value >= self.params.order_size_multiple * m));
         if v.votes() < self.params.votes || !gate {
             return;
         }

@@ -46,6 +46,8 @@ macro_rules! event_log {
             }
 
             /// The statement of a page of the log (`prefix`: nothing, or the backend's EXPLAIN).
+            /// With an instrument, the rows that name it (the fills of its orders are
+            /// [`Self::fills_query`]'s).
             fn events_query(prefix: &str, q: &EventQuery, limit: u32) -> QueryBuilder<$DB> {
                 let mut b = QueryBuilder::<$DB>::new(format!("{prefix}SELECT * FROM events WHERE 1 = 1"));
                 if let Some(k) = &q.kind {
@@ -57,6 +59,32 @@ macro_rules! event_log {
                 if let Some(i) = &q.instrument {
                     b.push(" AND instrument = ").push_bind(i.clone());
                 }
+                Self::push_page(&mut b, q, limit, None);
+                b
+            }
+
+            /// The fills of the orders for `instrument` (a fill names its order, not the
+            /// instrument), with the other filters of `q`. `window`: only fills within this
+            /// many seqs of where the page starts (`from_seq`), each checked against its order
+            /// through the order index; without one, every order of the instrument is listed
+            /// and its fills looked up.
+            fn fills_query(q: &EventQuery, instrument: &str, limit: u32, window: Option<(u64, u64)>) -> QueryBuilder<$DB> {
+                let mut b = QueryBuilder::<$DB>::new("SELECT * FROM events WHERE kind = 'fill' AND ");
+                if window.is_some() {
+                    b.push("EXISTS (SELECT 1 FROM events AS o WHERE o.order_id = events.order_id AND o.kind = 'order' AND o.instrument = ");
+                    b.push_bind(instrument.to_string()).push(")");
+                } else {
+                    b.push("order_id IN (SELECT order_id FROM events WHERE kind = 'order' AND instrument = ");
+                    b.push_bind(instrument.to_string()).push(")");
+                }
+                Self::push_page(&mut b, q, limit, window);
+                b
+            }
+
+            /// The filters every part of a page shares (id, source time), the seq bound
+            /// (`window`: `(low, high)`, inclusive), the order and the limit (one row more,
+            /// to tell whether another page follows).
+            fn push_page(b: &mut QueryBuilder<$DB>, q: &EventQuery, limit: u32, window: Option<(u64, u64)>) {
                 if let Some(id) = &q.id {
                     b.push(" AND (event_id = ").push_bind(id.clone());
                     b.push(" OR signal_id = ").push_bind(id.clone());
@@ -68,6 +96,10 @@ macro_rules! event_log {
                 if let Some(t) = q.to {
                     b.push(" AND ts_ms <= ").push_bind(t.timestamp_millis());
                 }
+                if let Some((low, high)) = window {
+                    b.push(" AND seq >= ").push_bind(low.min(i64::MAX as u64) as i64);
+                    b.push(" AND seq <= ").push_bind(high.min(i64::MAX as u64) as i64);
+                }
                 if let Some(before) = q.before_seq {
                     b.push(" AND seq < ").push_bind(before.min(i64::MAX as u64) as i64);
                     b.push(" ORDER BY seq DESC");
@@ -76,7 +108,33 @@ macro_rules! event_log {
                     b.push(" ORDER BY seq ASC");
                 }
                 b.push(" LIMIT ").push_bind(i64::from(limit) + 1);
-                b
+            }
+
+            /// The page's fills of `instrument`'s orders (at most `limit + 1`, in page order).
+            /// First the `FILL_WINDOW_PER_ROW` seqs a row of the page where it starts (20,200
+            /// for a page of 100), each fill checked against
+            /// its order (cheap when the instrument trades often); only when they do not fill
+            /// the page, every order of the instrument (cheap when it trades rarely). Either
+            /// way the rows are exactly the first fills of the page: the window's are all the
+            /// fills in it, and it is used only when they are more than the page holds.
+            async fn instrument_fills(&self, q: &EventQuery, instrument: &str, limit: u32) -> Result<Vec<RawRow>> {
+                let head = Self::head_on(&self.pool).await?.0;
+                let span = (u64::from(limit) + 1) * super::FILL_WINDOW_PER_ROW;
+                let window = match q.before_seq {
+                    Some(before) => {
+                        let high = before.min(head.saturating_add(1)).saturating_sub(1);
+                        (high.saturating_sub(span - 1), high)
+                    }
+                    None => {
+                        let low = q.after_seq.unwrap_or(0).saturating_add(1);
+                        (low, low.saturating_add(span - 1))
+                    }
+                };
+                let near = Self::fills_query(q, instrument, limit, Some(window)).build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying fills")?;
+                if near.len() > limit as usize {
+                    return Ok(near);
+                }
+                Ok(Self::fills_query(q, instrument, limit, None).build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying fills")?)
             }
 
             /// The plan rows of an EXPLAIN statement, joined by "; ".
@@ -215,10 +273,25 @@ macro_rules! event_log {
                 Ok(())
             }
 
+            /// With an instrument (and no kind, or `fill`), the page merges the rows that name
+            /// it with the fills of its orders.
             async fn events(&self, q: &EventQuery) -> Result<EventPage> {
                 let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-                let mut b = Self::events_query("", q, limit);
-                let rows = b.build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying events")?;
+                let fills_of = q.instrument.as_deref().filter(|_| q.kind.as_deref().is_none_or(|k| k == "fill"));
+                let mut rows = if q.kind.as_deref() == Some("fill") && fills_of.is_some() {
+                    Vec::new()
+                } else {
+                    Self::events_query("", q, limit).build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying events")?
+                };
+                if let Some(instrument) = fills_of {
+                    rows.extend(self.instrument_fills(q, instrument, limit).await?);
+                    if q.before_seq.is_some() {
+                        rows.sort_unstable_by(|a, b| b.seq.cmp(&a.seq));
+                    } else {
+                        rows.sort_unstable_by_key(|r| r.seq);
+                    }
+                    rows.truncate(limit as usize + 1);
+                }
                 let more = rows.len() > limit as usize;
                 let rows: Vec<EventRow> = rows.into_iter().take(limit as usize).map(RawRow::view).collect();
                 let next = if more { rows.last().map(|r| r.seq) } else { None };

@@ -173,6 +173,73 @@ async fn the_kind_filter_pages_every_kind_and_reads_rare_kinds_through_the_kind_
     }
 }
 
+/// A fill names its order, not the instrument: the instrument filter takes in the fills of the
+/// instrument's orders (and no other fill), paged oldest or newest first, with or without
+/// `kind=fill`. Pages of one and two rows take both ways the fills are found (the window where
+/// the page starts, and every order of the instrument when the window holds too few, as after
+/// the 1,000 marks below).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instrument_filter_takes_in_the_fills_of_the_instruments_orders() {
+    let (store, _dir) = fresh_store().await;
+    for b in batches() {
+        append(&store, &b).await.expect("append");
+    }
+    // An ETHUSDT order with two fills, a fill for an order the log never saw, another BTCUSDT fill.
+    let mut eth_order = order("x1", "ord-eth", "sig-1", "sell", "1", "submitted", 90_000);
+    eth_order["instrument"] = "ETHUSDT".into();
+    eth_order.as_object_mut().expect("object").remove("signal_id");
+    append(
+        &store,
+        &[eth_order, fill("x2", "ord-eth", "0.5", "2410", "0.1", 90_010), fill("x3", "ord-unknown", "1", "2410", "0.1", 90_020), fill("x4", "ord-eth", "0.5", "2411", "0.1", 90_030), fill("x5", "ord-1", "0.1", "68000", "0.1", 90_040)],
+    )
+    .await
+    .expect("append");
+    // 1,000 marks of another instrument, then one more BTCUSDT fill: a page of one row reads
+    // 400 seqs for its fills first (`FILL_WINDOW_PER_ROW`), so the fill after the marks is found
+    // only through the instrument's orders.
+    append(&store, &(0..1000).map(|i| snapshot(&format!("s{i}"), "SOLUSDT", "150", 91_000 + i)).collect::<Vec<_>>()).await.expect("append");
+    append(&store, &[fill("x6", "ord-2", "0.1", "68100", "0.1", 93_000)]).await.expect("append");
+    let (mut all, mut after) = (Vec::new(), None);
+    loop {
+        let page = store.events(&EventQuery { after_seq: after, limit: Some(1000), ..Default::default() }).await.expect("all");
+        all.extend(page.rows);
+        match page.next { Some(n) => after = Some(n), None => break }
+    }
+    assert_eq!(all.len(), 1048);
+    let orders_of = |instrument: &str| all.iter().filter(|r| r.kind == "order" && r.instrument.as_deref() == Some(instrument)).filter_map(|r| r.order_id.clone()).collect::<Vec<_>>();
+    for instrument in ["BTCUSDT", "ETHUSDT", "XRPUSDT"] {
+        let orders = orders_of(instrument);
+        let names = |r: &&domain::view::EventRow| r.instrument.as_deref() == Some(instrument);
+        let is_fill = |r: &&domain::view::EventRow| r.kind == "fill" && r.order_id.as_ref().is_some_and(|o| orders.contains(o));
+        for kind in [None, Some("fill"), Some("order")] {
+            let expected: Vec<u64> = all.iter().filter(|r| match kind { None => names(r) || is_fill(r), Some("fill") => is_fill(r), Some(k) => r.kind == k && names(r) }).map(|r| r.seq).collect();
+            for limit in [1, 2, 1000] {
+                let query = |after_seq, before_seq| EventQuery { instrument: Some(instrument.into()), kind: kind.map(str::to_string), after_seq, before_seq, limit: Some(limit), ..Default::default() };
+                let (mut forward, mut after) = (Vec::new(), None);
+                loop {
+                    let page = store.events(&query(after, None)).await.expect("page");
+                    assert!(page.rows.len() <= limit as usize);
+                    forward.extend(page.rows.iter().map(|r| r.seq));
+                    match page.next { Some(n) => after = Some(n), None => break }
+                }
+                let (mut backward, mut before) = (Vec::new(), u64::MAX);
+                loop {
+                    let page = store.events(&query(None, Some(before))).await.expect("page");
+                    backward.extend(page.rows.iter().map(|r| r.seq));
+                    match page.next { Some(n) => before = n, None => break }
+                }
+                backward.reverse();
+                assert_eq!((&forward, &backward), (&expected, &expected), "{instrument} {kind:?} pages of {limit}");
+            }
+        }
+    }
+    // What the test is about: BTCUSDT's four fills are in, the unknown order's and ETHUSDT's are not.
+    let btc = store.events(&EventQuery { instrument: Some("BTCUSDT".into()), kind: Some("fill".into()), ..Default::default() }).await.expect("btc").rows;
+    assert_eq!(btc.iter().map(|r| r.event_id.as_str()).collect::<Vec<_>>(), ["e5", "b4", "x5", "x6"]);
+    let eth = store.events(&EventQuery { instrument: Some("ETHUSDT".into()), id: Some("ord-eth".into()), ..Default::default() }).await.expect("eth").rows;
+    assert_eq!(eth.iter().map(|r| r.event_id.as_str()).collect::<Vec<_>>(), ["x1", "x2", "x4"]);
+}
+
 fn clock_of(offset_ms: i64) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(&ts(offset_ms)).expect("ts").with_timezone(&Utc)
 }

@@ -76,6 +76,26 @@ test('the audit filter narrows the log and the chain verifies', async () => {
     const rows = [...document.querySelectorAll('[data-testid=events] tbody tr')];
     return rows.length > 0 && rows.every((r) => r.children[1].textContent === 'fill');
   });
+  // The instrument filter takes in the fill, which names its order: its cell links to the order.
+  await page.selectOption('select[name=kind]', '');
+  await page.fill('input[name=instrument]', 'BTCUSDT');
+  await page.click('[data-testid=filter]');
+  await page.waitForURL(/instrument=BTCUSDT/);
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-testid=events] tbody tr')];
+    return rows.some((r) => r.children[1].textContent === 'fill') && rows.some((r) => r.children[1].textContent === 'order');
+  });
+  const fillOrder = await page.textContent('[data-testid=events] tbody tr [data-testid=fill-order]');
+  assert.match(fillOrder, /^order \S*ord-1$/);
+  await page.click('[data-testid=events] tbody tr [data-testid=fill-order]');
+  await page.waitForURL(/\/audit\?id=\S*ord-1$/);
+  await page.waitForFunction(() => {
+    const kinds = [...document.querySelectorAll('[data-testid=events] tbody tr')].map((r) => r.children[1].textContent);
+    // The order's page: its order events and its fill (and any finding on it), none of the
+    // instrument's marks or signals.
+    return kinds.includes('order') && kinds.includes('fill') && kinds.every((k) => ['order', 'fill', 'compliance_issue'].includes(k));
+  });
+  await page.fill('input[name=instrument]', '');
   await page.fill('input[name=id]', 'nothing-has-this-id');
   await page.click('[data-testid=filter]');
   await page.waitForSelector('[data-testid=no-events]');

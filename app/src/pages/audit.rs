@@ -1,7 +1,7 @@
 //! The audit trail: filter and page the log, verify the hash chain, open an event.
 use chrono::{NaiveDate, NaiveTime};
 use domain::event::Kind;
-use domain::view::EventQuery;
+use domain::view::{EventQuery, EventRow};
 use leptos::prelude::*;
 use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -102,7 +102,7 @@ pub fn Audit() -> impl IntoView {
                                     <td class="num"><A href=format!("/audit/{}", r.seq)>{r.seq}</A></td>
                                     <td>{r.kind.clone()}</td>
                                     <td>{r.event_id.clone()}</td>
-                                    <td>{r.instrument.clone().unwrap_or_default()}</td>
+                                    <td>{instrument_cell(&r)}</td>
                                     <td>{time(r.ts)}</td>
                                     <td>{time(r.received_at)}</td>
                                     <td><code>{format!("{}…", &r.hash[..12.min(r.hash.len())])}</code></td>
@@ -115,6 +115,19 @@ pub fn Audit() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// The instrument the row names; a fill names its order instead (the instrument filter takes in
+/// the fills of the instrument's orders), so its cell links to that order's events.
+fn instrument_cell(r: &EventRow) -> AnyView {
+    match (&r.instrument, &r.order_id) {
+        (Some(instrument), _) => instrument.clone().into_any(),
+        (None, Some(order)) if r.kind == "fill" => view! {
+            <a class="muted" data-testid="fill-order" title="a fill names its order, not the instrument" href=format!("/audit?id={}", urlencode(order))>{format!("order {order}")}</a>
+        }
+        .into_any(),
+        _ => ().into_any(),
     }
 }
 

@@ -64,10 +64,9 @@ macro_rules! event_log {
             }
 
             /// The fills of the orders for `instrument` (a fill names its order, not the
-            /// instrument), with the other filters of `q`. `window`: only fills within this
-            /// many seqs of where the page starts (`from_seq`), each checked against its order
-            /// through the order index; without one, every order of the instrument is listed
-            /// and its fills looked up.
+            /// instrument), with the other filters of `q`. `window`: only the fills between
+            /// these seqs (inclusive), each checked against its order through the order index;
+            /// without one, every order of the instrument is listed and its fills looked up.
             fn fills_query(q: &EventQuery, instrument: &str, limit: u32, window: Option<(u64, u64)>) -> QueryBuilder<$DB> {
                 let mut b = QueryBuilder::<$DB>::new("SELECT * FROM events WHERE kind = 'fill' AND ");
                 if window.is_some() {
@@ -111,12 +110,12 @@ macro_rules! event_log {
             }
 
             /// The page's fills of `instrument`'s orders (at most `limit + 1`, in page order).
-            /// First the `FILL_WINDOW_PER_ROW` seqs a row of the page where it starts (20,200
-            /// for a page of 100), each fill checked against
-            /// its order (cheap when the instrument trades often); only when they do not fill
-            /// the page, every order of the instrument (cheap when it trades rarely). Either
-            /// way the rows are exactly the first fills of the page: the window's are all the
-            /// fills in it, and it is used only when they are more than the page holds.
+            /// First the seqs where the page starts, `FILL_WINDOW_PER_ROW` a row of the page
+            /// (20,200 for a page of 100), each fill checked against its order: cheap when the
+            /// instrument trades often. Only when they do not fill the page, every order of the
+            /// instrument: cheap when it trades rarely. Either way the rows are exactly the
+            /// page's first fills: the window's are all the fills in it, and they are taken
+            /// only when they are more than the page holds.
             async fn instrument_fills(&self, q: &EventQuery, instrument: &str, limit: u32) -> Result<Vec<RawRow>> {
                 let head = Self::head_on(&self.pool).await?.0;
                 let span = (u64::from(limit) + 1) * super::FILL_WINDOW_PER_ROW;

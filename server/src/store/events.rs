@@ -133,7 +133,7 @@ macro_rules! event_log {
                 if near.len() > limit as usize {
                     return Ok(near);
                 }
-                Ok(Self::fills_query(q, instrument, limit, None).build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying fills")?)
+                Self::fills_query(q, instrument, limit, None).build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying fills")
             }
 
             /// The plan rows of an EXPLAIN statement, joined by "; ".

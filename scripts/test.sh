@@ -50,11 +50,13 @@ step "set-up (installs only what is missing)" bash scripts/setup.sh --test
 step "unit and property tests: domain, charts, engine, reports" cargo test -p domain -p charts -p engine -p reports
 step "unit tests: app (ssr)" cargo test -p app --features ssr
 # The server's suite runs on each storage backend: SQLite (default), then PostgreSQL, where
-# every test creates its own database on the machine's server (dropped before and after).
+# every test creates its own database on the machine's server (dropped before and after; IF
+# EXISTS, since a test still running elsewhere on the server, e.g. a second checkout's suite, drops
+# its own between the listing and the drop: a fresh clone's run once failed on that).
 export TRADEWATCH_TEST_POSTGRES="${TRADEWATCH_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
 drop_test_databases() {
   psql "$TRADEWATCH_TEST_POSTGRES" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'tw\_test\_%'" |
-    while read -r db; do psql -q "$TRADEWATCH_TEST_POSTGRES" -c "DROP DATABASE \"$db\" WITH (FORCE)"; done
+    while read -r db; do psql -q "$TRADEWATCH_TEST_POSTGRES" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
 }
 drop_test_databases
 # The server's tests are compiled first, outside the hang guard (about 10 minutes cold), so its

@@ -69,13 +69,11 @@ macro_rules! event_log {
             /// without one, every order of the instrument is listed and its fills looked up.
             fn fills_query(q: &EventQuery, instrument: &str, limit: u32, window: Option<(u64, u64)>) -> QueryBuilder<$DB> {
                 let mut b = QueryBuilder::<$DB>::new("SELECT * FROM events WHERE kind = 'fill' AND ");
-                if window.is_some() {
-                    b.push("EXISTS (SELECT 1 FROM events AS o WHERE o.order_id = events.order_id AND o.kind = 'order' AND o.instrument = ");
-                    b.push_bind(instrument.to_string()).push(")");
-                } else {
-                    b.push("order_id IN (SELECT order_id FROM events WHERE kind = 'order' AND instrument = ");
-                    b.push_bind(instrument.to_string()).push(")");
-                }
+                b.push(match window {
+                    Some(_) => "EXISTS (SELECT 1 FROM events AS o WHERE o.order_id = events.order_id AND o.kind = 'order' AND o.instrument = ",
+                    None => "order_id IN (SELECT order_id FROM events WHERE kind = 'order' AND instrument = ",
+                });
+                b.push_bind(instrument.to_string()).push(")");
                 Self::push_page(&mut b, q, limit, window);
                 b
             }
@@ -117,10 +115,11 @@ macro_rules! event_log {
             /// page's first fills: the window's are all the fills in it, and they are taken
             /// only when they are more than the page holds.
             async fn instrument_fills(&self, q: &EventQuery, instrument: &str, limit: u32) -> Result<Vec<RawRow>> {
-                let head = Self::head_on(&self.pool).await?.0;
                 let span = (u64::from(limit) + 1) * super::FILL_WINDOW_PER_ROW;
                 let window = match q.before_seq {
                     Some(before) => {
+                        // Newest first: the window ends at the head (`before` may be far past it).
+                        let head = Self::head_on(&self.pool).await?.0;
                         let high = before.min(head.saturating_add(1)).saturating_sub(1);
                         (high.saturating_sub(span - 1), high)
                     }

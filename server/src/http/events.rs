@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use serde_json::value::RawValue;
 
 use crate::AppState;
-use super::{ApiError, ApiResult, bad};
+use super::{ApiError, ApiResult, bad, bad_field};
 use super::extract::*;
 use crate::store::{AppendError, Incoming, Scope};
 
@@ -142,6 +142,7 @@ async fn post_events(State(state): State<AppState>, token: Result<ApiToken, ApiE
 #[derive(Debug, Deserialize)]
 struct EventsParams {
     after_seq: Option<u64>,
+    before_seq: Option<u64>,
     kind: Option<String>,
     instrument: Option<String>,
     id: Option<String>,
@@ -161,7 +162,12 @@ async fn get_events(State(state): State<AppState>, token: ApiToken, params: Resu
     if p.limit.is_some_and(|l| l == 0 || l > crate::store::MAX_PAGE) {
         return Err(ApiError::BadRequest { code: "invalid_query", message: "limit must be 1..=1000".into(), detail: json!({"field": "limit"}) });
     }
-    let q = EventQuery { kind: p.kind, instrument: p.instrument, id: p.id, from: p.from, to: p.to, after_seq: p.after_seq, before_seq: None, limit: p.limit };
+    if p.after_seq.is_some() && p.before_seq.is_some() {
+        return Err(bad_field("before_seq", "give after_seq or before_seq, not both"));
+    }
+    // `before_seq` pages newest first (any seq past the head starts at the newest event).
+    let newest_first = p.before_seq.is_some();
+    let q = EventQuery { kind: p.kind, instrument: p.instrument, id: p.id, from: p.from, to: p.to, after_seq: p.after_seq, before_seq: p.before_seq, limit: p.limit };
     let page = state.console.store().events(&q).await?;
     let events: Vec<Value> = page
         .rows
@@ -172,7 +178,7 @@ async fn get_events(State(state): State<AppState>, token: ApiToken, params: Resu
                 "drift_ms": r.drift_ms, "hash": r.hash, "prev_hash": r.prev_hash, "flags": r.flags, "event": event})
         })
         .collect();
-    Ok(Json(json!({"events": events, "next_after_seq": page.next})))
+    Ok(Json(if newest_first { json!({"events": events, "next_before_seq": page.next}) } else { json!({"events": events, "next_after_seq": page.next}) }))
 }
 
 async fn lineage(State(state): State<AppState>, token: ApiToken, Path(signal_id): Path<String>) -> ApiResult<Json<Value>> {

@@ -27,6 +27,28 @@ async fn events_page_by_kind_and_instrument_in_seq_order() {
     let seqs: Vec<u64> = page["events"].as_array().map(|a| a.iter().filter_map(|e| e["seq"].as_u64()).collect()).unwrap_or_default();
     assert_eq!(seqs, vec![3, 4]);
     assert_eq!(page["next_after_seq"], 4);
+    // Newest first: from past the head, then on from the page's last seq, to the first event.
+    let (status, page) = app.get("/api/v1/events?before_seq=18446744073709551615&limit=3").await;
+    assert_eq!(status, 200, "{page}");
+    let head = page["events"][0]["seq"].as_u64().unwrap_or(0);
+    assert!(head >= 7, "{page}");
+    let mut seqs: Vec<u64> = Vec::new();
+    let mut before = head + 1;
+    loop {
+        let (_, page) = app.get(&format!("/api/v1/events?before_seq={before}&limit=3")).await;
+        seqs.extend(page["events"].as_array().map(|a| a.iter().filter_map(|e| e["seq"].as_u64()).collect::<Vec<_>>()).unwrap_or_default());
+        assert!(page.get("next_after_seq").is_none(), "{page}");
+        match page["next_before_seq"].as_u64() {
+            Some(next) => before = next,
+            None => break,
+        }
+    }
+    assert_eq!(seqs, (1..=head).rev().collect::<Vec<_>>());
+    let (_, page) = app.get("/api/v1/events?kind=market_snapshot&instrument=BTCUSDT&before_seq=7").await;
+    assert_eq!(page["events"].as_array().map(|a| a.iter().filter_map(|e| e["seq"].as_u64()).collect::<Vec<_>>()), Some(vec![1]));
+    let (status, body) = app.get("/api/v1/events?after_seq=1&before_seq=5").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], "before_seq", "{body}");
     let (status, body) = app.get("/api/v1/events?kind=nope").await;
     assert_eq!(status, 400, "{body}");
     let (status, _) = app.get("/api/v1/events?limit=0").await;

@@ -67,8 +67,8 @@ macro_rules! event_log {
             /// instrument), with the other filters of `q`. `window`: only the fills between
             /// these seqs (inclusive), each checked against its order through the order index;
             /// without one, every order of the instrument is listed and its fills looked up.
-            fn fills_query(q: &EventQuery, instrument: &str, limit: u32, window: Option<(u64, u64)>) -> QueryBuilder<$DB> {
-                let mut b = QueryBuilder::<$DB>::new("SELECT * FROM events WHERE kind = 'fill' AND ");
+            fn fills_query(prefix: &str, q: &EventQuery, instrument: &str, limit: u32, window: Option<(u64, u64)>) -> QueryBuilder<$DB> {
+                let mut b = QueryBuilder::<$DB>::new(format!("{prefix}SELECT * FROM events WHERE kind = 'fill' AND "));
                 b.push(match window {
                     Some(_) => "EXISTS (SELECT 1 FROM events AS o WHERE o.order_id = events.order_id AND o.kind = 'order' AND o.instrument = ",
                     None => "order_id IN (SELECT order_id FROM events WHERE kind = 'order' AND instrument = ",
@@ -128,11 +128,11 @@ macro_rules! event_log {
                         (low, low.saturating_add(span - 1))
                     }
                 };
-                let near = Self::fills_query(q, instrument, limit, Some(window)).build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying fills")?;
+                let near = Self::fills_query("", q, instrument, limit, Some(window)).build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying fills")?;
                 if near.len() > limit as usize {
                     return Ok(near);
                 }
-                Self::fills_query(q, instrument, limit, None).build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying fills")
+                Self::fills_query("", q, instrument, limit, None).build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying fills")
             }
 
             /// The plan rows of an EXPLAIN statement, joined by "; ".
@@ -354,6 +354,12 @@ macro_rules! event_log {
 
             async fn events_plan(&self, q: &EventQuery) -> Result<String> {
                 self.plan_of(Self::events_query(<$DB as Dialect>::EXPLAIN, q, 100)).await
+            }
+
+            async fn fills_plans(&self, q: &EventQuery, instrument: &str) -> Result<[String; 2]> {
+                let explain = <$DB as Dialect>::EXPLAIN;
+                let window = Some((1, (100 + 1) * super::FILL_WINDOW_PER_ROW));
+                Ok([self.plan_of(Self::fills_query(explain, q, instrument, 100, window)).await?, self.plan_of(Self::fills_query(explain, q, instrument, 100, None)).await?])
             }
 
             async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String> {

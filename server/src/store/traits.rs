@@ -59,6 +59,10 @@ pub trait EventLog: Send + Sync {
     /// The plan the database picks for [`EventLog::events`] (a test keeps a rare kind on the
     /// kind index).
     async fn events_plan(&self, q: &EventQuery) -> Result<String>;
+    /// The plans for the two ways [`EventLog::events`] finds the fills of `instrument`'s orders:
+    /// in a window of seqs, and through every order of the instrument (a test keeps both on
+    /// their indexes).
+    async fn fills_plans(&self, q: &EventQuery, instrument: &str) -> Result<[String; 2]>;
     /// The plan the database picks for the append's look-up of `n` signal or order ids (a test
     /// keeps it on the id index).
     async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String>;

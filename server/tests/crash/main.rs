@@ -93,13 +93,22 @@ async fn after_kill_9_every_acknowledged_event_is_in_the_log() {
     let (mut again, base) = serve(dir.path(), &location);
     let res = reqwest::Client::new().get(format!("{base}/api/v1/summary")).bearer_auth(store.create_token("crash-read", &"read".parse().expect("scope"), Utc::now()).await.expect("token")).send().await.expect("summary");
     let summary: Value = res.json().await.expect("json");
-    again.kill().expect("stop");
-    let _ = again.wait();
-    // The new console may sign its first checkpoint (its job runs at start, once the log holds
-    // events) before or after it answers: that event is its own, recorded after the crash.
+    // Stopped as an operator stops it (SIGTERM): an append it had folded when it answered
+    // (its first checkpoint) is then written, not cut off by a kill -9 between its two stages,
+    // which left the count one above the log in a CI run.
+    let stopped = Command::new("kill").args(["-TERM", &again.id().to_string()]).status().expect("kill -TERM");
+    assert!(stopped.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while again.try_wait().expect("wait").is_none() {
+        assert!(std::time::Instant::now() < deadline, "the console did not stop within 60 s of SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The new console records events of its own (its first checkpoint: the job runs at start,
+    // once the log holds events; an alert its rules raise), before or after it answers. None
+    // may be what the posters sent: that would be a write of the killed console landing late.
     let rows = store.rows_after(last_seq, 5_000).await.expect("rows after the crash");
     let own: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
-    assert!(own.iter().all(|k| *k == "checkpoint"), "rows after the crash that the new console did not record: {own:?}");
+    assert!(own.iter().all(|k| *k != "market_snapshot"), "rows after the crash that the new console did not record: {own:?}");
     let counted = summary["counts"]["events"].as_u64().unwrap_or_else(|| panic!("no event count in {summary}"));
     let (low, high) = (stored.len() as u64, (stored.len() + own.len()) as u64);
     assert!((low..=high).contains(&counted), "the new console counts {counted} events; the log held {low} after the crash and {high} after the new console ran: {summary}");

@@ -165,8 +165,9 @@ async fn get_events(State(state): State<AppState>, token: ApiToken, params: Resu
     if p.after_seq.is_some() && p.before_seq.is_some() {
         return Err(bad_field("before_seq", "give after_seq or before_seq, not both"));
     }
-    // `before_seq` pages newest first (any seq past the head starts at the newest event).
-    let newest_first = p.before_seq.is_some();
+    // `before_seq` pages newest first (any seq past the head starts at the newest event), and
+    // the next page is named by the parameter the client paged with.
+    let next_key = if p.before_seq.is_some() { "next_before_seq" } else { "next_after_seq" };
     let q = EventQuery { kind: p.kind, instrument: p.instrument, id: p.id, from: p.from, to: p.to, after_seq: p.after_seq, before_seq: p.before_seq, limit: p.limit };
     let page = state.console.store().events(&q).await?;
     let events: Vec<Value> = page
@@ -178,7 +179,7 @@ async fn get_events(State(state): State<AppState>, token: ApiToken, params: Resu
                 "drift_ms": r.drift_ms, "hash": r.hash, "prev_hash": r.prev_hash, "flags": r.flags, "event": event})
         })
         .collect();
-    Ok(Json(if newest_first { json!({"events": events, "next_before_seq": page.next}) } else { json!({"events": events, "next_after_seq": page.next}) }))
+    Ok(Json(json!({"events": events, next_key: page.next})))
 }
 
 async fn lineage(State(state): State<AppState>, token: ApiToken, Path(signal_id): Path<String>) -> ApiResult<Json<Value>> {

@@ -107,16 +107,11 @@ macro_rules! event_log {
                 b.push(" LIMIT ").push_bind(i64::from(limit) + 1);
             }
 
-            /// The page's fills of `instrument`'s orders (at most `limit + 1`, in page order).
-            /// First the seqs where the page starts, `FILL_WINDOW_PER_ROW` a row of the page
-            /// (20,200 for a page of 100), each fill checked against its order: cheap when the
-            /// instrument trades often. Only when they do not fill the page, every order of the
-            /// instrument: cheap when it trades rarely. Either way the rows are exactly the
-            /// page's first fills: the window's are all the fills in it, and they are taken
-            /// only when they are more than the page holds.
-            async fn instrument_fills(&self, q: &EventQuery, instrument: &str, limit: u32) -> Result<Vec<RawRow>> {
+            /// The seqs (inclusive) where a page of `limit` rows starts, `FILL_WINDOW_PER_ROW` a
+            /// row of the page: the window [`Self::instrument_fills`] looks for fills in first.
+            async fn fill_window(&self, q: &EventQuery, limit: u32) -> Result<(u64, u64)> {
                 let span = (u64::from(limit) + 1) * super::FILL_WINDOW_PER_ROW;
-                let window = match q.before_seq {
+                Ok(match q.before_seq {
                     Some(before) => {
                         // Newest first: the window ends at the head (`before` may be far past it).
                         let head = Self::head_on(&self.pool).await?.0;
@@ -127,7 +122,18 @@ macro_rules! event_log {
                         let low = q.after_seq.unwrap_or(0).saturating_add(1);
                         (low, low.saturating_add(span - 1))
                     }
-                };
+                })
+            }
+
+            /// The page's fills of `instrument`'s orders (at most `limit + 1`, in page order).
+            /// First the seqs where the page starts, `FILL_WINDOW_PER_ROW` a row of the page
+            /// (20,200 for a page of 100), each fill checked against its order: cheap when the
+            /// instrument trades often. Only when they do not fill the page, every order of the
+            /// instrument: cheap when it trades rarely. Either way the rows are exactly the
+            /// page's first fills: the window's are all the fills in it, and they are taken
+            /// only when they are more than the page holds.
+            async fn instrument_fills(&self, q: &EventQuery, instrument: &str, limit: u32) -> Result<Vec<RawRow>> {
+                let window = self.fill_window(q, limit).await?;
                 let near = Self::fills_query("", q, instrument, limit, Some(window)).build_query_as::<RawRow>().fetch_all(&self.pool).await.context("querying fills")?;
                 if near.len() > limit as usize {
                     return Ok(near);
@@ -356,10 +362,11 @@ macro_rules! event_log {
                 self.plan_of(Self::events_query(<$DB as Dialect>::EXPLAIN, q, 100)).await
             }
 
+            /// For a page of 100, with the window such a page would read.
             async fn fills_plans(&self, q: &EventQuery, instrument: &str) -> Result<[String; 2]> {
                 let explain = <$DB as Dialect>::EXPLAIN;
-                let window = Some((1, (100 + 1) * super::FILL_WINDOW_PER_ROW));
-                Ok([self.plan_of(Self::fills_query(explain, q, instrument, 100, window)).await?, self.plan_of(Self::fills_query(explain, q, instrument, 100, None)).await?])
+                let window = self.fill_window(q, 100).await?;
+                Ok([self.plan_of(Self::fills_query(explain, q, instrument, 100, Some(window))).await?, self.plan_of(Self::fills_query(explain, q, instrument, 100, None)).await?])
             }
 
             async fn id_lookup_plan(&self, kind: &str, column: &str, n: usize) -> Result<String> {

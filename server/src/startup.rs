@@ -111,6 +111,15 @@ impl Application {
             .site_addr(local)
             .hash_files(app::asset_hashes().is_some())
             .build();
+        let missing = missing_bundle_files(&config.site_root, app::asset_hashes());
+        if !missing.is_empty() {
+            let files: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
+            tracing::warn!(
+                missing = %files.join(", "),
+                "the browser bundle this binary's pages name is not in the site root: pages will have no style and no buttons that work; \
+                 build it for this binary's profile with `bash scripts/build-site.sh` (`--release` for a release binary), or set LEPTOS_SITE_ROOT"
+            );
+        }
         let metrics = crate::metrics::Metrics::new()?;
         console.set_route_window(metrics.clone());
         let state = AppState { leptos_options: leptos_options.clone(), console: Arc::clone(&console), fragments: Arc::default(), metrics };
@@ -265,6 +274,66 @@ impl Application {
 /// How long a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The browser bundle's files (script, WASM, stylesheet) that this binary's pages name and
+/// `site_root/pkg` does not hold. The names carry the hashes of the `hash.txt` beside the binary
+/// (`scripts/build-site.sh` writes one per profile), or are Leptos' unhashed names without one: a
+/// release binary beside a debug-only site build finds no bundle of its own.
+fn missing_bundle_files(site_root: &std::path::Path, hashes: Option<&std::collections::HashMap<String, String>>) -> Vec<std::path::PathBuf> {
+    let names: Vec<String> = match hashes {
+        Some(h) => ["js", "wasm", "css"].iter().map(|kind| format!("tradewatch.{}.{kind}", h.get(*kind).map_or("(no hash)", String::as_str))).collect(),
+        None => vec!["tradewatch.js".into(), "tradewatch_bg.wasm".into(), "tradewatch.css".into()],
+    };
+    names.into_iter().map(|n| site_root.join("pkg").join(n)).filter(|p| !p.is_file()).collect()
+}
+
 fn header_if_absent(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::missing_bundle_files;
+
+    fn site(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap_or_else(|e| panic!("pkg: {e}"));
+        for f in files {
+            std::fs::write(dir.path().join("pkg").join(f), b"x").unwrap_or_else(|e| panic!("{f}: {e}"));
+        }
+        dir
+    }
+
+    fn hashes() -> HashMap<String, String> {
+        [("js", "aa11"), ("wasm", "bb22"), ("css", "cc33")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn names(missing: Vec<std::path::PathBuf>) -> Vec<String> {
+        missing.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn a_complete_hashed_bundle_is_not_reported() {
+        let dir = site(&["tradewatch.aa11.js", "tradewatch.bb22.wasm", "tradewatch.cc33.css"]);
+        assert!(missing_bundle_files(dir.path(), Some(&hashes())).is_empty());
+    }
+
+    #[test]
+    fn a_binary_without_hashes_beside_a_hashed_bundle_finds_none_of_its_files() {
+        // A release binary (no target/release/hash.txt) with only the debug site built.
+        let dir = site(&["tradewatch.aa11.js", "tradewatch.bb22.wasm", "tradewatch.cc33.css"]);
+        assert_eq!(names(missing_bundle_files(dir.path(), None)), ["tradewatch.js", "tradewatch_bg.wasm", "tradewatch.css"]);
+        let unhashed = site(&["tradewatch.js", "tradewatch_bg.wasm", "tradewatch.css"]);
+        assert!(missing_bundle_files(unhashed.path(), None).is_empty());
+    }
+
+    #[test]
+    fn each_missing_or_stale_file_is_named() {
+        // The stylesheet of another build, and no site at all.
+        let dir = site(&["tradewatch.aa11.js", "tradewatch.bb22.wasm", "tradewatch.ffff.css"]);
+        assert_eq!(names(missing_bundle_files(dir.path(), Some(&hashes()))), ["tradewatch.cc33.css"]);
+        let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        assert_eq!(missing_bundle_files(empty.path(), Some(&hashes())).len(), 3);
+    }
 }

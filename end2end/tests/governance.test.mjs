@@ -162,6 +162,22 @@ test('the emergency pause stops the replay engine and the dashboard shows it', a
   }
 });
 
+test('the emergency pause is disabled, and says why, for a role that may not pause', async () => {
+  // Hiding is not access control (the server refuses too: server tests); the page says who may.
+  const page = await open(admin, app.base + '/');
+  const toggle = await page.waitForSelector('[data-testid=global-toggle][title]');
+  assert.ok(await toggle.isDisabled(), 'disabled for an admin');
+  assert.match((await toggle.getAttribute('title')) ?? '', /Only the risk role may pause or resume all trading/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  const riskPage = await open(risk, app.base + '/');
+  const riskToggle = await riskPage.waitForSelector('[data-testid=global-toggle]:not([disabled])');
+  assert.ok(await riskToggle.isEnabled(), 'enabled for risk');
+  assert.equal(await riskToggle.getAttribute('title'), null);
+  assert.deepEqual(riskPage.errors, []);
+  await riskPage.close();
+});
+
 test('an admin creates an API token (shown once) and revokes it', async () => {
   const page = await open(admin, app.base + '/admin');
   await page.waitForSelector('[data-testid=tokens]');

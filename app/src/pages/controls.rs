@@ -43,6 +43,7 @@ pub fn Controls() -> impl IntoView {
                                 <input data-testid="control-reason" placeholder="reason (10+ characters, required)" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
                                 <StepUpField required=g.fresh_totp_required code=totp/>
                                 <button class=if paused { "approve" } else { "reject" } data-testid="global-toggle" disabled=move || !may_global()
+                                    title=move || (!may_global()).then_some("Only the risk role may pause or resume all trading")
                                     on:click=move |_| send(None, !paused)>{if paused { "Resume all trading" } else { "Emergency pause: all trading" }}</button>
                                 {move || local_error.get().map(|e| view! { <span class="error" data-testid="control-error">{e}</span> })}
                                 {move || act.value().get().and_then(Result::err).map(|e| view! { <span class="error">{e.to_string()}</span> })}
@@ -67,7 +68,7 @@ pub fn Controls() -> impl IntoView {
                                                 Some(p) => format!("paused by {}{}: {}", p.actor, p.rule.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(), p.reason),
                                                 None => "running".into(),
                                             }}</td>
-                                            <td><button disabled=move || !may_one() on:click=move |_| send(Some(id.clone()), !is_paused)>{if is_paused { "Resume" } else { "Pause" }}</button></td>
+                                            <td><button disabled=move || !may_one() title=move || (!may_one()).then_some("Only a trader or the risk role may pause or resume an automation") on:click=move |_| send(Some(id.clone()), !is_paused)>{if is_paused { "Resume" } else { "Pause" }}</button></td>
                                         </tr>
                                     }
                                 }).collect_view()}

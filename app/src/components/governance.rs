@@ -17,6 +17,13 @@ pub fn can(p: Permission) -> impl Fn() -> bool + Copy {
     move || user.get().is_some_and(|u| u.role.allows(p))
 }
 
+/// "Only the risk role may {what}": the roles `Role::allows` gives `p`, for the tooltip of a
+/// control shown disabled (the server refuses the others anyway).
+pub fn only_roles_may(p: Permission, what: &str) -> String {
+    let roles: Vec<&str> = domain::access::Role::ALL.into_iter().filter(|r| r.allows(p)).map(|r| r.as_str()).collect();
+    format!("Only the {} role may {what}", roles.join(" or "))
+}
+
 /// Seconds since the page loaded, ticking in the browser (countdowns).
 pub fn ticker() -> ReadSignal<i64> {
     let (secs, set_secs) = signal(0i64);
@@ -66,3 +73,16 @@ pub fn take_code(code: RwSignal<String>) -> Option<String> {
     (!c.trim().is_empty()).then_some(c)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use domain::governance::Permission;
+
+    use super::only_roles_may;
+
+    #[test]
+    fn the_tooltip_names_the_roles_the_access_matrix_allows() {
+        assert_eq!(only_roles_may(Permission::PauseGlobal, "pause or resume all trading"), "Only the risk role may pause or resume all trading");
+        assert_eq!(only_roles_may(Permission::PauseAutomation, "pause or resume an automation"), "Only the trader or risk role may pause or resume an automation");
+    }
+}

@@ -3,7 +3,7 @@ use domain::governance::Permission;
 use leptos::prelude::*;
 
 use super::time;
-use crate::components::governance::{StepUpField, can, governance_resource, reason_error, take_code};
+use crate::components::governance::{StepUpField, can, governance_resource, only_roles_may, reason_error, take_code};
 use crate::server_fns::SetPaused;
 
 /// Breaker state, pauses and the emergency stop (on the dashboard).
@@ -15,6 +15,8 @@ pub fn Controls() -> impl IntoView {
     let local_error = RwSignal::new(None::<String>);
     let may_global = can(Permission::PauseGlobal);
     let may_one = can(Permission::PauseAutomation);
+    let why_not_global = only_roles_may(Permission::PauseGlobal, "pause or resume all trading");
+    let why_not_one = only_roles_may(Permission::PauseAutomation, "pause or resume an automation");
     let totp = RwSignal::new(String::new());
     let send = move |automation: Option<String>, pause: bool| {
         let r = reason.get_untracked();
@@ -43,7 +45,7 @@ pub fn Controls() -> impl IntoView {
                                 <input data-testid="control-reason" placeholder="reason (10+ characters, required)" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
                                 <StepUpField required=g.fresh_totp_required code=totp/>
                                 <button class=if paused { "approve" } else { "reject" } data-testid="global-toggle" disabled=move || !may_global()
-                                    title=move || (!may_global()).then_some("Only the risk role may pause or resume all trading")
+                                    title={let why = why_not_global.clone(); move || (!may_global()).then(|| why.clone())}
                                     on:click=move |_| send(None, !paused)>{if paused { "Resume all trading" } else { "Emergency pause: all trading" }}</button>
                                 {move || local_error.get().map(|e| view! { <span class="error" data-testid="control-error">{e}</span> })}
                                 {move || act.value().get().and_then(Result::err).map(|e| view! { <span class="error">{e.to_string()}</span> })}
@@ -68,7 +70,7 @@ pub fn Controls() -> impl IntoView {
                                                 Some(p) => format!("paused by {}{}: {}", p.actor, p.rule.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(), p.reason),
                                                 None => "running".into(),
                                             }}</td>
-                                            <td><button disabled=move || !may_one() title=move || (!may_one()).then_some("Only a trader or the risk role may pause or resume an automation") on:click=move |_| send(Some(id.clone()), !is_paused)>{if is_paused { "Resume" } else { "Pause" }}</button></td>
+                                            <td><button disabled=move || !may_one() title={let why = why_not_one.clone(); move || (!may_one()).then(|| why.clone())} on:click=move |_| send(Some(id.clone()), !is_paused)>{if is_paused { "Resume" } else { "Pause" }}</button></td>
                                         </tr>
                                     }
                                 }).collect_view()}
